@@ -1,0 +1,62 @@
+// Project records: create, rename, list and delete (with everything that belongs to them).
+import { db } from './open';
+import { restoreProject } from './restore';
+import type { ProjectRecord } from './schema';
+import { projectRange } from './keys';
+
+export async function listProjects(): Promise<ProjectRecord[]> {
+  const all = await (await db()).getAll('projects');
+  return all
+    .map(restoreProject)
+    .filter((p): p is ProjectRecord => p !== null)
+    .sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
+export async function getProject(id: string): Promise<ProjectRecord | null> {
+  return restoreProject(await (await db()).get('projects', id));
+}
+
+export async function createProject(name: string, kind: ProjectRecord['kind'] = 'user'): Promise<ProjectRecord> {
+  const trimmed = name.trim();
+  if (!trimmed) throw new Error('A project needs a name.');
+  const now = Date.now();
+  const project: ProjectRecord = {
+    id: crypto.randomUUID(),
+    name: trimmed.slice(0, 120),
+    kind,
+    createdAt: now,
+    updatedAt: now,
+    sampleCount: 0,
+    bytes: 0,
+    labels: [],
+  };
+  await (await db()).add('projects', project);
+  return project;
+}
+
+export async function renameProject(id: string, name: string): Promise<void> {
+  const trimmed = name.trim();
+  if (!trimmed) throw new Error('A project needs a name.');
+  const tx = (await db()).transaction('projects', 'readwrite');
+  const project = restoreProject(await tx.store.get(id));
+  if (!project) throw new Error('That project no longer exists.');
+  await tx.store.put({ ...project, name: trimmed.slice(0, 120), updatedAt: Date.now() });
+  await tx.done;
+}
+
+/** Deletes a project and all its samples, image bytes, thumbnails and import sessions, atomically. */
+export async function deleteProject(id: string): Promise<void> {
+  const tx = (await db()).transaction(['projects', 'samples', 'originals', 'thumbnails', 'imports'], 'readwrite', {
+    durability: 'strict',
+  });
+  const range = projectRange(id);
+  const importKeys = await tx.objectStore('imports').index('byProject').getAllKeys(id);
+  await Promise.all([
+    tx.objectStore('samples').delete(range),
+    tx.objectStore('originals').delete(range),
+    tx.objectStore('thumbnails').delete(range),
+    ...importKeys.map((k) => tx.objectStore('imports').delete(k)),
+    tx.objectStore('projects').delete(id),
+  ]);
+  await tx.done;
+}

@@ -1,0 +1,70 @@
+// Records read from disk are validated and repaired here, one restore function per type
+// (Excalidraw's restore.ts habit): old or damaged shapes never reach the UI as-is.
+import type { ImportSession, ProjectRecord, SampleRecord, Split } from './schema';
+
+const SPLITS: Split[] = ['unassigned', 'train', 'val', 'test'];
+const num = (v: unknown, fallback = 0) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const str = (v: unknown, fallback = '') => (typeof v === 'string' ? v : fallback);
+
+export function restoreProject(raw: unknown): ProjectRecord | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Partial<ProjectRecord>;
+  if (typeof r.id !== 'string' || !r.id) return null;
+  return {
+    id: r.id,
+    name: str(r.name, 'Untitled project') || 'Untitled project',
+    kind: r.kind === 'demo' ? 'demo' : 'user',
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt, num(r.createdAt)),
+    sampleCount: Math.max(0, num(r.sampleCount)),
+    bytes: Math.max(0, num(r.bytes)),
+    labels: Array.isArray(r.labels) ? r.labels.filter((l): l is string => typeof l === 'string') : [],
+  };
+}
+
+/** Returns null for a record too damaged to show; the caller lists it as damaged. */
+export function restoreSample(raw: unknown): SampleRecord | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Partial<SampleRecord>;
+  if (typeof r.projectId !== 'string' || typeof r.id !== 'string' || !/^[0-9a-f]{64}$/.test(r.id)) return null;
+  return {
+    projectId: r.projectId,
+    id: r.id,
+    fileName: str(r.fileName, r.id.slice(0, 12)),
+    path: str(r.path, str(r.fileName)),
+    label: typeof r.label === 'string' && r.label ? r.label : null,
+    labelSource: r.labelSource && typeof r.labelSource === 'object' ? r.labelSource : null,
+    labeledAt: typeof r.labeledAt === 'number' ? r.labeledAt : null,
+    width: num(r.width),
+    height: num(r.height),
+    mime: str(r.mime, 'application/octet-stream'),
+    bytes: num(r.bytes),
+    split: SPLITS.includes(r.split as Split) ? (r.split as Split) : 'unassigned',
+    addedAt: num(r.addedAt),
+    importId: str(r.importId),
+    flags: Array.isArray(r.flags) ? r.flags.filter((f) => f === 'truncated' || f === 'conflict') : [],
+    ...(Array.isArray(r.conflictLabels) ? { conflictLabels: r.conflictLabels.filter((l) => typeof l === 'string') } : {}),
+  };
+}
+
+export function restoreImportSession(raw: unknown): ImportSession | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Partial<ImportSession>;
+  if (typeof r.id !== 'string' || typeof r.projectId !== 'string') return null;
+  const states = ['running', 'complete', 'cancelled', 'failed'] as const;
+  return {
+    id: r.id,
+    projectId: r.projectId,
+    source: r.source ?? { kind: 'files', name: 'unknown', fileCount: 0 },
+    state: states.includes(r.state as never) ? (r.state as ImportSession['state']) : 'running',
+    startedAt: num(r.startedAt),
+    endedAt: typeof r.endedAt === 'number' ? r.endedAt : null,
+    imported: num(r.imported),
+    duplicates: num(r.duplicates),
+    conflicts: Array.isArray(r.conflicts) ? r.conflicts : [],
+    truncated: Array.isArray(r.truncated) ? r.truncated : [],
+    skipped: Array.isArray(r.skipped) ? r.skipped : [],
+    ignored: num(r.ignored),
+    message: typeof r.message === 'string' ? r.message : null,
+  };
+}

@@ -1,0 +1,108 @@
+// One import at a time, seen from the UI: plan -> confirm -> run with progress -> report.
+// Work happens in the import worker; only plain numbers and the final report come back.
+import * as Comlink from 'comlink';
+import { importClient } from '../clients/import-client';
+import type { ImportPlan, ImportProgress, ImportSource } from '../../workers/import.api';
+import type { ImportSession } from '../db/schema';
+import { storage } from './storage-manager.svelte';
+
+export type ImportPhase = 'idle' | 'planning' | 'planned' | 'running' | 'done' | 'error';
+
+export const DEMO_URL = '/demo/digits.zip';
+
+class ImportManager {
+  phase = $state<ImportPhase>('idle');
+  projectId = $state<string | null>(null);
+  plan = $state<ImportPlan | null>(null);
+  progress = $state<ImportProgress | null>(null);
+  report = $state<ImportSession | null>(null);
+  error = $state<string | null>(null);
+  cancelling = $state(false);
+  private resumeImportId: string | undefined;
+  private finishedListeners = new Set<(projectId: string) => void>();
+
+  get busy(): boolean {
+    return this.phase === 'planning' || this.phase === 'running';
+  }
+
+  onFinished(listener: (projectId: string) => void): () => void {
+    this.finishedListeners.add(listener);
+    return () => this.finishedListeners.delete(listener);
+  }
+
+  async prepare(projectId: string, source: ImportSource, resumeImportId?: string): Promise<void> {
+    if (this.busy) throw new Error('Another import is running; wait for it or cancel it first.');
+    this.reset();
+    this.projectId = projectId;
+    this.resumeImportId = resumeImportId;
+    this.phase = 'planning';
+    try {
+      this.plan = await importClient.call((api) => api.plan(projectId, source));
+      this.phase = 'planned';
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== 'planned' || !this.plan || !this.projectId) return;
+    const projectId = this.projectId;
+    this.phase = 'running';
+    void storage.requestPersistence();
+    try {
+      const report = await importClient.call((api) =>
+        api.run(
+          this.plan!.planId,
+          { resumeImportId: this.resumeImportId },
+          Comlink.proxy((p: ImportProgress) => (this.progress = p)),
+        ),
+      );
+      this.report = report;
+      this.phase = 'done';
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.cancelling = false;
+      void storage.refresh();
+      this.finishedListeners.forEach((l) => l(projectId));
+    }
+  }
+
+  /** Plans and starts at once (the demo, and resumes of the demo). */
+  async run(projectId: string, source: ImportSource, resumeImportId?: string): Promise<void> {
+    await this.prepare(projectId, source, resumeImportId);
+    await this.start();
+  }
+
+  cancel(): void {
+    if (this.phase === 'planned' && this.plan) {
+      void importClient.api.discardPlan(this.plan.planId);
+      this.reset();
+      return;
+    }
+    if (this.phase === 'running') {
+      this.cancelling = true;
+      void importClient.api.cancel();
+    }
+  }
+
+  dismiss(): void {
+    if (!this.busy) this.reset();
+  }
+
+  private fail(err: unknown): void {
+    this.error = err instanceof Error ? err.message : String(err);
+    this.phase = 'error';
+  }
+
+  private reset(): void {
+    this.phase = 'idle';
+    this.plan = null;
+    this.progress = null;
+    this.report = null;
+    this.error = null;
+    this.cancelling = false;
+  }
+}
+
+export const imports = new ImportManager();

@@ -1,0 +1,105 @@
+// Opens an import source (files, folder, zip, demo asset) as a list of raw entries that can be
+// read one at a time, so the whole dataset never sits in memory.
+import { BlobReader, ZipReader, configure, type Entry, type FileEntry } from '@zip.js/zip.js';
+import { ZipBombError, ZipGuard } from '../src/lib/import/zip-guard';
+import type { RawEntry } from '../src/lib/import/plan';
+import type { ImportSource } from './import.api';
+
+// zip.js would otherwise start its own workers from blob URLs; we are already in one.
+configure({ useWebWorkers: false });
+
+export interface OpenedSource {
+  name: string;
+  kind: 'folder' | 'files' | 'zip' | 'demo';
+  dropRoot: boolean;
+  raw: RawEntry[];
+  read(index: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export async function openSource(source: ImportSource): Promise<OpenedSource> {
+  switch (source.kind) {
+    case 'folder':
+    case 'files': {
+      const onlyZip = source.files.length === 1 && /\.zip$/i.test(source.files[0].name);
+      if (onlyZip) return openZip(source.files[0], source.files[0].name, 'zip');
+      return {
+        name: source.name,
+        kind: source.kind,
+        dropRoot: source.kind === 'folder',
+        raw: source.files.map((f, i) => ({ path: source.paths[i] || f.name, size: f.size })),
+        read: async (i) => new Uint8Array(await source.files[i].arrayBuffer()),
+        close: async () => {},
+      };
+    }
+    case 'zip':
+      return openZip(source.file, source.file.name, 'zip');
+    case 'demo': {
+      const response = await fetch(source.url);
+      if (!response.ok) throw new Error(`The demo data could not be loaded (${response.status}).`);
+      return openZip(await response.blob(), 'Digits demo', 'demo');
+    }
+  }
+}
+
+async function openZip(blob: Blob, name: string, kind: 'zip' | 'demo'): Promise<OpenedSource> {
+  const guard = new ZipGuard();
+  // 'tolerant': zip.js would refuse the whole archive on one unsafe name; we refuse per entry
+  // (src/lib/import/paths.ts) and import the rest, listing each refused name with its reason.
+  const reader = new ZipReader(new BlobReader(blob), { filenameValidation: 'tolerant' });
+  let entries: Entry[];
+  try {
+    entries = await reader.getEntries();
+  } catch (err) {
+    throw new Error(`${name} is not a readable zip file: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  guard.checkEntryCount(entries.length);
+  // One entry inflates at a time: the guard counts actual bytes per entry, and memory stays bounded.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    name,
+    kind,
+    dropRoot: false,
+    raw: entries.map((e) => ({ path: e.directory ? `${e.filename.replace(/\/?$/, '/')}` : e.filename, size: e.directory ? 0 : e.uncompressedSize || e.compressedSize || 1 })),
+    read(index) {
+      const next = queue.then(() => inflate(entries[index] as FileEntry, guard));
+      queue = next.catch(() => {});
+      return next;
+    },
+    close: () => reader.close().then(() => {}),
+  };
+}
+
+async function inflate(entry: FileEntry, guard: ZipGuard): Promise<Uint8Array> {
+  guard.startEntry(entry.filename, entry.compressedSize);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let bomb: unknown = null;
+  const sink = new WritableStream<Uint8Array>({
+    write(chunk) {
+      try {
+        guard.addInflated(chunk.byteLength);
+      } catch (err) {
+        bomb = err;
+        throw err;
+      }
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    },
+  });
+  try {
+    await entry.getData!(sink);
+  } catch (err) {
+    if (bomb) throw bomb;
+    if (err instanceof ZipBombError) throw err;
+    throw new Error(`could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (bomb) throw bomb;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}

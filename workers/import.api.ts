@@ -1,0 +1,41 @@
+// The import worker's API: plan an import (shown to the user first), run it, cancel it.
+import type { ImportPlanSummary } from '../src/lib/import/plan';
+import type { ImportSession } from '../src/db/schema';
+
+export type ImportSource =
+  /** A picked or dropped folder: paths are webkitRelativePath-style, first segment is the folder. */
+  | { kind: 'folder'; name: string; files: File[]; paths: string[] }
+  /** Loose files: images, optionally with one CSV manifest. Zips picked this way are opened. */
+  | { kind: 'files'; name: string; files: File[]; paths: string[] }
+  | { kind: 'zip'; file: File }
+  /** The bundled Digits demo, fetched from the app's own (precached) assets. */
+  | { kind: 'demo'; url: string };
+
+export type ImportPlan = Omit<ImportPlanSummary, 'entries'> & {
+  planId: string;
+  sourceName: string;
+  images: number;
+};
+
+export interface ImportProgress {
+  done: number;
+  total: number;
+  imported: number;
+  duplicates: number;
+  skipped: number;
+  elapsedMs: number;
+  etaMs: number | null;
+}
+
+export interface RunOptions {
+  /** Continue an interrupted session: what it already saved is kept, the rest is added. */
+  resumeImportId?: string;
+}
+
+export interface ImportApi {
+  plan(projectId: string, source: ImportSource): Promise<ImportPlan>;
+  run(planId: string, options: RunOptions, onProgress: (p: ImportProgress) => void): Promise<ImportSession>;
+  /** Stops after the current batch; what was committed is kept and the session is closed. */
+  cancel(): void;
+  discardPlan(planId: string): void;
+}
