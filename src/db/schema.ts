@@ -3,7 +3,7 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 export const DB_NAME = 'trainyard';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export type Split = 'unassigned' | 'train' | 'val' | 'test';
 
@@ -82,6 +82,87 @@ export interface ImportSession {
   message: string | null;
 }
 
+/** How images become model input. Hashed into the preprocessed-cache key. */
+export interface PreprocessConfig {
+  inputSize: number;
+  channels: 1 | 3;
+  /** stretch: ignore aspect; center-crop: fill then crop; pad: fit inside, pad with the background. */
+  resize: 'stretch' | 'center-crop' | 'pad';
+  /** Transparent pixels are composited on this colour before anything else. */
+  background: [number, number, number];
+}
+
+export interface PreprocessedRecord {
+  /** [preprocessing config hash, projectId, sampleId] */
+  configHash: string;
+  projectId: string;
+  id: string;
+  /** uint8 pixels, inputSize x inputSize x channels, row-major. */
+  data: ArrayBuffer;
+}
+
+export type RunState = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed' | 'interrupted';
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  acc: number;
+  valLoss: number | null;
+  valAcc: number | null;
+}
+
+export interface TrainRunRecord {
+  id: string;
+  projectId: string;
+  state: RunState;
+  createdAt: number;
+  updatedAt: number;
+  /** Everything needed to replay or resume the run (architecture, preprocessing, hyperparameters, seed). */
+  config: unknown;
+  history: EpochMetrics[];
+  /** Last epoch whose checkpoint is stored (0 = none). */
+  checkpointEpoch: number;
+  backend: string;
+  adapter: string | null;
+  message: string | null;
+  versionId: string | null;
+}
+
+export interface CheckpointRecord {
+  runId: string;
+  epoch: number;
+  weights: unknown;
+  optimizer: unknown | null;
+  savedAt: number;
+}
+
+export interface ModelVersionRecord {
+  id: string;
+  projectId: string;
+  /** 1, 2, 3… per project, for people. */
+  number: number;
+  createdAt: number;
+  runId: string | null;
+  parentId: string | null;
+  /** The rest is the version's immutable metadata (see lib/registry). */
+  meta: Record<string, unknown>;
+}
+
+export interface ModelWeightsRecord {
+  versionId: string;
+  /** TF.js layers-format artifacts: model topology JSON and weight specs, weight bytes. */
+  modelTopology: unknown;
+  weightSpecs: unknown;
+  weightData: ArrayBuffer;
+}
+
+export interface AliasRecord {
+  projectId: string;
+  alias: string;
+  versionId: string | null;
+  history: Array<{ versionId: string | null; at: number }>;
+}
+
 export interface TrainyardSchema extends DBSchema {
   projects: { key: string; value: ProjectRecord };
   samples: {
@@ -93,6 +174,12 @@ export interface TrainyardSchema extends DBSchema {
   thumbnails: { key: [string, string]; value: BlobRecord; indexes: { byProject: string } };
   imports: { key: string; value: ImportSession; indexes: { byProject: string } };
   meta: { key: string; value: { key: string; value: unknown } };
+  preprocessed: { key: [string, string, string]; value: PreprocessedRecord };
+  runs: { key: string; value: TrainRunRecord; indexes: { byProject: string } };
+  checkpoints: { key: string; value: CheckpointRecord };
+  models: { key: string; value: ModelVersionRecord; indexes: { byProject: string } };
+  modelWeights: { key: string; value: ModelWeightsRecord };
+  aliases: { key: [string, string]; value: AliasRecord };
 }
 
 export type TrainyardDB = IDBPDatabase<TrainyardSchema>;
@@ -109,5 +196,14 @@ export const migrations: Array<(db: TrainyardDB, tx: UpgradeTx) => void> = [
     db.createObjectStore('thumbnails', { keyPath: ['projectId', 'id'] }).createIndex('byProject', 'projectId');
     db.createObjectStore('imports', { keyPath: 'id' }).createIndex('byProject', 'projectId');
     db.createObjectStore('meta', { keyPath: 'key' });
+  },
+  // v2: training. Metadata and weights of model versions live apart (cheap listing, clean rollback).
+  (db) => {
+    db.createObjectStore('preprocessed', { keyPath: ['configHash', 'projectId', 'id'] });
+    db.createObjectStore('runs', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+    db.createObjectStore('checkpoints', { keyPath: 'runId' });
+    db.createObjectStore('models', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+    db.createObjectStore('modelWeights', { keyPath: 'versionId' });
+    db.createObjectStore('aliases', { keyPath: ['projectId', 'alias'] });
   },
 ];

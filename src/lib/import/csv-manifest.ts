@@ -13,8 +13,8 @@ export type ParsedManifest = {
 
 const DELIMITERS = [',', ';', '\t'];
 const HEADER_FIRST = new Set(['filename', 'file', 'path', 'image', 'name', 'filepath', 'imagepath', 'imagefile', 'imagename']);
-const FILE_KEYS = ['filename', 'file', 'path', 'image', 'filepath', 'imagepath', 'imagefile', 'imagename', 'name'];
-const LABEL_KEYS = ['label', 'labels', 'class', 'classname', 'classlabel', 'category'];
+const FILE_KEYS = new Set(['filename', 'file', 'path', 'image', 'filepath', 'imagepath', 'imagefile', 'imagename']);
+const LABEL_KEYS = new Set(['label', 'labels', 'class', 'classname', 'classlabel', 'category']);
 
 export function parseManifest(text: string): ParsedManifest {
   const source = text.replace(/^\uFEFF/, '');
@@ -47,8 +47,9 @@ export function parseManifest(text: string): ParsedManifest {
         if (HEADER_FIRST.has(headerKey(cells[0]))) {
           hadHeader = true;
           const keys = cells.map(headerKey);
-          fileCol = firstIndexOf(keys, FILE_KEYS) ?? 0;
-          labelCol = firstIndexOf(keys, LABEL_KEYS) ?? keys.findIndex((_, i) => i !== fileCol);
+          // "name" is too vague to pick over a real file column, but names one when alone.
+          fileCol = firstIndexIn(keys, FILE_KEYS) ?? firstIndexIn(keys, new Set(['name'])) ?? 0;
+          labelCol = firstIndexIn(keys, LABEL_KEYS) ?? keys.findIndex((_, i) => i !== fileCol);
           return;
         }
       }
@@ -77,12 +78,9 @@ function headerKey(cell: string | undefined): string {
   return (cell ?? '').trim().toLowerCase().replace(/[\s_.-]/g, '');
 }
 
-function firstIndexOf(keys: string[], wanted: string[]): number | null {
-  for (const w of wanted) {
-    const i = keys.indexOf(w);
-    if (i >= 0) return i;
-  }
-  return null;
+function firstIndexIn(keys: string[], wanted: Set<string>): number | null {
+  const i = keys.findIndex((k) => wanted.has(k));
+  return i >= 0 ? i : null;
 }
 
 /** Picks the delimiter that splits the most rows into the same number (>= 2) of fields. */
@@ -139,7 +137,8 @@ export function matchManifest(rows: ManifestRow[], filePaths: string[]): Manifes
 
   const report: ManifestMatch['report'] = [];
   const hits = new Map<string, ManifestRow[]>();
-  for (const row of rows) {
+  // "First" and "repeat" follow the file's order even if the caller's rows do not.
+  for (const row of [...rows].sort((a, b) => a.line - b.line)) {
     const name = row.fileName.normalize('NFC');
     const candidates = exact.has(name) ? [name] : name.includes('/') ? [] : (byBase.get(name) ?? []);
     if (candidates.length === 0) {

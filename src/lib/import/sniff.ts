@@ -185,7 +185,26 @@ function pngDims(bytes: Uint8Array, view: DataView): Dims {
     return fail('corrupt-header', 'corrupt PNG header: no IHDR chunk after the signature');
   }
   if (view.getUint32(8) !== 13) return fail('corrupt-header', 'corrupt PNG header: IHDR chunk is not 13 bytes long');
+  // A garbage IHDR would otherwise read as absurd dimensions; its CRC tells damage from intent.
+  if (bytes.length < 33 || crc32(bytes, 12, 29) !== view.getUint32(29)) {
+    return fail('corrupt-header', 'corrupt PNG header: the IHDR checksum does not match');
+  }
   return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+let crcTable: Uint32Array | null = null;
+function crc32(bytes: Uint8Array, start: number, end: number): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 function jpegDims(bytes: Uint8Array, view: DataView): Dims {
