@@ -46,12 +46,20 @@ export async function renameProject(id: string, name: string): Promise<void> {
 
 /** Deletes a project and all its samples, image bytes, thumbnails and import sessions, atomically. */
 export async function deleteProject(id: string): Promise<void> {
-  const tx = (await db()).transaction(['projects', 'samples', 'originals', 'thumbnails', 'imports'], 'readwrite', {
-    durability: 'strict',
-  });
+  const tx = (await db()).transaction(
+    ['projects', 'samples', 'originals', 'thumbnails', 'imports', 'preprocessed', 'runs', 'checkpoints', 'models', 'modelWeights', 'aliases'],
+    'readwrite',
+    { durability: 'strict' },
+  );
   const range = projectRange(id);
   const importKeys = await tx.objectStore('imports').index('byProject').getAllKeys(id);
+  const runKeys = await tx.objectStore('runs').index('byProject').getAllKeys(id);
+  const versionKeys = await tx.objectStore('models').index('byProject').getAllKeys(id);
   await Promise.all([
+    tx.objectStore('preprocessed').delete(IDBKeyRange.bound([id, '', ''], [id, '\uffff', '\uffff'])),
+    tx.objectStore('aliases').delete(range),
+    ...runKeys.flatMap((k) => [tx.objectStore('runs').delete(k), tx.objectStore('checkpoints').delete(k)]),
+    ...versionKeys.flatMap((k) => [tx.objectStore('models').delete(k), tx.objectStore('modelWeights').delete(k)]),
     tx.objectStore('samples').delete(range),
     tx.objectStore('originals').delete(range),
     tx.objectStore('thumbnails').delete(range),

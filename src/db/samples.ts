@@ -136,3 +136,14 @@ export async function deleteSamples(projectId: string, ids: string[]): Promise<n
   await tx.done;
   return removed;
 }
+
+/** Records split assignments (a frozen test split stays as it is: the caller only passes changes). */
+export async function updateSplits(projectId: string, splits: Map<string, SampleRecord['split']>): Promise<void> {
+  if (splits.size === 0) return;
+  const tx = (await db()).transaction('samples', 'readwrite');
+  for (const [id, split] of splits) {
+    const s = await tx.store.get([projectId, id]);
+    if (s && s.split !== split) await tx.store.put({ ...s, split });
+  }
+  await tx.done;
+}

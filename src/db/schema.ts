@@ -93,7 +93,7 @@ export interface PreprocessConfig {
 }
 
 export interface PreprocessedRecord {
-  /** [preprocessing config hash, projectId, sampleId] */
+  /** Key: [projectId, preprocessing config hash, sampleId], so a project's cache deletes as one range. */
   configHash: string;
   projectId: string;
   id: string;
@@ -199,7 +199,7 @@ export const migrations: Array<(db: TrainyardDB, tx: UpgradeTx) => void> = [
   },
   // v2: training. Metadata and weights of model versions live apart (cheap listing, clean rollback).
   (db) => {
-    db.createObjectStore('preprocessed', { keyPath: ['configHash', 'projectId', 'id'] });
+    db.createObjectStore('preprocessed', { keyPath: ['projectId', 'configHash', 'id'] });
     db.createObjectStore('runs', { keyPath: 'id' }).createIndex('byProject', 'projectId');
     db.createObjectStore('checkpoints', { keyPath: 'runId' });
     db.createObjectStore('models', { keyPath: 'id' }).createIndex('byProject', 'projectId');

@@ -1,0 +1,27 @@
+// Cache of preprocessed model inputs keyed by (preprocessing config hash, project, sample id):
+// a second run with the same preprocessing never decodes an image again.
+import { db } from './open';
+import type { PreprocessedRecord } from './schema';
+
+export async function cachedIds(configHash: string, projectId: string): Promise<Set<string>> {
+  const range = IDBKeyRange.bound([projectId, configHash, ''], [projectId, configHash, '\uffff']);
+  const keys = await (await db()).getAllKeys('preprocessed', range);
+  return new Set(keys.map((k) => k[2]));
+}
+
+export async function putPreprocessed(records: PreprocessedRecord[]): Promise<void> {
+  const tx = (await db()).transaction('preprocessed', 'readwrite');
+  for (const r of records) void tx.store.put(r);
+  await tx.done;
+}
+
+/** Reads one batch in a single read-only transaction, in the order asked. */
+export async function getPreprocessedBatch(configHash: string, projectId: string, ids: string[]): Promise<PreprocessedRecord[]> {
+  const tx = (await db()).transaction('preprocessed', 'readonly');
+  const records = await Promise.all(ids.map((id) => tx.store.get([projectId, configHash, id])));
+  await tx.done;
+  return records.map((r, i) => {
+    if (!r) throw new Error(`Preprocessed data for sample ${ids[i].slice(0, 12)} is missing; run again to rebuild the cache.`);
+    return r;
+  });
+}

@@ -1,0 +1,33 @@
+// Training runs and their per-epoch checkpoints. A checkpoint is only ever written with
+// finite weights (the caller checks), so resuming never starts from a diverged state.
+import { db } from './open';
+import type { CheckpointRecord, TrainRunRecord } from './schema';
+
+export async function saveRun(run: TrainRunRecord): Promise<void> {
+  await (await db()).put('runs', { ...run, updatedAt: Date.now() });
+}
+
+export async function getRun(id: string): Promise<TrainRunRecord | undefined> {
+  return (await db()).get('runs', id);
+}
+
+export async function listRuns(projectId: string): Promise<TrainRunRecord[]> {
+  const runs = await (await db()).getAllFromIndex('runs', 'byProject', projectId);
+  return runs.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+/** The run record and its checkpoint move together: a reader never sees an epoch without weights. */
+export async function saveCheckpoint(run: TrainRunRecord, checkpoint: CheckpointRecord): Promise<void> {
+  const tx = (await db()).transaction(['runs', 'checkpoints'], 'readwrite', { durability: 'strict' });
+  void tx.objectStore('checkpoints').put(checkpoint);
+  void tx.objectStore('runs').put({ ...run, checkpointEpoch: checkpoint.epoch, updatedAt: Date.now() });
+  await tx.done;
+}
+
+export async function getCheckpoint(runId: string): Promise<CheckpointRecord | undefined> {
+  return (await db()).get('checkpoints', runId);
+}
+
+export async function deleteCheckpoint(runId: string): Promise<void> {
+  await (await db()).delete('checkpoints', runId);
+}

@@ -1,0 +1,29 @@
+// The inference worker's API: load a version, predict images, export and import model zips.
+import type { BackendInfo } from './ml/backend';
+
+export interface Prediction {
+  label: string;
+  confidence: number;
+}
+
+export interface PredictResult {
+  top: Prediction[];
+  latencyMs: number;
+}
+
+export interface ImportedModel {
+  versionId: string;
+  number: number;
+  labels: string[];
+}
+
+export interface InferApi {
+  /** Loads (or reuses) a version; returns the backend it runs on. */
+  load(versionId: string, backend?: 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu'): Promise<BackendInfo>;
+  predict(versionId: string, image: Blob, topK?: number): Promise<PredictResult>;
+  /** A zip: model.json + weights.bin, metadata.json (Teachable Machine shape), README.md model card. */
+  exportZip(versionId: string): Promise<Blob>;
+  /** Validates before TF.js sees anything; nothing is stored on failure. */
+  importZip(projectId: string, zip: Blob): Promise<ImportedModel>;
+  tensorCount(): number;
+}

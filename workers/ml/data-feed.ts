@@ -1,0 +1,94 @@
+// Streams batches from the preprocessed cache in IndexedDB with one batch of prefetch, so memory
+// stays bounded by the batch size whatever the dataset size.
+import * as tf from '@tensorflow/tfjs';
+import { getOriginal } from '../../src/db/samples';
+import { cachedIds, getPreprocessedBatch, putPreprocessed } from '../../src/db/preprocessed';
+import type { PreprocessConfig, PreprocessedRecord } from '../../src/db/schema';
+import { preprocessHash } from '../../src/lib/preprocess/config';
+import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
+import type { Batch, EpochData } from '../../src/lib/ml/train-loop';
+import { toModelPixels } from './pixels';
+
+export interface LabeledId {
+  id: string;
+  classIndex: number;
+}
+
+const WRITE_BATCH = 128;
+
+/** Decodes and caches every sample not yet in the cache for this config. Returns how many were built. */
+export async function ensurePreprocessed(
+  projectId: string,
+  samples: Array<{ id: string; mime: string }>,
+  config: PreprocessConfig,
+  onProgress: (done: number, total: number) => void,
+  isCancelled: () => boolean,
+): Promise<number> {
+  const hash = preprocessHash(config);
+  const have = await cachedIds(hash, projectId);
+  const missing = samples.filter((s) => !have.has(s.id));
+  let pending: PreprocessedRecord[] = [];
+  let done = 0;
+  for (const s of missing) {
+    if (isCancelled()) break;
+    const original = await getOriginal(projectId, s.id);
+    if (!original) throw new Error(`The image bytes of sample ${s.id.slice(0, 12)} are missing.`);
+    const pixels = await toModelPixels(original.data, original.mime, config);
+    pending.push({ configHash: hash, projectId, id: s.id, data: pixels.buffer as ArrayBuffer });
+    done++;
+    if (pending.length >= WRITE_BATCH) {
+      await putPreprocessed(pending);
+      pending = [];
+      onProgress(done, missing.length);
+    }
+  }
+  if (pending.length) await putPreprocessed(pending);
+  onProgress(done, missing.length);
+  return missing.length;
+}
+
+export function toBatch(records: PreprocessedRecord[], classIndices: number[], config: PreprocessConfig, numClasses: number): Batch {
+  const size = config.inputSize * config.inputSize * config.channels;
+  const pixels = new Float32Array(records.length * size);
+  records.forEach((r, i) => {
+    const src = new Uint8Array(r.data);
+    const offset = i * size;
+    for (let j = 0; j < size; j++) pixels[offset + j] = src[j] / 255;
+  });
+  return tf.tidy(() => ({
+    xs: tf.tensor4d(pixels, [records.length, config.inputSize, config.inputSize, config.channels]),
+    ys: tf.oneHot(tf.tensor1d(classIndices, 'int32'), numClasses).toFloat(),
+  }));
+}
+
+/** An epoch source over a fixed list of samples; shuffled per epoch with a seed derived from the run seed. */
+export function epochData(
+  projectId: string,
+  items: LabeledId[],
+  config: PreprocessConfig,
+  numClasses: number,
+  batchSize: number,
+  shuffleSeed: number | null,
+): EpochData & { epoch: number } {
+  const hash = preprocessHash(config);
+  const source = {
+    epoch: 0,
+    size: items.length,
+    async *batches(): AsyncGenerator<Batch> {
+      const order = items.slice();
+      if (shuffleSeed !== null) shuffleInPlace(order, mulberry32(shuffleSeed + source.epoch++ * 7919));
+      const read = (start: number) => {
+        const slice = order.slice(start, start + batchSize);
+        return getPreprocessedBatch(hash, projectId, slice.map((s) => s.id)).then((records) => ({ records, slice }));
+      };
+      let next = order.length ? read(0) : null;
+      for (let start = 0; start < order.length; start += batchSize) {
+        const current = await next!;
+        // Prefetch the following batch while this one trains.
+        next = start + batchSize < order.length ? read(start + batchSize) : null;
+        yield toBatch(current.records, current.slice.map((s) => s.classIndex), config, numClasses);
+      }
+    },
+  };
+  return source;
+}

@@ -1,0 +1,107 @@
+// Turns a trained model into an immutable registry version: weights apart from metadata, and
+// metadata that says everything needed to reproduce or compare it.
+import * as tf from '@tensorflow/tfjs';
+import { addVersion } from '../../src/db/models';
+import type { ModelVersionRecord, PreprocessConfig, TrainRunRecord } from '../../src/db/schema';
+import type { ArchitectureConfig } from '../../src/lib/ml/architectures';
+import type { EvaluationReport } from '../../src/lib/ml/metrics';
+import type { TrainSettings } from '../../src/lib/train/train-config';
+import type { BackendInfo } from './backend';
+
+export const APP_VERSION = '0.1.0';
+
+export interface LayersArtifacts {
+  modelTopology: unknown;
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightData: ArrayBuffer;
+}
+
+export async function modelArtifacts(model: tf.LayersModel): Promise<LayersArtifacts> {
+  let captured: LayersArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData;
+      const weightData = Array.isArray(data) ? tf.io.CompositeArrayBuffer.join(data) : (data as ArrayBuffer);
+      captured = { modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs ?? [], weightData };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!captured) throw new Error('The model could not be serialised.');
+  return captured;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export interface VersionInput {
+  model: tf.LayersModel;
+  run: TrainRunRecord;
+  settings: TrainSettings;
+  labels: string[];
+  preprocess: PreprocessConfig;
+  architecture: ArchitectureConfig;
+  report: EvaluationReport;
+  testIds: string[];
+  /** Predicted class per test sample, aligned with testIds (confusion-matrix drill-down). */
+  testPredicted: number[];
+  testTrue: number[];
+  splitCounts: { train: number; val: number; test: number };
+  backend: BackendInfo;
+  timings: { trainMs: number; epochs: number; imagesPerSecond: number };
+  earlyStopped: boolean;
+}
+
+export interface VersionMeta {
+  architecture: ArchitectureConfig;
+  labels: string[];
+  inputShape: number[];
+  preprocess: PreprocessConfig;
+  hyperparameters: TrainSettings;
+  seed: number;
+  datasetHash: string;
+  testIds: string[];
+  testPredicted: number[];
+  testTrue: number[];
+  splitCounts: { train: number; val: number; test: number };
+  backend: string;
+  adapter: string | null;
+  metrics: EvaluationReport;
+  history: TrainRunRecord['history'];
+  timings: VersionInput['timings'];
+  appVersion: string;
+  tfjsVersion: string;
+  source: 'trained' | 'imported';
+}
+
+export async function saveTrainedVersion(input: VersionInput): Promise<ModelVersionRecord> {
+  const artifacts = await modelArtifacts(input.model);
+  const id = crypto.randomUUID();
+  const meta: VersionMeta = {
+    architecture: input.architecture,
+    labels: input.labels,
+    inputShape: [input.preprocess.inputSize, input.preprocess.inputSize, input.preprocess.channels],
+    preprocess: input.preprocess,
+    hyperparameters: input.settings,
+    seed: input.settings.seed,
+    // Which data the version saw: the sorted test ids plus the split sizes identify the dataset state.
+    datasetHash: await sha256Hex(JSON.stringify([input.labels, input.splitCounts, [...input.testIds].sort()])),
+    testIds: input.testIds,
+    testPredicted: input.testPredicted,
+    testTrue: input.testTrue,
+    splitCounts: input.splitCounts,
+    backend: input.backend.name,
+    adapter: input.backend.adapter,
+    metrics: input.report,
+    history: input.run.history,
+    timings: input.timings,
+    appVersion: APP_VERSION,
+    tfjsVersion: tf.version.tfjs,
+    source: 'trained',
+  };
+  return addVersion(
+    { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: null, meta: meta as unknown as Record<string, unknown> },
+    { versionId: id, modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData },
+  );
+}
