@@ -54,6 +54,8 @@ async function openZip(blob: Blob, name: string, kind: 'zip' | 'demo'): Promise<
     throw new Error(`${name} is not a readable zip file: ${err instanceof Error ? err.message : String(err)}`);
   }
   guard.checkEntryCount(entries.length);
+  // Declared sizes can lie low (caught while inflating) but when they admit a bomb, refuse now.
+  for (const e of entries) if (!e.directory) guard.checkDeclared(e.filename, e.uncompressedSize, e.compressedSize);
   // One entry inflates at a time: the guard counts actual bytes per entry, and memory stays bounded.
   let queue: Promise<unknown> = Promise.resolve();
   return {

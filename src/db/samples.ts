@@ -36,7 +36,9 @@ export async function writeSampleBatch(projectId: string, items: PreparedSample[
     let addedBytes = 0;
     for (const item of items) {
       const existing = restoreSample(await samples.get([projectId, item.sample.id]));
-      if (existing && existing.importId === item.sample.importId) {
+      // Same session and same path: a resumed import meeting what it saved before the interruption.
+      // (Same session, other path is a true duplicate inside one import, handled below.)
+      if (existing && existing.importId === item.sample.importId && existing.path === item.sample.path) {
         result.resumed++;
         continue;
       }

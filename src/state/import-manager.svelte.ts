@@ -91,7 +91,13 @@ class ImportManager {
   }
 
   private fail(err: unknown): void {
-    this.error = err instanceof Error ? err.message : String(err);
+    const e = err as { name?: string; message?: string };
+    this.error =
+      e?.name === 'ZipBombError'
+        ? `Import refused, nothing was stored: ${e.message}`
+        : e?.name === 'QuotaExceededError'
+          ? 'Storage is full: nothing could be saved. Free space (delete a project or other site data) and try again.'
+          : e?.message || e?.name || String(err);
     this.phase = 'error';
   }
 

@@ -68,12 +68,17 @@ describe('sample batches', () => {
     const p = await createProject('A');
     const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 3 });
     const r = await writeSampleBatch(p.id, [prepared(p.id, s.id, 7, 'cat', 'cats/a.png'), prepared(p.id, s.id, 7, 'cat', 'cats/a-copy.png'), prepared(p.id, s.id, 7, 'dog', 'dogs/a.png')]);
-    // The first write and its duplicate share the import id, so the second counts as already saved.
+    // Inside one import: stored once, the copy is a duplicate, the other label a conflict.
     expect(r.added).toBe(1);
+    expect(r.duplicates).toEqual(['cats/a-copy.png']);
+    expect(r.conflicts).toEqual(['dogs/a.png']);
+    // A resumed import meeting what it saved before (same session, same path) is not a duplicate.
+    const again = await writeSampleBatch(p.id, [prepared(p.id, s.id, 7, 'cat', 'cats/a.png')]);
+    expect(again).toMatchObject({ added: 0, resumed: 1, duplicates: [] });
     const other = await beginImport(p.id, { kind: 'files', name: 'y', fileCount: 2 });
     const r2 = await writeSampleBatch(p.id, [prepared(p.id, other.id, 7, 'cat', 'again.png'), prepared(p.id, other.id, 7, 'dog', 'dogs/a.png')]);
-    expect(r2.duplicates).toEqual(['again.png']);
-    expect(r2.conflicts).toEqual(['dogs/a.png']);
+    expect(r2.duplicates).toEqual(['again.png', 'dogs/a.png']);
+    expect(r2.conflicts).toEqual([]); // dog is already a known label of this image
     const { samples } = await listSamples(p.id);
     expect(samples).toHaveLength(1);
     expect(samples[0].flags).toContain('conflict');

@@ -105,3 +105,13 @@ describe('ZipGuard', () => {
     expect(() => new ZipGuard().addInflated(1)).toThrow(/before startEntry/);
   });
 });
+
+describe('declared sizes', () => {
+  it('refuses an entry whose declared size or ratio already admits a bomb', async () => {
+    const { ZipGuard, ZipBombError } = await import('../../src/lib/import/zip-guard');
+    const g = new ZipGuard();
+    expect(() => g.checkDeclared('cats/bomb.png', 200 * 1024 * 1024, 205_000)).toThrow(ZipBombError);
+    expect(() => g.checkDeclared('cats/x.png', 4 * 1024 * 1024, 4_000)).toThrow(/1049:1|1048:1|expands/);
+    expect(() => g.checkDeclared('cats/ok.png', 30_000, 29_000)).not.toThrow();
+  });
+});

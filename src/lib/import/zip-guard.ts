@@ -70,6 +70,16 @@ export class ZipGuard {
     }
   }
 
+  /** Refuses an entry whose declared (central directory) sizes already exceed the limits. */
+  checkDeclared(name: string, uncompressed: number, compressed: number): void {
+    if (uncompressed > this.limits.maxEntryBytes) {
+      throw new ZipBombError(`${name} declares ${uncompressed} bytes when extracted; the limit per file is ${this.limits.maxEntryBytes}`);
+    }
+    if (uncompressed > this.limits.ratioMinBytes && uncompressed / Math.max(compressed, 1) > this.limits.maxRatio) {
+      throw new ZipBombError(`${name} expands ${Math.round(uncompressed / Math.max(compressed, 1))}:1 (limit ${this.limits.maxRatio}:1), a sign of a zip bomb`);
+    }
+  }
+
   get totalInflated(): number {
     return this.total;
   }

@@ -23,11 +23,11 @@ export function scaledFilters(base: number, alpha: number): number {
   return Math.max(8, Math.round((base * alpha) / 8) * 8);
 }
 
-/** CNN conv blocks: two for digit-sized input, more for larger images so Flatten stays small. */
+/** CNN conv blocks: two for digit-sized input, up to five for larger images so Flatten stays small. */
 function cnnBlocks(inputSize: number): number {
   let blocks = 2;
   let size = Math.ceil(inputSize / 4);
-  while (size > 12 && blocks < 4) {
+  while (size > 8 && blocks < 5) {
     size = Math.ceil(size / 2);
     blocks++;
   }

@@ -1,0 +1,694 @@
+// npm run bench:train — training throughput in headless Chromium, per TF.js backend:
+//   (a) a bare model.fit on in-memory random tensors (bench/fit-bench.html, built here with Vite's
+//       JS API, never part of the app build), and
+//   (b) Trainyard's own training path: the built app, images imported through the UI into
+//       IndexedDB, trained in the app's worker from the Train stage,
+// for the small CNN (28x28x1, batch 64) and the MobileNet-style net (96x96x3, batch 32, width 0.5),
+// and the ratio (b)/(a) (goal: at least 0.9). When PyTorch imports (Debian's python3-torch), the
+// same models are timed there too (bench/torch_bench.py, 1 and 2 threads). Writes
+// bench/results/train.json.
+//
+// Usage: npm run bench:train [-- options]
+//   --full              the issue's sizes: 1,280 / 320 images, bare fit on 1,280 / 320 samples after
+//                       a full warm-up epoch, 3 epochs, every backend (hours on a 2-core machine
+//                       without a GPU; meant for machines with one). Default: a quick profile sized
+//                       to finish in about 10 minutes on 2 cores with SwiftShader.
+//   --backends=a,b      subset of webgpu,webgl,cpu
+//   --models=a,b        subset of cnn,mobilenet
+//   --cpu-mobilenet     also run the cpu backend on the MobileNet-style net (very slow)
+//   --skip-app          only the bare fit (and PyTorch)
+//   --skip-torch        no PyTorch
+// CHROME_PATH picks the browser; PYTHON picks the interpreter for PyTorch.
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import pngjs from 'pngjs';
+import { chromium } from 'playwright-core';
+import { startServer } from '../scripts/serve.mjs';
+import { findChromium } from '../scripts/ensure-chromium.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'bench', 'out');
+const FIT_DIST = join(OUT, 'fit-dist');
+const RESULTS = join(ROOT, 'bench', 'results', 'train.json');
+const CLASSES = 10;
+const ALL_BACKENDS = ['webgpu', 'webgl', 'cpu'];
+
+// ---------------------------------------------------------------------------------------------
+// Options and profiles
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const listArg = (name, all) => {
+  const a = argv.find((x) => x.startsWith(`--${name}=`));
+  if (!a) return all;
+  const picked = a.slice(name.length + 3).split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = picked.filter((p) => !all.includes(p));
+  if (bad.length) throw new Error(`--${name}: unknown ${bad.join(', ')} (choose from ${all.join(', ')})`);
+  return picked;
+};
+const FULL = flag('full') || process.env.BENCH_TRAIN_FULL === '1';
+const BACKENDS = listArg('backends', ALL_BACKENDS);
+const MODELS = listArg('models', ['cnn', 'mobilenet']);
+
+/**
+ * Per model: the shapes (the app's defaults: dropout 0.25, width 0.5, 10 classes), the bare-fit
+ * sizes per backend (null = skipped, with the reason), and the dataset imported into the app.
+ * warmupSamples: the warm-up fit before the clock starts (a full epoch in --full; two batches in
+ * the quick profile, which compiles every kernel for the batch shape just the same).
+ */
+const SLOW = 'skipped in the quick profile: too slow on this software adapter (run with --full)';
+const PROFILES = {
+  quick: {
+    cnn: {
+      bare: { webgpu: { samples: 128, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, cpu: { samples: 128, epochs: 2 } },
+      warmupBatches: 2,
+      // 46 per class: the app's 70/15/15 split gives 32/7/7, so 320 training images = 5 full batches.
+      app: { images: 460, epochs: 3, backends: ['webgpu', 'webgl', 'cpu'] },
+    },
+    mobilenet: {
+      bare: { webgpu: SLOW, webgl: { samples: 32, epochs: 1 }, cpu: SLOW },
+      warmupBatches: 1,
+      // 5 per class: split 3/1/1, so 30 training images (one step of 30 per epoch).
+      app: { images: 50, epochs: 2, backends: ['webgl'] },
+    },
+  },
+  full: {
+    cnn: {
+      bare: { webgpu: { samples: 1280, epochs: 2 }, webgl: { samples: 1280, epochs: 2 }, cpu: { samples: 1280, epochs: 2 } },
+      warmupBatches: null,
+      app: { images: 1280, epochs: 3, backends: ['webgpu', 'webgl', 'cpu'] },
+    },
+    mobilenet: {
+      bare: { webgpu: { samples: 320, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, cpu: { samples: 320, epochs: 2 } },
+      warmupBatches: null,
+      app: { images: 320, epochs: 3, backends: ['webgpu', 'webgl', 'cpu'] },
+    },
+  },
+};
+const MODEL_SHAPES = {
+  cnn: { architecture: 'cnn', inputSize: 28, channels: 1, batchSize: 64, label: 'Small CNN 28x28x1, batch 64' },
+  mobilenet: { architecture: 'mobilenet', inputSize: 96, channels: 3, batchSize: 32, widthMultiplier: 0.5, label: 'MobileNet-style 96x96x3 (width 0.5), batch 32' },
+};
+const CPU_MOBILENET = flag('cpu-mobilenet');
+const CPU_MOBILENET_SKIP = 'skipped: the cpu backend takes minutes per batch on this net (use --cpu-mobilenet)';
+
+function profileFor(model) {
+  const p = structuredClone(PROFILES[FULL ? 'full' : 'quick'][model]);
+  if (model === 'mobilenet' && !CPU_MOBILENET) {
+    p.bare.cpu = CPU_MOBILENET_SKIP;
+    p.app.backends = p.app.backends.filter((b) => b !== 'cpu');
+  }
+  if (model === 'mobilenet' && CPU_MOBILENET) {
+    if (typeof p.bare.cpu === 'string') p.bare.cpu = { samples: 32, epochs: 1 };
+    if (!p.app.backends.includes('cpu')) p.app.backends.push('cpu');
+  }
+  return p;
+}
+
+const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+const round = (x, d = 1) => (x == null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+// ---------------------------------------------------------------------------------------------
+// Machine and browser
+
+function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
+  };
+}
+
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+  // WebGPU on machines without a GPU (SwiftShader); harmless where a real adapter exists.
+  '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
+];
+
+function watchPage(page, tag) {
+  const errors = [];
+  page.on('pageerror', (e) => {
+    errors.push(e.message);
+    log(`${tag} page error: ${e.message}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) log(`${tag} console error: ${m.text().slice(0, 300)}`);
+  });
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) bare model.fit
+
+async function buildFitPage() {
+  const { build } = await import('vite');
+  const t0 = Date.now();
+  await build({
+    configFile: false, // not vite.config.ts: no PWA, no Svelte, just this page and its worker
+    root: ROOT,
+    publicDir: false,
+    logLevel: 'warn',
+    build: {
+      outDir: relative(ROOT, FIT_DIST),
+      emptyOutDir: true,
+      target: 'es2022',
+      sourcemap: false,
+      reportCompressedSize: false,
+      chunkSizeWarningLimit: 8192,
+      // Vite 8's name for what Vite <= 7 called rollupOptions (still accepted there as an alias).
+      rolldownOptions: { input: join(ROOT, 'bench', 'fit-bench.html') },
+    },
+    worker: { format: 'es' },
+  });
+  log(`built the bare-fit page in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function runBareFits(browser, plan) {
+  const server = await startServer({ root: FIT_DIST, port: 0 });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  watchPage(page, 'fit-bench');
+  const results = [];
+  try {
+    await page.goto(`${server.url}bench/fit-bench.html`);
+    await page.waitForFunction(() => window.fitBenchReady === true, null, { timeout: 60_000 });
+    const isolated = await page.evaluate(() => self.crossOriginIsolated);
+    for (const { model, backend, sizes, warmupBatches } of plan) {
+      const shape = MODEL_SHAPES[model];
+      if (typeof sizes === 'string') {
+        results.push({ model, backend, skipped: sizes });
+        log(`bare fit ${model} ${backend}: ${sizes}`);
+        continue;
+      }
+      const opts = {
+        backend,
+        architecture: shape.architecture,
+        inputSize: shape.inputSize,
+        channels: shape.channels,
+        batchSize: shape.batchSize,
+        widthMultiplier: shape.widthMultiplier,
+        samples: sizes.samples,
+        epochs: sizes.epochs,
+        warmupSamples: warmupBatches ? Math.min(sizes.samples, warmupBatches * shape.batchSize) : sizes.samples,
+        numClasses: CLASSES,
+        dropout: 0.25,
+        learningRate: 0.002,
+      };
+      log(`bare fit ${model} ${backend}: warm-up on ${opts.warmupSamples}, then ${opts.epochs} epoch(s) of ${opts.samples} samples...`);
+      const t0 = Date.now();
+      try {
+        const r = await page.evaluate((o) => window.fitBench(o), opts);
+        if (r.backend !== backend) throw new Error(`asked for ${backend}, TF.js ran on ${r.backend}`);
+        results.push({ model, backend, ...r, wallSeconds: (Date.now() - t0) / 1000, crossOriginIsolated: isolated });
+        log(`  ${r.imagesPerSecond.toFixed(2)} images/s (warm-up ${r.warmupSeconds.toFixed(1)} s, timed ${r.seconds.toFixed(1)} s; ${r.adapter})`);
+      } catch (err) {
+        const message = String(err?.message ?? err).split('\n')[0];
+        results.push({ model, backend, error: message });
+        log(`  failed: ${message}`);
+      }
+    }
+  } finally {
+    await context.close();
+    await server.close();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Trainyard's own path
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/** Builds the app with npm run build when dist/ is missing or older than its sources. */
+function ensureAppBuild() {
+  const built = existsSync(join(ROOT, 'dist', 'index.html')) ? statSync(join(ROOT, 'dist', 'index.html')).mtimeMs : 0;
+  const sources = ['src', 'workers', 'index.html', 'vite.config.ts', 'package.json', 'svelte.config.js']
+    .map((p) => newestMtime(join(ROOT, p)));
+  if (built && Math.max(...sources) <= built) return { rebuilt: false };
+  log(built ? 'dist/ is older than the sources: npm run build' : 'no dist/: npm run build');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', env: process.env });
+  if (r.status !== 0) {
+    const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-25).join('\n');
+    throw new Error(`npm run build failed (exit ${r.status}):\n${tail}`);
+  }
+  return { rebuilt: true };
+}
+
+function rng(seed) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * count PNGs of size x size in CLASSES folders (class-0 ... class-9). Each class has its own mean
+ * brightness and stripe frequency (and, in colour, its own hue), plus noise, so classes are
+ * learnable; for speed it does not matter.
+ */
+function generateImages(count, size, channels) {
+  const dir = join(OUT, `train-${channels === 1 ? 'gray' : 'rgb'}${size}-${count}`);
+  const have = existsSync(dir) ? readdirSync(dir).reduce((n, c) => n + readdirSync(join(dir, c)).length, 0) : 0;
+  if (have === count) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  const random = rng(1000 + size * 7 + count);
+  for (let i = 0; i < count; i++) {
+    const k = i % CLASSES;
+    const cls = join(dir, `class-${k}`);
+    mkdirSync(cls, { recursive: true });
+    const png = new pngjs.PNG({ width: size, height: size });
+    const base = 30 + k * 20;
+    const freq = (k + 1) * 0.15;
+    const phase = random() * Math.PI * 2;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const stripe = Math.sin((x + y * (k % 3)) * freq + phase) * 40;
+        const v = base + stripe + (random() - 0.5) * 30;
+        const o = (y * size + x) * 4;
+        png.data[o] = v;
+        png.data[o + 1] = channels === 1 ? v : v + ((k * 37) % 80) - 40;
+        png.data[o + 2] = channels === 1 ? v : 255 - v;
+        png.data[o + 3] = 255;
+      }
+    }
+    writeFileSync(join(cls, `img-${String(i).padStart(4, '0')}.png`), pngjs.PNG.sync.write(png, { colorType: channels === 1 ? 0 : 2 }));
+  }
+  log(`generated ${count} ${size}x${size}x${channels} PNGs in ${relative(ROOT, dir)}`);
+  return dir;
+}
+
+/** Waits until the Digits demo's import session (IndexedDB store "imports") is no longer running. */
+async function waitForDemoImport(page, timeoutMs = 600_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const state = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const open = indexedDB.open('trainyard');
+          open.onerror = () => resolve('no-db');
+          open.onsuccess = () => {
+            const db = open.result;
+            if (!db.objectStoreNames.contains('imports')) {
+              db.close();
+              return resolve('no-store');
+            }
+            const req = db.transaction('imports', 'readonly').objectStore('imports').getAll();
+            req.onerror = () => resolve('error');
+            req.onsuccess = () => {
+              db.close();
+              const demo = req.result.filter((r) => r.source?.kind === 'demo');
+              resolve(demo.length === 0 ? 'not-started' : demo.some((r) => r.state === 'running') ? 'running' : 'done');
+            };
+          };
+        }),
+    );
+    if (state === 'done') {
+      log(`Digits demo import finished (waited ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return;
+    }
+    if (Date.now() - t0 > timeoutMs) {
+      log(`Digits demo import still "${state}" after ${timeoutMs / 1000} s; going on`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function importFolder(page, baseUrl, name, dir, expected) {
+  await page.goto(`${baseUrl}#/`);
+  await page.getByLabel('New project name').fill(name);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.waitForURL(/#\/p\/[^/]+\/data/, { timeout: 30_000 });
+  const projectId = decodeURIComponent(new URL(page.url()).hash.match(/^#\/p\/([^/]+)\//)[1]);
+  await page.locator('input[webkitdirectory]').setInputFiles(dir);
+  const start = page.getByRole('button', { name: 'Start import' });
+  await start.waitFor({ timeout: 300_000 });
+  const t0 = Date.now();
+  await start.click();
+  await page.getByTestId('report-imported').waitFor({ timeout: 1_800_000 });
+  const imported = Number((await page.getByTestId('report-imported').textContent())?.trim());
+  log(`imported ${imported}/${expected} images into "${name}" in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (imported !== expected) throw new Error(`import of ${name}: ${imported} of ${expected} images imported`);
+  return projectId;
+}
+
+/** Newest model version of the project, read straight from the app's IndexedDB. */
+async function newestVersion(page, projectId) {
+  return page.evaluate(
+    (projectId) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('trainyard');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains('models')) {
+            db.close();
+            return resolve(null);
+          }
+          const req = db.transaction('models', 'readonly').objectStore('models').getAll();
+          req.onerror = () => reject(req.error);
+          req.onsuccess = () => {
+            db.close();
+            const mine = req.result.filter((r) => r.projectId === projectId).sort((a, b) => b.createdAt - a.createdAt);
+            const v = mine[0];
+            if (!v) return resolve(null);
+            const m = v.meta ?? {};
+            resolve({ id: v.id, number: v.number, createdAt: v.createdAt, backend: m.backend, adapter: m.adapter, timings: m.timings, splitCounts: m.splitCounts, history: m.history, accuracy: m.metrics?.accuracy ?? null });
+          };
+        };
+      }),
+    projectId,
+  );
+}
+
+/**
+ * Records when each row of the Train stage's "Epochs" table appears. A row is added when the
+ * worker reports an epoch's end (after its validation pass and checkpoint), so the time between
+ * the first and the last row is Trainyard's steady-state time for (epochs - 1) epochs.
+ */
+async function watchEpochRows(page) {
+  await page.evaluate(() => {
+    const w = /** @type {any} */ (window);
+    w.__benchEpochEnds = [];
+    w.__benchObserver?.disconnect();
+    const table = () => [...document.querySelectorAll('table')].find((t) => t.caption?.textContent?.trim() === 'Epochs');
+    const check = () => {
+      const rows = table()?.tBodies[0]?.rows.length ?? 0;
+      const last = w.__benchEpochEnds.at(-1)?.rows ?? 0;
+      if (rows > last) w.__benchEpochEnds.push({ rows, t: performance.now() });
+    };
+    w.__benchObserver = new MutationObserver(check);
+    w.__benchObserver.observe(document.body, { childList: true, subtree: true });
+  });
+}
+
+async function trainInApp(page, baseUrl, projectId, model, backend, epochs) {
+  const shape = MODEL_SHAPES[model];
+  await page.goto(`${baseUrl}#/p/${encodeURIComponent(projectId)}/data`);
+  await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Train' }).click();
+  await page.waitForURL(/\/train$/);
+  await page.getByLabel('Architecture').selectOption(shape.architecture);
+  await page.getByLabel('Colour').selectOption(String(shape.channels));
+  await page.getByLabel('Backend').selectOption(backend);
+  await page.getByLabel('Input size (px)').fill(String(shape.inputSize));
+  await page.getByLabel('Batch size').fill(String(shape.batchSize));
+  await page.getByLabel(/^Epochs/).fill(String(epochs));
+  await page.getByLabel('Early stopping patience (0 = off)').fill('0');
+  if (shape.widthMultiplier) await page.getByLabel('Width multiplier').fill(String(shape.widthMultiplier));
+  const before = await newestVersion(page, projectId);
+  await watchEpochRows(page);
+  const t0 = Date.now();
+  await page.getByRole('button', { name: 'Start training' }).click();
+  const outcome = page.getByTestId('train-outcome');
+  // A previous run's outcome stays on screen until the new run starts.
+  await outcome.waitFor({ state: 'detached', timeout: 30_000 }).catch(() => {});
+  await outcome.waitFor({ timeout: 4 * 3_600_000 });
+  const wallSeconds = (Date.now() - t0) / 1000;
+  const outcomeText = (await outcome.textContent())?.replace(/\s+/g, ' ').trim() ?? '';
+  const alerts = (await page.getByRole('alert').allTextContents().catch(() => [])).map((s) => s.trim()).filter(Boolean);
+  const backendLine = (await page.locator('[data-testid="train-outcome"] + p').textContent().catch(() => null))?.replace(/\s+/g, ' ').trim() ?? null;
+  const epochEnds = await page.evaluate(() => /** @type {any} */ (window).__benchEpochEnds);
+  if (!/^Run completed/.test(outcomeText)) {
+    return { error: `${outcomeText}${alerts.length ? ` | ${alerts.join(' | ')}` : ''}`, backendLine, wallSeconds };
+  }
+  const v = await newestVersion(page, projectId);
+  if (!v || v.id === before?.id) return { error: 'the run completed but no new model version was found in IndexedDB', wallSeconds };
+  const trainImages = v.splitCounts?.train ?? null;
+  // Steady state: from the end of epoch 1 to the end of the last epoch.
+  const first = epochEnds.find((e) => e.rows === 1);
+  const last = epochEnds.at(-1);
+  const steady =
+    first && last && last.rows > 1 && trainImages
+      ? { epochs: last.rows - 1, seconds: (last.t - first.t) / 1000, imagesPerSecond: (trainImages * (last.rows - 1)) / ((last.t - first.t) / 1000) }
+      : null;
+  return {
+    versionId: v.id,
+    backend: v.backend,
+    adapter: v.adapter,
+    backendLine,
+    splitCounts: v.splitCounts,
+    epochs: v.timings?.epochs ?? null,
+    trainSeconds: v.timings ? v.timings.trainMs / 1000 : null,
+    /** Trainyard's own figure: all epochs, the first (warm-up) included; excludes preprocessing, evaluation, saving. */
+    ownImagesPerSecond: v.timings?.imagesPerSecond ?? null,
+    steady,
+    epochEnds,
+    testAccuracy: v.accuracy,
+    wallSeconds,
+  };
+}
+
+async function runAppPath(browser, plan) {
+  const results = [];
+  const skipAll = (reason) => {
+    for (const { model, backends } of plan) for (const backend of backends) results.push({ model, backend, error: reason });
+    return results;
+  };
+  try {
+    const { rebuilt } = ensureAppBuild();
+    if (rebuilt) log('app rebuilt');
+  } catch (err) {
+    log(String(err.message));
+    return skipAll(String(err.message).split('\n')[0]);
+  }
+  const server = await startServer({ root: join(ROOT, 'dist'), port: 0 });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  watchPage(page, 'app');
+  try {
+    await page.goto(server.url);
+    // Let the first-run Digits demo import finish: it would share the CPU with the runs, and the
+    // app refuses a second import while one is running.
+    await page.getByRole('link', { name: 'Digits demo' }).waitFor({ timeout: 120_000 });
+    await waitForDemoImport(page);
+    for (const { model, images, epochs, backends } of plan) {
+      if (!backends.length) continue;
+      const shape = MODEL_SHAPES[model];
+      let projectId;
+      try {
+        const dir = generateImages(images, shape.inputSize, shape.channels);
+        projectId = await importFolder(page, server.url, `Bench ${model} ${images}`, dir, images);
+      } catch (err) {
+        const message = String(err?.message ?? err).split('\n')[0];
+        log(`import for ${model} failed: ${message}`);
+        for (const backend of backends) results.push({ model, backend, error: `import failed: ${message}` });
+        continue;
+      }
+      for (const backend of backends) {
+        log(`Trainyard ${model} ${backend}: ${epochs} epochs on ${images} imported images...`);
+        try {
+          const r = await trainInApp(page, server.url, projectId, model, backend, epochs);
+          if (!r.error && r.backend !== backend) r.error = `asked for ${backend}, the app trained on ${r.backend} (${r.backendLine ?? ''})`;
+          results.push({ model, backend, images, ...r });
+          if (r.error) log(`  failed: ${r.error}`);
+          else log(`  steady ${r.steady ? r.steady.imagesPerSecond.toFixed(2) : '?'} images/s, app's own figure ${r.ownImagesPerSecond?.toFixed(2)} images/s (${r.splitCounts?.train} training images, ${r.trainSeconds?.toFixed(1)} s)`);
+        } catch (err) {
+          const message = String(err?.message ?? err).split('\n')[0];
+          results.push({ model, backend, images, error: message });
+          log(`  failed: ${message}`);
+        }
+      }
+    }
+  } finally {
+    await context.close();
+    await server.close();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch
+
+function findTorchPython() {
+  const candidates = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean))];
+  const reasons = [];
+  for (const py of candidates) {
+    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (r.status === 0) return { python: py };
+    reasons.push(`${py}: ${(r.error?.message ?? r.stderr ?? '').trim().split('\n').at(-1)}`);
+  }
+  return { reason: reasons.join('; ') };
+}
+
+function runTorch(models, profileSamples) {
+  const found = findTorchPython();
+  if (!found.python) {
+    log(`PyTorch not available: ${found.reason}`);
+    return { available: false, reason: found.reason };
+  }
+  const args = [join(ROOT, 'bench', 'torch_bench.py'), '--json', `--models=${models.join(',')}`, '--threads=1,2'];
+  for (const m of models) args.push(`--samples-${m}=${profileSamples[m]}`);
+  log(`PyTorch (${found.python}): ${models.join(', ')} with 1 and 2 threads...`);
+  const r = spawnSync(found.python, args, { encoding: 'utf8', timeout: 900_000 });
+  const line = (r.stdout ?? '').trim().split('\n').at(-1) ?? '';
+  try {
+    const parsed = JSON.parse(line);
+    return { python: found.python, ...parsed };
+  } catch {
+    const reason = `torch_bench.py failed (exit ${r.status}): ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
+    log(reason);
+    return { available: false, reason };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function pad(s, n, right = false) {
+  s = String(s);
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+const fmt = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
+
+function buildRows(bare, app, torch) {
+  const rows = [];
+  for (const model of MODELS) {
+    const pt = torch?.available ? torch.results?.filter((t) => t.model === model) : [];
+    const pt1 = pt?.find((t) => t.threads === 1)?.imagesPerSecond ?? null;
+    const pt2 = pt?.find((t) => t.threads === 2)?.imagesPerSecond ?? null;
+    for (const backend of BACKENDS) {
+      const a = bare.find((r) => r.model === model && r.backend === backend);
+      const b = app.find((r) => r.model === model && r.backend === backend);
+      const aIps = a?.imagesPerSecond ?? null;
+      const bIps = b?.steady?.imagesPerSecond ?? null;
+      const ptBest = pt2 ?? pt1;
+      rows.push({
+        model,
+        backend,
+        bareFitImagesPerSecond: round(aIps, 2),
+        trainyardImagesPerSecond: round(bIps, 2),
+        ratioTrainyardToBare: aIps && bIps ? round(bIps / aIps, 3) : null,
+        trainyardOwnFigure: round(b?.ownImagesPerSecond ?? null, 2),
+        pytorch1Thread: round(pt1, 1),
+        pytorch2Threads: round(pt2, 1),
+        tfjsToPytorch: aIps && ptBest ? round(aIps / ptBest, 4) : null,
+        tfjsToPytorchThreads: pt2 ? 2 : pt1 ? 1 : null,
+        bareNote: a?.skipped ?? a?.error ?? null,
+        trainyardNote: b ? b.error ?? null : 'not run',
+      });
+    }
+  }
+  return rows;
+}
+
+function printTable(report) {
+  const { machine, rows } = report;
+  console.log('');
+  console.log(`Training benchmark (${report.profile} profile) — ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGB} GB; Chromium ${report.browser}; TF.js ${report.tfjsVersion ?? '?'}` +
+    (report.pytorch?.available ? `; PyTorch ${report.pytorch.version} (${report.pytorch.python})` : ''));
+  for (const [k, v] of Object.entries(report.adapters)) console.log(`  ${k}: ${v}`);
+  const head = ['model', 'backend', '(a) bare fit', '(b) Trainyard', '(b)/(a)', 'app figure', 'PyTorch 1 thr', 'PyTorch 2 thr', 'TF.js/PyTorch'];
+  const widths = [10, 8, 13, 14, 8, 11, 14, 14, 14];
+  console.log('');
+  console.log(head.map((h, i) => pad(h, widths[i], i > 1)).join(' '));
+  for (const r of rows) {
+    const ratio = r.ratioTrainyardToBare == null ? '–' : r.ratioTrainyardToBare.toFixed(2);
+    const tp = r.tfjsToPytorch == null ? '–' : `1/${(1 / r.tfjsToPytorch).toFixed(0)} (${r.tfjsToPytorchThreads}t)`;
+    console.log([r.model, r.backend, fmt(r.bareFitImagesPerSecond, 2), fmt(r.trainyardImagesPerSecond, 2), ratio, fmt(r.trainyardOwnFigure, 2), fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), tp]
+      .map((c, i) => pad(c, widths[i], i > 1)).join(' '));
+  }
+  console.log('');
+  console.log('Figures are training images/s. Goal: (b)/(a) >= 0.9.');
+  console.log('(a) bare model.fit on random tensors already on the backend, timed after a warm-up fit' +
+    (report.profile === 'quick' ? ' (two batches for the CNN, one for MobileNet, in the quick profile).' : ' (one full epoch).'));
+  console.log('(b) Trainyard: data from IndexedDB, in the app\'s training worker; images/s from the end of epoch 1 to the end of the last');
+  console.log('    epoch (so the first epoch\'s warm-up is left out, each epoch\'s validation pass and checkpoint are in).');
+  console.log('"app figure" is Trainyard\'s own meta.timings.imagesPerSecond: all epochs, warm-up included, preprocessing excluded.');
+  console.log('TF.js/PyTorch compares (a) with PyTorch on the same cores, thread count in brackets.');
+  const notes = rows.flatMap((r) => [
+    r.bareNote ? `  ${r.model}/${r.backend} bare fit: ${r.bareNote}` : null,
+    r.trainyardNote && r.trainyardNote !== 'not run' ? `  ${r.model}/${r.backend} Trainyard: ${r.trainyardNote}` : null,
+  ]).filter(Boolean);
+  if (notes.length) {
+    console.log('Notes:');
+    for (const n of notes) console.log(n);
+  }
+  if (report.pytorch && !report.pytorch.available) console.log(`PyTorch not available: ${report.pytorch.reason}`);
+  const busy = Math.max(machine.loadAverageAtStart[0], machine.loadAverageAtEnd[0]);
+  if (busy > machine.cpus * 0.75) {
+    console.log(`WARNING: load average ${machine.loadAverageAtStart[0]} at the start, ${machine.loadAverageAtEnd[0]} at the end on ${machine.cpus} cores: ` +
+      'other processes shared the CPU, so absolute figures are low and noisy (ratios measured close together are less affected).');
+  }
+  console.log(`\nWritten to ${relative(ROOT, RESULTS)} (total ${report.totalSeconds.toFixed(0)} s).`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const machine = machineInfo();
+  log(`profile ${FULL ? 'full' : 'quick'}; models ${MODELS.join(', ')}; backends ${BACKENDS.join(', ')}; ${machine.cpus} cores (${machine.cpuModel})`);
+  mkdirSync(OUT, { recursive: true });
+
+  const barePlan = [];
+  const appPlan = [];
+  const torchSamples = {};
+  for (const model of MODELS) {
+    const p = profileFor(model);
+    for (const backend of BACKENDS) barePlan.push({ model, backend, sizes: p.bare[backend], warmupBatches: p.warmupBatches });
+    appPlan.push({ model, images: p.app.images, epochs: p.app.epochs, backends: p.app.backends.filter((b) => BACKENDS.includes(b)) });
+    torchSamples[model] = FULL ? p.app.images : model === 'cnn' ? 1280 : 320;
+  }
+
+  await buildFitPage();
+  const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
+  const browserVersion = browser.version();
+  let bare = [];
+  let app = [];
+  try {
+    bare = await runBareFits(browser, barePlan);
+    if (!flag('skip-app')) app = await runAppPath(browser, appPlan);
+  } finally {
+    await browser.close();
+  }
+  const torch = flag('skip-torch') ? { available: false, reason: 'skipped (--skip-torch)' } : runTorch(MODELS, torchSamples);
+
+  const adapters = {};
+  for (const r of [...bare, ...app]) if (r.adapter && !adapters[r.backend]) adapters[r.backend] = r.adapter;
+  const report = {
+    date: new Date().toISOString(),
+    profile: FULL ? 'full' : 'quick',
+    machine,
+    browser: browserVersion,
+    tfjsVersion: bare.find((r) => r.tfjsVersion)?.tfjsVersion ?? null,
+    adapters,
+    method: {
+      bareFit: 'model.fit(xs, ys, { batchSize, epochs, verbose: 0 }) on random tensors, Adam 0.002, categorical cross-entropy, after a warm-up fit; images/s = samples x epochs / seconds.',
+      trainyard: "The built app in headless Chromium: PNGs imported through the UI, trained from the Train stage (early stopping off). Steady images/s = training-split images x (epochs - 1) / time from the end of epoch 1 to the end of the last epoch (epoch ends observed as rows of the Epochs table). ownImagesPerSecond is the app's meta.timings.imagesPerSecond (all epochs, warm-up included).",
+      pytorch: 'bench/torch_bench.py: the same layer structure, random tensors, Adam 0.002, cross-entropy, torch.set_num_threads(1) and (2), after a warm-up epoch.',
+      architectures: 'src/lib/ml/architectures.ts buildModel, 10 classes, dropout 0.25 (the app\'s default), MobileNet width multiplier 0.5.',
+    },
+    rows: buildRows(bare, app, torch),
+    bareFit: bare,
+    trainyard: app,
+    pytorch: torch,
+    totalSeconds: (Date.now() - started) / 1000,
+  };
+  report.machine.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, JSON.stringify(report, null, 2) + '\n');
+  printTable(report);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
