@@ -170,10 +170,8 @@ async function execute(ctx: RunContext, session: ImportSession): Promise<ImportS
   } catch (err) {
     // The manifest itself could not be written (the disk is still full): the session stays
     // 'running' on disk and the app offers resume or discard on the next load.
-    const why = (err as Error)?.message || (err as Error)?.name || 'unknown error';
-    session.message =
-      `${session.message ?? ''} The import's closing record could not be saved (${why}), so its images stay hidden ` +
-      "as an incomplete import: after freeing space, choose 'Keep what was saved' or 'Resume import'.";
+    // The page keeps the closing record outside IndexedDB until there is room (see db/closed-imports.ts).
+    session.closeUnsaved = true;
   }
   return session;
 }

@@ -80,6 +80,8 @@ export interface ImportSession {
   skipped: SkippedFile[];
   ignored: number;
   message: string | null;
+  /** Set on the returned report only: the closing record could not be written (disk full). */
+  closeUnsaved?: boolean;
 }
 
 /** How images become model input. Hashed into the preprocessed-cache key. */

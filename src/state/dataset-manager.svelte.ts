@@ -2,6 +2,7 @@
 // and interrupted imports that wait for resume or discard.
 import { listSamples, deleteSamples } from '../db/samples';
 import { discardImport, keepImport, listImports } from '../db/imports';
+import { closedImport, flushClosedImports } from '../db/closed-imports';
 import { getProject } from '../db/projects';
 import type { ImportSession, ProjectRecord, SampleRecord } from '../db/schema';
 import { NO_FILTER, datasetStats, datasetWarnings, filterSamples, type SampleFilter } from '../lib/data/dataset-stats';
@@ -48,6 +49,12 @@ export class DatasetManager {
     ]);
     this.missing = !project;
     this.project = project;
+    // A closing record kept outside IndexedDB (disk was full) counts as written.
+    for (let i = 0; i < sessions.length; i++) {
+      const closed = sessions[i].state === 'running' ? closedImport(sessions[i].id) : null;
+      if (closed) sessions[i] = closed;
+    }
+    void flushClosedImports(sessions.filter((s) => s.state !== 'running').map((s) => s.id));
     const unfinished = sessions.filter((s) => s.state === 'running');
     this.running = unfinished.filter((s) => held.has(`trainyard-import-${s.id}`));
     this.interrupted = unfinished.filter((s) => !held.has(`trainyard-import-${s.id}`));

@@ -5,6 +5,7 @@ import { importClient } from '../clients/import-client';
 import type { ImportPlan, ImportProgress, ImportSource } from '../../workers/import.api';
 import type { ImportSession } from '../db/schema';
 import { storage } from './storage-manager.svelte';
+import { rememberClosedImport } from '../db/closed-imports';
 
 export type ImportPhase = 'idle' | 'planning' | 'planned' | 'running' | 'done' | 'error';
 
@@ -57,6 +58,7 @@ class ImportManager {
           Comlink.proxy((p: ImportProgress) => (this.progress = p)),
         ),
       );
+      if (report.closeUnsaved) rememberClosedImport(report);
       this.report = report;
       this.phase = 'done';
     } catch (err) {

@@ -120,8 +120,12 @@ describe('storage full during an import', () => {
     // Once the first images are saved, the disk is full for good: whatever Chromium's on-disk
     // accounting does next, nothing more fits (not even a small record). Without this the same
     // situation arises only most of the time, depending on LevelDB's momentary size.
+    // (If the first quota already stopped it, the report is there instead.)
     await page.waitForFunction(
-      () => /\b([1-9]\d*) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''),
+      () => {
+        const text = document.querySelector('[aria-label="Import"]')?.textContent ?? '';
+        return /\b([1-9]\d*) saved\b/.test(text) || /Import (finished|failed|cancelled)/.test(text);
+      },
       null,
       { polling: 'raf', timeout: 60_000 },
     );
