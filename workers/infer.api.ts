@@ -1,5 +1,6 @@
 // The inference worker's API: load a version, predict images, export and import model zips.
 import type { BackendInfo } from './ml/backend';
+import type { ImportSource } from './import.api';
 
 export interface Prediction {
   label: string;
@@ -25,5 +26,11 @@ export interface InferApi {
   exportZip(versionId: string): Promise<Blob>;
   /** Validates before TF.js sees anything; nothing is stored on failure. */
   importZip(projectId: string, zip: Blob): Promise<ImportedModel>;
+  /** Predicts every image of a folder, files or zip; returns a CSV (formula-like cells neutralised). */
+  predictBatch(
+    versionId: string,
+    source: ImportSource,
+    onProgress: (p: { done: number; total: number }) => void,
+  ): Promise<{ csv: Blob; predicted: number; skipped: number }>;
   tensorCount(): number;
 }

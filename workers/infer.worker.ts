@@ -11,6 +11,7 @@ import type { PreprocessConfig } from '../src/db/schema';
 import { toModelPixels } from './ml/pixels';
 import { exportVersionZip, importModelZip } from './ml/model-zip';
 import type { InferApi } from './infer.api';
+import { batchPredictCsv } from './ml/batch-predict';
 
 // The .wasm files are bundled (and precached) by Vite; never fetched from a CDN.
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
@@ -53,6 +54,11 @@ const api = {
     const info = await ensureBackend(preferred);
     await loadVersion(versionId);
     return info;
+  },
+
+  async predictBatch(versionId, source, onProgress) {
+    const { csv, predicted, skipped } = await batchPredictCsv(source, (image) => api.predict(versionId, image, 3), onProgress);
+    return { csv: new Blob([csv], { type: 'text/csv' }), predicted, skipped };
   },
 
   async predict(versionId, image, topK = 3) {

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { backendOrder, chooseBackend, type BackendInfo } from './ml/backend';
 import { executeRun, RefusedError, trainableSamples, type RunConfig } from './ml/train-runner';
 import { getRun, saveRun } from '../src/db/runs';
+import { deleteBackbone, listBackbones } from '../src/db/backbones';
+import { importBackbone } from './ml/backbone-model';
 import type { TrainRunRecord } from '../src/db/schema';
 import type { TrainSettings } from '../src/lib/train/train-config';
 import type { TrainApi, TrainOutcome, TrainProgress } from './train.api';
@@ -74,6 +76,19 @@ const api = {
 
   stop() {
     stopped = true;
+  },
+
+  async importBackbone(source, name, options) {
+    if (busy) throw new Error('Wait for the training run to finish before importing a backbone.');
+    await ensureBackend('auto');
+    return importBackbone(source, name, options);
+  },
+
+  listBackbones: () => listBackbones(),
+
+  async deleteBackbone(id) {
+    if (busy) throw new Error('Wait for the training run to finish before deleting a backbone.');
+    await deleteBackbone(id);
   },
 
   tensorCount() {

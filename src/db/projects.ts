@@ -47,7 +47,7 @@ export async function renameProject(id: string, name: string): Promise<void> {
 /** Deletes a project and all its samples, image bytes, thumbnails and import sessions, atomically. */
 export async function deleteProject(id: string): Promise<void> {
   const tx = (await db()).transaction(
-    ['projects', 'samples', 'originals', 'thumbnails', 'imports', 'preprocessed', 'runs', 'checkpoints', 'models', 'modelWeights', 'aliases'],
+    ['projects', 'samples', 'originals', 'thumbnails', 'imports', 'preprocessed', 'runs', 'checkpoints', 'models', 'modelWeights', 'aliases', 'embeddings'],
     'readwrite',
     { durability: 'strict' },
   );
@@ -57,6 +57,7 @@ export async function deleteProject(id: string): Promise<void> {
   const versionKeys = await tx.objectStore('models').index('byProject').getAllKeys(id);
   await Promise.all([
     tx.objectStore('preprocessed').delete(IDBKeyRange.bound([id, '', ''], [id, '\uffff', '\uffff'])),
+    tx.objectStore('embeddings').delete(IDBKeyRange.bound([id, '', ''], [id, '\uffff', '\uffff'])),
     tx.objectStore('aliases').delete(range),
     ...runKeys.flatMap((k) => [tx.objectStore('runs').delete(k), tx.objectStore('checkpoints').delete(k)]),
     ...versionKeys.flatMap((k) => [tx.objectStore('models').delete(k), tx.objectStore('modelWeights').delete(k)]),

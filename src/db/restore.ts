@@ -1,6 +1,6 @@
 // Records read from disk are validated and repaired here, one restore function per type
 // (Excalidraw's restore.ts habit): old or damaged shapes never reach the UI as-is.
-import type { ImportSession, ProjectRecord, SampleRecord, Split } from './schema';
+import type { BackboneRecord, ImportSession, ProjectRecord, SampleRecord, Split } from './schema';
 
 const SPLITS: Split[] = ['unassigned', 'train', 'val', 'test'];
 const num = (v: unknown, fallback = 0) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
@@ -66,5 +66,29 @@ export function restoreImportSession(raw: unknown): ImportSession | null {
     skipped: Array.isArray(r.skipped) ? r.skipped : [],
     ignored: num(r.ignored),
     message: typeof r.message === 'string' ? r.message : null,
+  };
+}
+
+/** Null when the record cannot describe a usable backbone (bad shape or size); it is then not listed. */
+export function restoreBackbone(raw: unknown): BackboneRecord | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Partial<BackboneRecord>;
+  if (typeof r.id !== 'string' || !r.id) return null;
+  const shape = Array.isArray(r.inputShape) ? r.inputShape : [];
+  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) return null;
+  if (!Number.isInteger(r.embeddingSize) || (r.embeddingSize as number) < 1) return null;
+  const sources = ['zip', 'folder', 'url'] as const;
+  return {
+    id: r.id,
+    name: str(r.name, 'Backbone') || 'Backbone',
+    format: r.format === 'graph-model' ? 'graph-model' : 'layers-model',
+    inputShape: shape as [number, number, number],
+    embeddingSize: r.embeddingSize as number,
+    ...(typeof r.outputNode === 'string' ? { outputNode: r.outputNode } : {}),
+    normalization: r.normalization === '-1..1' ? '-1..1' : '0..1',
+    createdAt: num(r.createdAt),
+    source: sources.includes(r.source as never) ? (r.source as BackboneRecord['source']) : 'zip',
+    ...(typeof r.url === 'string' ? { url: r.url } : {}),
+    ...(typeof r.bytes === 'number' ? { bytes: r.bytes } : {}),
   };
 }

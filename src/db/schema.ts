@@ -3,7 +3,7 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 export const DB_NAME = 'trainyard';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export type Split = 'unassigned' | 'train' | 'val' | 'test';
 
@@ -165,6 +165,47 @@ export interface AliasRecord {
   history: Array<{ versionId: string | null; at: number }>;
 }
 
+/** A pretrained feature extractor for transfer learning. Metadata only: weights live in `backboneWeights`. */
+export interface BackboneRecord {
+  id: string;
+  name: string;
+  format: 'layers-model' | 'graph-model';
+  /** [height, width, channels] of one input image. */
+  inputShape: [number, number, number];
+  embeddingSize: number;
+  /** Graph models: the output node whose value is the embedding (the model's first output by default). */
+  outputNode?: string;
+  /** The input range the backbone was trained on: pixels / 255, or scaled to [-1, 1] (MobileNet, Teachable Machine). */
+  normalization: '0..1' | '-1..1';
+  createdAt: number;
+  source: 'zip' | 'folder' | 'url';
+  url?: string;
+  /** Total weight bytes, for display. */
+  bytes?: number;
+}
+
+export interface BackboneWeightsRecord {
+  id: string;
+  /** Layers models: the Keras topology; graph models: the GraphDef JSON (model.json's modelTopology). */
+  modelTopology: unknown;
+  /** Graph models only: signature and initializer, which tf.loadGraphModel reads beside the topology. */
+  signature?: unknown;
+  modelInitializer?: unknown;
+  weightSpecs: unknown;
+  weightData: ArrayBuffer;
+}
+
+export interface EmbeddingRecord {
+  /** Key: [projectId, backboneId, sampleId], so a project's cache deletes as one range. */
+  projectId: string;
+  backboneId: string;
+  id: string;
+  /** Hash of the preprocessing that produced it: a different resize policy means recompute. */
+  configHash: string;
+  /** float32, embeddingSize values. */
+  data: ArrayBuffer;
+}
+
 export interface TrainyardSchema extends DBSchema {
   projects: { key: string; value: ProjectRecord };
   samples: {
@@ -182,6 +223,9 @@ export interface TrainyardSchema extends DBSchema {
   models: { key: string; value: ModelVersionRecord; indexes: { byProject: string } };
   modelWeights: { key: string; value: ModelWeightsRecord };
   aliases: { key: [string, string]; value: AliasRecord };
+  backbones: { key: string; value: BackboneRecord };
+  backboneWeights: { key: string; value: BackboneWeightsRecord };
+  embeddings: { key: [string, string, string]; value: EmbeddingRecord; indexes: { byBackbone: string } };
 }
 
 export type TrainyardDB = IDBPDatabase<TrainyardSchema>;
@@ -207,5 +251,12 @@ export const migrations: Array<(db: TrainyardDB, tx: UpgradeTx) => void> = [
     db.createObjectStore('models', { keyPath: 'id' }).createIndex('byProject', 'projectId');
     db.createObjectStore('modelWeights', { keyPath: 'versionId' });
     db.createObjectStore('aliases', { keyPath: ['projectId', 'alias'] });
+  },
+  // v3: transfer learning. Backbones are shared by all projects; their weights live apart (cheap
+  // listing), and cached embeddings are per project and backbone (byBackbone: delete a backbone's cache).
+  (db) => {
+    db.createObjectStore('backbones', { keyPath: 'id' });
+    db.createObjectStore('backboneWeights', { keyPath: 'id' });
+    db.createObjectStore('embeddings', { keyPath: ['projectId', 'backboneId', 'id'] }).createIndex('byBackbone', 'backboneId');
   },
 ];

@@ -157,7 +157,29 @@ describe('train, evaluate, export, import and deploy', () => {
     await page.getByRole('heading', { name: 'Version 2' }).waitFor();
   });
 
+  it('predicts a folder in batch and downloads a CSV with formula-like cells neutralised', async () => {
+    const batch = join(dir, 'batch');
+    mkdirSync(batch, { recursive: true });
+    for (let i = 0; i < 6; i++) writeFileSync(join(batch, `left-${i}.png`), readFileSync(join(dir, 'three', 'left', `left-${i}.png`)));
+    writeFileSync(join(batch, '=HYPERLINK(1).png'), readFileSync(join(dir, 'three', 'top', 'top-0.png')));
+    writeFileSync(join(batch, 'notes.png'), 'not an image');
+    await gotoStage(page, 'Deploy');
+    await page.getByLabel('Choose a folder to predict').setInputFiles(batch);
+    const link = page.getByRole('link', { name: 'Download predictions CSV' });
+    await link.waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const csv = readFileSync(await download.path()).toString('utf8');
+    const lines = csv.trim().split(/\r\n/);
+    expect(lines[0]).toBe('filename,predicted,confidence,top2,top2_confidence,top3,top3_confidence,latency_ms,error');
+    expect(lines).toHaveLength(1 + 8);
+    expect(lines.filter((l) => /^left-\d\.png,left,/.test(l))).toHaveLength(6);
+    expect(csv).toContain("'=HYPERLINK(1).png");
+    expect(lines.find((l) => l.startsWith('notes.png'))).toMatch(/not an image/);
+  });
+
   it('refuses a model.json whose weights point at a URL, with zero network requests', async () => {
+    await gotoStage(page, 'Models');
+    await page.getByRole('heading', { name: 'Model versions' }).waitFor();
     const requests: string[] = [];
     page.on('request', (r) => {
       if (!r.url().startsWith(appUrl())) requests.push(r.url());

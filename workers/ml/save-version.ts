@@ -51,6 +51,8 @@ export interface VersionInput {
   backend: BackendInfo;
   timings: { trainMs: number; epochs: number; imagesPerSecond: number };
   earlyStopped: boolean;
+  /** Transfer runs: normalization, the backbone used, and backboneId when the head alone is saved. */
+  extraMeta?: Record<string, unknown>;
 }
 
 export interface VersionMeta {
@@ -73,6 +75,11 @@ export interface VersionMeta {
   appVersion: string;
   tfjsVersion: string;
   source: 'trained' | 'imported';
+  /** Input range: '0..1' unless recorded otherwise (transfer versions use their backbone's). */
+  normalization?: '0..1' | '-1..1';
+  /** Graph-backbone versions store only the head; the inference worker runs this backbone first. */
+  backboneId?: string;
+  backbone?: { id: string; name: string; format: string; embeddingSize: number };
 }
 
 export async function saveTrainedVersion(input: VersionInput): Promise<ModelVersionRecord> {
@@ -99,6 +106,7 @@ export async function saveTrainedVersion(input: VersionInput): Promise<ModelVers
     appVersion: APP_VERSION,
     tfjsVersion: tf.version.tfjs,
     source: 'trained',
+    ...input.extraMeta,
   };
   return addVersion(
     { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: null, meta: meta as unknown as Record<string, unknown> },

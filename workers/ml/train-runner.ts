@@ -16,6 +16,8 @@ import type { TrainProgress } from '../train.api';
 import type { BackendInfo } from './backend';
 import { ensurePreprocessed, epochData, type LabeledId } from './data-feed';
 import { saveTrainedVersion } from './save-version';
+import { prepareTransfer, type TransferSetup } from './transfer';
+import { embeddingSummary } from '../../src/lib/ml/backbone';
 
 export interface RunControl {
   isStopped: () => boolean;
@@ -74,12 +76,22 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
   const test = bySplit('test');
 
   const progress = (p: Omit<TrainProgress, 'runId' | 'epochs'>) => ctl.onProgress({ ...p, runId: run.id, epochs: settings.epochs });
-  progress({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
-  await ensurePreprocessed(run.projectId, usable, preprocess, (done, total) => progress({ phase: 'preprocessing', done, total, epoch: 0 }), ctl.isStopped);
-  if (ctl.isStopped()) return { ...run, state: 'stopped', message: 'Stopped while preparing images.' };
-
   const numClasses = labels.length;
-  const model = buildModel(architectureOf(settings, numClasses), settings.seed);
+  progress({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
+  // Transfer runs (a backbone is chosen) train a head on cached embeddings instead of pixels.
+  let transfer: TransferSetup | null = null;
+  if (settings.backboneId) {
+    transfer = await prepareTransfer(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, embeddings: { ...embeddings } }), ctl.isStopped);
+  } else {
+    await ensurePreprocessed(run.projectId, usable, preprocess, (done, total) => progress({ phase: 'preprocessing', done, total, epoch: 0 }), ctl.isStopped);
+  }
+  const note = transfer ? embeddingSummary(transfer.counts) : null;
+  if (ctl.isStopped()) return { ...run, state: 'stopped', message: withNote('Stopped while preparing images.', note) };
+  const architecture = transfer?.architecture ?? architectureOf(settings, numClasses);
+  const feed = (items: LabeledId[], batchSize: number, seed: number | null) =>
+    transfer ? transfer.data(items, numClasses, batchSize, seed) : epochData(run.projectId, items, preprocess, numClasses, batchSize, seed);
+
+  const model = buildModel(architecture, settings.seed);
   const optimizer = makeOptimizer(settings);
   const started = performance.now();
   try {
@@ -94,9 +106,9 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
       }
       startEpoch = checkpoint.epoch;
     }
-    const trainData = epochData(run.projectId, train, preprocess, numClasses, settings.batchSize, settings.seed);
+    const trainData = feed(train, settings.batchSize, settings.seed);
     trainData.epoch = startEpoch;
-    const valData = val.length ? epochData(run.projectId, val, preprocess, numClasses, settings.batchSize, null) : undefined;
+    const valData = val.length ? feed(val, settings.batchSize, null) : undefined;
     const batchesPerEpoch = Math.ceil(train.length / settings.batchSize);
     const throttle = new Throttle(125);
     let current: TrainRunRecord = { ...run, state: 'running' };
@@ -138,14 +150,14 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
     );
     const trainMs = performance.now() - started;
     if (outcome.status === 'diverged') {
-      return { ...current, state: 'diverged', message: `${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.` };
+      return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
     }
     if (outcome.status === 'stopped') {
-      return { ...current, state: 'stopped', message: `Stopped. Resume continues from epoch ${current.checkpointEpoch}.` };
+      return { ...current, state: 'stopped', message: withNote(`Stopped. Resume continues from epoch ${current.checkpointEpoch}.`, note) };
     }
 
     progress({ phase: 'evaluating', done: 0, total: test.length, epoch: settings.epochs });
-    const testData = epochData(run.projectId, test, preprocess, numClasses, 128, null);
+    const testData = feed(test, 128, null);
     const probs = await predictAll(model, (async function* () {
       for await (const b of testData.batches()) {
         b.ys.dispose();
@@ -154,13 +166,15 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
     })());
     const report = evaluate(test.map((t) => t.classIndex), probs, numClasses);
     progress({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
+    const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined, release: () => undefined };
     const version = await saveTrainedVersion({
-      model,
+      model: saved.model,
+      extraMeta: saved.meta,
       run: current,
       settings,
       labels,
-      preprocess,
-      architecture: architectureOf(settings, numClasses),
+      preprocess: transfer?.preprocess ?? preprocess,
+      architecture,
       report,
       testIds: test.map((t) => t.id),
       testPredicted: predictions(probs, numClasses),
@@ -169,19 +183,23 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
       backend: ctl.backend,
       timings: { trainMs, epochs: outcome.epochsDone, imagesPerSecond: (outcome.epochsDone - startEpoch) * train.length / (trainMs / 1000) },
       earlyStopped: outcome.status === 'early-stopped',
-    });
+    }).finally(saved.release);
     await deleteCheckpoint(run.id);
     return {
       ...current,
       state: 'completed',
       checkpointEpoch: 0,
       versionId: version.id,
-      message: outcome.status === 'early-stopped' ? `Stopped early after epoch ${outcome.epochsDone}: validation loss stopped improving.` : null,
+      message: withNote(outcome.status === 'early-stopped' ? `Stopped early after epoch ${outcome.epochsDone}: validation loss stopped improving.` : null, note),
     };
   } finally {
     model.dispose();
     optimizer.dispose();
   }
+}
+
+function withNote(message: string | null, note: string | null): string | null {
+  return [message, note].filter(Boolean).join(' ') || null;
 }
 
 export async function persist(run: TrainRunRecord): Promise<TrainRunRecord> {

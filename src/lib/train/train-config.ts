@@ -22,6 +22,8 @@ export interface TrainSettings {
   earlyStoppingPatience: number;
   seed: number;
   backend: BackendChoice;
+  /** Transfer learning: an imported backbone's id (its embeddings feed a small head), or null to train from scratch. */
+  backboneId: string | null;
 }
 
 export const DEFAULT_SETTINGS: TrainSettings = {
@@ -39,6 +41,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   earlyStoppingPatience: 3,
   seed: 42,
   backend: 'auto',
+  backboneId: null,
 };
 
 /** Limits that keep a run inside what a browser tab can hold. */

@@ -1,0 +1,206 @@
+// Reads a backbone's model.json and weight bytes from a zip, a picked folder or a URL, validating
+// model.json before anything else happens. No TensorFlow.js here (it runs in Node tests too).
+// Zip and folder imports never fetch: weights come only from the picked files.
+import { BlobReader, ZipReader, configure, type FileEntry } from '@zip.js/zip.js';
+import { validateModelJson, validateWeightBytes, validateWeightValues, type ModelJsonResult } from '../../src/lib/ml/model-json-validate';
+import { BACKBONE_LIMITS, checkBackboneUrl, weightUrl } from '../../src/lib/ml/backbone';
+import { ZipGuard } from '../../src/lib/import/zip-guard';
+
+configure({ useWebWorkers: false });
+
+export type BackboneSource = { kind: 'zip'; file: File } | { kind: 'files'; files: File[]; paths: string[] } | { kind: 'url'; url: string };
+
+export interface BackboneFiles {
+  json: Record<string, unknown>;
+  checked: Extract<ModelJsonResult, { ok: true }>;
+  weightData: ArrayBuffer;
+  /** metadata.json beside model.json (Teachable Machine writes one), when present and valid. */
+  metadata: Record<string, unknown> | null;
+}
+
+export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** One source's files by path relative to model.json's folder; read lazily. */
+interface FileSet {
+  modelJson: () => Promise<Uint8Array>;
+  /** Null when absent; throws when the file is larger than `limit` bytes. */
+  file: (path: string, limit: number) => Promise<Uint8Array | null>;
+}
+
+function parseAndCheck(bytes: Uint8Array): { json: Record<string, unknown>; checked: Extract<ModelJsonResult, { ok: true }> } {
+  const text = new TextDecoder().decode(bytes);
+  const checked = validateModelJson(text);
+  if (!checked.ok) throw new Error(`model.json refused: ${checked.reason}`);
+  return { json: JSON.parse(text) as Record<string, unknown>, checked };
+}
+
+async function collect(files: FileSet): Promise<BackboneFiles> {
+  const { json, checked } = parseAndCheck(await files.modelJson());
+  if (checked.expectedBytes > BACKBONE_LIMITS.maxWeightBytes) {
+    throw new Error(`The backbone's weights would be ${Math.round(checked.expectedBytes / 2 ** 20)} MB; the limit is ${BACKBONE_LIMITS.maxWeightBytes / 2 ** 20} MB.`);
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const path of checked.weightFiles) {
+    // Each file may hold at most what the manifest still expects: a hostile source cannot make us
+    // read more than the declared (and limited) weight size.
+    const bytes = await files.file(path, checked.expectedBytes - total);
+    if (!bytes) throw new Error(`Weights file ${path} named in model.json was not found next to it.`);
+    parts.push(bytes);
+    total += bytes.byteLength;
+  }
+  const sizeProblem = validateWeightBytes(checked.expectedBytes, total);
+  if (sizeProblem) throw new Error(sizeProblem);
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    weightData.set(p, offset);
+    offset += p.byteLength;
+  }
+  const valueProblem = validateWeightValues(weightData.buffer, checked.weights);
+  if (valueProblem) throw new Error(valueProblem);
+  let metadata: Record<string, unknown> | null = null;
+  const metaBytes = await files.file('metadata.json', 1024 * 1024).catch(() => null);
+  if (metaBytes) {
+    try {
+      const parsed = JSON.parse(new TextDecoder().decode(metaBytes));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) metadata = parsed;
+    } catch {
+      // An unreadable metadata.json only loses the optional hints; the model itself was validated.
+    }
+  }
+  return { json, checked, weightData: weightData.buffer, metadata };
+}
+
+async function readZipEntry(entry: FileEntry, guard: ZipGuard): Promise<Uint8Array> {
+  guard.startEntry(entry.filename, entry.compressedSize);
+  const chunks: Uint8Array[] = [];
+  await entry.getData!(
+    new WritableStream<Uint8Array>({
+      write(chunk) {
+        guard.addInflated(chunk.byteLength);
+        chunks.push(chunk);
+      },
+    }),
+  );
+  return concat(chunks);
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}
+
+async function fromZip(file: Blob): Promise<BackboneFiles> {
+  const reader = new ZipReader(new BlobReader(file), { filenameValidation: 'tolerant' });
+  try {
+    let entries;
+    try {
+      entries = (await reader.getEntries()).filter((e) => !e.directory && !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(e.filename));
+    } catch {
+      throw new Error('This is not a readable zip file.');
+    }
+    const guard = new ZipGuard({ maxEntries: 256, maxEntryBytes: BACKBONE_LIMITS.maxWeightBytes, maxTotalBytes: BACKBONE_LIMITS.maxWeightBytes + BACKBONE_LIMITS.maxJsonBytes });
+    guard.checkEntryCount(entries.length);
+    const models = entries.filter((e) => /(^|\/)model\.json$/.test(e.filename));
+    if (models.length === 0) throw new Error('The zip has no model.json.');
+    // The shallowest model.json wins, so a zip of a folder works as well as a flat one.
+    const model = models.sort((a, b) => a.filename.split('/').length - b.filename.split('/').length)[0];
+    const dir = model.filename.slice(0, -'model.json'.length);
+    const find = (path: string) => entries.find((e) => e.filename === dir + path);
+    return await collect({
+      modelJson: () => readZipEntry(model as FileEntry, guard),
+      file: async (path, limit) => {
+        const e = find(path);
+        if (!e) return null;
+        const bytes = await readZipEntry(e as FileEntry, guard);
+        if (bytes.byteLength > limit) throw new Error(`${path} is larger than model.json says its weights are.`);
+        return bytes;
+      },
+    });
+  } finally {
+    await reader.close();
+  }
+}
+
+async function fromFiles(files: File[], paths: string[]): Promise<BackboneFiles> {
+  if (files.length !== paths.length) throw new Error('Each picked file needs its path.');
+  const byPath = new Map(paths.map((p, i) => [p.replace(/^\/+/, ''), files[i]]));
+  const model = [...byPath.keys()].filter((p) => /(^|\/)model\.json$/.test(p)).sort((a, b) => a.split('/').length - b.split('/').length)[0];
+  if (!model) throw new Error('The folder has no model.json.');
+  const dir = model.slice(0, -'model.json'.length);
+  const read = async (f: File | undefined, limit: number) => {
+    if (!f) return null;
+    if (f.size > limit) throw new Error(`${f.name} is larger than model.json allows (${limit.toLocaleString('en-US')} bytes).`);
+    return new Uint8Array(await f.arrayBuffer());
+  };
+  return collect({
+    modelJson: async () => (await read(byPath.get(model), BACKBONE_LIMITS.maxJsonBytes))!,
+    file: (path, limit) => read(byPath.get(dir + path), limit),
+  });
+}
+
+/** Reads a response body, stopping as soon as it passes `limit` bytes (Content-Length can lie or be absent). */
+async function readLimited(res: Response, limit: number, what: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw new Error(`${what} is ${declared.toLocaleString('en-US')} bytes; the limit is ${limit.toLocaleString('en-US')}.`);
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new Error(`${what} is larger than ${limit.toLocaleString('en-US')} bytes; refused.`);
+    }
+    chunks.push(value);
+  }
+  return concat(chunks);
+}
+
+/**
+ * Fetches model.json from an http(s) URL, then only the weight files model.json lists, as plain
+ * names next to it (validated before any of them is requested). `fetchImpl` is injectable so the
+ * same code is tested in Node against a local server.
+ */
+export async function fromUrl(text: string, fetchImpl: FetchLike = fetch): Promise<BackboneFiles> {
+  const url = checkBackboneUrl(text);
+  if (typeof url === 'string') throw new Error(url);
+  const get = async (href: string, limit: number, what: string, optional = false): Promise<Uint8Array | null> => {
+    let res: Response;
+    try {
+      res = await fetchImpl(href, { credentials: 'omit', cache: 'no-store' });
+    } catch (err) {
+      if (optional) return null;
+      // A CSP block or a missing CORS header both surface as a bare TypeError; say what it may be.
+      throw new Error(
+        `Could not load ${what} from ${href} (${err instanceof Error ? err.message : String(err)}). ` +
+          'The app may only connect to its own origin (Content-Security-Policy connect-src \'self\'), and the server must allow ' +
+          'cross-origin reads: host the model next to the app, or download it and import the zip or folder instead.',
+      );
+    }
+    if (!res.ok) {
+      if (optional) return null;
+      throw new Error(`Could not load ${what} from ${href}: HTTP ${res.status}.`);
+    }
+    return readLimited(res, limit, what);
+  };
+  return collect({
+    modelJson: async () => (await get(url.href, BACKBONE_LIMITS.maxJsonBytes, 'model.json'))!,
+    file: (path, limit) => get(weightUrl(url, path), limit, path, path === 'metadata.json'),
+  });
+}
+
+export function readBackboneSource(source: BackboneSource, fetchImpl?: FetchLike): Promise<BackboneFiles> {
+  if (source.kind === 'zip') return fromZip(source.file);
+  if (source.kind === 'files') return fromFiles(source.files, source.paths);
+  return fromUrl(source.url, fetchImpl);
+}
