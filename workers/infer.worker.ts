@@ -9,6 +9,7 @@ import { backendOrder, chooseBackend, type BackendInfo } from './ml/backend';
 import { getVersion, getWeights } from '../src/db/models';
 import type { PreprocessConfig } from '../src/db/schema';
 import { toModelPixels } from './ml/pixels';
+import { openBackbone, type OpenedBackbone } from './ml/backbone-model';
 import { exportVersionZip, importModelZip } from './ml/model-zip';
 import type { InferApi } from './infer.api';
 import { batchPredictCsv } from './ml/batch-predict';
@@ -21,6 +22,8 @@ interface Loaded {
   labels: string[];
   preprocess: PreprocessConfig;
   symmetric: boolean;
+  /** Graph-backbone transfer versions: the stored backbone runs first, the version is only the head. */
+  backbone?: OpenedBackbone;
 }
 
 let backend: BackendInfo | null = null;
@@ -28,7 +31,10 @@ const loaded = new Map<string, Loaded>();
 
 async function ensureBackend(preferred: Parameters<InferApi['load']>[1] = 'auto'): Promise<BackendInfo> {
   if (backend && (preferred === 'auto' || preferred === backend.name)) return backend;
-  for (const l of loaded.values()) l.model.dispose();
+  for (const l of loaded.values()) {
+    l.model.dispose();
+    l.backbone?.dispose();
+  }
   loaded.clear();
   backend = await chooseBackend(backendOrder(preferred, ['webgpu', 'webgl', 'wasm', 'cpu']));
   return backend;
@@ -43,8 +49,15 @@ async function loadVersion(versionId: string): Promise<Loaded> {
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: weights.modelTopology as tf.io.ModelJSON['modelTopology'], weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[], weightData: weights.weightData }),
   );
-  const meta = version.meta as { labels: string[]; preprocess: PreprocessConfig; normalization?: string };
-  const entry: Loaded = { model, labels: meta.labels, preprocess: meta.preprocess, symmetric: meta.normalization === '-1..1' };
+  const meta = version.meta as { labels: string[]; preprocess: PreprocessConfig; normalization?: string; backboneId?: string };
+  let backbone: OpenedBackbone | undefined;
+  try {
+    if (meta.backboneId) backbone = await openBackbone(meta.backboneId);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const entry: Loaded = { model, labels: meta.labels, preprocess: meta.preprocess, symmetric: meta.normalization === '-1..1', backbone };
   loaded.set(versionId, entry);
   return entry;
 }
@@ -69,7 +82,7 @@ const api = {
       const { inputSize, channels } = m.preprocess;
       let x = tf.tensor4d(pixels, [1, inputSize, inputSize, channels], 'float32').div(255);
       if (m.symmetric) x = x.mul(2).sub(1);
-      return (m.model.predict(x) as tf.Tensor).squeeze();
+      return (m.model.predict(m.backbone ? m.backbone.embed(x as tf.Tensor4D) : x) as tf.Tensor).squeeze();
     });
     const values = await probs.data();
     probs.dispose();

@@ -10,7 +10,7 @@ import pngjs from 'pngjs';
 import * as tf from '@tensorflow/tfjs';
 import { BlobReader, BlobWriter, TextReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure } from '@zip.js/zip.js';
 import type { Page } from 'playwright-core';
-import { launchBrowser, newPage, appUrl, type LaunchedBrowser } from './harness';
+import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
 import { createProject, importAndReport, pickFolder, waitForDemoImported } from './app-helpers';
 
 configure({ useWebWorkers: false });
@@ -40,7 +40,7 @@ function writeDataset(root: string, perClass: number, classes = CLASSES): void {
 }
 
 async function unzip(bytes: Uint8Array): Promise<Map<string, Uint8Array>> {
-  const reader = new ZipReader(new BlobReader(new Blob([bytes])));
+  const reader = new ZipReader(new BlobReader(new Blob([bytes as Uint8Array<ArrayBuffer>])));
   const out = new Map<string, Uint8Array>();
   for (const e of await reader.getEntries()) if (!e.directory) out.set(e.filename, await e.getData!(new Uint8ArrayWriter()));
   await reader.close();
@@ -53,7 +53,7 @@ function gotoStage(page: Page, stage: 'Data' | 'Train' | 'Models' | 'Deploy') {
 
 describe('train, evaluate, export, import and deploy', () => {
   let b: LaunchedBrowser;
-  let page: Page;
+  let page: TrackedPage;
   let dir: string;
   let zipPath: string;
   let server: Server | null = null;

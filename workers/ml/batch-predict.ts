@@ -36,7 +36,7 @@ export async function batchPredictCsv(
         const bytes = await opened.read(e.index);
         const sniff = sniffImage(bytes);
         if (!sniff.ok) throw new Error(sniff.reason);
-        const r = await predict(new Blob([bytes], { type: sniff.mime }));
+        const r = await predict(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: sniff.mime }));
         const row = [path, r.top[0]?.label ?? '', (r.top[0]?.confidence ?? 0).toFixed(6)];
         for (let k = 1; k < topK; k++) row.push(r.top[k]?.label ?? '', r.top[k] ? r.top[k].confidence.toFixed(6) : '');
         row.push(r.latencyMs.toFixed(2), '');

@@ -15,6 +15,9 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
   const [version, weights] = await Promise.all([getVersion(versionId), getWeights(versionId)]);
   if (!version || !weights) throw new Error('That model version no longer exists.');
   const meta = version.meta as unknown as VersionMeta;
+  if (meta.backboneId) {
+    throw new Error('This version was trained on a graph-model backbone: it is stored as a head that runs after that backbone, so it cannot be exported as a single layers model.');
+  }
   const modelJson = {
     format: 'layers-model',
     generatedBy: `TensorFlow.js tfjs-layers v${meta.tfjsVersion}`,
@@ -28,7 +31,7 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
     packageVersion: APP_VERSION,
     packageName: 'trainyard',
     timeStamp: new Date(version.createdAt).toISOString(),
-    userMetadata: { trainyard: { version: version.number, preprocess: meta.preprocess, normalization: '0..1', metrics: { accuracy: meta.metrics.accuracy } } },
+    userMetadata: { trainyard: { version: version.number, preprocess: meta.preprocess, normalization: meta.normalization ?? '0..1', metrics: { accuracy: meta.metrics.accuracy } } },
     modelName: `trainyard-v${version.number}`,
     labels: meta.labels,
     imageSize: meta.preprocess.inputSize,
@@ -129,7 +132,7 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
       if (inputShape.length !== 4 || inputShape[1] !== inputShape[2] || ![1, 3].includes(inputShape[3] ?? 0)) {
         throw new Error(`Only square image models with 1 or 3 channels can be imported (input shape ${JSON.stringify(inputShape)}).`);
       }
-      const ours = (metadata.userMetadata as { trainyard?: { preprocess?: PreprocessConfig } } | undefined)?.trainyard;
+      const ours = (metadata.userMetadata as { trainyard?: { preprocess?: PreprocessConfig; normalization?: string } } | undefined)?.trainyard;
       const preprocess: PreprocessConfig = ours?.preprocess ?? { inputSize: inputShape[1]!, channels: inputShape[3] as 1 | 3, resize: 'center-crop', background: [0, 0, 0] };
       const id = crypto.randomUUID();
       const meta = {
@@ -137,7 +140,7 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
         inputShape: inputShape.slice(1),
         preprocess,
         // Teachable Machine image models expect inputs in [-1, 1]; Trainyard's use [0, 1].
-        normalization: ours ? '0..1' : '-1..1',
+        normalization: ours ? (ours.normalization === '-1..1' ? '-1..1' : '0..1') : '-1..1',
         source: 'imported',
         importedFrom: String(metadata.modelName ?? 'model.zip'),
         tfjsVersion: tf.version.tfjs,
