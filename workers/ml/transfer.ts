@@ -152,7 +152,8 @@ function embeddingData(
   return source;
 }
 
-async function versionModel(backbone: BackboneRecord, head: tf.LayersModel) {
+/** Exported for tests: the saved version's model for a trained head (see TransferSetup.versionModel). */
+export async function versionModel(backbone: BackboneRecord, head: tf.LayersModel) {
   const meta: Record<string, unknown> = {
     normalization: backbone.normalization,
     backbone: { id: backbone.id, name: backbone.name, format: backbone.format, embeddingSize: backbone.embeddingSize },
