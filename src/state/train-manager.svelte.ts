@@ -19,6 +19,8 @@ class TrainManager {
   outcome = $state<TrainOutcome | null>(null);
   error = $state<string | null>(null);
   runs = $state<TrainRunRecord[]>([]);
+  /** tf.memory().numTensors in the training worker before and after the last run (leak check). */
+  tensors = $state<{ before: number; after: number } | null>(null);
   interrupted = $state<TrainRunRecord[]>([]);
 
   get settingsProblem(): string | null {
@@ -65,21 +67,24 @@ class TrainManager {
     }
     this.begin(projectId);
     const settings = $state.snapshot(this.settings) as TrainSettings;
-    await this.finish(projectId, trainClient.call((api) => api.start(projectId, settings, Comlink.proxy(this.onProgress))));
+    await this.finish(projectId, () => trainClient.call((api) => api.start(projectId, settings, Comlink.proxy(this.onProgress))));
   }
 
   async resume(run: TrainRunRecord): Promise<void> {
     this.begin(run.projectId, run.history);
-    await this.finish(run.projectId, trainClient.call((api) => api.resume(run.id, Comlink.proxy(this.onProgress))));
+    await this.finish(run.projectId, () => trainClient.call((api) => api.resume(run.id, Comlink.proxy(this.onProgress))));
   }
 
-  private async finish(projectId: string, work: Promise<TrainOutcome>): Promise<void> {
+  private async finish(projectId: string, work: () => Promise<TrainOutcome>): Promise<void> {
+    const before = await trainClient.call((api) => api.tensorCount()).catch(() => null);
     try {
-      this.outcome = await work;
+      this.outcome = await work();
       if (this.outcome.state === 'failed' || this.outcome.state === 'diverged') this.error = this.outcome.message;
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
     } finally {
+      const after = await trainClient.call((api) => api.tensorCount()).catch(() => null);
+      this.tensors = before !== null && after !== null ? { before, after } : null;
       this.running = false;
       this.stopping = false;
       await this.loadRuns(projectId);

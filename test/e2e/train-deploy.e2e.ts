@@ -99,6 +99,9 @@ describe('train, evaluate, export, import and deploy', () => {
     // One row per epoch in the live table, and the backend that ran it is named.
     expect(await page.getByRole('table', { name: 'Epochs' }).getByRole('row').count()).toBe(5);
     expect(await page.getByRole('region', { name: 'Training progress' }).innerText()).toMatch(/Backend: (webgl|webgpu|cpu)/);
+    // Training, evaluation and prediction leave no tensors behind in the worker.
+    const tensors = /(\d+) after the run, (\d+) before/.exec(await page.getByTestId('tensor-count').innerText())!;
+    expect(Number(tensors[1])).toBe(Number(tensors[2]));
 
     await page.getByRole('button', { name: 'See the new model version' }).click();
     await page.getByRole('heading', { name: 'Version 1' }).waitFor();
