@@ -92,7 +92,9 @@ const api = {
   },
 
   tensorCount() {
-    return tf.memory().numTensors;
+    // Before a backend is chosen nothing has been allocated, and asking TF.js would start its
+    // default (async) backend and throw.
+    return backend ? tf.memory().numTensors : 0;
   },
 } satisfies TrainApi;
 

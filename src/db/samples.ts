@@ -143,9 +143,10 @@ export async function deleteSamples(projectId: string, ids: string[]): Promise<n
 export async function updateSplits(projectId: string, splits: Map<string, SampleRecord['split']>): Promise<void> {
   if (splits.size === 0) return;
   const tx = (await db()).transaction('samples', 'readwrite');
-  for (const [id, split] of splits) {
-    const s = await tx.store.get([projectId, id]);
-    if (s && s.split !== split) await tx.store.put({ ...s, split });
+  // One cursor pass over the project instead of one awaited read per sample (20,000 reads took ~10 s).
+  for (let cursor = await tx.store.openCursor(projectRange(projectId)); cursor; cursor = await cursor.continue()) {
+    const split = splits.get(cursor.value.id);
+    if (split && cursor.value.split !== split) await cursor.update({ ...cursor.value, split });
   }
   await tx.done;
 }

@@ -169,3 +169,15 @@ describe('restore', () => {
     expect(restoreImportSession(null)).toBeNull();
   });
 });
+
+describe('splits', () => {
+  it('records split assignments in one pass and leaves other samples alone', async () => {
+    const { updateSplits } = await import('../../src/db/samples');
+    const p = await createProject('A');
+    const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 3 });
+    await writeSampleBatch(p.id, [prepared(p.id, s.id, 1), prepared(p.id, s.id, 2), prepared(p.id, s.id, 3)]);
+    await updateSplits(p.id, new Map([[hex(1), 'test'], [hex(3), 'train']]));
+    const splits = Object.fromEntries((await listSamples(p.id)).samples.map((x) => [x.id, x.split]));
+    expect(splits).toEqual({ [hex(1)]: 'test', [hex(2)]: 'unassigned', [hex(3)]: 'train' });
+  });
+});
