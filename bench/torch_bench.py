@@ -11,7 +11,11 @@ PyTorch it prints "PyTorch not available: ..." (or, with --json, {"available": f
 exits 0.
 
   python3 bench/torch_bench.py [--json] [--models=cnn,mobilenet] [--threads=1,2]
-                               [--samples-cnn=1280] [--samples-mobilenet=320] [--epochs=2]
+                               [--samples-cnn=1280] [--samples-mobilenet=320]
+                               [--min-seconds=3] [--max-epochs=20]
+
+Timed epochs repeat until at least --min-seconds have passed (at least one epoch, at most
+--max-epochs), so fast settings are not timed over a fraction of a second.
 """
 import json
 import math
@@ -26,7 +30,8 @@ def parse_args(argv):
         "models": ["cnn", "mobilenet"],
         "threads": [1, 2],
         "samples": {"cnn": 1280, "mobilenet": 320},
-        "epochs": 2,
+        "min_seconds": 3.0,
+        "max_epochs": 20,
     }
     for a in argv:
         if a == "--json":
@@ -38,8 +43,10 @@ def parse_args(argv):
         elif a.startswith("--samples-"):
             name, value = a[len("--samples-"):].split("=", 1)
             opts["samples"][name] = int(value)
-        elif a.startswith("--epochs="):
-            opts["epochs"] = int(a.split("=", 1)[1])
+        elif a.startswith("--min-seconds="):
+            opts["min_seconds"] = float(a.split("=", 1)[1])
+        elif a.startswith("--max-epochs="):
+            opts["max_epochs"] = int(a.split("=", 1)[1])
         elif a in ("-h", "--help"):
             print(__doc__)
             sys.exit(0)
@@ -131,7 +138,7 @@ SHAPES = {
 }
 
 
-def time_model(torch, kind, samples, epochs, threads, seed=42):
+def time_model(torch, kind, samples, threads, min_seconds, max_epochs, seed=42):
     shape = SHAPES[kind]
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -160,8 +167,10 @@ def time_model(torch, kind, samples, epochs, threads, seed=42):
     warmup = time.perf_counter() - t0
     t0 = time.perf_counter()
     loss = None
-    for _ in range(epochs):
+    epochs = 0
+    while epochs < 1 or (time.perf_counter() - t0 < min_seconds and epochs < max_epochs):
         loss = epoch()
+        epochs += 1
     seconds = time.perf_counter() - t0
     return {
         "model": kind,
@@ -195,7 +204,7 @@ def main():
     results = []
     for kind in opts["models"]:
         for threads in opts["threads"]:
-            r = time_model(torch, kind, opts["samples"][kind], opts["epochs"], threads)
+            r = time_model(torch, kind, opts["samples"][kind], threads, opts["min_seconds"], opts["max_epochs"])
             results.append(r)
             if not opts["json"]:
                 print(f"{kind:10s} {threads} thread(s): {r['imagesPerSecond']:8.1f} images/s "
@@ -203,7 +212,7 @@ def main():
     report = {
         "available": True,
         "version": torch.__version__,
-        "python": platform.python_version(),
+        "pythonVersion": platform.python_version(),
         "cpu": cpu_model(),
         "cpus": __import__("os").cpu_count(),
         "interopThreads": torch.get_num_interop_threads(),
