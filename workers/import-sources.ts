@@ -1,7 +1,8 @@
 // Opens an import source (files, folder, zip, demo asset) as a list of raw entries that can be
 // read one at a time, so the whole dataset never sits in memory.
 import { BlobReader, ZipReader, configure, type Entry, type FileEntry } from '@zip.js/zip.js';
-import { ZipBombError, ZipGuard } from '../src/lib/import/zip-guard';
+import { ZipGuard } from '../src/lib/import/zip-guard';
+import { inflateEntry } from './zip-entry';
 import type { RawEntry } from '../src/lib/import/plan';
 import type { ImportSource } from './import.api';
 
@@ -64,44 +65,10 @@ async function openZip(blob: Blob, name: string, kind: 'zip' | 'demo'): Promise<
     dropRoot: false,
     raw: entries.map((e) => ({ path: e.directory ? `${e.filename.replace(/\/?$/, '/')}` : e.filename, size: e.directory ? 0 : e.uncompressedSize || e.compressedSize || 1 })),
     read(index) {
-      const next = queue.then(() => inflate(entries[index] as FileEntry, guard));
+      const next = queue.then(() => inflateEntry(entries[index] as FileEntry, guard));
       queue = next.catch(() => {});
       return next;
     },
     close: () => reader.close().then(() => {}),
   };
-}
-
-async function inflate(entry: FileEntry, guard: ZipGuard): Promise<Uint8Array> {
-  guard.startEntry(entry.filename, entry.compressedSize);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let bomb: unknown = null;
-  const sink = new WritableStream<Uint8Array>({
-    write(chunk) {
-      try {
-        guard.addInflated(chunk.byteLength);
-      } catch (err) {
-        bomb = err;
-        throw err;
-      }
-      chunks.push(chunk);
-      size += chunk.byteLength;
-    },
-  });
-  try {
-    await entry.getData!(sink);
-  } catch (err) {
-    if (bomb) throw bomb;
-    if (err instanceof ZipBombError) throw err;
-    throw new Error(`could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (bomb) throw bomb;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }

@@ -1,7 +1,8 @@
 // Helpers shared by the user-level e2e tests: fixtures in a private temp folder, the first-run
 // demo import, project creation, and driving an import (pick -> plan -> start -> report) the way a
 // person does, through roles, labels and visible text.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import pngjs from 'pngjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -264,4 +265,28 @@ export async function tileNames(page: Page): Promise<string[]> {
 export function filterSelect(page: Page, name: 'Label' | 'Split' | 'Status'): Locator {
   // A <select> inside its <label>: the accessible name is the label text plus the chosen option.
   return page.getByRole('combobox', { name: new RegExp(`^${name}\\b`) });
+}
+
+// ---- generated training data -----------------------------------------------------------------
+
+export const HALVES_CLASSES = ['left', 'right', 'top'];
+
+/** 28x28 grayscale PNGs whose bright half tells the class, with seeded noise: learnable in seconds. */
+export function writeHalvesDataset(root: string, perClass: number, classes = HALVES_CLASSES): void {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (const cls of classes) {
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const png = new pngjs.PNG({ width: 28, height: 28 });
+      for (let y = 0; y < 28; y++) {
+        for (let x = 0; x < 28; x++) {
+          const lit = cls === 'left' ? x < 14 : cls === 'right' ? x >= 14 : y < 14;
+          const v = Math.min(255, Math.round((lit ? 170 : 20) + rand() * 80));
+          png.data.set([v, v, v, 255], (y * 28 + x) * 4);
+        }
+      }
+      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png, { colorType: 0 }));
+    }
+  }
 }

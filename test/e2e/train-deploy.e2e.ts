@@ -11,33 +11,12 @@ import * as tf from '@tensorflow/tfjs';
 import { BlobReader, BlobWriter, TextReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure } from '@zip.js/zip.js';
 import type { Page } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from './app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, HALVES_CLASSES, writeHalvesDataset } from './app-helpers';
 
 configure({ useWebWorkers: false });
 
-const CLASSES = ['left', 'right', 'top'];
+const CLASSES = HALVES_CLASSES;
 
-/** 28x28 grayscale images whose bright half tells the class, with seeded noise. */
-function writeDataset(root: string, perClass: number, classes = CLASSES): void {
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of classes) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8 } as never);
-      const data = Buffer.alloc(28 * 28 * 4);
-      for (let y = 0; y < 28; y++) {
-        for (let x = 0; x < 28; x++) {
-          const lit = cls === 'left' ? x < 14 : cls === 'right' ? x >= 14 : y < 14;
-          const v = Math.min(255, Math.round((lit ? 170 : 20) + rand() * 80));
-          data.set([v, v, v, 255], (y * 28 + x) * 4);
-        }
-      }
-      png.data = data;
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png, { colorType: 0 }));
-    }
-  }
-}
 
 async function unzip(bytes: Uint8Array): Promise<Map<string, Uint8Array>> {
   const reader = new ZipReader(new BlobReader(new Blob([bytes as Uint8Array<ArrayBuffer>])));
@@ -61,8 +40,8 @@ describe('train, evaluate, export, import and deploy', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     dir = mkdtempSync(join(tmpdir(), 'trainyard-train-'));
-    writeDataset(join(dir, 'three'), 24);
-    writeDataset(join(dir, 'one'), 6, ['only']);
+    writeHalvesDataset(join(dir, 'three'), 24);
+    writeHalvesDataset(join(dir, 'one'), 6, ['only']);
     b = await launchBrowser();
     page = await newPage(b);
     await page.goto(appUrl());

@@ -14,33 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { BlobReader, BlobWriter, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure } from '@zip.js/zip.js';
 import type { Page } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser } from './harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from './app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, HALVES_CLASSES, writeHalvesDataset } from './app-helpers';
 
 configure({ useWebWorkers: false });
 
-const CLASSES = ['left', 'right', 'top'];
+const CLASSES = HALVES_CLASSES;
 
-/** 28x28 grayscale images whose bright half tells the class, with seeded noise (as in train-deploy). */
-function writeDataset(root: string, perClass: number, classes = CLASSES): void {
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of classes) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8 } as never);
-      const data = Buffer.alloc(28 * 28 * 4);
-      for (let y = 0; y < 28; y++) {
-        for (let x = 0; x < 28; x++) {
-          const lit = cls === 'left' ? x < 14 : cls === 'right' ? x >= 14 : y < 14;
-          const v = Math.min(255, Math.round((lit ? 170 : 20) + rand() * 80));
-          data.set([v, v, v, 255], (y * 28 + x) * 4);
-        }
-      }
-      png.data = data;
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png, { colorType: 0 }));
-    }
-  }
-}
 
 /** input 32x32x3 -> conv -> global average pooling -> dense 8 softmax, seeded random weights. */
 async function writeBackbone(folder: string): Promise<void> {
@@ -100,7 +79,7 @@ describe('transfer learning with an imported backbone', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     dir = mkdtempSync(join(tmpdir(), 'trainyard-transfer-'));
-    writeDataset(join(dir, 'data'), 24);
+    writeHalvesDataset(join(dir, 'data'), 24);
     await writeBackbone(join(dir, 'tiny-backbone'));
     await zipFolder(join(dir, 'tiny-backbone'), ['model.json', 'weights.bin'], join(dir, 'tiny-backbone.zip'));
     b = await launchBrowser();

@@ -5,6 +5,7 @@ import { BlobReader, ZipReader, configure, type FileEntry } from '@zip.js/zip.js
 import { validateModelJson, validateWeightBytes, validateWeightValues, type ModelJsonResult } from '../../src/lib/ml/model-json-validate';
 import { BACKBONE_LIMITS, checkBackboneUrl, weightUrl } from '../../src/lib/ml/backbone';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
+import { concatBytes, inflateEntry } from '../zip-entry';
 
 configure({ useWebWorkers: false });
 
@@ -51,12 +52,7 @@ async function collect(files: FileSet): Promise<BackboneFiles> {
   }
   const sizeProblem = validateWeightBytes(checked.expectedBytes, total);
   if (sizeProblem) throw new Error(sizeProblem);
-  const weightData = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    weightData.set(p, offset);
-    offset += p.byteLength;
-  }
+  const weightData = concatBytes(parts);
   const valueProblem = validateWeightValues(weightData.buffer, checked.weights);
   if (valueProblem) throw new Error(valueProblem);
   let metadata: Record<string, unknown> | null = null;
@@ -70,30 +66,6 @@ async function collect(files: FileSet): Promise<BackboneFiles> {
     }
   }
   return { json, checked, weightData: weightData.buffer, metadata };
-}
-
-async function readZipEntry(entry: FileEntry, guard: ZipGuard): Promise<Uint8Array> {
-  guard.startEntry(entry.filename, entry.compressedSize);
-  const chunks: Uint8Array[] = [];
-  await entry.getData!(
-    new WritableStream<Uint8Array>({
-      write(chunk) {
-        guard.addInflated(chunk.byteLength);
-        chunks.push(chunk);
-      },
-    }),
-  );
-  return concat(chunks);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
 }
 
 async function fromZip(file: Blob): Promise<BackboneFiles> {
@@ -114,11 +86,11 @@ async function fromZip(file: Blob): Promise<BackboneFiles> {
     const dir = model.filename.slice(0, -'model.json'.length);
     const find = (path: string) => entries.find((e) => e.filename === dir + path);
     return await collect({
-      modelJson: () => readZipEntry(model as FileEntry, guard),
+      modelJson: () => inflateEntry(model as FileEntry, guard),
       file: async (path, limit) => {
         const e = find(path);
         if (!e) return null;
-        const bytes = await readZipEntry(e as FileEntry, guard);
+        const bytes = await inflateEntry(e as FileEntry, guard);
         if (bytes.byteLength > limit) throw new Error(`${path} is larger than model.json says its weights are.`);
         return bytes;
       },
@@ -163,7 +135,7 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
     }
     chunks.push(value);
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**

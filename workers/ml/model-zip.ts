@@ -8,6 +8,7 @@ import { modelCard } from '../../src/lib/registry/model-card';
 import type { PreprocessConfig } from '../../src/db/schema';
 import { APP_VERSION, type VersionMeta } from './save-version';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
+import { concatBytes, inflateEntry } from '../zip-entry';
 
 configure({ useWebWorkers: false });
 
@@ -46,25 +47,6 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
 
 const IMPORT_LIMITS = { maxEntries: 64, maxEntryBytes: 256 * 1024 * 1024, maxTotalBytes: 512 * 1024 * 1024 };
 
-async function readEntry(entry: FileEntry, guard: ZipGuard): Promise<Uint8Array> {
-  guard.startEntry(entry.filename, entry.compressedSize);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  await entry.getData!(
-    new WritableStream<Uint8Array>({
-      write(chunk) {
-        guard.addInflated(chunk.byteLength);
-        chunks.push(chunk);
-        size += chunk.byteLength;
-      },
-    }),
-  );
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const c of chunks) out.set(c, (o += c.byteLength) - c.byteLength);
-  return out;
-}
-
 export interface ImportResult {
   versionId: string;
   number: number;
@@ -87,7 +69,7 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
     const dir = modelEntry.filename.slice(0, modelEntry.filename.length - 'model.json'.length);
     let json: unknown;
     try {
-      json = JSON.parse(new TextDecoder().decode(await readEntry(modelEntry as FileEntry, guard)));
+      json = JSON.parse(new TextDecoder().decode(await inflateEntry(modelEntry as FileEntry, guard)));
     } catch (err) {
       throw new Error(`model.json is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -99,17 +81,12 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
     for (const path of checked.weightFiles) {
       const entry = entries.find((e) => e.filename === dir + path);
       if (!entry) throw new Error(`Weights file ${path} named in model.json is not in the zip.`);
-      parts.push(await readEntry(entry as FileEntry, guard));
+      parts.push(await inflateEntry(entry as FileEntry, guard));
     }
     const total = parts.reduce((n, p) => n + p.byteLength, 0);
     const sizeProblem = validateWeightBytes(checked.expectedBytes, total);
     if (sizeProblem) throw new Error(sizeProblem);
-    const weightData = new Uint8Array(total);
-    let offset = 0;
-    for (const p of parts) {
-      weightData.set(p, offset);
-      offset += p.byteLength;
-    }
+    const weightData = concatBytes(parts);
     const manifest = (json as { weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> }).weightsManifest;
     const weightSpecs = manifest.flatMap((g) => g.weights);
     if (!finiteWeights(weightSpecs, weightData)) throw new Error('The weights contain NaN or infinite values.');
@@ -117,7 +94,7 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
     let metadata: Record<string, unknown> = {};
     if (metaEntry) {
       try {
-        metadata = JSON.parse(new TextDecoder().decode(await readEntry(metaEntry as FileEntry, guard)));
+        metadata = JSON.parse(new TextDecoder().decode(await inflateEntry(metaEntry as FileEntry, guard)));
       } catch {
         throw new Error('metadata.json is not valid JSON.');
       }
