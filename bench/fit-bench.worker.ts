@@ -10,6 +10,7 @@ import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { buildModel, type ArchitectureConfig } from '../src/lib/ml/architectures';
+import { describeAdapter, type BackendName } from '../workers/ml/backend';
 
 export interface FitBenchOptions {
   backend: 'webgpu' | 'webgl' | 'cpu';
@@ -52,25 +53,6 @@ export interface TimedFit {
   /** samples * epochs / seconds. */
   imagesPerSecond: number;
   finalLoss: number | null;
-}
-
-async function describeAdapter(name: string): Promise<string | null> {
-  try {
-    if (name === 'webgpu') {
-      const adapter = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter();
-      const info = adapter?.info;
-      return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' : null;
-    }
-    if (name === 'webgl') {
-      const gl = (tf.backend() as unknown as { gpgpu?: { gl: WebGL2RenderingContext } }).gpgpu?.gl;
-      if (!gl) return null;
-      const ext = gl.getExtension('WEBGL_debug_renderer_info');
-      return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-    }
-    return `JavaScript CPU (${navigator.hardwareConcurrency} cores)`;
-  } catch {
-    return null;
-  }
 }
 
 /** The config the app's train runner builds from its settings (workers/ml/train-runner.ts architectureOf). */
@@ -148,7 +130,7 @@ const api = {
     if (wx !== xs) tf.dispose([wx, wy]);
     return {
       backend: tf.getBackend(),
-      adapter: await describeAdapter(o.backend),
+      adapter: await describeAdapter(o.backend as BackendName),
       tfjsVersion: tf.version.tfjs,
       architecture,
       params: model.countParams(),

@@ -12,7 +12,7 @@ export interface BackendInfo {
   fallbacks: Array<{ name: BackendName; reason: string }>;
 }
 
-async function describeAdapter(name: BackendName): Promise<string | null> {
+export async function describeAdapter(name: BackendName): Promise<string | null> {
   try {
     if (name === 'webgpu') {
       const adapter = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter();

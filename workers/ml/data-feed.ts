@@ -61,7 +61,41 @@ export function toBatch(records: PreprocessedRecord[], classIndices: number[], c
   }));
 }
 
-/** An epoch source over a fixed list of samples; shuffled per epoch with a seed derived from the run seed. */
+/**
+ * An epoch source over a fixed list of samples: records are read from IndexedDB one batch ahead
+ * (prefetch) and the order is shuffled per epoch with a seed derived from the run seed.
+ * `read` fetches the stored records of the given ids, `makeBatch` turns them into tensors.
+ */
+export function streamedEpochs<R>(
+  items: LabeledId[],
+  batchSize: number,
+  shuffleSeed: number | null,
+  read: (ids: string[]) => Promise<R[]>,
+  makeBatch: (records: R[], classIndices: number[]) => Batch,
+): EpochData & { epoch: number } {
+  const source = {
+    epoch: 0,
+    size: items.length,
+    async *batches(): AsyncGenerator<Batch> {
+      const order = items.slice();
+      if (shuffleSeed !== null) shuffleInPlace(order, mulberry32(shuffleSeed + source.epoch++ * 7919));
+      const readAt = (start: number) => {
+        const slice = order.slice(start, start + batchSize);
+        return read(slice.map((s) => s.id)).then((records) => ({ records, slice }));
+      };
+      let next = order.length ? readAt(0) : null;
+      for (let start = 0; start < order.length; start += batchSize) {
+        const current = await next!;
+        // Prefetch the following batch while this one trains.
+        next = start + batchSize < order.length ? readAt(start + batchSize) : null;
+        yield makeBatch(current.records, current.slice.map((s) => s.classIndex));
+      }
+    },
+  };
+  return source;
+}
+
+/** Batches of preprocessed images from the cache. */
 export function epochData(
   projectId: string,
   items: LabeledId[],
@@ -71,24 +105,11 @@ export function epochData(
   shuffleSeed: number | null,
 ): EpochData & { epoch: number } {
   const hash = preprocessHash(config);
-  const source = {
-    epoch: 0,
-    size: items.length,
-    async *batches(): AsyncGenerator<Batch> {
-      const order = items.slice();
-      if (shuffleSeed !== null) shuffleInPlace(order, mulberry32(shuffleSeed + source.epoch++ * 7919));
-      const read = (start: number) => {
-        const slice = order.slice(start, start + batchSize);
-        return getPreprocessedBatch(hash, projectId, slice.map((s) => s.id)).then((records) => ({ records, slice }));
-      };
-      let next = order.length ? read(0) : null;
-      for (let start = 0; start < order.length; start += batchSize) {
-        const current = await next!;
-        // Prefetch the following batch while this one trains.
-        next = start + batchSize < order.length ? read(start + batchSize) : null;
-        yield toBatch(current.records, current.slice.map((s) => s.classIndex), config, numClasses);
-      }
-    },
-  };
-  return source;
+  return streamedEpochs(
+    items,
+    batchSize,
+    shuffleSeed,
+    (ids) => getPreprocessedBatch(hash, projectId, ids),
+    (records, classes) => toBatch(records, classes, config, numClasses),
+  );
 }

@@ -7,12 +7,11 @@ import { cachedEmbeddingIds, getEmbeddingBatch, getBackbone, putEmbeddings } fro
 import type { BackboneRecord, EmbeddingRecord, PreprocessConfig } from '../../src/db/schema';
 import type { ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { normalizePixels } from '../../src/lib/ml/backbone';
-import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
 import type { Batch, EpochData } from '../../src/lib/ml/train-loop';
 import { preprocessHash } from '../../src/lib/preprocess/config';
 import type { TrainSettings } from '../../src/lib/train/train-config';
 import { openBackbone } from './backbone-model';
-import type { LabeledId } from './data-feed';
+import { streamedEpochs, type LabeledId } from './data-feed';
 import { toModelPixels } from './pixels';
 
 /** Images per backbone call: big enough to keep the GPU busy, small enough for MobileNet at 224 px. */
@@ -131,25 +130,7 @@ function embeddingData(
       ys: tf.oneHot(tf.tensor1d(classes, 'int32'), numClasses).toFloat(),
     }));
   };
-  const source = {
-    epoch: 0,
-    size: items.length,
-    async *batches(): AsyncGenerator<Batch> {
-      const order = items.slice();
-      if (shuffleSeed !== null) shuffleInPlace(order, mulberry32(shuffleSeed + source.epoch++ * 7919));
-      const read = (start: number) => {
-        const slice = order.slice(start, start + batchSize);
-        return getEmbeddingBatch(projectId, backbone.id, slice.map((s) => s.id)).then((records) => ({ records, slice }));
-      };
-      let next = order.length ? read(0) : null;
-      for (let start = 0; start < order.length; start += batchSize) {
-        const current = await next!;
-        next = start + batchSize < order.length ? read(start + batchSize) : null;
-        yield toBatch(current.records, current.slice.map((s) => s.classIndex));
-      }
-    },
-  };
-  return source;
+  return streamedEpochs(items, batchSize, shuffleSeed, (ids) => getEmbeddingBatch(projectId, backbone.id, ids), toBatch);
 }
 
 /** Exported for tests: the saved version's model for a trained head (see TransferSetup.versionModel). */
