@@ -1,6 +1,6 @@
 // Records read from disk are validated and repaired here, one restore function per type
 // (Excalidraw's restore.ts habit): old or damaged shapes never reach the UI as-is.
-import type { BackboneRecord, ImportSession, ProjectRecord, SampleRecord, Split } from './schema';
+import type { BackboneRecord, ImportSession, LabelSource, ProjectRecord, SampleRecord, Split } from './schema';
 
 const SPLITS: Split[] = ['unassigned', 'train', 'val', 'test'];
 const num = (v: unknown, fallback = 0) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
@@ -22,6 +22,17 @@ export function restoreProject(raw: unknown): ProjectRecord | null {
   };
 }
 
+/** Label sources written before v4 had no `accepted` on model sources: those were people's choices. */
+export function restoreLabelSource(raw: unknown): LabelSource | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Record<string, unknown>;
+  if (r.kind === 'folder' || r.kind === 'csv' || r.kind === 'human') return { kind: r.kind };
+  if (r.kind === 'model' && typeof r.versionId === 'string') {
+    return { kind: 'model', versionId: r.versionId, confidence: num(r.confidence), accepted: r.accepted === 'auto' ? 'auto' : 'human' };
+  }
+  return null;
+}
+
 /** Returns null for a record too damaged to show; the caller lists it as damaged. */
 export function restoreSample(raw: unknown): SampleRecord | null {
   if (!raw || typeof raw !== 'object') return null;
@@ -33,7 +44,7 @@ export function restoreSample(raw: unknown): SampleRecord | null {
     fileName: str(r.fileName, r.id.slice(0, 12)),
     path: str(r.path, str(r.fileName)),
     label: typeof r.label === 'string' && r.label ? r.label : null,
-    labelSource: r.labelSource && typeof r.labelSource === 'object' ? r.labelSource : null,
+    labelSource: restoreLabelSource(r.labelSource),
     labeledAt: typeof r.labeledAt === 'number' ? r.labeledAt : null,
     width: num(r.width),
     height: num(r.height),

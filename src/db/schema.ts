@@ -3,13 +3,14 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 export const DB_NAME = 'trainyard';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 export type Split = 'unassigned' | 'train' | 'val' | 'test';
 
 export type LabelSource =
   | { kind: 'folder' | 'csv' | 'human' }
-  | { kind: 'model'; versionId: string; confidence: number };
+  /** A model's pre-label that a person accepted ('human') or that passed the auto-accept threshold ('auto'). */
+  | { kind: 'model'; versionId: string; confidence: number; accepted: 'human' | 'auto' };
 
 export type SampleFlag = 'truncated' | 'conflict';
 
@@ -103,7 +104,8 @@ export interface PreprocessedRecord {
   data: ArrayBuffer;
 }
 
-export type RunState = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed' | 'interrupted';
+/** 'trained': a tuning trial's training finished; evaluation and a version come only on "register best". */
+export type RunState = 'running' | 'completed' | 'stopped' | 'diverged' | 'failed' | 'interrupted' | 'trained';
 
 export interface EpochMetrics {
   epoch: number;
@@ -206,6 +208,67 @@ export interface EmbeddingRecord {
   data: ArrayBuffer;
 }
 
+/** One model version's prediction for one sample, made to help a person label (never a label itself). */
+export interface PrelabelRecord {
+  projectId: string;
+  id: string;
+  versionId: string;
+  /** The version's class names, in output order (probs are indexed by them). */
+  classes: string[];
+  /** float32 class probabilities. */
+  probs: ArrayBuffer;
+  /** float32 penultimate-layer features: diversity sampling and near-duplicate search. */
+  embedding: ArrayBuffer | null;
+  predicted: string;
+  confidence: number;
+  /** A person rejected this pre-label: it is no longer offered, the sample stays unlabeled. */
+  rejected: boolean;
+  createdAt: number;
+}
+
+export type StudyState = 'running' | 'paused' | 'done' | 'failed';
+
+export interface StudyRecord {
+  id: string;
+  projectId: string;
+  name: string;
+  /** lib/tune StudyPlan: search space, strategy, objective, budget, pruner, seed. */
+  plan: unknown;
+  /** The training settings every trial starts from; the trial's parameters override them. */
+  baseSettings: unknown;
+  state: StudyState;
+  createdAt: number;
+  updatedAt: number;
+  /** Time spent running trials, summed over sessions (the wall-time budget counts this). */
+  elapsedMs: number;
+  message: string | null;
+  /** Set by "register best". */
+  registeredVersionId: string | null;
+}
+
+export type TrialRecordState = 'running' | 'complete' | 'pruned' | 'failed' | 'interrupted';
+
+export interface TrialRecord {
+  studyId: string;
+  number: number;
+  params: Record<string, number | string | boolean>;
+  /** The full training settings the trial ran with (base settings + params + its seed): replayable. */
+  settings: unknown;
+  state: TrialRecordState;
+  history: EpochMetrics[];
+  /** Objective after each epoch. */
+  values: number[];
+  value: number | null;
+  message: string | null;
+  startedAt: number;
+  durationMs: number;
+  backend: string;
+  /** The training run that holds this trial's final checkpoint (kept for the best trial only). */
+  runId: string | null;
+  tensorsBefore: number | null;
+  tensorsAfter: number | null;
+}
+
 export interface TrainyardSchema extends DBSchema {
   projects: { key: string; value: ProjectRecord };
   samples: {
@@ -226,6 +289,9 @@ export interface TrainyardSchema extends DBSchema {
   backbones: { key: string; value: BackboneRecord };
   backboneWeights: { key: string; value: BackboneWeightsRecord };
   embeddings: { key: [string, string, string]; value: EmbeddingRecord; indexes: { byBackbone: string } };
+  prelabels: { key: [string, string]; value: PrelabelRecord };
+  studies: { key: string; value: StudyRecord; indexes: { byProject: string } };
+  trials: { key: [string, number]; value: TrialRecord };
 }
 
 export type TrainyardDB = IDBPDatabase<TrainyardSchema>;
@@ -258,5 +324,12 @@ export const migrations: Array<(db: TrainyardDB, tx: UpgradeTx) => void> = [
     db.createObjectStore('backbones', { keyPath: 'id' });
     db.createObjectStore('backboneWeights', { keyPath: 'id' });
     db.createObjectStore('embeddings', { keyPath: ['projectId', 'backboneId', 'id'] }).createIndex('byBackbone', 'backboneId');
+  },
+  // v4: labeling and tuning. Pre-labels sit beside samples (same key), so a sample's label is never
+  // touched by a prediction; trials are keyed by (study, number) so a study's trials read as one range.
+  (db) => {
+    db.createObjectStore('prelabels', { keyPath: ['projectId', 'id'] });
+    db.createObjectStore('studies', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+    db.createObjectStore('trials', { keyPath: ['studyId', 'number'] });
   },
 ];

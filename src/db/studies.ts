@@ -1,0 +1,42 @@
+// Tuning studies and their trials. A trial record is written when it starts ('running') and when it
+// ends; a study found 'running' after a reload marks its running trial 'interrupted' and reruns it.
+import { db } from './open';
+import type { StudyRecord, TrialRecord } from './schema';
+
+const trialRange = (studyId: string) => IDBKeyRange.bound([studyId, 0], [studyId, Infinity]);
+
+export async function saveStudy(study: StudyRecord): Promise<void> {
+  await (await db()).put('studies', { ...study, updatedAt: Date.now() });
+}
+
+export async function getStudy(id: string): Promise<StudyRecord | undefined> {
+  return (await db()).get('studies', id);
+}
+
+export async function listStudies(projectId: string): Promise<StudyRecord[]> {
+  const all = await (await db()).getAllFromIndex('studies', 'byProject', projectId);
+  return all.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+export async function listTrials(studyId: string): Promise<TrialRecord[]> {
+  const all = await (await db()).getAll('trials', trialRange(studyId));
+  return all.sort((a, b) => a.number - b.number);
+}
+
+export async function saveTrial(trial: TrialRecord): Promise<void> {
+  await (await db()).put('trials', trial);
+}
+
+/** A trial and its study's running totals move together. */
+export async function saveTrialAndStudy(trial: TrialRecord, study: StudyRecord): Promise<void> {
+  const tx = (await db()).transaction(['trials', 'studies'], 'readwrite', { durability: 'strict' });
+  void tx.objectStore('trials').put(trial);
+  void tx.objectStore('studies').put({ ...study, updatedAt: Date.now() });
+  await tx.done;
+}
+
+export async function deleteStudy(id: string): Promise<void> {
+  const tx = (await db()).transaction(['studies', 'trials'], 'readwrite');
+  await Promise.all([tx.objectStore('trials').delete(trialRange(id)), tx.objectStore('studies').delete(id)]);
+  await tx.done;
+}
