@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
+import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
 import { predictAll, trainLoop, type EpochData, type EpochInfo, type TrainOutcome } from '../../src/lib/ml/train-loop';
 
 export interface ArraySet {
@@ -51,8 +52,7 @@ export interface FitOptions {
 /** Trains a fresh model; returns it with the loop's outcome. The caller disposes the model. */
 export async function fit(set: ArraySet, train: number[], o: FitOptions): Promise<{ model: tf.LayersModel; outcome: TrainOutcome }> {
   const model = buildModel(o.architecture, o.seed);
-  const optimizer =
-    o.optimizer === 'sgd' ? tf.train.momentum(o.learningRate, o.momentum ?? 0.9) : o.optimizer === 'rmsprop' ? tf.train.rmsprop(o.learningRate) : tf.train.adam(o.learningRate);
+  const optimizer = makeOptimizer(o.optimizer ?? 'adam', o.learningRate, o.momentum);
   let stop: string | null = null;
   try {
     const outcome = await trainLoop(
@@ -63,7 +63,7 @@ export async function fit(set: ArraySet, train: number[], o: FitOptions): Promis
     );
     return { model, outcome };
   } finally {
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
   }
 }
 

@@ -30,8 +30,10 @@ class TrainManager {
   async loadRuns(projectId: string): Promise<void> {
     const runs = await listRuns(projectId);
     const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
-    this.runs = runs;
-    this.interrupted = runs.filter(
+    // Tuning trials belong to their study (the Tune stage), not to the Train stage's run list.
+    const own = runs.filter((r) => !(r.config as { trial?: boolean }).trial);
+    this.runs = own;
+    this.interrupted = own.filter(
       (r) => (r.state === 'running' && !held.has(`trainyard-train-${r.id}`)) || r.state === 'stopped' || r.state === 'interrupted',
     );
   }

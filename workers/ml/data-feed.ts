@@ -6,6 +6,7 @@ import { cachedIds, getPreprocessedBatch, putPreprocessed } from '../../src/db/p
 import type { PreprocessConfig, PreprocessedRecord } from '../../src/db/schema';
 import { preprocessHash } from '../../src/lib/preprocess/config';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
+import { augmentInto } from '../../src/lib/ml/augment';
 import type { Batch, EpochData } from '../../src/lib/ml/train-loop';
 import { toModelPixels } from './pixels';
 
@@ -47,13 +48,20 @@ export async function ensurePreprocessed(
   return missing.length;
 }
 
-export function toBatch(records: PreprocessedRecord[], classIndices: number[], config: PreprocessConfig, numClasses: number): Batch {
+/** Augmentation for training batches: strength 0..1 and a seeded random source. */
+export interface BatchAugment {
+  strength: number;
+  rand: () => number;
+}
+
+export function toBatch(records: PreprocessedRecord[], classIndices: number[], config: PreprocessConfig, numClasses: number, augment?: BatchAugment): Batch {
   const size = config.inputSize * config.inputSize * config.channels;
   const pixels = new Float32Array(records.length * size);
   records.forEach((r, i) => {
     const src = new Uint8Array(r.data);
     const offset = i * size;
-    for (let j = 0; j < size; j++) pixels[offset + j] = src[j] / 255;
+    if (augment && augment.strength > 0) augmentInto(src, { size: config.inputSize, channels: config.channels }, augment.strength, augment.rand, pixels, offset);
+    else for (let j = 0; j < size; j++) pixels[offset + j] = src[j] / 255;
   });
   return tf.tidy(() => ({
     xs: tf.tensor4d(pixels, [records.length, config.inputSize, config.inputSize, config.channels]),
@@ -103,13 +111,16 @@ export function epochData(
   numClasses: number,
   batchSize: number,
   shuffleSeed: number | null,
+  augmentation = 0,
 ): EpochData & { epoch: number } {
   const hash = preprocessHash(config);
+  // Augmentation draws from its own seeded stream (training batches only: shuffleSeed is set).
+  const augment = augmentation > 0 && shuffleSeed !== null ? { strength: augmentation, rand: mulberry32(shuffleSeed ^ 0x9e3779b9) } : undefined;
   return streamedEpochs(
     items,
     batchSize,
     shuffleSeed,
     (ids) => getPreprocessedBatch(hash, projectId, ids),
-    (records, classes) => toBatch(records, classes, config, numClasses),
+    (records, classes) => toBatch(records, classes, config, numClasses, augment),
   );
 }

@@ -109,7 +109,7 @@ export async function saveTrainedVersion(input: VersionInput): Promise<ModelVers
     ...input.extraMeta,
   };
   return addVersion(
-    { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: null, meta: meta as unknown as Record<string, unknown> },
+    { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: (input.extraMeta?.warmStartFrom as string | undefined) ?? null, meta: meta as unknown as Record<string, unknown> },
     { versionId: id, modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData },
   );
 }

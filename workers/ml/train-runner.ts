@@ -4,13 +4,16 @@ import * as tf from '@tensorflow/tfjs';
 import { listSamples, updateSplits } from '../../src/db/samples';
 import { listImports } from '../../src/db/imports';
 import { getCheckpoint, saveCheckpoint, saveRun, deleteCheckpoint } from '../../src/db/runs';
-import type { EpochMetrics, SampleRecord, TrainRunRecord } from '../../src/db/schema';
+import type { EpochMetrics, PreprocessConfig, SampleRecord, TrainRunRecord } from '../../src/db/schema';
+import type { EpochData } from '../../src/lib/ml/train-loop';
 import { assignSplits, splitProblems } from '../../src/lib/ml/split';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { trainLoop, predictAll } from '../../src/lib/ml/train-loop';
 import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights, type WeightsBlob } from '../../src/lib/ml/checkpoint';
 import { evaluate, predictions } from '../../src/lib/ml/metrics';
-import { preprocessOf, validateSettings, type TrainSettings } from '../../src/lib/train/train-config';
+import { preprocessOf, validateSettings, withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
+import { warmStart } from './warm-start';
+import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
 import { Throttle } from '../../src/lib/util/format';
 import type { TrainProgress } from '../train.api';
 import type { BackendInfo } from './backend';
@@ -27,11 +30,17 @@ export interface RunControl {
 
 export class RefusedError extends Error {}
 
-/** Labeled samples from finished imports, without label conflicts. */
-export async function trainableSamples(projectId: string): Promise<SampleRecord[]> {
+/** Labeled samples from finished imports, without label conflicts (and without auto-accepted labels if asked). */
+export async function trainableSamples(projectId: string, options: { excludeAutoLabels?: boolean } = {}): Promise<SampleRecord[]> {
   const [{ samples }, sessions] = await Promise.all([listSamples(projectId), listImports(projectId)]);
   const unfinished = new Set(sessions.filter((s) => s.state === 'running').map((s) => s.id));
-  return samples.filter((s) => s.label !== null && !s.flags.includes('conflict') && !unfinished.has(s.importId));
+  return samples.filter(
+    (s) =>
+      s.label !== null &&
+      !s.flags.includes('conflict') &&
+      !unfinished.has(s.importId) &&
+      !(options.excludeAutoLabels && s.labelSource?.kind === 'model' && s.labelSource.accepted === 'auto'),
+  );
 }
 
 export function architectureOf(s: TrainSettings, numClasses: number): ArchitectureConfig {
@@ -41,23 +50,68 @@ export function architectureOf(s: TrainSettings, numClasses: number): Architectu
   return { kind: 'cnn', ...common };
 }
 
-function makeOptimizer(s: TrainSettings): tf.Optimizer {
-  if (s.optimizer === 'sgd') return tf.train.momentum(s.learningRate, 0.9);
-  if (s.optimizer === 'rmsprop') return tf.train.rmsprop(s.learningRate);
-  return tf.train.adam(s.learningRate);
+
+export interface PreparedInputs {
+  transfer: TransferSetup | null;
+  architecture: ArchitectureConfig;
+  preprocess: PreprocessConfig;
+  /** Batches for these samples; a seed shuffles (and augments) them, null keeps order. */
+  feed(items: LabeledId[], batchSize: number, seed: number | null): EpochData & { epoch: number };
+}
+
+/**
+ * Gets every sample ready to feed: cached embeddings for transfer runs (a backbone is chosen), else
+ * the preprocessed-pixel cache. Shared by training runs, tuning trials and the label-quality check.
+ */
+export async function prepareInputs(
+  projectId: string,
+  settings: TrainSettings,
+  samples: SampleRecord[],
+  numClasses: number,
+  onProgress: (done: number, total: number, embeddings?: { computed: number; reused: number }) => void,
+  isStopped: () => boolean,
+): Promise<PreparedInputs> {
+  const preprocess = preprocessOf(settings);
+  let transfer: TransferSetup | null = null;
+  if (settings.backboneId) {
+    transfer = await prepareTransfer(projectId, settings, samples, numClasses, onProgress, isStopped);
+  } else {
+    await ensurePreprocessed(projectId, samples, preprocess, (done, total) => onProgress(done, total), isStopped);
+  }
+  const t = transfer;
+  return {
+    transfer,
+    preprocess: t?.preprocess ?? preprocess,
+    architecture: t?.architecture ?? architectureOf(settings, numClasses),
+    feed: (items, batchSize, seed) =>
+      t ? t.data(items, numClasses, batchSize, seed) : epochData(projectId, items, preprocess, numClasses, batchSize, seed, settings.augmentation),
+  };
 }
 
 export interface RunConfig {
   settings: TrainSettings;
   labels: string[];
+  /** Warm start ("Retrain now"): start from this version's weights where layer shapes match. */
+  init?: { versionId: string };
+  /** Tuning trials stop after training: no test evaluation, no version; the last checkpoint is kept. */
+  trial?: boolean;
+  /** Where the run came from, recorded in the version's metadata (a tuning study's best trial). */
+  origin?: Record<string, unknown>;
 }
 
-export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<TrainRunRecord> {
-  const { settings, labels } = run.config as RunConfig;
+export interface RunHooks {
+  /** Called after each epoch's checkpoint; a returned reason stops the run there (pruning). */
+  afterEpoch?(m: EpochMetrics): string | null;
+}
+
+export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: RunHooks = {}): Promise<TrainRunRecord> {
+  const config = run.config as RunConfig;
+  const { labels } = config;
+  const settings = withDefaults(config.settings);
   const refused = validateSettings(settings);
   if (refused) throw new RefusedError(refused);
   const preprocess = preprocessOf(settings);
-  const samples = await trainableSamples(run.projectId);
+  const samples = await trainableSamples(run.projectId, { excludeAutoLabels: settings.excludeAutoLabels });
   const problem = splitProblems(samples.map((s) => s.label));
   if (problem) throw new RefusedError(problem);
   const classIndex = new Map(labels.map((l, i) => [l, i]));
@@ -78,21 +132,16 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
   const progress = (p: Omit<TrainProgress, 'runId' | 'epochs'>) => ctl.onProgress({ ...p, runId: run.id, epochs: settings.epochs });
   const numClasses = labels.length;
   progress({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
-  // Transfer runs (a backbone is chosen) train a head on cached embeddings instead of pixels.
-  let transfer: TransferSetup | null = null;
-  if (settings.backboneId) {
-    transfer = await prepareTransfer(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, embeddings: { ...embeddings } }), ctl.isStopped);
-  } else {
-    await ensurePreprocessed(run.projectId, usable, preprocess, (done, total) => progress({ phase: 'preprocessing', done, total, epoch: 0 }), ctl.isStopped);
-  }
+  const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped);
+  const { transfer, architecture, feed } = inputs;
   const note = transfer ? embeddingSummary(transfer.counts) : null;
   if (ctl.isStopped()) return { ...run, state: 'stopped', message: withNote('Stopped while preparing images.', note) };
-  const architecture = transfer?.architecture ?? architectureOf(settings, numClasses);
-  const feed = (items: LabeledId[], batchSize: number, seed: number | null) =>
-    transfer ? transfer.data(items, numClasses, batchSize, seed) : epochData(run.projectId, items, preprocess, numClasses, batchSize, seed);
 
   const model = buildModel(architecture, settings.seed);
-  const optimizer = makeOptimizer(settings);
+  // Transfer heads train from cached embeddings in seconds, so only pixel models warm-start.
+  if (config.init && !transfer && run.checkpointEpoch === 0) await warmStart(model, config.init.versionId);
+  let stopReason: string | null = null;
+  const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
   const started = performance.now();
   try {
     let startEpoch = 0;
@@ -122,7 +171,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
         startEpoch,
         optimizer,
         validation: valData,
-        shouldStop: ctl.isStopped,
+        shouldStop: () => ctl.isStopped() || stopReason !== null,
         readEvery: 10,
         earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience } : undefined,
       },
@@ -145,6 +194,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
           current.checkpointEpoch = epochMetrics.epoch;
           const seconds = (performance.now() - started) / 1000;
           progress({ phase: 'training', done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, epochMetrics, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / seconds });
+          stopReason = hooks.afterEpoch?.(epochMetrics) ?? null;
         },
       },
     );
@@ -152,9 +202,12 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
     if (outcome.status === 'diverged') {
       return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
     }
+    if (stopReason !== null) return { ...current, state: 'stopped', message: stopReason };
     if (outcome.status === 'stopped') {
       return { ...current, state: 'stopped', message: withNote(`Stopped. Resume continues from epoch ${current.checkpointEpoch}.`, note) };
     }
+    // A tuning trial ends here: its final checkpoint stays so "register best" can evaluate and save it.
+    if (config.trial) return { ...current, state: 'trained', message: withNote(outcome.reason ?? null, note) };
 
     progress({ phase: 'evaluating', done: 0, total: test.length, epoch: settings.epochs });
     const testData = feed(test, 128, null);
@@ -166,14 +219,15 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
     })());
     const report = evaluate(test.map((t) => t.classIndex), probs, numClasses);
     progress({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
-    const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined, release: () => undefined };
+    const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined as Record<string, unknown> | undefined, release: () => undefined };
+    const extraMeta = { ...saved.meta, ...(config.origin ? { origin: config.origin } : {}), ...(config.init ? { warmStartFrom: config.init.versionId } : {}) };
     const version = await saveTrainedVersion({
       model: saved.model,
-      extraMeta: saved.meta,
+      extraMeta,
       run: current,
       settings,
       labels,
-      preprocess: transfer?.preprocess ?? preprocess,
+      preprocess: inputs.preprocess,
       architecture,
       report,
       testIds: test.map((t) => t.id),
@@ -194,7 +248,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl): Promise<
     };
   } finally {
     model.dispose();
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
   }
 }
 

@@ -18,6 +18,12 @@ export interface TrainSettings {
   batchSize: number;
   epochs: number;
   dropout: number;
+  /** SGD only: classical momentum. */
+  momentum: number;
+  /** On-the-fly augmentation strength for training batches (0 = off, 1 = strong); see lib/ml/augment. */
+  augmentation: number;
+  /** Leave labels a model auto-accepted (above the threshold, unseen by a person) out of training. */
+  excludeAutoLabels: boolean;
   /** Epochs without validation-loss improvement before stopping; 0 = off. */
   earlyStoppingPatience: number;
   seed: number;
@@ -38,6 +44,9 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   batchSize: 64,
   epochs: 6,
   dropout: 0.25,
+  momentum: 0.9,
+  augmentation: 0,
+  excludeAutoLabels: false,
   earlyStoppingPatience: 3,
   seed: 42,
   backend: 'auto',
@@ -55,10 +64,17 @@ export function validateSettings(s: TrainSettings): string | null {
   if (s.inputSize < LIMITS.minInput || s.inputSize > LIMITS.maxInput) return `Input size must be between ${LIMITS.minInput} and ${LIMITS.maxInput} pixels.`;
   if (s.architecture === 'mobilenet' && s.inputSize < 32) return 'The MobileNet-style network needs inputs of at least 32 pixels.';
   if (s.dropout < 0 || s.dropout >= 1) return 'Dropout must be at least 0 and below 1.';
+  if (!(s.momentum >= 0 && s.momentum < 1)) return 'Momentum must be at least 0 and below 1.';
+  if (!(s.augmentation >= 0 && s.augmentation <= 1)) return 'Augmentation strength must be from 0 to 1.';
   if (s.widthMultiplier <= 0 || s.widthMultiplier > 1) return 'The width multiplier must be above 0 and at most 1.';
   const pixels = s.batchSize * s.inputSize * s.inputSize * s.channels;
   if (pixels > 64 * 224 * 224 * 3) return 'This batch size and input size together are too large for a browser tab; lower one of them.';
   return null;
+}
+
+/** Settings stored by older versions lack newer fields: fill them from the defaults. */
+export function withDefaults(s: Partial<TrainSettings>): TrainSettings {
+  return { ...DEFAULT_SETTINGS, ...s };
 }
 
 export function preprocessOf(s: TrainSettings): PreprocessConfig {
