@@ -38,4 +38,6 @@ export interface ImportApi {
   /** Stops after the current batch; what was committed is kept and the session is closed. */
   cancel(): void;
   discardPlan(planId: string): void;
+  /** Labeled images as <class>/<file> with a labels.csv (all samples, with sources). */
+  exportImageFolder(projectId: string, onProgress: (done: number, total: number) => void): Promise<Blob>;
 }

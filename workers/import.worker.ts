@@ -5,6 +5,7 @@ import type { ImportApi, ImportPlan, ImportSource } from './import.api';
 import { openSource, type OpenedSource } from './import-sources';
 import { runImport } from './import-runner';
 import { DecodePool } from './decode-pool';
+import { exportImageFolder } from './label-export';
 import type { ImportPlanSummary } from '../src/lib/import/plan';
 
 interface HeldPlan {
@@ -65,6 +66,7 @@ const api = {
     plans.delete(planId);
     void plan?.source.close();
   },
+  exportImageFolder: (projectId, onProgress) => exportImageFolder(projectId, onProgress),
 } satisfies ImportApi;
 
 Comlink.expose(api);

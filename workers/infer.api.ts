@@ -32,5 +32,15 @@ export interface InferApi {
     source: ImportSource,
     onProgress: (p: { done: number; total: number }) => void,
   ): Promise<{ csv: Blob; predicted: number; skipped: number }>;
+  /**
+   * Predicts the given samples with a version, in batches, and stores each prediction (probabilities,
+   * features) as a pre-label beside the sample. Labels themselves are never touched.
+   */
+  prelabel(
+    projectId: string,
+    versionId: string,
+    sampleIds: string[],
+    onProgress: (p: { phase: 'preparing' | 'predicting'; done: number; total: number }) => void,
+  ): Promise<{ predicted: number; imagesPerSecond: number }>;
   tensorCount(): number;
 }

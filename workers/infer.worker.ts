@@ -13,6 +13,7 @@ import { openBackbone, type OpenedBackbone } from './ml/backbone-model';
 import { exportVersionZip, importModelZip } from './ml/model-zip';
 import type { InferApi } from './infer.api';
 import { batchPredictCsv } from './ml/batch-predict';
+import { prelabelSamples } from './ml/prelabel';
 
 // The .wasm files are bundled (and precached) by Vite; never fetched from a CDN.
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
@@ -92,6 +93,11 @@ const api = {
       .sort((a, b) => b.confidence - a.confidence)
       .slice(0, topK);
     return { top, latencyMs };
+  },
+
+  async prelabel(projectId, versionId, sampleIds, onProgress) {
+    const m = await loadVersion(versionId);
+    return prelabelSamples(projectId, versionId, m, sampleIds, onProgress);
   },
 
   exportZip: (versionId) => exportVersionZip(versionId),

@@ -1,7 +1,10 @@
 // The training worker's API: start, stop and resume runs; progress arrives as plain numbers.
 import type { TrainSettings } from '../src/lib/train/train-config';
 import type { BackendInfo } from './ml/backend';
-import type { BackboneRecord, EpochMetrics, RunState } from '../src/db/schema';
+import type { BackboneRecord, EpochMetrics, RunState, StudyRecord, TrialRecord } from '../src/db/schema';
+import type { StudyPlan } from '../src/lib/tune/study';
+import type { LabelIssue } from '../src/lib/label/label-errors';
+import type { DuplicatePair } from '../src/lib/label/near-duplicates';
 
 /** What the Train stage shows of a stored backbone. */
 export type BackboneInfo = BackboneRecord;
@@ -35,8 +38,56 @@ export interface TrainOutcome {
   backend: BackendInfo;
 }
 
+export type StudyEvent =
+  | { kind: 'trial-start'; trial: TrialRecord }
+  | { kind: 'trial-end'; trial: TrialRecord }
+  | { kind: 'progress'; progress: TrainProgress };
+
+export interface StudyOutcome {
+  study: StudyRecord;
+  backend: BackendInfo;
+}
+
+export interface LabelQualityProgress {
+  phase: 'preparing' | 'fold' | 'duplicates';
+  fold: number;
+  folds: number;
+  done: number;
+  total: number;
+}
+
+/** Likely label errors (out-of-fold predictions) and near-duplicates with disagreeing labels. */
+export interface LabelQualityReport {
+  projectId: string;
+  createdAt: number;
+  folds: number;
+  classes: string[];
+  checked: number;
+  issues: Array<Omit<LabelIssue, 'index' | 'given' | 'suggested'> & { id: string; given: string; suggested: string }>;
+  duplicates: Array<Omit<DuplicatePair, 'a' | 'b'> & { a: string; b: string; labelA: string; labelB: string }>;
+  /** Accuracy of the out-of-fold predictions against the given labels (how good the judges were). */
+  oofAccuracy: number;
+}
+
+export interface StartOptions {
+  /** "Retrain now": warm-start from this version's weights. */
+  initFromVersionId?: string;
+}
+
 export interface TrainApi {
-  start(projectId: string, settings: TrainSettings, onProgress: (p: TrainProgress) => void): Promise<TrainOutcome>;
+  start(projectId: string, settings: TrainSettings, onProgress: (p: TrainProgress) => void, options?: StartOptions): Promise<TrainOutcome>;
+  /** Creates a study and runs its trials until the budget is used, the grid is exhausted or stop() is called. */
+  startStudy(projectId: string, name: string, plan: StudyPlan, baseSettings: TrainSettings, onEvent: (e: StudyEvent) => void): Promise<StudyOutcome>;
+  /** Continues a paused or interrupted study; a trial cut mid-way runs again. */
+  resumeStudy(studyId: string, onEvent: (e: StudyEvent) => void): Promise<StudyOutcome>;
+  /** Evaluates the best complete trial on the test split and saves it as a version carrying its parameters and study. */
+  registerBest(studyId: string, onProgress: (p: TrainProgress) => void): Promise<TrainOutcome>;
+  /**
+   * Trains k models on k-1 folds each and predicts the held-out fold, so every labeled sample is
+   * judged by a model that never saw it; ranks likely label errors and finds near-duplicates whose
+   * labels disagree. Stoppable with stop().
+   */
+  checkLabels(projectId: string, settings: TrainSettings, folds: number, onProgress: (p: LabelQualityProgress) => void): Promise<LabelQualityReport>;
   /** Continues a stopped or interrupted run from its last complete epoch. */
   resume(runId: string, onProgress: (p: TrainProgress) => void): Promise<TrainOutcome>;
   /** Stops between batches; the last complete epoch's checkpoint is kept. */

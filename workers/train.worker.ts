@@ -8,7 +8,12 @@ import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { importBackbone } from './ml/backbone-model';
 import type { TrainRunRecord } from '../src/db/schema';
 import type { TrainSettings } from '../src/lib/train/train-config';
-import type { TrainApi, TrainOutcome, TrainProgress } from './train.api';
+import type { StartOptions, StudyEvent, TrainApi, TrainOutcome, TrainProgress } from './train.api';
+import { getStudy, saveStudy } from '../src/db/studies';
+import type { StudyRecord } from '../src/db/schema';
+import { bestStoredTrial, hostStudy, runForRegistration } from './ml/study-host';
+import { checkLabels } from './ml/label-quality';
+import { withDefaults } from '../src/lib/train/train-config';
 
 let backend: BackendInfo | null = null;
 let stopped = false;
@@ -45,9 +50,73 @@ async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): 
   }
 }
 
+/** Runs one exclusive job (a run, a study, a label check): one at a time per tab. */
+async function exclusive<T>(what: string, job: () => Promise<T>): Promise<T> {
+  if (busy) throw new Error(`A training job is already going in this tab; wait for it or stop it before ${what}.`);
+  busy = true;
+  stopped = false;
+  try {
+    return await job();
+  } finally {
+    busy = false;
+  }
+}
+
+async function labelsOf(projectId: string, excludeAutoLabels: boolean): Promise<string[]> {
+  const samples = await trainableSamples(projectId, { excludeAutoLabels });
+  return [...new Set(samples.map((s) => s.label!))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+}
+
+async function runStudyJob(study: StudyRecord, onEvent: (e: StudyEvent) => void) {
+  return exclusive('starting a study', async () => {
+    const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
+    const info = await ensureBackend(base.backend);
+    const labels = await labelsOf(study.projectId, base.excludeAutoLabels);
+    const { study: result } = await navigator.locks.request(`trainyard-study-${study.id}`, () =>
+      hostStudy(study, labels, { isStopped: () => stopped, backend: info, onEvent }),
+    );
+    return { study: result, backend: info };
+  });
+}
+
 const api = {
-  async start(projectId, settings, onProgress) {
-    const samples = await trainableSamples(projectId);
+  async startStudy(projectId, name, plan, baseSettings, onEvent) {
+    const now = Date.now();
+    const study: StudyRecord = {
+      id: crypto.randomUUID(), projectId, name: name.trim() || 'Study', plan, baseSettings, state: 'running',
+      createdAt: now, updatedAt: now, elapsedMs: 0, message: null, registeredVersionId: null,
+    };
+    return runStudyJob(study, onEvent);
+  },
+
+  async resumeStudy(studyId, onEvent) {
+    const study = await getStudy(studyId);
+    if (!study) throw new Error('That study no longer exists.');
+    return runStudyJob(study, onEvent);
+  },
+
+  async registerBest(studyId, onProgress) {
+    const study = await getStudy(studyId);
+    if (!study) throw new Error('That study no longer exists.');
+    const best = await bestStoredTrial(study);
+    if (!best) throw new Error('No trial has completed yet.');
+    const run = await runForRegistration(study, best);
+    const outcome = await go(run, onProgress);
+    if (outcome.versionId) {
+      await saveStudy({ ...study, registeredVersionId: outcome.versionId });
+    }
+    return outcome;
+  },
+
+  async checkLabels(projectId, settings, folds, onProgress) {
+    return exclusive('checking labels', async () => {
+      await ensureBackend(settings.backend);
+      return checkLabels(projectId, settings, folds, onProgress, () => stopped);
+    });
+  },
+
+  async start(projectId, settings, onProgress, options?: StartOptions) {
+    const samples = await trainableSamples(projectId, { excludeAutoLabels: settings.excludeAutoLabels });
     const labels = [...new Set(samples.map((s) => s.label!))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
     const now = Date.now();
     const run: TrainRunRecord = {
@@ -56,7 +125,7 @@ const api = {
       state: 'running',
       createdAt: now,
       updatedAt: now,
-      config: { settings, labels } satisfies RunConfig,
+      config: { settings, labels, ...(options?.initFromVersionId ? { init: { versionId: options.initFromVersionId } } : {}) } satisfies RunConfig,
       history: [],
       checkpointEpoch: 0,
       backend: 'unknown',
@@ -71,6 +140,7 @@ const api = {
     const run = await getRun(runId);
     if (!run) throw new Error('That run no longer exists.');
     if (run.state === 'completed') throw new Error('That run already finished.');
+    if ((run.config as RunConfig).trial) throw new Error('That run is a tuning trial; resume its study instead.');
     return go(run, onProgress);
   },
 

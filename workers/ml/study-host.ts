@@ -1,0 +1,153 @@
+// Hosts a tuning study in the training worker: each trial is a training run in "trial" mode (no test
+// evaluation, no version) whose per-epoch validation value feeds the pruner. Trials are recorded in
+// IndexedDB as they start and end; only the best complete trial keeps its final checkpoint, which
+// "register best" turns into a model version.
+import * as tf from '@tensorflow/tfjs';
+import { deleteCheckpoint, getRun, saveRun } from '../../src/db/runs';
+import { listTrials, saveStudy, saveTrialAndStudy } from '../../src/db/studies';
+import type { EpochMetrics, StudyRecord, TrainRunRecord, TrialRecord } from '../../src/db/schema';
+import { bestTrial, directionOf, type StudyPlan, type TrialSummary } from '../../src/lib/tune/study';
+import { runStudy, type StudyEnd, type TrialResult } from '../../src/lib/tune/runner';
+import { applyParams } from '../../src/lib/tune/training-space';
+import { withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
+import type { TrainProgress } from '../train.api';
+import type { BackendInfo } from './backend';
+import { executeRun, RefusedError, type RunConfig } from './train-runner';
+import { db } from '../../src/db/open';
+
+export type StudyEvent =
+  | { kind: 'trial-start'; trial: TrialRecord }
+  | { kind: 'trial-end'; trial: TrialRecord }
+  | { kind: 'progress'; progress: TrainProgress };
+
+export interface StudyControl {
+  isStopped(): boolean;
+  backend: BackendInfo;
+  onEvent(e: StudyEvent): void;
+}
+
+export const toSummary = (t: TrialRecord): TrialSummary => ({ number: t.number, params: t.params, state: t.state, values: t.values, value: t.value });
+
+function objectiveOf(plan: StudyPlan, m: EpochMetrics): number {
+  const v = plan.objective.metric === 'valLoss' ? (m.valLoss ?? m.loss) : (m.valAcc ?? m.acc);
+  return v;
+}
+
+async function deleteRunAndCheckpoint(runId: string): Promise<void> {
+  const tx = (await db()).transaction(['runs', 'checkpoints'], 'readwrite');
+  await Promise.all([tx.objectStore('runs').delete(runId), tx.objectStore('checkpoints').delete(runId)]);
+  await tx.done;
+}
+
+export async function hostStudy(study: StudyRecord, labels: string[], ctl: StudyControl): Promise<{ study: StudyRecord; end: StudyEnd }> {
+  const plan = study.plan as StudyPlan;
+  const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
+  let current: StudyRecord = { ...study, state: 'running', message: null };
+  await saveStudy(current);
+  const sessionStart = performance.now();
+  const elapsedBefore = study.elapsedMs;
+  const elapsed = () => elapsedBefore + (performance.now() - sessionStart);
+  const records = new Map((await listTrials(study.id)).map((t) => [t.number, t]));
+
+  const end = await runStudy(plan, {
+    loadTrials: async () => [...records.values()].map(toSummary),
+    elapsedMs: elapsed,
+    isStopped: ctl.isStopped,
+    runTrial: async (number, params, report) => {
+      const settings = applyParams(base, params, plan.seed + number);
+      const previous = records.get(number);
+      // A rerun of a cut trial starts clean: its half-trained run is dropped.
+      if (previous?.runId) await deleteRunAndCheckpoint(previous.runId);
+      const startedAt = Date.now();
+      const t0 = performance.now();
+      const tensorsBefore = tf.memory().numTensors;
+      const now = Date.now();
+      const run: TrainRunRecord = {
+        id: crypto.randomUUID(), projectId: study.projectId, state: 'running', createdAt: now, updatedAt: now,
+        config: { settings, labels, trial: true, origin: { studyId: study.id, trialNumber: number } } satisfies RunConfig,
+        history: [], checkpointEpoch: 0, backend: ctl.backend.name, adapter: ctl.backend.adapter, message: null, versionId: null,
+      };
+      let trial: TrialRecord = {
+        studyId: study.id, number, params, settings, state: 'running', history: [], values: [], value: null, message: null,
+        startedAt, durationMs: 0, backend: ctl.backend.name, runId: run.id, tensorsBefore, tensorsAfter: null,
+      };
+      records.set(number, trial);
+      await saveRun(run);
+      await saveTrialAndStudy(trial, { ...current, elapsedMs: elapsed() });
+      ctl.onEvent({ kind: 'trial-start', trial });
+      const values: number[] = [];
+      let pruneReason: string | null = null;
+      let finished: TrainRunRecord;
+      try {
+        finished = await executeRun(run, { isStopped: ctl.isStopped, backend: ctl.backend, onProgress: (progress) => ctl.onEvent({ kind: 'progress', progress }) }, {
+          afterEpoch: (m) => {
+            const value = objectiveOf(plan, m);
+            values.push(value);
+            pruneReason = report(value);
+            return pruneReason;
+          },
+        });
+      } catch (err) {
+        finished = { ...run, state: 'failed', message: err instanceof RefusedError || err instanceof Error ? err.message : String(err) };
+      }
+      await saveRun(finished);
+      const tensorsAfter = tf.memory().numTensors;
+      const result: TrialResult =
+        pruneReason !== null ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruneReason }
+        : finished.state === 'trained' ? { state: 'complete', values, value: values.at(-1) ?? null, message: finished.message }
+        : finished.state === 'diverged' || finished.state === 'failed' ? { state: 'failed', values, value: null, message: finished.message ?? 'The trial failed.' }
+        : { state: 'interrupted', values, value: null, message: 'Stopped before the trial finished; it runs again on resume.' };
+      trial = { ...trial, state: result.state, values, value: result.value, message: result.message, history: finished.history, durationMs: performance.now() - t0, tensorsAfter };
+      records.set(number, trial);
+      // Keep checkpoints only for the best complete trial (and a cut one, harmlessly replaced on rerun).
+      const best = bestTrial(plan, [...records.values()].map(toSummary));
+      for (const r of records.values()) {
+        if (r.runId && r.number !== best?.number && r.state !== 'running') {
+          await deleteRunAndCheckpoint(r.runId);
+          if (r.number !== number) records.set(r.number, { ...r, runId: null });
+        }
+      }
+      if (trial.runId && best?.number !== number) trial = { ...trial, runId: null };
+      records.set(number, trial);
+      current = { ...current, elapsedMs: elapsed() };
+      await saveTrialAndStudy(trial, current);
+      for (const r of records.values()) if (r.number !== number) await saveTrialAndStudy(r, current);
+      ctl.onEvent({ kind: 'trial-end', trial });
+      return result;
+    },
+  });
+  const messages: Record<StudyEnd, string> = {
+    budget: 'The budget is used up.',
+    exhausted: 'Every point of the grid was tried.',
+    stopped: 'Stopped. Resume continues with the next trial (a cut trial runs again).',
+  };
+  current = { ...current, state: end === 'stopped' ? 'paused' : 'done', elapsedMs: elapsed(), message: messages[end] };
+  await saveStudy(current);
+  return { study: current, end };
+}
+
+/** Direction-aware best complete trial of a stored study. */
+export async function bestStoredTrial(study: StudyRecord): Promise<TrialRecord | null> {
+  const trials = await listTrials(study.id);
+  const best = bestTrial(study.plan as StudyPlan, trials.map(toSummary));
+  return best ? (trials.find((t) => t.number === best.number) ?? null) : null;
+}
+
+/** The run holding the best trial's final checkpoint, ready to be evaluated and saved as a version. */
+export async function runForRegistration(study: StudyRecord, trial: TrialRecord): Promise<TrainRunRecord> {
+  if (!trial.runId) throw new Error(`Trial ${trial.number}'s weights were not kept.`);
+  const run = await getRun(trial.runId);
+  if (!run || run.state !== 'trained') throw new Error(`Trial ${trial.number}'s weights are no longer stored.`);
+  const config = run.config as RunConfig;
+  const plan = study.plan as StudyPlan;
+  return {
+    ...run,
+    config: {
+      ...config,
+      trial: false,
+      // Training is done: the loop runs no epoch and goes straight to evaluation and saving.
+      settings: { ...config.settings, epochs: run.checkpointEpoch },
+      origin: { studyId: study.id, studyName: study.name, trialNumber: trial.number, params: trial.params, objective: plan.objective.metric, direction: directionOf(plan.objective), value: trial.value },
+    } satisfies RunConfig,
+  };
+}
