@@ -23,6 +23,26 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
         },
       },
+      // The reliability suite (issue #8): one test per case of the reliability catalog, named
+      // after the case; pure/storage cases in Node, the rest against the built app.
+      {
+        test: {
+          name: 'reliability-unit',
+          include: ['test/reliability/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'reliability-e2e',
+          include: ['test/reliability/**/*.e2e.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+          globalSetup: ['test/e2e/global-setup.ts'],
+        },
+      },
     ],
   },
 });

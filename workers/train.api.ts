@@ -1,6 +1,6 @@
 // The training worker's API: start, stop and resume runs; progress arrives as plain numbers.
 import type { TrainSettings } from '../src/lib/train/train-config';
-import type { BackendInfo } from './ml/backend';
+import type { BackendInfo, BackendName } from './ml/backend';
 import type { BackboneRecord, EpochMetrics, RunState, StudyRecord, TrialRecord } from '../src/db/schema';
 import type { StudyPlan } from '../src/lib/tune/study';
 import type { LabelIssue } from '../src/lib/label/label-errors';
@@ -36,7 +36,32 @@ export interface TrainOutcome {
   message: string | null;
   versionId: string | null;
   backend: BackendInfo;
+  /**
+   * Set when the run was interrupted because its GPU was lost (WebGPU device lost, WebGL context
+   * lost). The dead backend has been dropped: resuming initialises a fresh one or falls back.
+   */
+  interruption?: GpuLoss;
 }
+
+export interface GpuLoss {
+  kind: 'gpu-lost';
+  /** What was lost, e.g. "WebGL context lost", "WebGPU device lost: destroyed". */
+  reason: string;
+  /** The last complete (checkpointed) epoch; a resume continues after it. */
+  epoch: number;
+  /** The backend that lost its GPU. */
+  backend: BackendName;
+}
+
+/**
+ * Faults the training worker can inject into itself, ONLY to test recovery (e2e tests). Harmless
+ * in production: nothing in the app calls it.
+ *  - 'lose-gpu': device.destroy() on the WebGPU backend's device, or WEBGL_lose_context.loseContext()
+ *    on the WebGL backend's context (throws on the CPU backend);
+ *  - 'crash': an uncaught error thrown from a timer (the page's Worker gets an 'error' event);
+ *  - 'hang': a busy loop that blocks the worker's event loop for good (liveness probes time out).
+ */
+export type DebugFault = 'lose-gpu' | 'crash' | 'hang';
 
 export type StudyEvent =
   | { kind: 'trial-start'; trial: TrialRecord }
@@ -103,4 +128,8 @@ export interface TrainApi {
   deleteBackbone(id: string): Promise<void>;
   /** tf.memory().numTensors, for leak checks. */
   tensorCount(): number;
+  /** Liveness: answers at once with the worker's clock (the page's WorkerClient probes any worker generically). */
+  ping(): number;
+  /** Test-only fault injection (see DebugFault); returns what it did. */
+  debugFault(kind: DebugFault): string;
 }

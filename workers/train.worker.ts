@@ -8,7 +8,8 @@ import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { importBackbone } from './ml/backbone-model';
 import type { TrainRunRecord } from '../src/db/schema';
 import type { TrainSettings } from '../src/lib/train/train-config';
-import type { StartOptions, StudyEvent, TrainApi, TrainOutcome, TrainProgress } from './train.api';
+import type { DebugFault, GpuLoss, StartOptions, StudyEvent, TrainApi, TrainOutcome, TrainProgress } from './train.api';
+import { dropBackend, loseGpu, watchGpu } from './ml/device-watch';
 import { getStudy, saveStudy } from '../src/db/studies';
 import type { StudyRecord } from '../src/db/schema';
 import { bestStoredTrial, hostStudy, runForRegistration } from './ml/study-host';
@@ -25,6 +26,10 @@ async function ensureBackend(preferred: TrainSettings['backend']): Promise<Backe
   return backend;
 }
 
+class GpuLostError extends Error {}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): Promise<TrainOutcome> {
   if (busy) throw new Error('A training run is already going in this tab.');
   busy = true;
@@ -34,17 +39,54 @@ async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): 
     const info = await ensureBackend(settings.backend);
     run = { ...run, backend: info.name, adapter: info.adapter, state: 'running' };
     await saveRun(run);
+    // GPU loss: the loop stops at once, its pending reads are abandoned (a read from a lost
+    // device may never settle) and nothing more is stored from it.
+    const watch = watchGpu(info.name);
+    const lostSignal = watch.whenLost.then((reason) => {
+      throw new GpuLostError(reason);
+    });
+    lostSignal.catch(() => undefined);
+    const job: { running?: Promise<TrainRunRecord> } = {};
     let result: TrainRunRecord;
+    let lost: string | null = null;
     try {
-      result = await navigator.locks.request(`trainyard-train-${run.id}`, () =>
-        executeRun(run, { isStopped: () => stopped, onProgress, backend: info }),
-      );
+      result = await navigator.locks.request(`trainyard-train-${run.id}`, () => {
+        job.running = executeRun(run, {
+          isStopped: () => stopped || watch.lost() !== null,
+          onProgress: (p) => {
+            if (watch.lost() === null) onProgress(p);
+          },
+          backend: info,
+          abandoned: () => watch.lost() !== null,
+        });
+        job.running.catch(() => undefined);
+        return Promise.race([job.running, lostSignal]);
+      });
+      if (result.state !== 'completed') lost = watch.lost();
     } catch (err) {
+      // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
+      lost = watch.lost() ?? (await watch.settle(500));
       const refused = err instanceof RefusedError;
       result = { ...run, state: refused ? 'failed' : 'failed', message: err instanceof Error ? err.message : String(err) };
+    } finally {
+      watch.dispose();
+    }
+    let interruption: GpuLoss | undefined;
+    if (lost) {
+      // Let the abandoned loop wind down (it stops at its next batch) before its backend goes.
+      await Promise.race([job.running?.catch(() => undefined), sleep(3000)]);
+      backend = null;
+      dropBackend(info.name);
+      const stored = (await getRun(run.id)) ?? run;
+      interruption = { kind: 'gpu-lost', reason: lost, epoch: stored.checkpointEpoch, backend: info.name };
+      result = {
+        ...stored,
+        state: 'interrupted',
+        message: `The GPU was lost (${lost}); the run stopped after epoch ${stored.checkpointEpoch}.`,
+      };
     }
     await saveRun(result);
-    return { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info };
+    return { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info, ...(interruption ? { interruption } : {}) };
   } finally {
     busy = false;
   }
@@ -161,6 +203,14 @@ const api = {
     await deleteBackbone(id);
   },
 
+  ping() {
+    return Date.now();
+  },
+
+  debugFault(kind: DebugFault) {
+    return debugFault(kind);
+  },
+
   tensorCount() {
     // Before a backend is chosen nothing has been allocated, and asking TF.js would start its
     // default (async) backend and throw.
@@ -168,4 +218,28 @@ const api = {
   },
 } satisfies TrainApi;
 
+/** Test-only fault injection (see DebugFault in train.api.ts); nothing in the app calls it. */
+function debugFault(kind: DebugFault): string {
+  if (kind === 'lose-gpu') return `lost the ${loseGpu()} GPU`;
+  if (kind === 'crash') {
+    setTimeout(() => {
+      throw new Error('debugFault("crash"): a deliberate uncaught error, to test recovery');
+    }, 0);
+    return 'crashing';
+  }
+  if (kind === 'hang') {
+    setTimeout(() => {
+      // Blocks this worker's event loop for good: only terminate() ends it.
+      for (;;) {
+        /* busy */
+      }
+    }, 0);
+    return 'hanging';
+  }
+  throw new Error(`Unknown fault: ${String(kind)}`);
+}
+
 Comlink.expose(api);
+// Also reachable from a test driving the worker directly (Playwright's worker.evaluate), so e2e
+// tests can inject a fault into the very worker that is training. Test-only, harmless otherwise.
+(self as unknown as { trainyardDebugFault?: (kind: DebugFault) => string }).trainyardDebugFault = debugFault;

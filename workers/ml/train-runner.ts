@@ -26,6 +26,12 @@ export interface RunControl {
   isStopped: () => boolean;
   onProgress: (p: TrainProgress) => void;
   backend: BackendInfo;
+  /**
+   * True once the run has been given up on (its GPU was lost): nothing more may be stored, since
+   * reads from a lost device can return garbage, and the interrupted run resumes from the last
+   * good checkpoint.
+   */
+  abandoned?: () => boolean;
 }
 
 export class RefusedError extends Error {}
@@ -185,10 +191,12 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         },
         onEpoch: async (m) => {
           const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
+          if (ctl.abandoned?.()) return;
           const weights = await captureWeights(model);
           // Never store a checkpoint with NaN/Inf weights: the last good one stays.
-          if (!allFinite(weights)) return;
+          if (!allFinite(weights) || ctl.abandoned?.()) return;
           const opt = await captureOptimizer(optimizer);
+          if (ctl.abandoned?.()) return;
           current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
           await saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now() });
           current.checkpointEpoch = epochMetrics.epoch;
