@@ -55,7 +55,9 @@ class ImportManager {
         api.run(
           this.plan!.planId,
           { resumeImportId: this.resumeImportId },
-          Comlink.proxy((p: ImportProgress) => (this.progress = p)),
+          Comlink.proxy((p: ImportProgress) => {
+            this.progress = p;
+          }),
         ),
       );
       if (report.closeUnsaved) rememberClosedImport(report);

@@ -371,7 +371,9 @@ export class LabelManager {
       if (!versionId) throw new Error('Train a model first (or pick a version) to pre-label with.');
       const ids = this.dataset.samples.filter((s) => s.label === null).map((s) => s.id);
       if (!ids.length) throw new Error('Every image is labeled: there is nothing to pre-label.');
-      const r = await inferClient.call((api) => api.prelabel(this.projectId, versionId, ids, Comlink.proxy((p) => (this.progress = { done: p.done, total: p.total }))));
+      const r = await inferClient.call((api) => api.prelabel(this.projectId, versionId, ids, Comlink.proxy((p) => {
+        this.progress = { done: p.done, total: p.total };
+      })));
       this.setPrelabels(await listPrelabels(this.projectId));
       this.message = `Pre-labeled ${r.predicted} images (${r.imagesPerSecond.toFixed(0)} images/s).`;
       if (this.autoAccept) {
@@ -397,7 +399,9 @@ export class LabelManager {
         earlyStoppingPatience: 0,
       });
       const outcome = await trainClient.call((api) =>
-        api.start(this.projectId, settings, Comlink.proxy((p) => (this.progress = { done: p.phase === 'training' ? (p.epoch - 1) * p.total + p.done : 0, total: p.total * p.epochs })),
+        api.start(this.projectId, settings, Comlink.proxy((p) => {
+          this.progress = { done: p.phase === 'training' ? (p.epoch - 1) * p.total + p.done : 0, total: p.total * p.epochs };
+        }),
           base ? { initFromVersionId: base.id } : undefined),
       );
       if (!outcome.versionId) throw new Error(outcome.message ?? `Retraining ended: ${outcome.state}.`);
@@ -433,7 +437,9 @@ export class LabelManager {
   checkLabels(settings: TrainSettings, folds: number): Promise<void> {
     return this.run('check', async () => {
       const report = await trainClient.call((api) =>
-        api.checkLabels(this.projectId, { ...settings }, folds, Comlink.proxy((p: LabelQualityProgress) => (this.progress = { done: p.phase === 'fold' ? (p.fold - 1) * p.total + p.done : p.done, total: p.phase === 'fold' ? p.total * p.folds : p.total }))),
+        api.checkLabels(this.projectId, { ...settings }, folds, Comlink.proxy((p: LabelQualityProgress) => {
+          this.progress = { done: p.phase === 'fold' ? (p.fold - 1) * p.total + p.done : p.done, total: p.phase === 'fold' ? p.total * p.folds : p.total };
+        })),
       );
       this.setQuality(report);
       this.queueKind = 'issues';
@@ -456,7 +462,9 @@ export class LabelManager {
   exportImageFolder(): Promise<Blob | null> {
     let blob: Blob | null = null;
     return this.run('export', async () => {
-      blob = await importClient.call((api) => api.exportImageFolder(this.projectId, Comlink.proxy((done, total) => (this.progress = { done, total }))));
+      blob = await importClient.call((api) => api.exportImageFolder(this.projectId, Comlink.proxy((done: number, total: number) => {
+        this.progress = { done, total };
+      })));
     }).then(() => blob);
   }
 

@@ -416,7 +416,9 @@ export class TuneManager {
     this.registerProgress = null;
     this.error = null;
     try {
-      const outcome = await trainClient.call((api) => api.registerBest(study.id, Comlink.proxy((p: TrainProgress) => (this.registerProgress = p))));
+      const outcome = await trainClient.call((api) => api.registerBest(study.id, Comlink.proxy((p: TrainProgress) => {
+        this.registerProgress = p;
+      })));
       if (!outcome.versionId) throw new Error(outcome.message ?? `Registering failed (${outcome.state}).`);
       const v = await getVersion(outcome.versionId);
       if (v) this.versionNumbers = { ...this.versionNumbers, [v.id]: v.number };
