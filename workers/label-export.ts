@@ -1,7 +1,8 @@
 // Labels out as an ImageFolder zip: <class>/<file> with the original bytes, plus labels.csv with
 // every label's source, so the zip is both a training set for other tools and a provenance record.
 import { BlobWriter, TextReader, Uint8ArrayReader, ZipWriter, configure } from '@zip.js/zip.js';
-import { listSamples, getOriginal } from '../src/db/samples';
+import { getOriginal } from '../src/db/samples';
+import { listCommittedSamples } from '../src/db/committed';
 import { labelsToCsv } from '../src/lib/label/labels-csv';
 
 configure({ useWebWorkers: false });
@@ -13,7 +14,7 @@ export function safeName(name: string): string {
 }
 
 export async function exportImageFolder(projectId: string, onProgress: (done: number, total: number) => void): Promise<Blob> {
-  const { samples } = await listSamples(projectId);
+  const { samples } = await listCommittedSamples(projectId);
   const labeled = samples.filter((s) => s.label !== null).sort((a, b) => a.path.localeCompare(b.path));
   const writer = new ZipWriter(new BlobWriter('application/zip'));
   const used = new Set<string>();

@@ -2,7 +2,7 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { backendOrder, chooseBackend, type BackendInfo } from './ml/backend';
-import { executeRun, RefusedError, trainableSamples, type RunConfig } from './ml/train-runner';
+import { executeRun, trainableSamples, type RunConfig } from './ml/train-runner';
 import { getRun, saveRun } from '../src/db/runs';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { importBackbone } from './ml/backbone-model';
@@ -11,6 +11,7 @@ import type { TrainSettings } from '../src/lib/train/train-config';
 import type { DebugFault, GpuLoss, StartOptions, StudyEvent, TrainApi, TrainOutcome, TrainProgress } from './train.api';
 import { dropBackend, loseGpu, watchGpu } from './ml/device-watch';
 import { getStudy, saveStudy } from '../src/db/studies';
+import { describeTrainingWriteFailure } from '../src/db/storage-errors';
 import type { StudyRecord } from '../src/db/schema';
 import { bestStoredTrial, hostStudy, runForRegistration } from './ml/study-host';
 import { checkLabels } from './ml/label-quality';
@@ -66,8 +67,13 @@ async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): 
     } catch (err) {
       // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
       lost = watch.lost() ?? (await watch.settle(500));
-      const refused = err instanceof RefusedError;
-      result = { ...run, state: refused ? 'failed' : 'failed', message: err instanceof Error ? err.message : String(err) };
+      // A full disk while saving a checkpoint or the model: say so with usage and quota, and keep
+      // the run resumable from the last checkpoint that did land.
+      const stored = await getRun(run.id).catch(() => undefined);
+      const full = await describeTrainingWriteFailure(err, stored?.checkpointEpoch ?? run.checkpointEpoch);
+      result = full
+        ? { ...(stored ?? run), state: 'interrupted', message: full }
+        : { ...run, state: 'failed', message: err instanceof Error ? err.message : String(err) };
     } finally {
       watch.dispose();
     }
@@ -85,7 +91,8 @@ async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): 
         message: `The GPU was lost (${lost}); the run stopped after epoch ${stored.checkpointEpoch}.`,
       };
     }
-    await saveRun(result);
+    // Best effort: on a full disk even this record may not fit; the outcome still reaches the page.
+    await saveRun(result).catch(() => undefined);
     return { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info, ...(interruption ? { interruption } : {}) };
   } finally {
     busy = false;

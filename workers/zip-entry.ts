@@ -34,6 +34,11 @@ export async function inflateEntry(entry: FileEntry, guard: ZipGuard): Promise<U
     // zip.js may wrap the sink's error: report the guard's own reason when it was the cause.
     if (bomb) throw bomb;
     if (err instanceof ZipBombError) throw err;
+    // An entry inflating past the size its header declares is lying about itself: treat the
+    // whole zip like any other bomb rather than importing the rest of it.
+    if (err instanceof Error && /uncompressed size/i.test(err.message)) {
+      throw new ZipBombError(`zip entry "${entry.filename}" inflates past the size its header declares`);
+    }
     throw new Error(`could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (bomb) throw bomb;

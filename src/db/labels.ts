@@ -26,31 +26,42 @@ const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric
 export async function writeLabels(projectId: string, writes: LabelWrite[], classes?: ClassListChange): Promise<number> {
   const tx = (await db()).transaction(['projects', 'samples'], 'readwrite', { durability: 'strict' });
   const samples = tx.objectStore('samples');
-  const wanted = new Map(writes.map((w) => [w.id, w]));
   let changed = 0;
-  const used = new Set<string>();
-  // One cursor pass instead of one awaited read per sample: a merge can touch thousands.
-  for (let cursor = await samples.openCursor(projectRange(projectId)); cursor; cursor = await cursor.continue()) {
-    const w = wanted.get(cursor.value.id);
-    const current = w ? restoreSample(cursor.value) : null;
-    if (w && current) {
-      await cursor.update({ ...current, label: w.label, labelSource: w.labelSource, labeledAt: w.labeledAt });
-      changed++;
+  try {
+    const wanted = new Map(writes.map((w) => [w.id, w]));
+    const used = new Set<string>();
+    // One cursor pass instead of one awaited read per sample: a merge can touch thousands.
+    for (let cursor = await samples.openCursor(projectRange(projectId)); cursor; cursor = await cursor.continue()) {
+      const w = wanted.get(cursor.value.id);
+      const current = w ? restoreSample(cursor.value) : null;
+      if (w && current) {
+        await cursor.update({ ...current, label: w.label, labelSource: w.labelSource, labeledAt: w.labeledAt });
+        changed++;
+      }
+      const label = w ? w.label : cursor.value.label;
+      if (label) used.add(label);
     }
-    const label = w ? w.label : cursor.value.label;
-    if (label) used.add(label);
+    const project = restoreProject(await tx.objectStore('projects').get(projectId));
+    if (!project) throw new Error('That project no longer exists.');
+    let list = new Set(project.labels);
+    if (classes) {
+      for (const c of classes.before) if (!classes.after.includes(c)) list.delete(c);
+      for (const c of classes.after) list.add(c);
+    }
+    // A class still carried by samples can never disappear from the list.
+    list = new Set([...list, ...used]);
+    await tx.objectStore('projects').put({ ...project, labels: [...list].sort(byName), updatedAt: Date.now() });
+    await tx.done;
+  } catch (err) {
+    // Abort explicitly: a non-IndexedDB error part-way must not commit the changes made so far.
+    try {
+      tx.abort();
+    } catch {
+      /* already finished or aborted */
+    }
+    await tx.done.catch(() => {});
+    throw err;
   }
-  const project = restoreProject(await tx.objectStore('projects').get(projectId));
-  if (!project) throw new Error('That project no longer exists.');
-  let list = new Set(project.labels);
-  if (classes) {
-    for (const c of classes.before) if (!classes.after.includes(c)) list.delete(c);
-    for (const c of classes.after) list.add(c);
-  }
-  // A class still carried by samples can never disappear from the list.
-  list = new Set([...list, ...used]);
-  await tx.objectStore('projects').put({ ...project, labels: [...list].sort(byName), updatedAt: Date.now() });
-  await tx.done;
   return changed;
 }
 

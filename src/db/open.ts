@@ -36,8 +36,10 @@ export function openDatabase(name = DB_NAME, version = DB_VERSION): Promise<Trai
     blocked() {
       emit({ kind: 'blocked' });
     },
-    blocking() {
-      // Close at once so the other tab's upgrade can proceed; this tab must reload.
+    blocking(_current, _blocked, event) {
+      // Close at once so the other tab's upgrade can proceed; this tab must reload. Close the
+      // connection that is blocking (not only the shared one: a second openDatabase() may exist).
+      (event.target as IDBDatabase | null)?.close();
       connection?.then((db) => db.close());
       connection = null;
       emit({ kind: 'closed-for-upgrade' });

@@ -30,9 +30,24 @@ export async function saveTrial(trial: TrialRecord): Promise<void> {
 /** A trial and its study's running totals move together. */
 export async function saveTrialAndStudy(trial: TrialRecord, study: StudyRecord): Promise<void> {
   const tx = (await db()).transaction(['trials', 'studies'], 'readwrite', { durability: 'strict' });
-  void tx.objectStore('trials').put(trial);
-  void tx.objectStore('studies').put({ ...study, updatedAt: Date.now() });
-  await tx.done;
+  const requests: Array<Promise<unknown>> = [];
+  try {
+    requests.push(tx.objectStore('trials').put(trial));
+    requests.push(tx.objectStore('studies').put({ ...study, updatedAt: Date.now() }));
+    await Promise.all(requests);
+    await tx.done;
+  } catch (err) {
+    // Requests already queued reject with AbortError below; they are accounted for here.
+    for (const r of requests) r.catch(() => {});
+    // Both or neither: a trial never lands without its study's totals.
+    try {
+      tx.abort();
+    } catch {
+      /* already finished or aborted */
+    }
+    await tx.done.catch(() => {});
+    throw err;
+  }
 }
 
 export async function deleteStudy(id: string): Promise<void> {

@@ -12,6 +12,7 @@ export type ImportPhase = 'idle' | 'planning' | 'planned' | 'running' | 'done' |
 export const DEMO_URL = '/demo/digits.zip';
 
 class ImportManager {
+  private sourceKind: ImportSource['kind'] | null = null;
   phase = $state<ImportPhase>('idle');
   projectId = $state<string | null>(null);
   plan = $state<ImportPlan | null>(null);
@@ -34,6 +35,7 @@ class ImportManager {
   async prepare(projectId: string, source: ImportSource, resumeImportId?: string): Promise<void> {
     if (this.busy) throw new Error('Another import is running; wait for it or cancel it first.');
     this.reset();
+    this.sourceKind = source.kind;
     this.projectId = projectId;
     this.resumeImportId = resumeImportId;
     this.phase = 'planning';
@@ -49,7 +51,8 @@ class ImportManager {
     if (this.phase !== 'planned' || !this.plan || !this.projectId) return;
     const projectId = this.projectId;
     this.phase = 'running';
-    void storage.requestPersistence();
+    // Persistence is asked for on a person's first real save, not for the automatic demo import.
+    if (this.sourceKind !== 'demo') void storage.requestPersistence();
     try {
       const report = await importClient.call((api) =>
         api.run(

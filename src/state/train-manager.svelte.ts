@@ -150,6 +150,8 @@ class TrainManager {
       } else {
         if (this.gpuLoss && !loss) this.notice = gpuLossNotice(this.gpuLoss, this.outcome.backend.name);
         if (this.outcome.state === 'failed' || this.outcome.state === 'diverged' || loss) this.error = this.outcome.message;
+        // A run interrupted by a full disk says why (usage and quota) and stays resumable.
+        else if (this.outcome.state === 'interrupted' && this.outcome.message?.startsWith('Storage is full')) this.error = this.outcome.message;
       }
     } catch (err) {
       if (err instanceof WorkerDiedError) {

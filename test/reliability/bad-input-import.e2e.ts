@@ -269,18 +269,18 @@ describe('Bad inputs through the importer', () => {
     }
 
     // Declared sizes lie (1,000 bytes claimed, 96 MiB inside): the inflater stops at the first
-    // byte past the declared size, the entry is refused with its reason, and none of it is stored.
+    // byte past the declared size and the whole zip is refused like any other bomb.
     counts.faults++;
     counts.badInputs++;
     await pickFiles(page, bombs.liar);
     const liar = await startImport(page);
     if ('error' in liar) {
-      expect(liar.error).toMatch(/refused|uncompressed size|inflates to more than/i);
+      expect(liar.error).toMatch(/inflates past the size its header declares/);
     } else {
       const bomb = liar.skippedFiles.find((f) => f.file === 'cats/bomb.png');
       const said = `${liar.message ?? ''} ${bomb?.reason ?? ''}`;
-      expect(said, 'what the report says about the lying entry').toMatch(/Invalid uncompressed size|inflates to more than|expands more than|refused/);
-      expect(liar.imported).toBeLessThanOrEqual(1);
+      expect(said, 'what the report says about the lying entry').toMatch(/inflates past the size its header declares/);
+      expect(liar.imported).toBe(0);
       await closeReport(page);
       await expect.poll(() => datasetTotal(page)).toBe(liar.imported);
     }

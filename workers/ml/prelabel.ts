@@ -2,7 +2,7 @@
 // class probabilities and penultimate-layer features (for uncertainty ranking, diversity and
 // near-duplicates). Inputs come from the preprocessed cache, built on the way when missing.
 import * as tf from '@tensorflow/tfjs';
-import { listSamples } from '../../src/db/samples';
+import { listCommittedSamples } from '../../src/db/committed';
 import { getPreprocessedBatch } from '../../src/db/preprocessed';
 import { getPrelabels, putPrelabels } from '../../src/db/labels';
 import type { PrelabelRecord, PreprocessConfig } from '../../src/db/schema';
@@ -39,7 +39,7 @@ export async function prelabelSamples(
   ids: string[],
   onProgress: (p: PrelabelProgress) => void,
 ): Promise<{ predicted: number; imagesPerSecond: number }> {
-  const { samples } = await listSamples(projectId);
+  const { samples } = await listCommittedSamples(projectId);
   const wanted = new Set(ids);
   const chosen = samples.filter((s) => wanted.has(s.id));
   onProgress({ phase: 'preparing', done: 0, total: chosen.length });
