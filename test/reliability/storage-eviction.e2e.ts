@@ -60,18 +60,20 @@ describe('Storage (IndexedDB): persistence and eviction', () => {
   it('Persistence: call navigator.storage.persist() from the page on the first real save; show whether it was granted; remind to export if not', async () => {
     await page.goto(appUrl());
     await waitForDemoImported(page);
-    // Asked once, by the first import (the demo), from the page.
-    expect(await persistCalls(page)).toBe(1);
-    const granted = await page.evaluate(() => navigator.storage.persisted());
-    const header = page.locator('header .storage');
-    await expect.poll(() => textOf(header)).toMatch(/^Storage: .+ of .+/);
-    if (granted) expect(await textOf(header)).toMatch(/· persistent$/);
-    else expect(await textOf(header)).toMatch(/not persistent: export projects you care about/);
-    // A later save does not ask again (the answer is remembered), not even after a reload.
+    // The automatic demo import is not the person's first save: nothing is asked yet.
+    expect(await persistCalls(page)).toBe(0);
+    // The first real import asks, once, from the page.
     await createProject(page, 'Halves');
     await pickFolder(page, join(root, 'halves'));
     const report = await importAndReport(page);
     expect(report.imported).toBe(8);
+    await expect.poll(() => persistCalls(page)).toBe(1);
+    const granted = await page.evaluate(() => navigator.storage.persisted());
+    const header = page.locator('header .storage');
+    await expect.poll(() => textOf(header)).toMatch(/^Storage: .+ of .+/);
+    if (granted) await expect.poll(() => textOf(header)).toMatch(/· persistent$/);
+    else await expect.poll(() => textOf(header)).toMatch(/not persistent: export projects you care about/);
+    // A later save does not ask again (the answer is remembered), not even after a reload.
     await page.reload();
     await openProjectList(page);
     expect(await persistCalls(page)).toBe(1);
