@@ -254,6 +254,8 @@ describe('reliability: training (TF.js in a worker)', () => {
 
   it('NaN/Inf loss (learning rate 1e6): stops at once, never stores NaN/Inf weights, explains why in the UI, creates no version', async () => {
     await nav(page, 'Models');
+    // The list loads asynchronously: the previous test made a version, so wait for it first.
+    await page.getByRole('button', { name: /^Version \d+$/ }).first().waitFor();
     const versionsBefore = await page.getByRole('button', { name: /^Version \d+$/ }).count();
     const runsBefore = (await storedRuns(page, projectId)).length;
     await nav(page, 'Train');
