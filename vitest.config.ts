@@ -36,6 +36,9 @@ export default defineConfig({
         test: {
           name: 'reliability-e2e',
           include: ['test/reliability/**/*.e2e.ts'],
+          // After the other projects, not beside the e2e project: two browsers' worth of software
+          // GPU on two cores turns kill-and-relaunch timings into flakes.
+          sequence: { groupOrder: 1 },
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 240_000,

@@ -10,7 +10,7 @@ import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
 import { audit } from './storage-audit';
-import { createProject, datasetTotal, importPanel, openProject, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, datasetTotal, importPanel, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
 
 const COUNT = 1200;
 
@@ -43,7 +43,9 @@ describe('Storage (IndexedDB): browser killed mid-import (stored data audit)', (
     counts.kills++;
     b = await launchBrowser({ webgpu: false, userDataDir: profile });
     page = await newPage(b);
-    await openProject(page, projectId, 'Killed');
+    // A relaunch after a kill recovers the profile first: allow it more than the default wait.
+    await page.goto(appUrl(`/#/p/${encodeURIComponent(projectId)}/data`));
+    await page.getByRole('heading', { level: 1, name: 'Killed', exact: true }).waitFor({ timeout: 90_000 });
     const banner = page.getByRole('alert').filter({ hasText: /Incomplete import/ });
     await banner.waitFor({ timeout: 30_000 });
     return banner;
