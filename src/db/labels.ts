@@ -3,7 +3,7 @@
 import { db } from './open';
 import { projectRange } from './keys';
 import { restoreProject, restoreSample } from './restore';
-import type { LabelSource, PrelabelRecord, SampleRecord } from './schema';
+import type { LabelSource, PrelabelRecord } from './schema';
 
 export interface LabelWrite {
   id: string;
@@ -65,13 +65,6 @@ export async function writeLabels(projectId: string, writes: LabelWrite[], class
   return changed;
 }
 
-/** Adds or removes classes without touching samples (a new class has no samples yet). */
-export async function setClassList(projectId: string, classes: ClassListChange): Promise<string[]> {
-  await writeLabels(projectId, [], classes);
-  const project = restoreProject(await (await db()).get('projects', projectId));
-  return project?.labels ?? [];
-}
-
 export async function putPrelabels(records: PrelabelRecord[]): Promise<void> {
   const tx = (await db()).transaction('prelabels', 'readwrite');
   for (const r of records) void tx.store.put(r);
@@ -100,9 +93,4 @@ export async function setPrelabelsRejected(projectId: string, ids: string[], rej
 
 export async function clearPrelabels(projectId: string): Promise<void> {
   await (await db()).delete('prelabels', projectRange(projectId));
-}
-
-/** Samples by id, for the label writers (a missing id is skipped). */
-export function indexSamples(samples: SampleRecord[]): Map<string, SampleRecord> {
-  return new Map(samples.map((s) => [s.id, s]));
 }

@@ -23,10 +23,6 @@ export async function listTrials(studyId: string): Promise<TrialRecord[]> {
   return all.sort((a, b) => a.number - b.number);
 }
 
-export async function saveTrial(trial: TrialRecord): Promise<void> {
-  await (await db()).put('trials', trial);
-}
-
 /** A trial and its study's running totals move together. */
 export async function saveTrialAndStudy(trial: TrialRecord, study: StudyRecord): Promise<void> {
   const tx = (await db()).transaction(['trials', 'studies'], 'readwrite', { durability: 'strict' });
@@ -50,8 +46,3 @@ export async function saveTrialAndStudy(trial: TrialRecord, study: StudyRecord):
   }
 }
 
-export async function deleteStudy(id: string): Promise<void> {
-  const tx = (await db()).transaction(['studies', 'trials'], 'readwrite');
-  await Promise.all([tx.objectStore('trials').delete(trialRange(id)), tx.objectStore('studies').delete(id)]);
-  await tx.done;
-}

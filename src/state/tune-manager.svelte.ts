@@ -9,7 +9,7 @@ import type { StudyRecord, TrialRecord } from '../db/schema';
 import { validateSettings, type TrainSettings } from '../lib/train/train-config';
 import { gridSize } from '../lib/tune/grid';
 import { validateSpace, type ParamSpec, type ParamValue, type SearchSpace } from '../lib/tune/space';
-import { bestTrial, type Strategy, directionOf, validatePlan, type StudyPlan, type TrialSummary } from '../lib/tune/study';
+import { bestTrial, type Strategy, directionOf, trialSummary, validatePlan, type StudyPlan, type TrialSummary } from '../lib/tune/study';
 import type { PrunerConfig } from '../lib/tune/pruners';
 import { DEFAULT_SPACE, spaceProblem, TUNABLE, type TunableName } from '../lib/tune/training-space';
 import type { StudyEvent, TrainProgress } from '../../workers/train.api';
@@ -197,7 +197,6 @@ export function buildPlan(form: StudyForm, space: SearchSpace): StudyPlan | stri
 }
 
 /** A stored trial as the study logic sees it. */
-export const summaryOf = (t: TrialRecord): TrialSummary => ({ number: t.number, params: t.params, state: t.state, values: t.values, value: t.value });
 
 export const FINISHED_STATES = ['complete', 'pruned', 'failed'] as const;
 export const finishedCount = (trials: TrialRecord[]) => trials.filter((t) => (FINISHED_STATES as readonly string[]).includes(t.state)).length;
@@ -314,7 +313,7 @@ export class TuneManager {
   }
 
   best(study: StudyRecord, trials: TrialRecord[]): TrialRecord | null {
-    const b = bestTrial(study.plan as StudyPlan, trials.map(summaryOf));
+    const b = bestTrial(study.plan as StudyPlan, trials.map(trialSummary));
     return b ? (trials.find((t) => t.number === b.number) ?? null) : null;
   }
 

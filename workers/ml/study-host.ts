@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deleteCheckpoint, getRun, saveRun } from '../../src/db/runs';
 import { listTrials, saveStudy, saveTrialAndStudy } from '../../src/db/studies';
 import type { EpochMetrics, StudyRecord, TrainRunRecord, TrialRecord } from '../../src/db/schema';
-import { bestTrial, directionOf, type StudyPlan, type TrialSummary } from '../../src/lib/tune/study';
+import { bestTrial, directionOf, trialSummary, type StudyPlan } from '../../src/lib/tune/study';
 import { runStudy, type StudyEnd, type TrialResult } from '../../src/lib/tune/runner';
 import { applyParams } from '../../src/lib/tune/training-space';
 import { withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
@@ -26,7 +26,6 @@ export interface StudyControl {
   onEvent(e: StudyEvent): void;
 }
 
-export const toSummary = (t: TrialRecord): TrialSummary => ({ number: t.number, params: t.params, state: t.state, values: t.values, value: t.value });
 
 function objectiveOf(plan: StudyPlan, m: EpochMetrics): number {
   const v = plan.objective.metric === 'valLoss' ? (m.valLoss ?? m.loss) : (m.valAcc ?? m.acc);
@@ -50,7 +49,7 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
   const records = new Map((await listTrials(study.id)).map((t) => [t.number, t]));
 
   const end = await runStudy(plan, {
-    loadTrials: async () => [...records.values()].map(toSummary),
+    loadTrials: async () => [...records.values()].map(trialSummary),
     elapsedMs: elapsed,
     isStopped: ctl.isStopped,
     runTrial: async (number, params, report) => {
@@ -100,7 +99,7 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
       trial = { ...trial, state: result.state, values, value: result.value, message: result.message, history: finished.history, durationMs: performance.now() - t0, tensorsAfter };
       records.set(number, trial);
       // Keep checkpoints only for the best complete trial (and a cut one, harmlessly replaced on rerun).
-      const best = bestTrial(plan, [...records.values()].map(toSummary));
+      const best = bestTrial(plan, [...records.values()].map(trialSummary));
       for (const r of records.values()) {
         if (r.runId && r.number !== best?.number && r.state !== 'running') {
           await deleteRunAndCheckpoint(r.runId);
@@ -129,7 +128,7 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
 /** Direction-aware best complete trial of a stored study. */
 export async function bestStoredTrial(study: StudyRecord): Promise<TrialRecord | null> {
   const trials = await listTrials(study.id);
-  const best = bestTrial(study.plan as StudyPlan, trials.map(toSummary));
+  const best = bestTrial(study.plan as StudyPlan, trials.map(trialSummary));
   return best ? (trials.find((t) => t.number === best.number) ?? null) : null;
 }
 

@@ -1,6 +1,7 @@
 // Study-level decisions that do not touch training: which params the next trial gets, whether
 // the budget allows another trial, and which trial won. Everything is a pure function of the
 // plan and the trial records, so a study reloaded after a closed tab carries on identically.
+import type { TrialRecord } from '../../db/schema';
 import { hashString, mulberry32, shuffleInPlace } from '../ml/random';
 import { suggestBayesian, type Observation } from './bayes';
 import { gridPoints, gridSize } from './grid';
@@ -138,3 +139,6 @@ export function bestTrial(plan: StudyPlan, trials: TrialSummary[]): TrialSummary
   }
   return best;
 }
+
+/** What the study logic needs of a stored trial record. */
+export const trialSummary = (t: TrialRecord): TrialSummary => ({ number: t.number, params: t.params, state: t.state, values: t.values, value: t.value });
