@@ -164,7 +164,7 @@ describe('Storage (IndexedDB)', () => {
     const tx = conn.transaction('meta', 'readwrite');
     const store = tx.store;
     await store.put({ key: 'a', value: 1 });
-    await new Promise((r) => setTimeout(r, 0)); // e.g. decoding or hashing in the middle
+    await new Promise((r) => setTimeout(r, 20)); // e.g. decoding or hashing in the middle (long enough that the commit has surely happened)
     faults.injected++;
     await expect(Promise.resolve().then(() => store.put({ key: 'b', value: 2 }))).rejects.toMatchObject({ name: 'TransactionInactiveError' });
 
