@@ -20,7 +20,7 @@ export interface TrainSettings {
   dropout: number;
   /** SGD only: classical momentum. */
   momentum: number;
-  /** On-the-fly augmentation strength for training batches (0 = off, 1 = strong); see lib/ml/augment. */
+  /** On-the-fly augmentation strength for training batches (0 = off, 1 = strong); see lib/augment/spec fromStrength. */
   augmentation: number;
   /** Leave labels a model auto-accepted (above the threshold, unseen by a person) out of training. */
   excludeAutoLabels: boolean;
