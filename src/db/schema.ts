@@ -3,7 +3,7 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 export const DB_NAME = 'trainyard';
-export const DB_VERSION = 4;
+export const DB_VERSION = 5;
 
 export type Split = 'unassigned' | 'train' | 'val' | 'test';
 
@@ -269,6 +269,125 @@ export interface TrialRecord {
   tensorsAfter: number | null;
 }
 
+/**
+ * An immutable dataset snapshot: which samples, with which labels and splits, under which
+ * preprocessing and augmentation. Its id is the SHA-256 of that content, so an unchanged dataset
+ * is the same version (pipeline step caching relies on this).
+ */
+export interface DatasetVersionRecord {
+  id: string;
+  projectId: string;
+  /** 1, 2, 3… per project, for people. */
+  number: number;
+  createdAt: number;
+  /** Compact items (lib/dataset packItems): ids, an index into `classes` and a split code each. */
+  ids: string[];
+  labelIndex: number[];
+  splitCode: number[];
+  classes: string[];
+  preprocess: PreprocessConfig;
+  /** lib/augment AugmentationSpec. */
+  augmentation: unknown;
+  /** Where it came from: a pipeline run or a person ("Snapshot now"). */
+  origin: { kind: 'pipeline'; pipelineId: string; runId: string } | { kind: 'manual' };
+}
+
+/** A pipeline definition (lib/pipeline PipelineDefinition) and its trigger bookkeeping. */
+export interface PipelineRecord {
+  id: string;
+  projectId: string;
+  definition: unknown;
+  createdAt: number;
+  updatedAt: number;
+  /** Labeled-sample count when the last run started: the "N new labels" trigger counts from here. */
+  labeledAtLastRun: number | null;
+  lastRunAt: number | null;
+}
+
+/** One run of a pipeline: lib/pipeline PipelineRunRecord (steps with states, logs and outputs). */
+export interface PipelineRunStoreRecord {
+  id: string;
+  pipelineId: string;
+  projectId: string;
+  number: number;
+  state: string;
+  createdAt: number;
+  updatedAt: number;
+  [key: string]: unknown;
+}
+
+/** A step's outputs under its cache key (hash of its settings and inputs). */
+export interface StepCacheRecord {
+  key: string;
+  projectId: string;
+  kind: string;
+  outputs: Record<string, unknown>;
+  createdAt: number;
+}
+
+export interface PredictionStats {
+  brightness: number;
+  contrast: number;
+  sharpness: number;
+  width: number;
+  height: number;
+  aspect: number;
+}
+
+/** One prediction made through the playground or batch prediction, for monitoring. */
+export interface PredictionLogRecord {
+  projectId: string;
+  /** Time-ordered: a zero-padded base-36 timestamp and a random suffix, so a key range reads in time order. */
+  id: string;
+  at: number;
+  versionId: string;
+  source: 'playground' | 'batch';
+  fileName: string;
+  predicted: string;
+  confidence: number;
+  latencyMs: number;
+  stats: PredictionStats;
+  /** lib/monitor embeddingSketch of the penultimate-layer features. */
+  sketch: number[];
+  /** SHA-256 of the image when its bytes are kept in `predictionInputs` (for "send to labeling"). */
+  inputId: string | null;
+  inputBytes: number;
+  /** Set when the image was sent to the labeling queue. */
+  sentToLabeling: boolean;
+}
+
+export interface PredictionInputRecord {
+  projectId: string;
+  id: string;
+  fileName: string;
+  mime: string;
+  data: ArrayBuffer;
+}
+
+/** What a version's training data looked like: the reference drift is measured against. */
+export interface MonitorReferenceRecord {
+  versionId: string;
+  projectId: string;
+  createdAt: number;
+  count: number;
+  stats: Record<keyof PredictionStats, number[]>;
+  sketches: number[][];
+  /** Training-split images per class. */
+  classCounts: Record<string, number>;
+}
+
+export interface AlertRecord {
+  projectId: string;
+  id: string;
+  at: number;
+  kind: 'drift';
+  versionId: string;
+  /** lib/monitor DriftReport, plus the log ids it covered. */
+  report: unknown;
+  message: string;
+  acknowledged: boolean;
+}
+
 export interface TrainyardSchema extends DBSchema {
   projects: { key: string; value: ProjectRecord };
   samples: {
@@ -292,6 +411,14 @@ export interface TrainyardSchema extends DBSchema {
   prelabels: { key: [string, string]; value: PrelabelRecord };
   studies: { key: string; value: StudyRecord; indexes: { byProject: string } };
   trials: { key: [string, number]; value: TrialRecord };
+  datasetVersions: { key: string; value: DatasetVersionRecord; indexes: { byProject: string } };
+  pipelines: { key: string; value: PipelineRecord; indexes: { byProject: string } };
+  pipelineRuns: { key: string; value: PipelineRunStoreRecord; indexes: { byProject: string; byPipeline: string } };
+  stepCache: { key: string; value: StepCacheRecord; indexes: { byProject: string } };
+  predictionLogs: { key: [string, string]; value: PredictionLogRecord };
+  predictionInputs: { key: [string, string]; value: PredictionInputRecord };
+  monitorReferences: { key: string; value: MonitorReferenceRecord; indexes: { byProject: string } };
+  alerts: { key: [string, string]; value: AlertRecord };
 }
 
 export type TrainyardDB = IDBPDatabase<TrainyardSchema>;
@@ -331,5 +458,19 @@ export const migrations: Array<(db: TrainyardDB, tx: UpgradeTx) => void> = [
     db.createObjectStore('prelabels', { keyPath: ['projectId', 'id'] });
     db.createObjectStore('studies', { keyPath: 'id' }).createIndex('byProject', 'projectId');
     db.createObjectStore('trials', { keyPath: ['studyId', 'number'] });
+  },
+  // v5: the pipeline cycle. Dataset versions are content-addressed; prediction logs, kept inputs and
+  // alerts are keyed (project, time-ordered id) so a project's logs read, prune and delete as ranges.
+  (db) => {
+    db.createObjectStore('datasetVersions', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+    db.createObjectStore('pipelines', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+    const runs = db.createObjectStore('pipelineRuns', { keyPath: 'id' });
+    runs.createIndex('byProject', 'projectId');
+    runs.createIndex('byPipeline', 'pipelineId');
+    db.createObjectStore('stepCache', { keyPath: 'key' }).createIndex('byProject', 'projectId');
+    db.createObjectStore('predictionLogs', { keyPath: ['projectId', 'id'] });
+    db.createObjectStore('predictionInputs', { keyPath: ['projectId', 'id'] });
+    db.createObjectStore('monitorReferences', { keyPath: 'versionId' }).createIndex('byProject', 'projectId');
+    db.createObjectStore('alerts', { keyPath: ['projectId', 'id'] });
   },
 ];

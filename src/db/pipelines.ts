@@ -1,0 +1,63 @@
+// Pipelines, their runs and the step cache (outputs under a hash of each step's settings and inputs).
+import { db } from './open';
+import type { PipelineRecord, PipelineRunStoreRecord, StepCacheRecord } from './schema';
+
+export async function listPipelines(projectId: string): Promise<PipelineRecord[]> {
+  const all = await (await db()).getAllFromIndex('pipelines', 'byProject', projectId);
+  return all.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+export async function getPipeline(id: string): Promise<PipelineRecord | undefined> {
+  return (await db()).get('pipelines', id);
+}
+
+export async function savePipeline(record: PipelineRecord): Promise<void> {
+  await (await db()).put('pipelines', { ...record, updatedAt: Date.now() });
+}
+
+/** Runs, stores and the cache entries a pipeline made are removed with it. */
+export async function deletePipeline(id: string): Promise<void> {
+  const tx = (await db()).transaction(['pipelines', 'pipelineRuns'], 'readwrite', { durability: 'strict' });
+  const runKeys = await tx.objectStore('pipelineRuns').index('byPipeline').getAllKeys(id);
+  await Promise.all([...runKeys.map((k) => tx.objectStore('pipelineRuns').delete(k)), tx.objectStore('pipelines').delete(id)]);
+  await tx.done;
+}
+
+export async function listPipelineRuns(pipelineId: string): Promise<PipelineRunStoreRecord[]> {
+  const all = await (await db()).getAllFromIndex('pipelineRuns', 'byPipeline', pipelineId);
+  return all.sort((a, b) => b.number - a.number);
+}
+
+export async function listProjectPipelineRuns(projectId: string): Promise<PipelineRunStoreRecord[]> {
+  const all = await (await db()).getAllFromIndex('pipelineRuns', 'byProject', projectId);
+  return all.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+export async function getPipelineRun(id: string): Promise<PipelineRunStoreRecord | undefined> {
+  return (await db()).get('pipelineRuns', id);
+}
+
+export async function savePipelineRun(run: PipelineRunStoreRecord): Promise<void> {
+  await (await db()).put('pipelineRuns', { ...run, updatedAt: Date.now() });
+}
+
+/** The next run number of a pipeline (1, 2, 3…), read and used by one caller at a time (the training worker). */
+export async function nextRunNumber(pipelineId: string): Promise<number> {
+  const keys = await listPipelineRuns(pipelineId);
+  return keys.reduce((n, r) => Math.max(n, r.number), 0) + 1;
+}
+
+export async function getStepCache(key: string): Promise<StepCacheRecord | undefined> {
+  return (await db()).get('stepCache', key);
+}
+
+export async function putStepCache(record: StepCacheRecord): Promise<void> {
+  await (await db()).put('stepCache', record);
+}
+
+export async function hasStepCache(keys: string[]): Promise<Set<string>> {
+  const tx = (await db()).transaction('stepCache');
+  const found = await Promise.all(keys.map((k) => tx.store.getKey(k)));
+  await tx.done;
+  return new Set(found.filter((k): k is string => typeof k === 'string'));
+}
