@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { logsToPrune, RETENTION_DEFAULTS } from '../../src/lib/monitor/retention';
 import {
   classDistribution,
   confidenceHistogramOverTime,
@@ -87,39 +86,5 @@ describe('classDistribution', () => {
 
   it('sorts class names naturally', () => {
     expect(classDistribution(['c10', 'c2'], {}).map((r) => r.name)).toEqual(['c2', 'c10']);
-  });
-});
-
-describe('logsToPrune', () => {
-  const now = 1000 * DAY_MS;
-  const log = (id: string, ageDays: number, inputBytes = 0) => ({ id, at: now - ageDays * DAY_MS, inputBytes, hasInput: inputBytes > 0 });
-
-  it('keeps everything within the limits', () => {
-    expect(logsToPrune([log('a', 1, 10), log('b', 2)], now)).toEqual({ dropLogs: [], dropInputs: [] });
-  });
-
-  it('drops logs past the age limit, with their inputs', () => {
-    const r = logsToPrune([log('new', 1, 10), log('old', 91, 10), log('older', 100)], now);
-    expect(r).toEqual({ dropLogs: ['older', 'old'], dropInputs: ['old'] });
-  });
-
-  it('drops the oldest beyond maxLogs', () => {
-    const logs = [log('a', 5), log('b', 4), log('c', 3), log('d', 2)];
-    expect(logsToPrune(logs, now, { ...RETENTION_DEFAULTS, maxLogs: 2 }).dropLogs).toEqual(['a', 'b']);
-  });
-
-  it('drops the oldest inputs over the count or byte budget but keeps their log lines', () => {
-    const logs = [log('a', 4, 100), log('b', 3, 100), log('c', 2), log('d', 1, 100)];
-    expect(logsToPrune(logs, now, { ...RETENTION_DEFAULTS, maxInputs: 2 })).toEqual({ dropLogs: [], dropInputs: ['a'] });
-    expect(logsToPrune(logs, now, { ...RETENTION_DEFAULTS, maxInputBytes: 150 })).toEqual({ dropLogs: [], dropInputs: ['a', 'b'] });
-    expect(logsToPrune(logs, now, { ...RETENTION_DEFAULTS, maxInputs: 0 }).dropInputs).toEqual(['a', 'b', 'd']);
-  });
-
-  it('orders equal timestamps by id', () => {
-    const logs = [
-      { id: 'y', at: now, inputBytes: 0, hasInput: false },
-      { id: 'x', at: now, inputBytes: 0, hasInput: false },
-    ];
-    expect(logsToPrune(logs, now, { ...RETENTION_DEFAULTS, maxLogs: 1 }).dropLogs).toEqual(['x']);
   });
 });
