@@ -1,6 +1,21 @@
 // The inference worker's API: load a version, predict images, export and import model zips.
 import type { BackendInfo } from './ml/backend';
 import type { ImportSource } from './import.api';
+import type { AlertRecord } from '../src/db/schema';
+import type { DriftReport } from '../src/lib/monitor/drift';
+
+/** Where a prediction is logged for monitoring (time, version, class, confidence, latency, image statistics, sketch). */
+export interface LogTarget {
+  projectId: string;
+  fileName?: string;
+}
+
+export interface DriftCheckResult {
+  versionId: string;
+  report: DriftReport;
+  logIds: string[];
+  alert: AlertRecord | null;
+}
 
 export interface Prediction {
   label: string;
@@ -21,7 +36,8 @@ export interface ImportedModel {
 export interface InferApi {
   /** Loads (or reuses) a version; returns the backend it runs on. */
   load(versionId: string, backend?: 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu'): Promise<BackendInfo>;
-  predict(versionId: string, image: Blob, topK?: number): Promise<PredictResult>;
+  /** With `log`, the prediction is written to the project's monitoring log (image kept for labeling). */
+  predict(versionId: string, image: Blob, topK?: number, log?: LogTarget): Promise<PredictResult>;
   /** A zip: model.json + weights.bin, metadata.json (Teachable Machine shape), README.md model card. */
   exportZip(versionId: string): Promise<Blob>;
   /** Validates before TF.js sees anything; nothing is stored on failure. */
@@ -31,7 +47,13 @@ export interface InferApi {
     versionId: string,
     source: ImportSource,
     onProgress: (p: { done: number; total: number }) => void,
-  ): Promise<{ csv: Blob; predicted: number; skipped: number }>;
+    log?: LogTarget,
+  ): Promise<{ csv: Blob; predicted: number; skipped: number; drift: DriftCheckResult | null }>;
+  /**
+   * Compares the version's newest predictions (up to 500) with its training data: KS or Wasserstein
+   * per image statistic, MMD on feature sketches. Stores an alert when drift shows on new predictions.
+   */
+  checkDrift(projectId: string, versionId: string): Promise<DriftCheckResult>;
   /**
    * Predicts the given samples with a version, in batches, and stores each prediction (probabilities,
    * features) as a pre-label beside the sample. Labels themselves are never touched.

@@ -11,14 +11,15 @@ import type { PreprocessConfig } from '../src/db/schema';
 import { toModelPixels } from './ml/pixels';
 import { openBackbone, type OpenedBackbone } from './ml/backbone-model';
 import { exportVersionZip, importModelZip } from './ml/model-zip';
-import type { InferApi } from './infer.api';
+import type { InferApi, PredictResult } from './infer.api';
 import { batchPredictCsv } from './ml/batch-predict';
 import { prelabelSamples } from './ml/prelabel';
+import { checkDrift, predictMonitored, PredictionLogWriter, type MonitoredModel } from './ml/monitoring';
 
 // The .wasm files are bundled (and precached) by Vite; never fetched from a CDN.
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
 
-interface Loaded {
+interface Loaded extends MonitoredModel {
   model: tf.LayersModel;
   labels: string[];
   preprocess: PreprocessConfig;
@@ -34,6 +35,7 @@ async function ensureBackend(preferred: Parameters<InferApi['load']>[1] = 'auto'
   if (backend && (preferred === 'auto' || preferred === backend.name)) return backend;
   for (const l of loaded.values()) {
     l.model.dispose();
+    l.both?.dispose();
     l.backbone?.dispose();
   }
   loaded.clear();
@@ -63,6 +65,36 @@ async function loadVersion(versionId: string): Promise<Loaded> {
   return entry;
 }
 
+function topOf(values: ArrayLike<number>, labels: string[], topK: number) {
+  return Array.from(values, (confidence, i) => ({ label: labels[i] ?? String(i), confidence }))
+    .sort((a, b) => b.confidence - a.confidence)
+    .slice(0, topK);
+}
+
+async function predictLogged(versionId: string, image: Blob, topK: number, writer: PredictionLogWriter, source: 'playground' | 'batch', fileName: string) {
+  const m = await loadVersion(versionId);
+  const p = await predictMonitored(m, image);
+  const top = topOf(p.probs, m.labels, topK);
+  await writer.add({ at: Date.now(), versionId, source, fileName, predicted: top[0]?.label ?? '', confidence: top[0]?.confidence ?? 0, latencyMs: p.latencyMs, stats: p.stats, sketch: p.sketch }, image);
+  return { top, latencyMs: p.latencyMs };
+}
+
+async function predictPlain(versionId: string, image: Blob, topK: number): Promise<PredictResult> {
+  const m = await loadVersion(versionId);
+  const pixels = await toModelPixels(image, image.type, m.preprocess);
+  const t0 = performance.now();
+  const probs = tf.tidy(() => {
+    const { inputSize, channels } = m.preprocess;
+    let x = tf.tensor4d(pixels, [1, inputSize, inputSize, channels], 'float32').div(255);
+    if (m.symmetric) x = x.mul(2).sub(1);
+    return (m.model.predict(m.backbone ? m.backbone.embed(x as tf.Tensor4D) : x) as tf.Tensor).squeeze();
+  });
+  const values = await probs.data();
+  probs.dispose();
+  const latencyMs = performance.now() - t0;
+  return { top: topOf(values, m.labels, topK), latencyMs };
+}
+
 const api = {
   async load(versionId, preferred = 'auto') {
     const info = await ensureBackend(preferred);
@@ -70,29 +102,28 @@ const api = {
     return info;
   },
 
-  async predictBatch(versionId, source, onProgress) {
-    const { csv, predicted, skipped } = await batchPredictCsv(source, (image) => api.predict(versionId, image, 3), onProgress);
-    return { csv: new Blob([csv], { type: 'text/csv' }), predicted, skipped };
+  async predictBatch(versionId, source, onProgress, log) {
+    const writer = log ? new PredictionLogWriter(log.projectId) : null;
+    const { csv, predicted, skipped } = await batchPredictCsv(
+      source,
+      (image, path) => (writer ? predictLogged(versionId, image, 3, writer, 'batch', path) : predictPlain(versionId, image, 3)),
+      onProgress,
+    );
+    await writer?.flush();
+    const drift = log && predicted > 0 ? await checkDrift(log.projectId, versionId, await loadVersion(versionId)) : null;
+    return { csv: new Blob([csv], { type: 'text/csv' }), predicted, skipped, drift };
   },
 
-  async predict(versionId, image, topK = 3) {
-    const m = await loadVersion(versionId);
-    const pixels = await toModelPixels(image, image.type, m.preprocess);
-    const t0 = performance.now();
-    const probs = tf.tidy(() => {
-      const { inputSize, channels } = m.preprocess;
-      let x = tf.tensor4d(pixels, [1, inputSize, inputSize, channels], 'float32').div(255);
-      if (m.symmetric) x = x.mul(2).sub(1);
-      return (m.model.predict(m.backbone ? m.backbone.embed(x as tf.Tensor4D) : x) as tf.Tensor).squeeze();
-    });
-    const values = await probs.data();
-    probs.dispose();
-    const latencyMs = performance.now() - t0;
-    const top = [...values]
-      .map((confidence, i) => ({ label: m.labels[i] ?? String(i), confidence }))
-      .sort((a, b) => b.confidence - a.confidence)
-      .slice(0, topK);
-    return { top, latencyMs };
+  async checkDrift(projectId, versionId) {
+    return checkDrift(projectId, versionId, await loadVersion(versionId));
+  },
+
+  async predict(versionId, image, topK = 3, log) {
+    if (!log) return predictPlain(versionId, image, topK);
+    const writer = new PredictionLogWriter(log.projectId);
+    const result = await predictLogged(versionId, image, topK, writer, 'playground', log.fileName ?? 'image');
+    await writer.flush();
+    return result;
   },
 
   async prelabel(projectId, versionId, sampleIds, onProgress) {

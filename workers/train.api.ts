@@ -5,6 +5,8 @@ import type { BackboneRecord, EpochMetrics, RunState, StudyRecord, TrialRecord }
 import type { StudyPlan } from '../src/lib/tune/study';
 import type { LabelIssue } from '../src/lib/label/label-errors';
 import type { DuplicatePair } from '../src/lib/label/near-duplicates';
+import type { PipelineEvent, PipelinePlan, TriggerInfo } from './ml/pipeline-host';
+import type { PipelineRunRecord } from '../src/lib/pipeline/runner';
 
 /** What the Train stage shows of a stored backbone. */
 export type BackboneInfo = BackboneRecord;
@@ -94,6 +96,8 @@ export interface LabelQualityReport {
   oofAccuracy: number;
 }
 
+export type { PipelineEvent, PipelinePlan, TriggerInfo } from './ml/pipeline-host';
+
 export interface StartOptions {
   /** "Retrain now": warm-start from this version's weights. */
   initFromVersionId?: string;
@@ -113,6 +117,12 @@ export interface TrainApi {
    * labels disagree. Stoppable with stop().
    */
   checkLabels(projectId: string, settings: TrainSettings, folds: number, onProgress: (p: LabelQualityProgress) => void): Promise<LabelQualityReport>;
+  /** Which steps of the pipeline would rerun now, and why (the rest are cached). */
+  planPipeline(pipelineId: string): Promise<PipelinePlan>;
+  /** Runs the pipeline's steps in this worker; stop() cancels between (and inside training) steps. */
+  runPipeline(pipelineId: string, trigger: TriggerInfo, onEvent: (e: PipelineEvent) => void): Promise<PipelineRunRecord>;
+  /** Continues a run cut by a reload, a cancel or a lost GPU, from its first incomplete step. */
+  resumePipeline(runId: string, onEvent: (e: PipelineEvent) => void): Promise<PipelineRunRecord>;
   /** Continues a stopped or interrupted run from its last complete epoch. */
   resume(runId: string, onProgress: (p: TrainProgress) => void): Promise<TrainOutcome>;
   /** Stops between batches; the last complete epoch's checkpoint is kept. */

@@ -2,7 +2,7 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { backendOrder, chooseBackend, type BackendInfo } from './ml/backend';
-import { executeRun, trainableSamples, type RunConfig } from './ml/train-runner';
+import { executeRun, trainableSamples, type RunConfig, type RunHooks } from './ml/train-runner';
 import { getRun, saveRun } from '../src/db/runs';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { importBackbone } from './ml/backbone-model';
@@ -16,6 +16,9 @@ import type { StudyRecord } from '../src/db/schema';
 import { bestStoredTrial, hostStudy, runForRegistration } from './ml/study-host';
 import { checkLabels } from './ml/label-quality';
 import { withDefaults } from '../src/lib/train/train-config';
+import { hostPipelineRun, planPipeline, type PipelineEvent, type TriggerInfo } from './ml/pipeline-host';
+import { getPipeline, getPipelineRun } from '../src/db/pipelines';
+import { GPU_LOST_ERROR_NAME, resumableRun, type PipelineRunRecord } from '../src/lib/pipeline/runner';
 
 let backend: BackendInfo | null = null;
 let stopped = false;
@@ -35,68 +38,76 @@ async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): 
   if (busy) throw new Error('A training run is already going in this tab.');
   busy = true;
   stopped = false;
-  const settings = (run.config as RunConfig).settings;
   try {
-    const info = await ensureBackend(settings.backend);
-    run = { ...run, backend: info.name, adapter: info.adapter, state: 'running' };
-    await saveRun(run);
-    // GPU loss: the loop stops at once, its pending reads are abandoned (a read from a lost
-    // device may never settle) and nothing more is stored from it.
-    const watch = watchGpu(info.name);
-    const lostSignal = watch.whenLost.then((reason) => {
-      throw new GpuLostError(reason);
-    });
-    lostSignal.catch(() => undefined);
-    const job: { running?: Promise<TrainRunRecord> } = {};
-    let result: TrainRunRecord;
-    let lost: string | null = null;
-    try {
-      result = await navigator.locks.request(`trainyard-train-${run.id}`, () => {
-        job.running = executeRun(run, {
-          isStopped: () => stopped || watch.lost() !== null,
-          onProgress: (p) => {
-            if (watch.lost() === null) onProgress(p);
-          },
-          backend: info,
-          abandoned: () => watch.lost() !== null,
-        });
-        job.running.catch(() => undefined);
-        return Promise.race([job.running, lostSignal]);
-      });
-      if (result.state !== 'completed') lost = watch.lost();
-    } catch (err) {
-      // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
-      lost = watch.lost() ?? (await watch.settle(500));
-      // A full disk while saving a checkpoint or the model: say so with usage and quota, and keep
-      // the run resumable from the last checkpoint that did land.
-      const stored = await getRun(run.id).catch(() => undefined);
-      const full = await describeTrainingWriteFailure(err, stored?.checkpointEpoch ?? run.checkpointEpoch);
-      result = full
-        ? { ...(stored ?? run), state: 'interrupted', message: full }
-        : { ...run, state: 'failed', message: err instanceof Error ? err.message : String(err) };
-    } finally {
-      watch.dispose();
-    }
-    let interruption: GpuLoss | undefined;
-    if (lost) {
-      // Let the abandoned loop wind down (it stops at its next batch) before its backend goes.
-      await Promise.race([job.running?.catch(() => undefined), sleep(3000)]);
-      backend = null;
-      dropBackend(info.name);
-      const stored = (await getRun(run.id)) ?? run;
-      interruption = { kind: 'gpu-lost', reason: lost, epoch: stored.checkpointEpoch, backend: info.name };
-      result = {
-        ...stored,
-        state: 'interrupted',
-        message: `The GPU was lost (${lost}); the run stopped after epoch ${stored.checkpointEpoch}.`,
-      };
-    }
-    // Best effort: on a full disk even this record may not fit; the outcome still reaches the page.
-    await saveRun(result).catch(() => undefined);
-    return { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info, ...(interruption ? { interruption } : {}) };
+    return (await watchedRun(run, onProgress, () => stopped)).outcome;
   } finally {
     busy = false;
   }
+}
+
+/**
+ * One training run on the chosen backend, watched for GPU loss and a full disk; the record is
+ * stored at the start and the end. Used by plain runs and by pipeline steps.
+ */
+async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) => void, isStopped: () => boolean, hooks?: RunHooks): Promise<{ record: TrainRunRecord; outcome: TrainOutcome }> {
+  const settings = (run.config as RunConfig).settings;
+  const info = await ensureBackend(settings.backend);
+  run = { ...run, backend: info.name, adapter: info.adapter, state: 'running' };
+  await saveRun(run);
+  // GPU loss: the loop stops at once, its pending reads are abandoned (a read from a lost
+  // device may never settle) and nothing more is stored from it.
+  const watch = watchGpu(info.name);
+  const lostSignal = watch.whenLost.then((reason) => {
+    throw new GpuLostError(reason);
+  });
+  lostSignal.catch(() => undefined);
+  const job: { running?: Promise<TrainRunRecord> } = {};
+  let result: TrainRunRecord;
+  let lost: string | null = null;
+  try {
+    result = await navigator.locks.request(`trainyard-train-${run.id}`, () => {
+      job.running = executeRun(run, {
+        isStopped: () => isStopped() || watch.lost() !== null,
+        onProgress: (p) => {
+          if (watch.lost() === null) onProgress(p);
+        },
+        backend: info,
+        abandoned: () => watch.lost() !== null,
+      }, hooks);
+      job.running.catch(() => undefined);
+      return Promise.race([job.running, lostSignal]);
+    });
+    if (result.state !== 'completed') lost = watch.lost();
+  } catch (err) {
+    // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
+    lost = watch.lost() ?? (await watch.settle(500));
+    // A full disk while saving a checkpoint or the model: say so with usage and quota, and keep
+    // the run resumable from the last checkpoint that did land.
+    const stored = await getRun(run.id).catch(() => undefined);
+    const full = await describeTrainingWriteFailure(err, stored?.checkpointEpoch ?? run.checkpointEpoch);
+    result = full
+      ? { ...(stored ?? run), state: 'interrupted', message: full }
+      : { ...run, state: 'failed', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    watch.dispose();
+  }
+  let interruption: GpuLoss | undefined;
+  if (lost) {
+    // Let the abandoned loop wind down (it stops at its next batch) before its backend goes.
+    await Promise.race([job.running?.catch(() => undefined), sleep(3000)]);
+    backend = null;
+    dropBackend(info.name);
+    const stored = (await getRun(run.id)) ?? run;
+    interruption = { kind: 'gpu-lost', reason: lost, epoch: stored.checkpointEpoch, backend: info.name };
+    result = {
+      ...stored,
+      state: 'interrupted',
+      message: `The GPU was lost (${lost}); the run stopped after epoch ${stored.checkpointEpoch}.`,
+    };
+  }
+  // Best effort: on a full disk even this record may not fit; the outcome still reaches the page.
+  await saveRun(result).catch(() => undefined);
+  return { record: result, outcome: { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info, ...(interruption ? { interruption } : {}) } };
 }
 
 /** Runs one exclusive job (a run, a study, a label check): one at a time per tab. */
@@ -126,6 +137,28 @@ async function runStudyJob(study: StudyRecord, onEvent: (e: StudyEvent) => void)
     );
     return { study: result, backend: info };
   });
+}
+
+function pipelineJob(pipelineId: string, trigger: TriggerInfo, onEvent: (e: PipelineEvent) => void, resume?: PipelineRunRecord): Promise<PipelineRunRecord> {
+  return exclusive('running a pipeline', () =>
+    navigator.locks.request(`trainyard-pipeline-${pipelineId}`, { ifAvailable: true }, async (lock) => {
+      if (!lock) throw new Error('This pipeline is already running in another tab.');
+      return hostPipelineRun(pipelineId, trigger, {
+        isCancelled: () => stopped,
+        onEvent,
+        async train(run, ctl, hooks) {
+          const { record, outcome } = await watchedRun(run, ctl.onProgress, ctl.isStopped, hooks);
+          if (outcome.interruption) {
+            const err = new Error(`${outcome.interruption.reason}: the step stopped after epoch ${outcome.interruption.epoch}. Resume the run to continue.`);
+            err.name = GPU_LOST_ERROR_NAME;
+            throw err;
+          }
+          if (record.state === 'stopped' && stopped) throw new Error('Cancelled.');
+          return record;
+        },
+      }, resume);
+    }),
+  );
 }
 
 const api = {
@@ -183,6 +216,21 @@ const api = {
       versionId: null,
     };
     return go(run, onProgress);
+  },
+
+  async planPipeline(pipelineId) {
+    const pipeline = await getPipeline(pipelineId);
+    if (!pipeline) throw new Error('That pipeline no longer exists.');
+    return planPipeline(pipeline);
+  },
+
+  runPipeline: (pipelineId, trigger, onEvent) => pipelineJob(pipelineId, trigger, onEvent),
+
+  async resumePipeline(runId, onEvent) {
+    const run = (await getPipelineRun(runId)) as unknown as PipelineRunRecord | undefined;
+    if (!run) throw new Error('That pipeline run no longer exists.');
+    if (!resumableRun(run)) throw new Error('That pipeline run has nothing left to resume.');
+    return pipelineJob(run.pipelineId, { kind: 'resume', detail: `resumed run #${run.number}` }, onEvent, run);
   },
 
   async resume(runId, onProgress) {

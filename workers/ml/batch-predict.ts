@@ -12,7 +12,7 @@ export interface BatchProgress {
   total: number;
 }
 
-export type PredictOne = (image: Blob) => Promise<{ top: Array<{ label: string; confidence: number }>; latencyMs: number }>;
+export type PredictOne = (image: Blob, path: string) => Promise<{ top: Array<{ label: string; confidence: number }>; latencyMs: number }>;
 
 export async function batchPredictCsv(
   source: ImportSource,
@@ -36,7 +36,7 @@ export async function batchPredictCsv(
         const bytes = await opened.read(e.index);
         const sniff = sniffImage(bytes);
         if (!sniff.ok) throw new Error(sniff.reason);
-        const r = await predict(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: sniff.mime }));
+        const r = await predict(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: sniff.mime }), path);
         const row = [path, r.top[0]?.label ?? '', (r.top[0]?.confidence ?? 0).toFixed(6)];
         for (let k = 1; k < topK; k++) row.push(r.top[k]?.label ?? '', r.top[k] ? r.top[k].confidence.toFixed(6) : '');
         row.push(r.latencyMs.toFixed(2), '');

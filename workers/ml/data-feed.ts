@@ -6,7 +6,8 @@ import { cachedIds, getPreprocessedBatch, putPreprocessed } from '../../src/db/p
 import type { PreprocessConfig, PreprocessedRecord } from '../../src/db/schema';
 import { preprocessHash } from '../../src/lib/preprocess/config';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
-import { augmentInto } from '../../src/lib/ml/augment';
+import { augmentImage } from '../../src/lib/augment/apply';
+import { fromStrength, isIdentity, type AugmentationSpec } from '../../src/lib/augment/spec';
 import type { Batch, EpochData } from '../../src/lib/ml/train-loop';
 import { toModelPixels } from './pixels';
 
@@ -48,9 +49,9 @@ export async function ensurePreprocessed(
   return missing.length;
 }
 
-/** Augmentation for training batches: strength 0..1 and a seeded random source. */
+/** Augmentation for training batches: what to apply and a seeded random source. */
 export interface BatchAugment {
-  strength: number;
+  spec: AugmentationSpec;
   rand: () => number;
 }
 
@@ -60,7 +61,7 @@ export function toBatch(records: PreprocessedRecord[], classIndices: number[], c
   records.forEach((r, i) => {
     const src = new Uint8Array(r.data);
     const offset = i * size;
-    if (augment && augment.strength > 0) augmentInto(src, { size: config.inputSize, channels: config.channels }, augment.strength, augment.rand, pixels, offset);
+    if (augment) augmentImage(src, { size: config.inputSize, channels: config.channels }, augment.spec, augment.rand, pixels, offset);
     else for (let j = 0; j < size; j++) pixels[offset + j] = src[j] / 255;
   });
   return tf.tidy(() => ({
@@ -111,11 +112,13 @@ export function epochData(
   numClasses: number,
   batchSize: number,
   shuffleSeed: number | null,
-  augmentation = 0,
+  /** The Train stage's single strength knob, or a full spec (pipelines, dataset versions). */
+  augmentation: number | AugmentationSpec = 0,
 ): EpochData & { epoch: number } {
   const hash = preprocessHash(config);
+  const spec = typeof augmentation === 'number' ? fromStrength(augmentation) : augmentation;
   // Augmentation draws from its own seeded stream (training batches only: shuffleSeed is set).
-  const augment = augmentation > 0 && shuffleSeed !== null ? { strength: augmentation, rand: mulberry32(shuffleSeed ^ 0x9e3779b9) } : undefined;
+  const augment = !isIdentity(spec) && shuffleSeed !== null ? { spec, rand: mulberry32(shuffleSeed ^ 0x9e3779b9) } : undefined;
   return streamedEpochs(
     items,
     batchSize,

@@ -2,24 +2,53 @@
 // the configured background, resize by the documented policy, convert channels.
 import type { PreprocessConfig } from '../../src/db/schema';
 import { resizeGeometry, rgbaToChannels } from '../../src/lib/preprocess/config';
+import type { PredictionStats } from '../../src/db/schema';
+import { imageStats } from '../../src/lib/monitor/image-stats';
 
 let canvas: OffscreenCanvas | null = null;
+let statsCanvas: OffscreenCanvas | null = null;
+/** Image statistics are computed on at most this many pixels a side: cheap, and enough for drift. */
+const STATS_SIDE = 64;
 
 export async function toModelPixels(data: ArrayBuffer | Blob, mime: string, config: PreprocessConfig): Promise<Uint8Array> {
   const blob = data instanceof Blob ? data : new Blob([data], { type: mime });
   const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
   try {
-    const size = config.inputSize;
-    if (!canvas || canvas.width !== size) canvas = new OffscreenCanvas(size, size);
-    const ctx = canvas.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
-    const [r, g, b] = config.background;
-    ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
-    ctx.fillRect(0, 0, size, size);
-    ctx.imageSmoothingQuality = 'high';
-    const geo = resizeGeometry(bitmap.width, bitmap.height, size, config.resize);
-    ctx.drawImage(bitmap, geo.sx, geo.sy, geo.sw, geo.sh, geo.dx, geo.dy, geo.dw, geo.dh);
-    return rgbaToChannels(ctx.getImageData(0, 0, size, size).data, config.channels);
+    return drawModelPixels(bitmap, config);
   } finally {
     bitmap.close();
   }
+}
+
+/** One decode for both: the model's pixels and the monitoring statistics of the image as it arrived. */
+export async function toModelPixelsWithStats(data: ArrayBuffer | Blob, mime: string, config: PreprocessConfig): Promise<{ pixels: Uint8Array; stats: PredictionStats }> {
+  const blob = data instanceof Blob ? data : new Blob([data], { type: mime });
+  const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+  try {
+    const scale = Math.min(1, STATS_SIDE / Math.max(bitmap.width, bitmap.height));
+    const w = Math.max(1, Math.round(bitmap.width * scale));
+    const h = Math.max(1, Math.round(bitmap.height * scale));
+    if (!statsCanvas || statsCanvas.width !== w || statsCanvas.height !== h) statsCanvas = new OffscreenCanvas(w, h);
+    const ctx = statsCanvas.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
+    ctx.clearRect(0, 0, w, h);
+    ctx.drawImage(bitmap, 0, 0, w, h);
+    const small = imageStats(ctx.getImageData(0, 0, w, h).data, w, h);
+    const stats = { ...small, width: bitmap.width, height: bitmap.height, aspect: bitmap.width / bitmap.height };
+    return { pixels: drawModelPixels(bitmap, config), stats };
+  } finally {
+    bitmap.close();
+  }
+}
+
+function drawModelPixels(bitmap: ImageBitmap, config: PreprocessConfig): Uint8Array {
+  const size = config.inputSize;
+  if (!canvas || canvas.width !== size) canvas = new OffscreenCanvas(size, size);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
+  const [r, g, b] = config.background;
+  ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
+  ctx.fillRect(0, 0, size, size);
+  ctx.imageSmoothingQuality = 'high';
+  const geo = resizeGeometry(bitmap.width, bitmap.height, size, config.resize);
+  ctx.drawImage(bitmap, geo.sx, geo.sy, geo.sw, geo.sh, geo.dx, geo.dy, geo.dw, geo.dh);
+  return rgbaToChannels(ctx.getImageData(0, 0, size, size).data, config.channels);
 }

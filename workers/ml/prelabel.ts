@@ -27,9 +27,30 @@ export interface PrelabelProgress {
 const BATCH = 64;
 
 /** Probabilities and features in one pass: a second output at the layer before the softmax. */
-function twoHeaded(model: tf.LayersModel): tf.LayersModel {
+export function twoHeaded(model: tf.LayersModel): tf.LayersModel {
   const penultimate = model.layers[model.layers.length - 2];
   return tf.model({ inputs: model.inputs, outputs: [penultimate.output as tf.SymbolicTensor, model.outputs[0]] });
+}
+
+/** Penultimate-layer features and class probabilities of n images (0..255 scaled to 0..1 already). */
+export async function featuresAndProbs(m: PrelabelModel, both: tf.LayersModel, input: Float32Array, n: number): Promise<{ features: Float32Array; probs: Float32Array }> {
+  const { inputSize, channels } = m.preprocess;
+  const [features, probs] = tf.tidy(() => {
+    let x = tf.tensor4d(input, [n, inputSize, inputSize, channels]);
+    if (m.symmetric) x = x.mul(2).sub(1);
+    if (m.backbone) {
+      // Graph-backbone versions store only the head: the backbone's embedding is the feature.
+      const e = m.backbone.embed(x as tf.Tensor4D);
+      return [e, m.model.predict(e) as tf.Tensor];
+    }
+    return both.predict(x) as tf.Tensor[];
+  });
+  try {
+    const [f, p] = await Promise.all([features.data() as Promise<Float32Array>, probs.data() as Promise<Float32Array>]);
+    return { features: f, probs: p };
+  } finally {
+    tf.dispose([features, probs]);
+  }
 }
 
 export async function prelabelSamples(
@@ -64,18 +85,7 @@ export async function prelabelSamples(
       const src = new Uint8Array(r.data);
       for (let j = 0; j < pixels; j++) input[i * pixels + j] = src[j] / 255;
     });
-    const [features, probs] = tf.tidy(() => {
-      let x = tf.tensor4d(input, [records.length, inputSize, inputSize, channels]);
-      if (m.symmetric) x = x.mul(2).sub(1);
-      if (m.backbone) {
-        // Graph-backbone versions store only the head: the backbone's embedding is the feature.
-        const e = m.backbone.embed(x as tf.Tensor4D);
-        return [e, m.model.predict(e) as tf.Tensor];
-      }
-      return both.predict(x) as tf.Tensor[];
-    });
-    const [f, p] = await Promise.all([features.data() as Promise<Float32Array>, probs.data() as Promise<Float32Array>]);
-    tf.dispose([features, probs]);
+    const { features: f, probs: p } = await featuresAndProbs(m, both, input, records.length);
     const k = m.labels.length;
     const dim = f.length / records.length;
     const now = Date.now();

@@ -2,6 +2,9 @@
 // -> streamed training with per-epoch checkpoints -> evaluation on the test split -> model version.
 import * as tf from '@tensorflow/tfjs';
 import { listSamples, updateSplits } from '../../src/db/samples';
+import { getDatasetVersion } from '../../src/db/datasets';
+import { unpackItems } from '../../src/lib/dataset/version';
+import type { AugmentationSpec } from '../../src/lib/augment/spec';
 import { listImports } from '../../src/db/imports';
 import { getCheckpoint, saveCheckpoint, saveRun, deleteCheckpoint } from '../../src/db/runs';
 import type { EpochMetrics, PreprocessConfig, SampleRecord, TrainRunRecord } from '../../src/db/schema';
@@ -10,7 +13,7 @@ import { assignSplits, splitProblems } from '../../src/lib/ml/split';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { trainLoop, predictAll } from '../../src/lib/ml/train-loop';
 import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights, type WeightsBlob } from '../../src/lib/ml/checkpoint';
-import { evaluate, predictions } from '../../src/lib/ml/metrics';
+import { evaluate, predictions, type EvaluationReport } from '../../src/lib/ml/metrics';
 import { preprocessOf, validateSettings, withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
 import { warmStart } from './warm-start';
 import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
@@ -76,6 +79,7 @@ export async function prepareInputs(
   numClasses: number,
   onProgress: (done: number, total: number, embeddings?: { computed: number; reused: number }) => void,
   isStopped: () => boolean,
+  augmentation?: AugmentationSpec,
 ): Promise<PreparedInputs> {
   const preprocess = preprocessOf(settings);
   let transfer: TransferSetup | null = null;
@@ -90,7 +94,7 @@ export async function prepareInputs(
     preprocess: t?.preprocess ?? preprocess,
     architecture: t?.architecture ?? architectureOf(settings, numClasses),
     feed: (items, batchSize, seed) =>
-      t ? t.data(items, numClasses, batchSize, seed) : epochData(projectId, items, preprocess, numClasses, batchSize, seed, settings.augmentation),
+      t ? t.data(items, numClasses, batchSize, seed) : epochData(projectId, items, preprocess, numClasses, batchSize, seed, augmentation ?? settings.augmentation),
   };
 }
 
@@ -101,13 +105,57 @@ export interface RunConfig {
   init?: { versionId: string };
   /** Tuning trials stop after training: no test evaluation, no version; the last checkpoint is kept. */
   trial?: boolean;
-  /** Where the run came from, recorded in the version's metadata (a tuning study's best trial). */
+  /** Where the run came from, recorded in the version's metadata (a tuning study's best trial, a pipeline run). */
   origin?: Record<string, unknown>;
+  /** Pipeline runs: train on this dataset version's frozen items and splits. */
+  dataset?: { versionId: string };
+  /** Pipeline runs: the dataset version's augmentation (overrides the strength knob in settings). */
+  augmentation?: AugmentationSpec;
+  /** Pipeline "evaluate" step: score the final checkpoint on the test split (RunHooks.onEvaluated), save nothing. */
+  evaluateOnly?: boolean;
+  /** Keep the final checkpoint after saving the version (a pipeline's cached train step may be registered again). */
+  keepCheckpoint?: boolean;
+}
+
+/**
+ * The samples a run trains on, split. A pipeline run names a dataset version: its frozen items,
+ * labels and splits are used as they were snapshotted, whatever has been labeled since. Otherwise
+ * the current labels, with the frozen-per-dataset split (existing assignments kept).
+ */
+async function selectData(projectId: string, config: RunConfig, settings: TrainSettings): Promise<{ usable: SampleRecord[]; train: LabeledId[]; val: LabeledId[]; test: LabeledId[] }> {
+  const classIndex = new Map(config.labels.map((l, i) => [l, i]));
+  if (config.dataset) {
+    const version = await getDatasetVersion(config.dataset.versionId);
+    if (!version) throw new RefusedError('The dataset version this run trains on no longer exists.');
+    const items = unpackItems(version, version.classes);
+    const { samples } = await listSamples(projectId);
+    const byId = new Map(samples.map((s) => [s.id, s]));
+    const missing = items.filter((i) => !byId.has(i.id)).length;
+    if (missing) throw new RefusedError(`${missing} image(s) of dataset version ${version.number} were deleted; snapshot the data again.`);
+    const usable = items.filter((i) => classIndex.has(i.label)).map((i) => ({ ...byId.get(i.id)!, label: i.label }));
+    const of = (split: string): LabeledId[] => items.filter((i) => i.split === split && classIndex.has(i.label)).map((i) => ({ id: i.id, classIndex: classIndex.get(i.label)! }));
+    return { usable, train: of('train'), val: of('val'), test: of('test') };
+  }
+  const samples = await trainableSamples(projectId, { excludeAutoLabels: settings.excludeAutoLabels });
+  const problem = splitProblems(samples.map((s) => s.label));
+  if (problem) throw new RefusedError(problem);
+  const usable = samples.filter((s) => classIndex.has(s.label!));
+  // Split: seeded, stratified, and the test split is frozen per dataset (kept across runs).
+  const splits = assignSplits(
+    usable.map((s) => ({ id: s.id, label: s.label!, split: s.split })),
+    { seed: settings.seed, keepExisting: true },
+  );
+  await updateSplits(projectId, splits);
+  const bySplit = (name: string): LabeledId[] =>
+    usable.filter((s) => splits.get(s.id) === name).map((s) => ({ id: s.id, classIndex: classIndex.get(s.label!)! }));
+  return { usable, train: bySplit('train'), val: bySplit('val'), test: bySplit('test') };
 }
 
 export interface RunHooks {
   /** Called after each epoch's checkpoint; a returned reason stops the run there (pruning). */
   afterEpoch?(m: EpochMetrics): string | null;
+  /** The test-split report, before the version is saved (or instead of it, with evaluateOnly). */
+  onEvaluated?(report: EvaluationReport, labels: string[]): void;
 }
 
 export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: RunHooks = {}): Promise<TrainRunRecord> {
@@ -116,29 +164,12 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   const settings = withDefaults(config.settings);
   const refused = validateSettings(settings);
   if (refused) throw new RefusedError(refused);
-  const preprocess = preprocessOf(settings);
-  const samples = await trainableSamples(run.projectId, { excludeAutoLabels: settings.excludeAutoLabels });
-  const problem = splitProblems(samples.map((s) => s.label));
-  if (problem) throw new RefusedError(problem);
-  const classIndex = new Map(labels.map((l, i) => [l, i]));
-  const usable = samples.filter((s) => classIndex.has(s.label!));
-
-  // Split: seeded, stratified, and the test split is frozen per dataset (kept across runs).
-  const splits = assignSplits(
-    usable.map((s) => ({ id: s.id, label: s.label!, split: s.split })),
-    { seed: settings.seed, keepExisting: true },
-  );
-  await updateSplits(run.projectId, splits);
-  const bySplit = (name: string): LabeledId[] =>
-    usable.filter((s) => splits.get(s.id) === name).map((s) => ({ id: s.id, classIndex: classIndex.get(s.label!)! }));
-  const train = bySplit('train');
-  const val = bySplit('val');
-  const test = bySplit('test');
+  const { usable, train, val, test } = await selectData(run.projectId, config, settings);
 
   const progress = (p: Omit<TrainProgress, 'runId' | 'epochs'>) => ctl.onProgress({ ...p, runId: run.id, epochs: settings.epochs });
   const numClasses = labels.length;
   progress({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
-  const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped);
+  const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped, config.augmentation);
   const { transfer, architecture, feed } = inputs;
   const note = transfer ? embeddingSummary(transfer.counts) : null;
   if (ctl.isStopped()) return { ...run, state: 'stopped', message: withNote('Stopped while preparing images.', note) };
@@ -226,9 +257,11 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       }
     })());
     const report = evaluate(test.map((t) => t.classIndex), probs, numClasses);
+    hooks.onEvaluated?.(report, labels);
+    if (config.evaluateOnly) return { ...current, state: 'trained' };
     progress({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
     const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined as Record<string, unknown> | undefined, release: () => undefined };
-    const extraMeta = { ...saved.meta, ...(config.origin ? { origin: config.origin } : {}), ...(config.init ? { warmStartFrom: config.init.versionId } : {}) };
+    const extraMeta = { ...saved.meta, ...(config.origin ? { origin: config.origin } : {}), ...(config.init ? { warmStartFrom: config.init.versionId } : {}), ...(config.dataset ? { datasetVersionId: config.dataset.versionId } : {}) };
     const version = await saveTrainedVersion({
       model: saved.model,
       extraMeta,
@@ -246,11 +279,11 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       timings: { trainMs, epochs: outcome.epochsDone, imagesPerSecond: (outcome.epochsDone - startEpoch) * train.length / (trainMs / 1000) },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
-    await deleteCheckpoint(run.id);
+    if (!config.keepCheckpoint) await deleteCheckpoint(run.id);
     return {
       ...current,
       state: 'completed',
-      checkpointEpoch: 0,
+      checkpointEpoch: config.keepCheckpoint ? current.checkpointEpoch : 0,
       versionId: version.id,
       message: withNote(outcome.status === 'early-stopped' ? `Stopped early after epoch ${outcome.epochsDone}: validation loss stopped improving.` : null, note),
     };
