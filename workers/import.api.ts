@@ -1,6 +1,7 @@
 // The import worker's API: plan an import (shown to the user first), run it, cancel it.
 import type { ImportPlanSummary } from '../src/lib/import/plan';
 import type { ImportSession } from '../src/db/schema';
+import type { ArchiveProgress, ImportedProject } from '../src/lib/archive/format';
 
 export type ImportSource =
   /** A picked or dropped folder: paths are webkitRelativePath-style, first segment is the folder. */
@@ -40,4 +41,8 @@ export interface ImportApi {
   discardPlan(planId: string): void;
   /** Labeled images as <class>/<file> with a labels.csv (all samples, with sources). */
   exportImageFolder(projectId: string, onProgress: (done: number, total: number) => void): Promise<Blob>;
+  /** The whole project as one portable zip (src/lib/archive/format.ts). */
+  exportProject(projectId: string, onProgress: (p: ArchiveProgress) => void): Promise<Blob>;
+  /** Checks a project file completely, then stores it as a new project (nothing is written if it is refused). */
+  importProject(file: Blob, onProgress: (p: ArchiveProgress) => void): Promise<ImportedProject>;
 }

@@ -6,6 +6,7 @@ import { openSource, type OpenedSource } from './import-sources';
 import { runImport } from './import-runner';
 import { DecodePool } from './decode-pool';
 import { exportImageFolder } from './label-export';
+import { buildProjectArchive, restoreProjectArchive } from './project-archive';
 import type { ImportPlanSummary } from '../src/lib/import/plan';
 
 interface HeldPlan {
@@ -67,6 +68,8 @@ const api = {
     void plan?.source.close();
   },
   exportImageFolder: (projectId, onProgress) => exportImageFolder(projectId, onProgress),
+  exportProject: (projectId, onProgress) => buildProjectArchive(projectId, onProgress),
+  importProject: (file, onProgress) => restoreProjectArchive(file, onProgress),
 } satisfies ImportApi;
 
 Comlink.expose(api);
