@@ -1,6 +1,6 @@
 // Hash routes: #/ (projects) and #/p/<projectId>/<stage>. Hash routing works offline and
 // from the service worker without any server rewrite rules.
-export const STAGES = ['data', 'label', 'train', 'tune', 'models', 'deploy'] as const;
+export const STAGES = ['data', 'label', 'train', 'tune', 'models', 'deploy', 'monitor', 'pipeline'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export type Route = { name: 'projects' } | { name: 'project'; projectId: string; stage: Stage };

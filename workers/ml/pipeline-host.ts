@@ -63,7 +63,7 @@ async function trainKeyOf(versionId: string | null): Promise<string | null> {
 /**
  * Cache keys of every step. External inputs: the labeled data (validate, snapshot), the model in
  * production (gate) and where the alias points (promote). A champion or alias that is this very
- * pipeline's own result counts as "self", so a rerun with nothing changed is entirely cached.
+ * pipeline's own result counts as none, so a rerun with nothing changed is entirely cached.
  */
 async function stepKeys(projectId: string, def: PipelineDefinition): Promise<{ keys: StepKeyParts[]; labeled: LabeledSet }> {
   const excludeAuto = findStep(def, 'snapshot')?.settings.excludeAutoLabels ?? false;
@@ -76,11 +76,12 @@ async function stepKeys(projectId: string, def: PipelineDefinition): Promise<{ k
   const first = await computeStepKeys(def, fingerprints);
   const trainKey = first.find((k) => k.kind === 'train')?.key ?? null;
   const championIsSelf = champion !== null && (await trainKeyOf(champion)) === trainKey;
-  for (const s of def.steps) if (s.kind === 'gate') fingerprints[s.id] = { champion: championIsSelf ? 'self' : champion };
+  // No champion and the champion being this very result both mean "nothing to compare against".
+  for (const s of def.steps) if (s.kind === 'gate') fingerprints[s.id] = { champion: championIsSelf ? null : champion };
   const second = await computeStepKeys(def, fingerprints);
   const registerKey = second.find((k) => k.kind === 'register')?.key;
   const registered = registerKey ? ((await getStepCache(registerKey))?.outputs.versionId as string | undefined) : undefined;
-  for (const s of def.steps) if (s.kind === 'promote') fingerprints[s.id] = { alias: champion !== null && champion === registered ? 'self' : champion };
+  for (const s of def.steps) if (s.kind === 'promote') fingerprints[s.id] = { alias: champion === registered ? null : champion };
   return { keys: await computeStepKeys(def, fingerprints), labeled };
 }
 
@@ -151,7 +152,7 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
     const run = await getRun(runId);
     if (!run || run.checkpointEpoch === 0) throw new Error('The trained weights of this run are no longer stored; run the pipeline again.');
     const config = run.config as RunConfig;
-    return { ...run, config: { ...config, trial: false, settings: { ...config.settings, epochs: run.checkpointEpoch }, ...extra } satisfies RunConfig };
+    return { ...run, config: { ...config, trial: false, evaluateOnly: false, settings: { ...config.settings, epochs: run.checkpointEpoch }, ...extra } satisfies RunConfig };
   }
 
   async function datasetOf(ctxOutputs: Record<string, unknown> | null) {
@@ -211,7 +212,8 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
         preprocess,
         augmentation: checked.spec,
       };
-      const id = await datasetVersionHash(content);
+      // Content-addressed within the project (ids are global keys; two projects may hold the same images).
+      const id = await sha256Hex(`${projectId}:${await datasetVersionHash(content)}`);
       const previous = (await listDatasetVersions(projectId))[0];
       const { record, created } = await putDatasetVersion({
         id, projectId, createdAt: Date.now(), ...packItems(content.items, content.classes), classes: content.classes,
