@@ -1,6 +1,7 @@
 // The IndexedDB schema: record types, store layout and ordered migrations.
 // Adding a store or index: bump DB_VERSION and append a migration (see db/README.md).
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
+import type { ImageStats } from '../lib/monitor/image-stats';
 
 export const DB_NAME = 'trainyard';
 export const DB_VERSION = 5;
@@ -325,14 +326,8 @@ export interface StepCacheRecord {
   createdAt: number;
 }
 
-export interface PredictionStats {
-  brightness: number;
-  contrast: number;
-  sharpness: number;
-  width: number;
-  height: number;
-  aspect: number;
-}
+/** The cheap image statistics logged with each prediction (lib/monitor imageStats). */
+export type PredictionStats = ImageStats;
 
 /** One prediction made through the playground or batch prediction, for monitoring. */
 export interface PredictionLogRecord {
