@@ -156,6 +156,10 @@ function pipelineJob(pipelineId: string, trigger: TriggerInfo, onEvent: (e: Pipe
           if (record.state === 'stopped' && stopped) throw new Error('Cancelled.');
           return record;
         },
+        async tune(study, labels, extras, ctl) {
+          const info = await ensureBackend(withDefaults(study.baseSettings as Partial<TrainSettings>).backend);
+          return hostStudy(study, labels, { isStopped: ctl.isStopped, backend: info, onEvent: (e) => e.kind === 'progress' && ctl.onProgress(e.progress) }, extras);
+        },
       }, resume);
     }),
   );

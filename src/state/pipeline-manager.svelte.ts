@@ -12,7 +12,7 @@ import { listDatasetVersions } from '../db/datasets';
 import { listAlerts } from '../db/monitoring';
 import { listCommittedSamples } from '../db/committed';
 import type { DatasetVersionRecord, PipelineRecord } from '../db/schema';
-import { MAX_NAME_LENGTH, defaultPipeline, findStep, parsePipeline, serializePipeline, type PipelineDefinition, type TriggerDefinition } from '../lib/pipeline/definition';
+import { MAX_NAME_LENGTH, defaultPipeline, defaultTunePlan, findStep, parsePipeline, serializePipeline, type PipelineDefinition, type TriggerDefinition } from '../lib/pipeline/definition';
 import type { StepPlan } from '../lib/pipeline/plan';
 import { resumableRun, type PipelineRunRecord } from '../lib/pipeline/runner';
 import { dueTriggers } from '../lib/pipeline/triggers';
@@ -20,6 +20,8 @@ import { NO_AUGMENTATION, validateAugmentation, type AugmentationKey, type Augme
 import { diffVersions, splitCounts, unpackItems, type DatasetItem, type VersionDiff } from '../lib/dataset/version';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../lib/train/train-config';
 import type { Split } from '../lib/ml/split';
+import type { Strategy } from '../lib/tune/study';
+import { defaultPruner, type PrunerConfig } from '../lib/tune/pruners';
 import type { PipelineEvent, TrainApi, TrainProgress, TriggerInfo } from '../../workers/train.api';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
@@ -531,6 +533,23 @@ export class PipelineManager {
     else settings[key] = value;
   }
 
+  /** Train once with the step's settings, or tune: a study over DEFAULT_SPACE picks them. */
+  setTrainMode(mode: 'train' | 'tune'): void {
+    const step = this.draft ? findStep(this.draft, 'train') : undefined;
+    if (!step || step.settings.mode === mode) return;
+    const settings = step.settings.settings;
+    step.settings = mode === 'tune' ? { mode, settings, plan: defaultTunePlan() } : { mode, settings };
+  }
+
+  setTunePlan(patch: { strategy?: Strategy; maxTrials?: number | null; pruner?: PrunerConfig['kind'] }): void {
+    const step = this.draft ? findStep(this.draft, 'train') : undefined;
+    if (!step || step.settings.mode !== 'tune') return;
+    const plan = step.settings.plan;
+    if (patch.strategy) plan.strategy = patch.strategy;
+    if (patch.maxTrials != null) plan.maxTrials = patch.maxTrials;
+    if (patch.pruner) plan.pruner = defaultPruner(patch.pruner);
+  }
+
   /** Sets one augmentation value; 0 (off) removes the key, so an untouched spec stays `{}`. */
   setAugmentation(key: AugmentationKey, value: number | null): void {
     const step = this.draft ? findStep(this.draft, 'preprocess') : undefined;
@@ -768,3 +787,4 @@ function validAugmentation(x: unknown): AugmentationSpec {
   const checked = validateAugmentation(x ?? {});
   return checked.ok ? checked.spec : { ...NO_AUGMENTATION };
 }
+

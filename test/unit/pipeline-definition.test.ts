@@ -6,6 +6,8 @@ import {
   parsePipeline,
   serializePipeline,
   type PipelineDefinition,
+  defaultTunePlan,
+  findStep,
 } from '../../src/lib/pipeline/definition';
 import type { StudyPlan } from '../../src/lib/tune/study';
 
@@ -303,5 +305,18 @@ describe('parsePipeline: what it refuses, and why', () => {
     if (!parsed.ok) throw new Error('expected a valid pipeline');
     stepOf(json, 'gate').settings.minImprovement = 0.5;
     expect((parsed.definition as PipelineDefinition).steps[6].settings).toEqual({ minImprovement: 0, maxClassDrop: 0.05 });
+  });
+});
+
+describe('a tune step', () => {
+  it('with the default plan parses, and serializes back byte for byte', () => {
+    const def = defaultPipeline('Tuned', { train: { mode: 'tune', settings: { architecture: 'mlp' }, plan: defaultTunePlan() } });
+    const parsed = parsePipeline(JSON.parse(serializePipeline(def)));
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const train = findStep(parsed.definition, 'train')!;
+    expect(train.settings.mode).toBe('tune');
+    expect(train.settings.mode === 'tune' && train.settings.plan.space.map((p) => p.name)).toEqual(['learningRate', 'batchSize', 'optimizer', 'momentum', 'dropout']);
+    expect(serializePipeline(parsed.definition)).toBe(serializePipeline(def));
   });
 });

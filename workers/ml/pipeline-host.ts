@@ -5,7 +5,12 @@ import { getRun, saveRun } from '../../src/db/runs';
 import { getVersion, listAliases, setAlias } from '../../src/db/models';
 import { getDatasetVersion, listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
 import { getPipeline, getStepCache, hasStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
-import type { PipelineRecord, PipelineRunStoreRecord, SampleRecord, TrainRunRecord } from '../../src/db/schema';
+import type { DatasetVersionRecord, PipelineRecord, PipelineRunStoreRecord, SampleRecord, StudyRecord, TrainRunRecord } from '../../src/db/schema';
+import { listTrials } from '../../src/db/studies';
+import type { StudyPlan } from '../../src/lib/tune/study';
+import type { StudyEnd } from '../../src/lib/tune/runner';
+import type { TrainSettings } from '../../src/lib/train/train-config';
+import { bestStoredTrial } from './study-host';
 import { findStep, effectiveTrainSettings, type PipelineDefinition, type StepKind } from '../../src/lib/pipeline/definition';
 import { computeStepKeys, planRun, type StepKeyParts, type StepPlan } from '../../src/lib/pipeline/plan';
 import { sha256Hex } from '../../src/lib/pipeline/hash';
@@ -29,6 +34,8 @@ export interface PipelineControl {
   onEvent(e: PipelineEvent): void;
   /** Runs one training run (the worker wraps it with its GPU-loss watch and backend choice). */
   train(run: TrainRunRecord, ctl: Pick<RunControl, 'onProgress' | 'isStopped'>, hooks?: Parameters<typeof executeRun>[2]): Promise<TrainRunRecord>;
+  /** Runs a tuning study whose trials train on the given dataset version (the Tune stage's host). */
+  tune(study: StudyRecord, labels: string[], extras: Pick<RunConfig, 'dataset' | 'augmentation'>, ctl: Pick<RunControl, 'onProgress' | 'isStopped'>): Promise<{ study: StudyRecord; end: StudyEnd }>;
 }
 
 /** Snapshots are kept as artifacts in the step cache store under their own content key. */
@@ -162,6 +169,30 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
     return version;
   }
 
+  /**
+   * "Train" by tuning: a study (kept on the Tune stage like any other) whose trials all train on
+   * this run's dataset version; its best complete trial's run is this step's trained model.
+   */
+  async function tuneStep(plan: StudyPlan, base: TrainSettings, version: DatasetVersionRecord, run: PipelineRunRecord, log: (m: string) => void, isCancelled: () => boolean, onProgress: (p: TrainProgress) => void): Promise<{ outputs: Record<string, unknown> }> {
+    const now = Date.now();
+    const study: StudyRecord = {
+      id: crypto.randomUUID(), projectId, name: `${run.definition.name} · run #${run.number}`, plan, baseSettings: base, state: 'running',
+      createdAt: now, updatedAt: now, elapsedMs: 0, message: null, registeredVersionId: null,
+    };
+    log(`Tuning: ${plan.strategy} search, up to ${plan.maxTrials} trials${plan.maxMinutes ? ` or ${plan.maxMinutes} minutes` : ''}, on dataset v${version.number} (study “${study.name}” on the Tune stage).`);
+    const { study: done, end } = await ctl.tune(study, version.classes, { dataset: { versionId: version.id }, augmentation: version.augmentation as AugmentationSpec }, { onProgress, isStopped: isCancelled });
+    if (end === 'stopped') throw new Error('Cancelled while tuning.');
+    const trials = await listTrials(done.id);
+    const best = await bestStoredTrial(done);
+    if (!best?.runId) throw new Error(`No trial of the study completed (${trials.length} tried): ${done.message ?? 'see the Tune stage'}.`);
+    const trained = await getRun(best.runId);
+    const counts = ['complete', 'pruned', 'failed'].map((s) => `${trials.filter((t) => t.state === s).length} ${s}`).join(', ');
+    log(`${trials.length} trials (${counts}); best is trial ${best.number} with ${plan.objective.metric} ${best.value?.toFixed(4)}: ${Object.entries(best.params).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`).join(', ')}.`);
+    // Its checkpoint must outlive the study's clean-up: register reads it, maybe in a later run.
+    await saveRun({ ...trained!, config: { ...(trained!.config as RunConfig), keepCheckpoint: true } });
+    return { outputs: { runId: best.runId, studyId: done.id, trials: trials.length, bestTrial: best.number, params: best.params, value: best.value, epochs: trained?.checkpointEpoch ?? null } };
+  }
+
   return {
     async validate({ step, log }) {
       if (step.kind !== 'validate') throw new Error('wrong step');
@@ -247,9 +278,9 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
 
     async train({ step, outputsOf, log, run, isCancelled }) {
       if (step.kind !== 'train') throw new Error('wrong step');
-      if (step.settings.mode === 'tune') throw new Error('Tuning inside a pipeline is not available yet; run a study on the Tune stage and put its best settings in the train step.');
       const version = await datasetOf(outputsOf('split'));
       const settings = effectiveTrainSettings(run.definition);
+      if (step.settings.mode === 'tune') return tuneStep(step.settings.plan, settings, version, run, log, isCancelled, progressOf(step.id));
       const now = Date.now();
       const record: TrainRunRecord = {
         id: crypto.randomUUID(), projectId, state: 'running', createdAt: now, updatedAt: now,
@@ -307,7 +338,9 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const runId = String(outputsOf('train')?.runId ?? '');
       const gate = outputsOf('gate');
       const version = await datasetOf(outputsOf('split'));
-      const origin = { kind: 'pipeline', pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, pipelineRunNumber: run.number, datasetVersionId: version.id, datasetVersionNumber: version.number, trainKey: keyOf('train'), gate };
+      const trained = outputsOf('train');
+      const tuning = trained?.studyId ? { studyId: trained.studyId, trialNumber: trained.bestTrial, params: trained.params, value: trained.value } : null;
+      const origin = { kind: 'pipeline', pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, pipelineRunNumber: run.number, datasetVersionId: version.id, datasetVersionNumber: version.number, trainKey: keyOf('train'), gate, ...(tuning ? { tuning } : {}) };
       const result = await ctl.train(await trainedRun(runId, { origin, keepCheckpoint: true }), { onProgress: progressOf(step.id), isStopped: () => false });
       if (result.state !== 'completed' || !result.versionId) throw new Error(result.message ?? 'The version could not be saved.');
       await saveRun({ ...result, state: 'completed' });

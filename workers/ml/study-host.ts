@@ -38,7 +38,11 @@ async function deleteRunAndCheckpoint(runId: string): Promise<void> {
   await tx.done;
 }
 
-export async function hostStudy(study: StudyRecord, labels: string[], ctl: StudyControl): Promise<{ study: StudyRecord; end: StudyEnd }> {
+/**
+ * Runs the study's trials until its budget is used. `runExtras` go into every trial's run config:
+ * a pipeline's tune step trains every trial on its dataset version with its augmentation.
+ */
+export async function hostStudy(study: StudyRecord, labels: string[], ctl: StudyControl, runExtras: Pick<RunConfig, 'dataset' | 'augmentation'> = {}): Promise<{ study: StudyRecord; end: StudyEnd }> {
   const plan = study.plan as StudyPlan;
   const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
   let current: StudyRecord = { ...study, state: 'running', message: null };
@@ -63,7 +67,7 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
       const now = Date.now();
       const run: TrainRunRecord = {
         id: crypto.randomUUID(), projectId: study.projectId, state: 'running', createdAt: now, updatedAt: now,
-        config: { settings, labels, trial: true, origin: { studyId: study.id, trialNumber: number } } satisfies RunConfig,
+        config: { settings, labels, trial: true, origin: { studyId: study.id, trialNumber: number }, ...runExtras } satisfies RunConfig,
         history: [], checkpointEpoch: 0, backend: ctl.backend.name, adapter: ctl.backend.adapter, message: null, versionId: null,
       };
       let trial: TrialRecord = {

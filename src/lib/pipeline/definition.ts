@@ -4,7 +4,8 @@
 // checks every number and string, and explains each problem in a sentence that names the step.
 import { DEFAULT_SETTINGS, LIMITS, validateSettings, withDefaults, type TrainSettings } from '../train/train-config';
 import { validatePlan, type StudyPlan } from '../tune/study';
-import { spaceProblem } from '../tune/training-space';
+import { DEFAULT_SPACE, spaceProblem } from '../tune/training-space';
+import { defaultPruner } from '../tune/pruners';
 import type { ParamSpec, ParamValue } from '../tune/space';
 
 export type StepKind = 'validate' | 'snapshot' | 'split' | 'preprocess' | 'train' | 'evaluate' | 'gate' | 'register' | 'promote';
@@ -93,6 +94,11 @@ export function effectiveTrainSettings(def: PipelineDefinition): TrainSettings {
   const pre = findStep(def, 'preprocess');
   const shape = pre ? { inputSize: pre.settings.inputSize, channels: pre.settings.channels, resize: pre.settings.resize } : {};
   return withDefaults({ ...train?.settings.settings, ...shape });
+}
+
+/** A tune step starts as the Tune stage's default search (learning rate, batch size, optimizer, momentum, dropout). */
+export function defaultTunePlan(): StudyPlan {
+  return { space: structuredClone(DEFAULT_SPACE), strategy: 'bayes', objective: { metric: 'valAcc' }, maxTrials: 6, maxMinutes: null, seed: 42, pruner: defaultPruner('median') };
 }
 
 export function findStep<K extends StepKind>(def: PipelineDefinition, kind: K): StepDefinition<K> | undefined {

@@ -16,6 +16,13 @@ export type PrunerConfig =
 
 export type Direction = 'maximize' | 'minimize';
 
+/** A pruner of the given kind with the settings the Tune stage starts from. */
+export function defaultPruner(kind: PrunerConfig['kind']): PrunerConfig {
+  if (kind === 'median') return { kind, warmupEpochs: 1, minTrials: 3 };
+  if (kind === 'asha') return { kind, minEpochs: 1, reductionFactor: 3 };
+  return { kind: 'none' };
+}
+
 export interface PruneDecision {
   prune: boolean;
   reason: string | null;
