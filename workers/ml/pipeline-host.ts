@@ -6,7 +6,7 @@ import { getVersion, listAliases, setAlias } from '../../src/db/models';
 import { getDatasetVersion, listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
 import { getPipeline, getStepCache, hasStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
 import type { DatasetVersionRecord, PipelineRecord, PipelineRunStoreRecord, SampleRecord, StudyRecord, TrainRunRecord } from '../../src/db/schema';
-import { listTrials } from '../../src/db/studies';
+import { getStudy, listTrials, saveStudy } from '../../src/db/studies';
 import type { StudyPlan } from '../../src/lib/tune/study';
 import type { StudyEnd } from '../../src/lib/tune/runner';
 import type { TrainSettings } from '../../src/lib/train/train-config';
@@ -60,17 +60,22 @@ async function aliasTarget(projectId: string, alias: string): Promise<string | n
   return (await listAliases(projectId)).find((a) => a.alias === alias)?.versionId ?? null;
 }
 
-/** The key of the train step a version came from (pipeline versions carry it in their origin). */
-async function trainKeyOf(versionId: string | null): Promise<string | null> {
+interface PipelineOrigin {
+  trainKey?: string;
+  /** The gate's and promote's fingerprints when this version was registered (what they compared against). */
+  fingerprints?: { gate: unknown; promote: unknown };
+}
+
+async function originOf(versionId: string | null): Promise<PipelineOrigin | null> {
   if (!versionId) return null;
-  const origin = (await getVersion(versionId))?.meta.origin as { trainKey?: string } | undefined;
-  return origin?.trainKey ?? null;
+  return ((await getVersion(versionId))?.meta.origin as PipelineOrigin | undefined) ?? null;
 }
 
 /**
  * Cache keys of every step. External inputs: the labeled data (validate, snapshot), the model in
- * production (gate) and where the alias points (promote). A champion or alias that is this very
- * pipeline's own result counts as none, so a rerun with nothing changed is entirely cached.
+ * production (gate) and where the alias points (promote). When the model in production is this
+ * very pipeline's result (same train key), the gate and promote keep the inputs they had when
+ * they promoted it, so a rerun with nothing changed is cached end to end.
  */
 async function stepKeys(projectId: string, def: PipelineDefinition): Promise<{ keys: StepKeyParts[]; labeled: LabeledSet }> {
   const excludeAuto = findStep(def, 'snapshot')?.settings.excludeAutoLabels ?? false;
@@ -80,15 +85,13 @@ async function stepKeys(projectId: string, def: PipelineDefinition): Promise<{ k
   const fingerprints: Record<string, unknown> = {};
   for (const s of def.steps) if (s.kind === 'validate' || s.kind === 'snapshot') fingerprints[s.id] = data;
   const champion = await aliasTarget(projectId, productionAlias(def));
-  const first = await computeStepKeys(def, fingerprints);
-  const trainKey = first.find((k) => k.kind === 'train')?.key ?? null;
-  const championIsSelf = champion !== null && (await trainKeyOf(champion)) === trainKey;
-  // No champion and the champion being this very result both mean "nothing to compare against".
-  for (const s of def.steps) if (s.kind === 'gate') fingerprints[s.id] = { champion: championIsSelf ? null : champion };
-  const second = await computeStepKeys(def, fingerprints);
-  const registerKey = second.find((k) => k.kind === 'register')?.key;
-  const registered = registerKey ? ((await getStepCache(registerKey))?.outputs.versionId as string | undefined) : undefined;
-  for (const s of def.steps) if (s.kind === 'promote') fingerprints[s.id] = { alias: champion === registered ? null : champion };
+  const trainKey = (await computeStepKeys(def, fingerprints)).find((k) => k.kind === 'train')?.key ?? null;
+  const origin = await originOf(champion);
+  const self = origin?.trainKey === trainKey && origin.fingerprints ? origin.fingerprints : null;
+  for (const s of def.steps) {
+    if (s.kind === 'gate') fingerprints[s.id] = self ? self.gate : { champion };
+    if (s.kind === 'promote') fingerprints[s.id] = self ? self.promote : { alias: champion };
+  }
   return { keys: await computeStepKeys(def, fingerprints), labeled };
 }
 
@@ -314,7 +317,7 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const candidate = outputsOf('evaluate') as { accuracy: number; perClass: Record<string, number> };
       const alias = productionAlias(run.definition);
       const championId = await aliasTarget(projectId, alias);
-      const isSelf = championId !== null && (await trainKeyOf(championId)) === keyOf('train');
+      const isSelf = championId !== null && (await originOf(championId))?.trainKey === keyOf('train');
       let champion: { versionId: string; accuracy: number; perClass: Record<string, number> } | null = null;
       if (championId && !isSelf) {
         const version = await datasetOf(outputsOf('split'));
@@ -340,11 +343,21 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const version = await datasetOf(outputsOf('split'));
       const trained = outputsOf('train');
       const tuning = trained?.studyId ? { studyId: trained.studyId, trialNumber: trained.bestTrial, params: trained.params, value: trained.value } : null;
-      const origin = { kind: 'pipeline', pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, pipelineRunNumber: run.number, datasetVersionId: version.id, datasetVersionNumber: version.number, trainKey: keyOf('train'), gate, ...(tuning ? { tuning } : {}) };
+      const fingerprintOf = (kind: StepKind) => keys.find((k) => k.kind === kind)?.fingerprint ?? null;
+      const origin = {
+        kind: 'pipeline', pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, pipelineRunNumber: run.number,
+        datasetVersionId: version.id, datasetVersionNumber: version.number, trainKey: keyOf('train'),
+        fingerprints: { gate: fingerprintOf('gate'), promote: fingerprintOf('promote') }, gate, ...(tuning ? { tuning } : {}),
+      };
       const result = await ctl.train(await trainedRun(runId, { origin, keepCheckpoint: true }), { onProgress: progressOf(step.id), isStopped: () => false });
       if (result.state !== 'completed' || !result.versionId) throw new Error(result.message ?? 'The version could not be saved.');
       await saveRun({ ...result, state: 'completed' });
       const saved = await getVersion(result.versionId);
+      if (tuning) {
+        // The study's best trial is now a version: the Tune stage must not offer to register it again.
+        const study = await getStudy(String(tuning.studyId));
+        if (study) await saveStudy({ ...study, registeredVersionId: result.versionId });
+      }
       log(`Registered as version ${saved?.number}.`);
       return { outputs: { versionId: result.versionId, number: saved?.number ?? null } };
     },
