@@ -2,6 +2,7 @@
 // only) or CPU. A backend that fails to initialise falls back, and the reason is kept for the UI.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -57,6 +58,7 @@ export async function chooseBackend(order: BackendName[]): Promise<BackendInfo> 
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error('failed to initialise');
       await tf.ready();
+      if (name === 'wasm') registerWasmTrainingKernels(); // conv/depthwise gradients: WASM can train
       // A tiny op proves the backend really runs (some drivers initialise and then fail).
       const probe = tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).sum());
       const value = (await probe.data())[0];

@@ -1,0 +1,105 @@
+// Training kernels for TF.js's WASM backend (tfjs-backend-wasm 4.22 runs convolutions forward
+// but cannot train them: "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'").
+// registerWasmTrainingKernels() adds the missing gradient kernels and replaces stock kernels
+// whose training-time paths are scalar loops. Heavy arithmetic goes to the backend's own XNNPACK
+// GEMM/convolution kernels; data movement and the remaining loops run as WebAssembly SIMD
+// emitted at run time (simd-kernels.ts) on the backend's heap, with JS fallbacks.
+//
+//   added     Conv2DBackpropFilter                im2col + SIMD GEMM (no packing), or XNNPACK GEMM
+//   added     DepthwiseConv2dNativeBackpropInput  XNNPACK depthwise conv (stride 1), else SIMD loop
+//   added     DepthwiseConv2dNativeBackpropFilter SIMD loop, float64 accumulation
+//   replaced  Conv2DBackpropInput                 XNNPACK conv (stride 1) or GEMM + col2im
+//   replaced  BatchMatMul (transposed operands)   aᵀ·b: SIMD GEMM; else transpose + XNNPACK GEMM
+//                                                 (stock: scalar loop)
+//   replaced  MaxPoolGrad                         one SIMD pass over the windows (stock: rescans)
+//   replaced  Sum, Mean over leading axes         SIMD column sums (stock: full transpose first)
+//   replaced  Tile                                block copies (stock: per-element index loop)
+//   replaced  FusedBatchNorm, Minimum, Maximum,   one SIMD pass for full/scalar/row-broadcast
+//             Greater(Equal), Less(Equal)         float32 operands (stock: scalar loops)
+// A replacement hands any case it does not cover (dtype, layout, broadcast) to the stock kernel.
+//
+// Layout: NHWC (the app's models). NCHW Conv2DBackpropFilter goes through transposes, NCHW
+// Conv2DBackpropInput through the stock kernel. float32 only. Single-threaded: XNNPACK's own
+// thread pool (threaded build, cross-origin isolated page) still serves the GEMMs/convolutions
+// these kernels call, but the SIMD loops run on the calling thread.
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d-grads';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise-grads';
+import { batchMatMulWithTransposes } from './matmul';
+import { maxPoolGrad } from './maxpool-grad';
+import { meanKernel, sumKernel, tileKernel } from './reductions';
+import { binaryKernel, fusedBatchNormKernel } from './elementwise';
+import { BINARY_OPS, type BinaryOpName } from './simd-kernels';
+import type { KernelArgs, WasmKernelFunc } from './heap';
+
+const MARK = '__trainyardWasmTraining';
+type Config = tf.KernelConfig & { [MARK]?: true };
+
+/** Kernel names this module adds (when the WASM backend lacks them) or replaces. */
+export const WASM_TRAINING_KERNELS = {
+  added: ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'],
+  replaced: ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'FusedBatchNorm', ...(Object.keys(BINARY_OPS) as BinaryOpName[])],
+} as const;
+
+const stock = new Map<string, tf.KernelConfig>();
+
+const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as unknown as tf.KernelFunc;
+const ours = (name: string): boolean => Boolean((tf.getKernel(name, 'wasm') as Config | undefined)?.[MARK]);
+
+function add(name: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(name, 'wasm')) return; // already there (ours, or a newer backend's own)
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, [MARK]: true } as Config);
+}
+
+function replace(name: string, make: (original: WasmKernelFunc) => tf.KernelFunc): void {
+  if (ours(name)) return;
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return; // WASM backend not loaded: nothing to speed up
+  stock.set(name, original);
+  tf.unregisterKernel(name, 'wasm');
+  // Keep the stock setup/dispose hooks: they bind the C++ entry points the original calls.
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: make(original.kernelFunc as unknown as WasmKernelFunc),
+    setupFunc: original.setupFunc,
+    disposeFunc: original.disposeFunc,
+    [MARK]: true,
+  } as Config);
+}
+
+/**
+ * Registers the WASM training kernels. Idempotent; safe to call before or after
+ * `tf.setBackend('wasm')` (kernels are looked up when they run). Replacing stock kernels needs
+ * the WASM backend package loaded (imported) first; without it only the missing ones are added.
+ */
+export function registerWasmTrainingKernels(): void {
+  const stockMatMul = () => (stock.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as unknown as WasmKernelFunc | undefined;
+  replace('BatchMatMul', (original) => asKernel((args) => batchMatMulWithTransposes(args, original)));
+  replace('MaxPoolGrad', () => asKernel(maxPoolGrad));
+  replace('Sum', (original) => asKernel((args) => sumKernel(args, original)));
+  replace('Mean', (original) => asKernel((args) => meanKernel(args, original)));
+  replace('Tile', (original) => asKernel((args) => tileKernel(args, original)));
+  replace('FusedBatchNorm', (original) => asKernel((args) => fusedBatchNormKernel(args, original)));
+  for (const name of Object.keys(BINARY_OPS) as BinaryOpName[]) replace(name, (original) => asKernel((args) => binaryKernel(name, args, original)));
+  replace('Conv2DBackpropInput', (original) => asKernel((args) => conv2DBackpropInput(args, original, stockMatMul())));
+  add('Conv2DBackpropFilter', asKernel((args) => conv2DBackpropFilter(args, stockMatMul())));
+  add('DepthwiseConv2dNativeBackpropFilter', asKernel(depthwiseConv2dNativeBackpropFilter));
+  add('DepthwiseConv2dNativeBackpropInput', asKernel(depthwiseConv2dNativeBackpropInput));
+}
+
+/** Removes what registerWasmTrainingKernels added and restores the stock kernels (tests, benchmarks). */
+export function unregisterWasmTrainingKernels(): void {
+  for (const name of [...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced]) {
+    if (!ours(name)) continue;
+    tf.unregisterKernel(name, 'wasm');
+    const original = stock.get(name);
+    if (original) {
+      tf.registerKernel(original);
+      stock.delete(name);
+    }
+  }
+}
+
+export { setSimdKernelsEnabled, setScratchLimit } from './heap';
+export { setFilterGradPath, type FilterGradPath } from './conv2d-grads';
