@@ -70,9 +70,20 @@ export type StudyEvent =
   | { kind: 'trial-end'; trial: TrialRecord }
   | { kind: 'progress'; progress: TrainProgress };
 
+/** A GPU loss that paused a tuning study; `epoch` is how far the cut trial had got. */
+export interface StudyGpuLoss extends GpuLoss {
+  /** The trial that was cut (recorded 'interrupted'; it runs again on resume). */
+  trial: number;
+}
+
 export interface StudyOutcome {
   study: StudyRecord;
   backend: BackendInfo;
+  /**
+   * Set when the study paused because its GPU was lost (WebGPU device lost, WebGL context lost).
+   * The dead backend has been dropped: resuming initialises a fresh one or falls back.
+   */
+  interruption?: StudyGpuLoss;
 }
 
 export interface LabelQualityProgress {

@@ -8,12 +8,12 @@ import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { importBackbone } from './ml/backbone-model';
 import type { TrainRunRecord } from '../src/db/schema';
 import type { TrainSettings } from '../src/lib/train/train-config';
-import type { DebugFault, GpuLoss, StartOptions, StudyEvent, TrainApi, TrainOutcome, TrainProgress } from './train.api';
+import type { DebugFault, GpuLoss, LabelQualityProgress, LabelQualityReport, StartOptions, StudyEvent, StudyOutcome, TrainApi, TrainOutcome, TrainProgress } from './train.api';
 import { dropBackend, loseGpu, watchGpu } from './ml/device-watch';
 import { getStudy, saveStudy } from '../src/db/studies';
 import { describeTrainingWriteFailure } from '../src/db/storage-errors';
 import type { StudyRecord } from '../src/db/schema';
-import { bestStoredTrial, hostStudy, runForRegistration } from './ml/study-host';
+import { bestStoredTrial, hostStudy, runForRegistration, type HostedStudy, type StudyControl } from './ml/study-host';
 import { checkLabels } from './ml/label-quality';
 import { withDefaults } from '../src/lib/train/train-config';
 import { hostPipelineRun, planPipeline, type PipelineEvent, type TriggerInfo } from './ml/pipeline-host';
@@ -127,16 +127,58 @@ async function labelsOf(projectId: string, excludeAutoLabels: boolean): Promise<
   return [...new Set(samples.map((s) => s.label!))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
 }
 
-async function runStudyJob(study: StudyRecord, onEvent: (e: StudyEvent) => void) {
+/** After a GPU loss: forget the dead backend, so the next job initialises a fresh one or falls back. */
+function dropLostBackend(info: BackendInfo): void {
+  backend = null;
+  dropBackend(info.name);
+}
+
+/** A study on the chosen backend; hostStudy watches its GPU, and a loss drops the dead backend. */
+async function watchedStudy(study: StudyRecord, labels: string[], ctl: Omit<StudyControl, 'backend'>, extras?: Pick<RunConfig, 'dataset' | 'augmentation'>): Promise<HostedStudy & { backend: BackendInfo }> {
+  const info = await ensureBackend(withDefaults(study.baseSettings as Partial<TrainSettings>).backend);
+  const hosted = await hostStudy(study, labels, { ...ctl, backend: info }, extras);
+  if (hosted.gpuLost) dropLostBackend(info);
+  return { ...hosted, backend: info };
+}
+
+async function runStudyJob(study: StudyRecord, onEvent: (e: StudyEvent) => void): Promise<StudyOutcome> {
   return exclusive('starting a study', async () => {
     const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
-    const info = await ensureBackend(base.backend);
     const labels = await labelsOf(study.projectId, base.excludeAutoLabels);
-    const { study: result } = await navigator.locks.request(`trainyard-study-${study.id}`, () =>
-      hostStudy(study, labels, { isStopped: () => stopped, backend: info, onEvent }),
+    const { study: result, backend: info, interruption } = await navigator.locks.request(`trainyard-study-${study.id}`, () =>
+      watchedStudy(study, labels, { isStopped: () => stopped, onEvent }),
     );
-    return { study: result, backend: info };
+    return { study: result, backend: info, ...(interruption ? { interruption } : {}) };
   });
+}
+
+/**
+ * The label check on the chosen backend, watched for GPU loss: on a loss its pending reads are
+ * abandoned, nothing is stored, the dead backend is dropped and the check rejects at once.
+ */
+async function watchedLabelCheck(projectId: string, settings: TrainSettings, folds: number, onProgress: (p: LabelQualityProgress) => void): Promise<LabelQualityReport> {
+  const info = await ensureBackend(settings.backend);
+  const watch = watchGpu(info.name);
+  const lostSignal = watch.whenLost.then((reason) => {
+    throw new GpuLostError(reason);
+  });
+  lostSignal.catch(() => undefined);
+  let job: Promise<LabelQualityReport> | undefined;
+  try {
+    job = checkLabels(projectId, settings, folds, (p) => watch.lost() === null && onProgress(p), () => stopped || watch.lost() !== null, () => watch.lost() !== null);
+    job.catch(() => undefined);
+    return await Promise.race([job, lostSignal]);
+  } catch (err) {
+    // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
+    const lost = watch.lost() ?? (await watch.settle(500));
+    if (!lost) throw err;
+    // Let the abandoned folds wind down (they stop at their next batch) before the backend goes.
+    await Promise.race([job?.catch(() => undefined), sleep(3000)]);
+    dropLostBackend(info);
+    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`);
+  } finally {
+    watch.dispose();
+  }
 }
 
 function pipelineJob(pipelineId: string, trigger: TriggerInfo, onEvent: (e: PipelineEvent) => void, resume?: PipelineRunRecord): Promise<PipelineRunRecord> {
@@ -157,8 +199,14 @@ function pipelineJob(pipelineId: string, trigger: TriggerInfo, onEvent: (e: Pipe
           return record;
         },
         async tune(study, labels, extras, ctl) {
-          const info = await ensureBackend(withDefaults(study.baseSettings as Partial<TrainSettings>).backend);
-          return hostStudy(study, labels, { isStopped: ctl.isStopped, backend: info, onEvent: (e) => e.kind === 'progress' && ctl.onProgress(e.progress) }, extras);
+          const hosted = await watchedStudy(study, labels, { isStopped: ctl.isStopped, onEvent: (e) => e.kind === 'progress' && ctl.onProgress(e.progress) }, extras);
+          if (hosted.interruption) {
+            // Like a lost GPU in a train step: the pipeline run is interrupted and resumable.
+            const err = new Error(`${hosted.interruption.reason}: the tuning study “${hosted.study.name}” paused during trial ${hosted.interruption.trial}. Resume the run to continue.`);
+            err.name = GPU_LOST_ERROR_NAME;
+            throw err;
+          }
+          return { study: hosted.study, end: hosted.end };
         },
       }, resume);
     }),
@@ -195,10 +243,7 @@ const api = {
   },
 
   async checkLabels(projectId, settings, folds, onProgress) {
-    return exclusive('checking labels', async () => {
-      await ensureBackend(settings.backend);
-      return checkLabels(projectId, settings, folds, onProgress, () => stopped);
-    });
+    return exclusive('checking labels', () => watchedLabelCheck(projectId, settings, folds, onProgress));
   },
 
   async start(projectId, settings, onProgress, options?: StartOptions) {

@@ -12,7 +12,25 @@ import { validateSpace, type ParamSpec, type ParamValue, type SearchSpace } from
 import { bestTrial, type Strategy, directionOf, trialSummary, validatePlan, type StudyPlan, type TrialSummary } from '../lib/tune/study';
 import type { PrunerConfig } from '../lib/tune/pruners';
 import { DEFAULT_SPACE, spaceProblem, TUNABLE, type TunableName } from '../lib/tune/training-space';
-import type { StudyEvent, TrainProgress } from '../../workers/train.api';
+import type { StudyEvent, StudyGpuLoss, StudyOutcome, TrainProgress } from '../../workers/train.api';
+import type { BackendName } from '../../workers/ml/backend';
+
+const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
+
+/** True for a study the worker paused because its GPU was lost (its stored message says so). */
+export function pausedByGpuLoss(study: StudyRecord): boolean {
+  return study.state === 'paused' && /^The GPU was lost\b/.test(study.message ?? '');
+}
+
+/** What the notice says once a study paused by a GPU loss has been resumed and run on `now`. */
+function resumedNotice(name: string, loss: StudyGpuLoss | null, now: BackendName): string {
+  const was = loss ? BACKEND_LABEL[loss.backend] : null;
+  const where = loss === null ? BACKEND_LABEL[now]
+    : now === loss.backend ? `${was} with a fresh ${loss.backend === 'webgl' ? 'WebGL context' : 'device'}`
+    : `${BACKEND_LABEL[now]} instead of ${was} (${was} could not start again); expect it to be slower`;
+  const lost = loss ? `The GPU was lost (${loss.reason}) during trial ${loss.trial}` : 'The GPU was lost';
+  return `${lost}; study “${name}” resumed on ${where}.`;
+}
 
 export type StrategyKind = Strategy;
 export type ObjectiveMetric = 'valAcc' | 'valLoss';
@@ -222,6 +240,10 @@ export class TuneManager {
   finished = $state<Record<string, number>>({});
   /** Version numbers of registered versions, by version id. */
   versionNumbers = $state<Record<string, number>>({});
+  /** The last GPU loss that paused a study in this tab, by study id (the notice names it). */
+  gpuLosses = $state<Record<string, StudyGpuLoss>>({});
+  /** A notice about a recovery: a study paused by a lost GPU went on on a fresh or fallback backend. */
+  notice = $state<string | null>(null);
 
   /** Counts reads of the stored studies, so that an older read never overwrites a newer one. */
   private reads = 0;
@@ -260,6 +282,7 @@ export class TuneManager {
       this.trials = [];
       this.progress = null;
       this.error = null;
+      this.notice = null;
     }
     await this.refresh();
   }
@@ -368,6 +391,7 @@ export class TuneManager {
     const settings = $state.snapshot(base) as TrainSettings;
     const snapshot = $state.snapshot(plan) as StudyPlan;
     this.begin(projectId, null);
+    this.notice = null;
     await this.finish(() => trainClient.call((api) => api.startStudy(projectId, name, snapshot, settings, Comlink.proxy(this.onEvent))));
     // Next study gets a fresh default name.
     const m = /^(.*?)(\d+)$/.exec(name);
@@ -375,9 +399,18 @@ export class TuneManager {
   }
 
   async resume(study: StudyRecord): Promise<void> {
+    // A study paused by a lost GPU resumes on a fresh or fallback backend (the worker dropped the
+    // dead one); the notice then says which.
+    const afterLoss = pausedByGpuLoss(study) || study.id in this.gpuLosses;
+    const loss = this.gpuLosses[study.id] ?? null;
+    this.notice = null;
     this.begin(study.projectId, study.id);
     await this.select(study.id);
-    await this.finish(() => trainClient.call((api) => api.resumeStudy(study.id, Comlink.proxy(this.onEvent))));
+    const outcome = await this.finish(() => trainClient.call((api) => api.resumeStudy(study.id, Comlink.proxy(this.onEvent))));
+    if (afterLoss && outcome && !outcome.interruption) {
+      this.notice = resumedNotice(study.name, loss, outcome.backend.name);
+      this.gpuLosses = Object.fromEntries(Object.entries(this.gpuLosses).filter(([id]) => id !== study.id));
+    }
   }
 
   private begin(projectId: string, studyId: string | null) {
@@ -390,9 +423,13 @@ export class TuneManager {
     if (studyId) this.orphaned = this.orphaned.filter((id) => id !== studyId);
   }
 
-  private async finish(work: () => Promise<unknown>): Promise<void> {
+  private async finish(work: () => Promise<StudyOutcome>): Promise<StudyOutcome | null> {
+    let outcome: StudyOutcome | null = null;
     try {
-      await work();
+      outcome = await work();
+      // A lost GPU paused the study: the worker dropped the dead backend; the study's notice says
+      // so and "Resume study" continues on a fresh or fallback one.
+      if (outcome.interruption) this.gpuLosses = { ...this.gpuLosses, [outcome.study.id]: outcome.interruption };
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
     } finally {
@@ -402,6 +439,7 @@ export class TuneManager {
       this.runningStudyId = null;
       await this.refresh();
     }
+    return outcome;
   }
 
   stop(): void {

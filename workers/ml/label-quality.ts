@@ -28,6 +28,8 @@ export async function checkLabels(
   folds: number,
   onProgress: (p: LabelQualityProgress) => void,
   isStopped: () => boolean,
+  /** True once the check was given up on (its GPU was lost): nothing may be stored then. */
+  abandoned: () => boolean = () => false,
 ): Promise<LabelQualityReport> {
   const settings = withDefaults({ ...rawSettings, earlyStoppingPatience: 0 });
   const refused = validateSettings(settings);
@@ -52,8 +54,13 @@ export async function checkLabels(
     const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
     try {
       const train = inputs.feed(trainIdx.map((i) => items[i]), settings.batchSize, settings.seed + fold);
+      const perEpoch = Math.ceil(trainIdx.length / settings.batchSize);
+      const foldProgress = (done: number) => onProgress({ phase: 'fold', fold: fold + 1, folds, done, total: settings.epochs * perEpoch });
+      foldProgress(0);
       const outcome = await trainLoop(model, train, { epochs: settings.epochs, optimizer, shouldStop: isStopped, readEvery: 10 }, {
-        onBatch: ({ epoch, batch }) => onProgress({ phase: 'fold', fold: fold + 1, folds, done: epoch * Math.ceil(trainIdx.length / settings.batchSize) + batch + 1, total: settings.epochs * Math.ceil(trainIdx.length / settings.batchSize) }),
+        onBatch: ({ epoch, batch }) => foldProgress(epoch * perEpoch + batch + 1),
+        // Small folds have fewer batches per epoch than a read: report each epoch's end too.
+        onEpoch: ({ epoch }) => foldProgress((epoch + 1) * perEpoch),
       });
       if (outcome.status === 'diverged') throw new RefusedError(`Fold ${fold + 1}: ${outcome.reason}`);
       if (outcome.status === 'stopped') throw new Error('Stopped.');
@@ -74,6 +81,7 @@ export async function checkLabels(
     }
   });
 
+  if (abandoned()) throw new Error('The label check was abandoned.');
   const errors = findLabelErrors(oof, labels, numClasses);
   onProgress({ phase: 'duplicates', fold: folds, folds, done: items.length, total: items.length });
   const pairs = features ? findDisagreeingDuplicates(features, featureDim, labels, 0.97, 200) : [];
@@ -87,6 +95,7 @@ export async function checkLabels(
     issues: errors.slice(0, 500).map(({ index, given, suggested, ...rest }) => ({ ...rest, id: items[index].id, given: classes[given], suggested: classes[suggested] })),
     duplicates: pairs.map(({ a, b, similarity }) => ({ similarity, a: items[a].id, b: items[b].id, labelA: classes[labels[a]], labelB: classes[labels[b]] })),
   };
+  if (abandoned()) throw new Error('The label check was abandoned.');
   await setMeta(labelReportKey(projectId), report);
   return report;
 }

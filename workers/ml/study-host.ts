@@ -10,10 +10,11 @@ import { bestTrial, directionOf, trialSummary, type StudyPlan } from '../../src/
 import { runStudy, type StudyEnd, type TrialResult } from '../../src/lib/tune/runner';
 import { applyParams } from '../../src/lib/tune/training-space';
 import { withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
-import type { TrainProgress } from '../train.api';
+import type { StudyGpuLoss, TrainProgress } from '../train.api';
 import type { BackendInfo } from './backend';
 import { executeRun, RefusedError, type RunConfig } from './train-runner';
 import { db } from '../../src/db/open';
+import { watchGpu } from './device-watch';
 
 export type StudyEvent =
   | { kind: 'trial-start'; trial: TrialRecord }
@@ -26,6 +27,24 @@ export interface StudyControl {
   onEvent(e: StudyEvent): void;
 }
 
+/** How a study ended; `interruption` is set when its GPU was lost (the caller drops the dead backend). */
+export interface HostedStudy {
+  study: StudyRecord;
+  end: StudyEnd;
+  interruption?: StudyGpuLoss;
+  /** Set whenever the GPU was lost while the study ran (even at its very end): drop the backend. */
+  gpuLost?: string;
+}
+
+class TrialGpuLost extends Error {}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The study's message when its GPU was lost during trial `trial` (it reruns on resume). */
+export function gpuLostStudyMessage(reason: string, trial: number): string {
+  const after = trial > 1 ? `after trial ${trial - 1}` : 'before its first trial finished';
+  return `The GPU was lost (${reason}); the study paused ${after}. Resume study continues on a fresh or fallback backend.`;
+}
 
 function objectiveOf(plan: StudyPlan, m: EpochMetrics): number {
   const v = plan.objective.metric === 'valLoss' ? (m.valLoss ?? m.loss) : (m.valAcc ?? m.acc);
@@ -41,12 +60,33 @@ async function deleteRunAndCheckpoint(runId: string): Promise<void> {
 /**
  * Runs the study's trials until its budget is used. `runExtras` go into every trial's run config:
  * a pipeline's tune step trains every trial on its dataset version with its augmentation.
+ *
+ * The GPU is watched the whole time (as a plain run's is): when it is lost, the current trial's
+ * pending reads are abandoned (a read from a lost device may never settle), nothing more is stored
+ * from it, the trial is recorded 'interrupted' (it reruns on resume) and the study is saved
+ * 'paused' with a message naming the loss; the result's `interruption` tells the caller, which
+ * drops the dead backend.
  */
-export async function hostStudy(study: StudyRecord, labels: string[], ctl: StudyControl, runExtras: Pick<RunConfig, 'dataset' | 'augmentation'> = {}): Promise<{ study: StudyRecord; end: StudyEnd }> {
+export async function hostStudy(study: StudyRecord, labels: string[], ctl: StudyControl, runExtras: Pick<RunConfig, 'dataset' | 'augmentation'> = {}): Promise<HostedStudy> {
+  const watch = watchGpu(ctl.backend.name);
+  try {
+    return await hostWatchedStudy(study, labels, ctl, runExtras, watch);
+  } finally {
+    watch.dispose();
+  }
+}
+
+async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: StudyControl, runExtras: Pick<RunConfig, 'dataset' | 'augmentation'>, watch: ReturnType<typeof watchGpu>): Promise<HostedStudy> {
   const plan = study.plan as StudyPlan;
   const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
   let current: StudyRecord = { ...study, state: 'running', message: null };
   await saveStudy(current);
+  const lostSignal = watch.whenLost.then((reason) => {
+    throw new TrialGpuLost(reason);
+  });
+  lostSignal.catch(() => undefined);
+  const isStopped = () => ctl.isStopped() || watch.lost() !== null;
+  let interruption: StudyGpuLoss | undefined;
   const sessionStart = performance.now();
   const elapsedBefore = study.elapsedMs;
   const elapsed = () => elapsedBefore + (performance.now() - sessionStart);
@@ -55,7 +95,7 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
   const end = await runStudy(plan, {
     loadTrials: async () => [...records.values()].map(trialSummary),
     elapsedMs: elapsed,
-    isStopped: ctl.isStopped,
+    isStopped,
     runTrial: async (number, params, report) => {
       const settings = applyParams(base, params, plan.seed + number);
       const previous = records.get(number);
@@ -81,22 +121,51 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
       const values: number[] = [];
       let pruneReason: string | null = null;
       let finished: TrainRunRecord;
+      let running: Promise<TrainRunRecord> | undefined;
+      let lost: string | null = null;
       try {
-        finished = await executeRun(run, { isStopped: ctl.isStopped, backend: ctl.backend, onProgress: (progress) => ctl.onEvent({ kind: 'progress', progress }) }, {
+        running = executeRun(run, {
+          isStopped,
+          backend: ctl.backend,
+          onProgress: (progress) => {
+            if (watch.lost() === null) ctl.onEvent({ kind: 'progress', progress });
+          },
+          abandoned: () => watch.lost() !== null,
+        }, {
           afterEpoch: (m) => {
+            if (watch.lost() !== null) return null;
             const value = objectiveOf(plan, m);
             values.push(value);
             pruneReason = report(value);
             return pruneReason;
           },
         });
+        running.catch(() => undefined);
+        // GPU loss: stop waiting at once; the abandoned trial winds down at its next batch.
+        finished = await Promise.race([running, lostSignal]);
+        lost = watch.lost();
       } catch (err) {
+        // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
+        lost = watch.lost() ?? (await watch.settle(500));
         finished = { ...run, state: 'failed', message: err instanceof RefusedError || err instanceof Error ? err.message : String(err) };
       }
+      if (lost) {
+        // Nothing more is stored from the cut trial: it is recorded interrupted and reruns on resume.
+        await Promise.race([running?.catch(() => undefined), sleep(3000)]);
+        const stored = await getRun(run.id).catch(() => undefined);
+        interruption = { kind: 'gpu-lost', reason: lost, epoch: stored?.checkpointEpoch ?? 0, backend: ctl.backend.name, trial: number };
+        finished = { ...(stored ?? run), state: 'interrupted', message: `The GPU was lost (${lost}) during this trial.` };
+        pruneReason = null;
+      } else if (finished.state === 'trained' && finished.checkpointEpoch === 0) {
+        // Every epoch's weights were NaN/Inf, so none was checkpointed (a backend may clamp the
+        // NaN out of the loss itself): the trial diverged; it has no usable weights.
+        finished = { ...finished, state: 'diverged', message: 'The weights became NaN or infinite in every epoch: training diverged. Try a lower learning rate.' };
+      }
       await saveRun(finished);
-      const tensorsAfter = tf.memory().numTensors;
+      const tensorsAfter = lost ? null : tf.memory().numTensors;
       const result: TrialResult =
-        pruneReason !== null ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruneReason }
+        lost ? { state: 'interrupted', values, value: null, message: `The GPU was lost (${lost}); the trial runs again on resume.` }
+        : pruneReason !== null ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruneReason }
         : finished.state === 'trained' ? { state: 'complete', values, value: values.at(-1) ?? null, message: finished.message }
         : finished.state === 'diverged' || finished.state === 'failed' ? { state: 'failed', values, value: null, message: finished.message ?? 'The trial failed.' }
         : { state: 'interrupted', values, value: null, message: 'Stopped before the trial finished; it runs again on resume.' };
@@ -124,9 +193,16 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
     exhausted: 'Every point of the grid was tried.',
     stopped: 'Stopped. Resume continues with the next trial (a cut trial runs again).',
   };
-  current = { ...current, state: end === 'stopped' ? 'paused' : 'done', elapsedMs: elapsed(), message: messages[end] };
+  const lostLate = watch.lost();
+  if (lostLate && !interruption && end === 'stopped') {
+    // Lost between trials: none was cut; the next one starts on resume.
+    const next = [...records.values()].reduce((n, t) => Math.max(n, t.number), 0) + 1;
+    interruption = { kind: 'gpu-lost', reason: lostLate, epoch: 0, backend: ctl.backend.name, trial: next };
+  }
+  const message = interruption ? gpuLostStudyMessage(interruption.reason, interruption.trial) : messages[end];
+  current = { ...current, state: end === 'stopped' ? 'paused' : 'done', elapsedMs: elapsed(), message };
   await saveStudy(current);
-  return { study: current, end };
+  return { study: current, end, ...(interruption ? { interruption } : {}), ...(lostLate ? { gpuLost: lostLate } : {}) };
 }
 
 /** Direction-aware best complete trial of a stored study. */
