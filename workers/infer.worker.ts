@@ -1,11 +1,8 @@
 // Inference worker: runs model versions for the playground, and moves models in and out as zips.
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { backendOrder, chooseBackend, type BackendInfo } from './ml/backend';
+import './ml/wasm-setup';
+import { backendOrder, chooseBackend, unmeasuredAutoOrder, type BackendInfo, type BackendName } from './ml/backend';
 import { getVersion, getWeights } from '../src/db/models';
 import type { PreprocessConfig } from '../src/db/schema';
 import { toModelPixels } from './ml/pixels';
@@ -16,8 +13,6 @@ import { batchPredictCsv } from './ml/batch-predict';
 import { prelabelSamples } from './ml/prelabel';
 import { checkDrift, predictMonitored, PredictionLogWriter, type MonitoredModel } from './ml/monitoring';
 
-// The .wasm files are bundled (and precached) by Vite; never fetched from a CDN.
-setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
 
 interface Loaded extends MonitoredModel {
   model: tf.LayersModel;
@@ -39,7 +34,8 @@ async function ensureBackend(preferred: Parameters<InferApi['load']>[1] = 'auto'
     l.backbone?.dispose();
   }
   loaded.clear();
-  backend = await chooseBackend(backendOrder(preferred, ['webgpu', 'webgl', 'wasm', 'cpu']));
+  const allowed: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+  backend = await chooseBackend(preferred === 'auto' ? await unmeasuredAutoOrder(allowed) : backendOrder(preferred, allowed));
   return backend;
 }
 

@@ -1,7 +1,9 @@
 // Training worker: picks a backend once, then runs, stops and resumes training runs.
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { backendOrder, chooseBackend, type BackendInfo } from './ml/backend';
+import './ml/wasm-setup';
+import { backendOrder, chooseBackend, type BackendInfo, type BackendName } from './ml/backend';
+import { backendRanking, describeProbe } from './ml/backend-probe';
 import { executeRun, trainableSamples, type RunConfig, type RunHooks } from './ml/train-runner';
 import { getRun, saveRun } from '../src/db/runs';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
@@ -24,9 +26,28 @@ let backend: BackendInfo | null = null;
 let stopped = false;
 let busy = false;
 
+const TRAINING_BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/**
+ * A named backend first (falling back in the usual order); "automatic" takes the fastest this
+ * device measured (backend-probe.ts, once per device), and says why the others were not used.
+ */
 async function ensureBackend(preferred: TrainSettings['backend']): Promise<BackendInfo> {
   if (backend && (preferred === 'auto' || preferred === backend.name)) return backend;
-  backend = await chooseBackend(backendOrder(preferred, ['webgpu', 'webgl', 'cpu']));
+  if (preferred !== 'auto') {
+    backend = await chooseBackend(backendOrder(preferred, TRAINING_BACKENDS));
+    return backend;
+  }
+  const probe = await backendRanking(TRAINING_BACKENDS);
+  const info = await chooseBackend(probe.ranking);
+  const others = probe.results
+    .filter((r) => r.name !== info.name && !info.fallbacks.some((f) => f.name === r.name))
+    .map((r) =>
+      r.imagesPerSecond === null
+        ? { name: r.name, reason: r.reason ?? 'did not start' }
+        : { name: r.name, reason: `measured slower here (${Math.round(r.imagesPerSecond).toLocaleString('en-US')} images/s)`, slower: true },
+    );
+  backend = { ...info, fallbacks: [...info.fallbacks, ...others], probe: describeProbe(probe) };
   return backend;
 }
 

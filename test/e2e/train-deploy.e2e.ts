@@ -77,7 +77,7 @@ describe('train, evaluate, export, import and deploy', () => {
     expect(await outcome.innerText()).toMatch(/Run completed/);
     // One row per epoch in the live table, and the backend that ran it is named.
     expect(await page.getByRole('table', { name: 'Epochs' }).getByRole('row').count()).toBe(5);
-    expect(await page.getByRole('region', { name: 'Training progress' }).innerText()).toMatch(/Backend: (webgl|webgpu|cpu)/);
+    expect(await page.getByRole('region', { name: 'Training progress' }).innerText()).toMatch(/Backend: (webgl|webgpu|wasm|cpu)/);
     // Training, evaluation and prediction leave no tensors behind in the worker.
     const tensors = /(\d+) after the run, (\d+) before/.exec(await page.getByTestId('tensor-count').innerText())!;
     expect(Number(tensors[1])).toBe(Number(tensors[2]));

@@ -406,14 +406,15 @@ describe('reliability: training (TF.js in a worker)', () => {
       await fillSettings(cpuPage, { ...SAME, backend: 'auto' });
       await trainAndWait(cpuPage, /Run completed/, 180_000);
       const progress = await cpuPage.getByRole('region', { name: 'Training progress' }).innerText();
-      // The backend that ran it is named, and why each one before it was not used.
-      expect(progress).toMatch(/Backend: cpu/);
+      // The backend that ran it is named (the probe picks WebAssembly over the JavaScript CPU
+      // backend), and why each of the others was not used.
+      expect(progress).toMatch(/Backend: wasm/);
       expect(progress).toMatch(/webgpu was not used: \S.*/);
       expect(progress).toMatch(/webgl was not used: \S.*/);
       // A notice about speed.
       const notice = cpuPage.getByTestId('backend-notice');
       expect(await notice.isVisible()).toBe(true);
-      expect(await notice.innerText()).toMatch(/trained on the CPU because WebGPU and WebGL could not be used[\s\S]*slower/);
+      expect(await notice.innerText()).toMatch(/trained on the CPU \(WebAssembly\) because WebGPU and WebGL could not be used[\s\S]*slower/);
 
       const cpuAccuracy = await newVersionAccuracy(cpuPage);
       expect(Math.abs(cpuAccuracy - webglAccuracy), `CPU ${cpuAccuracy} vs WebGL ${webglAccuracy}`).toBeLessThanOrEqual(0.15);

@@ -1,5 +1,6 @@
-// Backend choice for a TF.js worker: chosen once, WebGPU, else WebGL, else WASM (inference
-// only) or CPU. A backend that fails to initialise falls back, and the reason is kept for the UI.
+// Backend choice for a TF.js worker: the first of an ordered list that starts (the training
+// worker's order in automatic mode comes from backend-probe.ts). A backend that fails to
+// initialise falls back, and the reason is kept for the UI.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
@@ -9,8 +10,10 @@ export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export interface BackendInfo {
   name: BackendName;
   adapter: string | null;
-  /** Backends tried before this one, with why each was not used. */
-  fallbacks: Array<{ name: BackendName; reason: string }>;
+  /** Backends tried before this one (or measured slower), with why each was not used. */
+  fallbacks: Array<{ name: BackendName; reason: string; slower?: boolean }>;
+  /** Automatic mode: how the probe ranked the backends. */
+  probe?: string;
 }
 
 export async function describeAdapter(name: BackendName): Promise<string | null> {
@@ -33,28 +36,25 @@ export async function describeAdapter(name: BackendName): Promise<string | null>
   }
 }
 
-/**
- * In automatic mode a software WebGPU adapter (SwiftShader, or any fallback adapter) is skipped
- * when WebGL is next in line: measured on a 2-core machine it trains ~4x slower than WebGL.
- * Naming WebGPU explicitly still uses it.
- */
-async function checkWebGpu(order: BackendName[]): Promise<void> {
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) throw new Error('this browser has no WebGPU');
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter');
-  const software = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader/i.test(`${adapter.info?.architecture} ${adapter.info?.description}`);
-  if (software && autoMode && order.includes('webgl')) throw new Error('software adapter (SwiftShader): WebGL is faster on this machine');
+/** True when the WebGPU adapter is a software one (SwiftShader or a fallback adapter). */
+export async function softwareWebGpu(): Promise<boolean> {
+  const adapter = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return false;
+  return !!(adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader/i.test(`${adapter.info?.architecture} ${adapter.info?.description}`);
 }
 
-let autoMode = true;
+async function checkWebGpu(): Promise<void> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) throw new Error('this browser has no WebGPU');
+  if (!(await gpu.requestAdapter())) throw new Error('no WebGPU adapter');
+}
 
 export async function chooseBackend(order: BackendName[]): Promise<BackendInfo> {
   const fallbacks: BackendInfo['fallbacks'] = [];
   for (const name of order) {
     try {
       if (!tf.findBackendFactory(name)) throw new Error('not available in this build');
-      if (name === 'webgpu') await checkWebGpu(order);
+      if (name === 'webgpu') await checkWebGpu();
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error('failed to initialise');
       await tf.ready();
@@ -72,8 +72,19 @@ export async function chooseBackend(order: BackendName[]): Promise<BackendInfo> 
   throw new Error(`No TensorFlow.js backend could start: ${fallbacks.map((f) => `${f.name}: ${f.reason}`).join('; ')}`);
 }
 
+/**
+ * The automatic order where nothing is measured (inference): a software WebGPU adapter goes after
+ * WebGL, which was measured ~4x faster on SwiftShader.
+ */
+export async function unmeasuredAutoOrder(allowed: BackendName[]): Promise<BackendName[]> {
+  if (!allowed.includes('webgpu') || !allowed.includes('webgl') || !(await softwareWebGpu())) return allowed;
+  const rest: BackendName[] = allowed.filter((b) => b !== 'webgpu');
+  rest.splice(rest.indexOf('webgl') + 1, 0, 'webgpu');
+  return rest;
+}
+
+/** A chosen backend first, then the rest in the given order. */
 export function backendOrder(preferred: BackendName | 'auto', allowed: BackendName[]): BackendName[] {
-  autoMode = preferred === 'auto';
   if (preferred === 'auto' || !allowed.includes(preferred)) return allowed;
   return [preferred, ...allowed.filter((b) => b !== preferred)];
 }

@@ -178,6 +178,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   // Transfer heads train from cached embeddings in seconds, so only pixel models warm-start.
   if (config.init && !transfer && run.checkpointEpoch === 0) await warmStart(model, config.init.versionId);
   let stopReason: string | null = null;
+  let weightsDivergedAt: number | null = null;
   const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
   const started = performance.now();
   try {
@@ -208,7 +209,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         startEpoch,
         optimizer,
         validation: valData,
-        shouldStop: () => ctl.isStopped() || stopReason !== null,
+        shouldStop: () => ctl.isStopped() || stopReason !== null || weightsDivergedAt !== null,
         readEvery: 10,
         earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience } : undefined,
       },
@@ -224,8 +225,13 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
           const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
           if (ctl.abandoned?.()) return;
           const weights = await captureWeights(model);
-          // Never store a checkpoint with NaN/Inf weights: the last good one stays.
-          if (!allFinite(weights) || ctl.abandoned?.()) return;
+          // Never store a checkpoint with NaN/Inf weights: the last good one stays, and the run ends
+          // diverged (the loss can stay finite while the weights overflow, e.g. on WebGPU).
+          if (!allFinite(weights)) {
+            weightsDivergedAt = epochMetrics.epoch;
+            return;
+          }
+          if (ctl.abandoned?.()) return;
           const opt = await captureOptimizer(optimizer);
           if (ctl.abandoned?.()) return;
           current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
@@ -240,6 +246,9 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
     const trainMs = performance.now() - started;
     if (outcome.status === 'diverged') {
       return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
+    }
+    if (weightsDivergedAt !== null) {
+      return { ...current, state: 'diverged', message: withNote(`The weights became NaN or infinite in epoch ${weightsDivergedAt}: training diverged. Try a lower learning rate. The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
     }
     if (stopReason !== null) return { ...current, state: 'stopped', message: stopReason };
     if (outcome.status === 'stopped') {

@@ -307,7 +307,7 @@ const TRAIN_FIELD_CHECKS: { [K in keyof TrainSettings]: (v: unknown) => boolean 
   excludeAutoLabels: (v) => typeof v === 'boolean',
   earlyStoppingPatience: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.maxEpochs,
   seed: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff,
-  backend: oneOf(['auto', 'webgpu', 'webgl', 'cpu']),
+  backend: oneOf(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']),
   backboneId: (v) => v === null || (typeof v === 'string' && v.length >= 1 && v.length <= 100),
 };
 

@@ -4,7 +4,7 @@ import type { PreprocessConfig } from '../../db/schema';
 
 export type ArchitectureKind = 'cnn' | 'mobilenet' | 'mlp';
 export type OptimizerKind = 'adam' | 'sgd' | 'rmsprop';
-export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'cpu';
+export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 export interface TrainSettings {
   architecture: ArchitectureKind;
