@@ -9,11 +9,13 @@
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import '../workers/ml/wasm-setup';
+import { registerWasmTrainingKernels } from '../src/lib/ml/wasm-training';
 import { buildModel, type ArchitectureConfig } from '../src/lib/ml/architectures';
 import { describeAdapter, type BackendName } from '../workers/ml/backend';
 
 export interface FitBenchOptions {
-  backend: 'webgpu' | 'webgl' | 'cpu';
+  backend: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
   architecture: 'cnn' | 'mobilenet';
   inputSize: number;
   channels: 1 | 3;
@@ -111,6 +113,7 @@ const api = {
     if (o.backend === 'webgpu' && !(navigator as Navigator & { gpu?: GPU }).gpu) throw new Error('this browser has no WebGPU in workers');
     if (!(await tf.setBackend(o.backend))) throw new Error(`backend ${o.backend} failed to initialise`);
     await tf.ready();
+    if (o.backend === 'wasm') registerWasmTrainingKernels();
     const architecture = architectureOf(o);
     const model = buildModel(architecture, o.seed ?? 42);
     model.compile({ optimizer: tf.train.adam(o.learningRate ?? 0.002), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });

@@ -15,7 +15,7 @@
 //                       samples after a full warm-up epoch, 3 epochs, every backend. Hours on a
 //                       2-core machine without a GPU; meant for machines with one. The default quick
 //                       profile finishes in about 10 minutes on 2 cores with SwiftShader.
-//   --backends=a,b      subset of webgpu,webgl,cpu
+//   --backends=a,b      subset of webgpu,webgl,wasm,cpu
 //   --models=a,b        subset of cnn,mobilenet
 //   --cpu-mobilenet     also run the cpu backend on the MobileNet-style net (minutes per batch)
 //   --loop              also time a minimal custom training loop (optimizer.minimize per batch) on
@@ -38,7 +38,7 @@ const OUT = join(ROOT, 'bench', 'out');
 const FIT_DIST = join(OUT, 'fit-dist');
 const RESULTS = join(ROOT, 'bench', 'results', 'train.json');
 const CLASSES = 10;
-const ALL_BACKENDS = ['webgpu', 'webgl', 'cpu'];
+const ALL_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 // ---------------------------------------------------------------------------------------------
 // Options and profiles
@@ -69,13 +69,13 @@ const SLOW = 'skipped in the quick profile: minutes per batch on a software adap
 const PROFILES = {
   quick: {
     cnn: {
-      backends: { webgpu: { samples: 128, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, cpu: { samples: 128, epochs: 2 } },
+      backends: { webgpu: { samples: 128, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 1280, epochs: 2 }, cpu: { samples: 128, epochs: 2 } },
       warmupBatches: 2,
       // 46 per class -> 32/7/7: 320 training images = 5 batches of 64.
       app: { images: 460, epochs: 3 },
     },
     mobilenet: {
-      backends: { webgpu: SLOW, webgl: { samples: 32, epochs: 1 }, cpu: SLOW },
+      backends: { webgpu: SLOW, webgl: { samples: 32, epochs: 1 }, wasm: { samples: 64, epochs: 1 }, cpu: SLOW },
       warmupBatches: 1,
       // 10 per class for classes 0-3 (7/2/1), 9 for 4-9 (6/2/1): 64 training images = 2 batches of 32.
       app: { images: 94, epochs: 2 },
@@ -83,12 +83,12 @@ const PROFILES = {
   },
   full: {
     cnn: {
-      backends: { webgpu: { samples: 1280, epochs: 2 }, webgl: { samples: 1280, epochs: 2 }, cpu: { samples: 1280, epochs: 2 } },
+      backends: { webgpu: { samples: 1280, epochs: 2 }, webgl: { samples: 1280, epochs: 2 }, wasm: { samples: 1280, epochs: 2 }, cpu: { samples: 1280, epochs: 2 } },
       warmupBatches: null,
       app: { images: 1280, epochs: 3 },
     },
     mobilenet: {
-      backends: { webgpu: { samples: 320, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, cpu: { samples: 320, epochs: 2 } },
+      backends: { webgpu: { samples: 320, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 320, epochs: 2 }, cpu: { samples: 320, epochs: 2 } },
       warmupBatches: null,
       app: { images: 320, epochs: 3 },
     },
@@ -415,6 +415,13 @@ async function watchEpochRows(page) {
     };
     w.__benchObserver = new MutationObserver(check);
     w.__benchObserver.observe(document.body, { childList: true, subtree: true });
+    // The page must stay responsive while training: every main-thread task over 50 ms is a long task.
+    w.__benchLongTasks = [];
+    w.__benchLongTaskObserver?.disconnect();
+    w.__benchLongTaskObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__benchLongTasks.push(e.duration);
+    });
+    w.__benchLongTaskObserver.observe({ type: 'longtask' });
   });
 }
 
@@ -444,6 +451,8 @@ async function trainInApp(page, baseUrl, projectId, model, backend, epochs) {
   const alerts = (await page.getByRole('alert').allTextContents().catch(() => [])).map((s) => s.trim()).filter(Boolean);
   const backendLine = (await page.locator('[data-testid="train-outcome"] + p').textContent().catch(() => null))?.replace(/\s+/g, ' ').trim() ?? null;
   const epochEnds = await page.evaluate(() => /** @type {any} */ (window).__benchEpochEnds);
+  const longTasks = await page.evaluate(() => /** @type {any} */ (window).__benchLongTasks ?? []);
+  const mainThread = { longTasks: longTasks.length, longestTaskMs: longTasks.length ? Math.round(Math.max(...longTasks)) : 0 };
   if (!/^Run completed/.test(outcomeText)) {
     return { error: `${outcomeText}${alerts.length ? ` | ${alerts.join(' | ')}` : ''}`, backendLine, wallSeconds };
   }
@@ -459,6 +468,8 @@ async function trainInApp(page, baseUrl, projectId, model, backend, epochs) {
       : null;
   return {
     versionId: v.id,
+    /** Main-thread tasks over 50 ms during the run (PerformanceObserver 'longtask'): the goal is none. */
+    mainThread,
     backend: v.backend,
     adapter: v.adapter,
     backendLine,
@@ -562,6 +573,8 @@ function buildRows(cells, torch) {
       trainyardImagesPerSecond: round(bIps, 2),
       ratioTrainyardToBare: aIps && bIps ? round(bIps / aIps, 3) : null,
       trainyardOwnFigure: round(c.app?.ownImagesPerSecond ?? null, 2),
+      mainThreadLongTasks: c.app?.mainThread?.longTasks ?? null,
+      mainThreadLongestTaskMs: c.app?.mainThread?.longestTaskMs ?? null,
       pytorch1Thread: round(pt1, 1),
       pytorch2Threads: round(pt2, 1),
       tfjsToPytorch: aIps && ptBest ? round(aIps / ptBest, 5) : null,
@@ -608,6 +621,7 @@ function printTable(report) {
     if (r.skipped) notes.push(`${tag}: ${r.skipped}`);
     if (r.bareNote) notes.push(`${tag} bare fit: ${r.bareNote}`);
     if (r.trainyardNote) notes.push(`${tag} Trainyard: ${r.trainyardNote}`);
+    if (r.mainThreadLongTasks != null) notes.push(`${tag}: main-thread tasks over 50 ms during the run: ${r.mainThreadLongTasks} (longest ${r.mainThreadLongestTaskMs} ms)`);
     if (r.bareLoopImagesPerSecond != null) notes.push(`${tag}: bare custom loop (optimizer.minimize, in-memory data) ${fmt(r.bareLoopImagesPerSecond, 2)} images/s` +
       (r.trainyardImagesPerSecond ? `; (b)/loop = ${(r.trainyardImagesPerSecond / r.bareLoopImagesPerSecond).toFixed(2)}` : ''));
     if (r.bareFitSpread != null && r.bareFitSpread > 0.15) notes.push(`${tag}: the two bare fits differ by ${(r.bareFitSpread * 100).toFixed(0)}% (${r.bareFitRuns.join(' / ')}): the ratio is noisy`);

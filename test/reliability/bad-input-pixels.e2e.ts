@@ -218,7 +218,7 @@ describe('Bad inputs: decoded pixels', () => {
       await page.getByLabel('Batch size').fill('8');
       await page.getByLabel('Augmentation strength (0 = off)').fill('0');
       await page.getByLabel('Early stopping patience (0 = off)').fill('0');
-      await page.getByLabel('Backend').selectOption({ label: 'CPU' });
+      await page.getByLabel('Backend').selectOption('cpu');
       await page.getByRole('button', { name: 'Start training' }).click();
       // The run's outcome, or the Train stage's refusal / failure message, whichever comes first.
       const trainSection = page.getByRole('region', { name: 'Train a classifier' });

@@ -36,7 +36,7 @@ async function trainingSpeed(): Promise<number> {
   const model = buildModel({ kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25 }, 1);
   const optimizer = tf.train.adam(0.001);
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
-  const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10).toFloat();
+  const ys = tf.tidy(() => tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10).toFloat());
   const step = () => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
   try {
     for (let i = 0; i < WARMUP_STEPS; i++) {
