@@ -9,7 +9,7 @@ import type { StudyRecord, TrialRecord } from '../db/schema';
 import { validateSettings, type TrainSettings } from '../lib/train/train-config';
 import { gridSize } from '../lib/tune/grid';
 import { validateSpace, type ParamSpec, type ParamValue, type SearchSpace } from '../lib/tune/space';
-import { bestTrial, type Strategy, directionOf, trialSummary, validatePlan, type StudyPlan, type TrialSummary } from '../lib/tune/study';
+import { bestTrial, type Strategy, directionOf, trialSummary, validatePlan, type StudyPlan } from '../lib/tune/study';
 import type { PrunerConfig } from '../lib/tune/pruners';
 import { DEFAULT_SPACE, spaceProblem, TUNABLE, type TunableName } from '../lib/tune/training-space';
 import type { StudyEvent, StudyGpuLoss, StudyOutcome, TrainProgress } from '../../workers/train.api';

@@ -222,7 +222,12 @@ describe('tuning studies', () => {
   });
 
   it('resumes a study cut by a reload or stopped, rerunning the cut trial without counting it twice', async () => {
-    await page.goto(appUrl(`/#/p/${encodeURIComponent(projectId)}/tune`));
+    // The test stops the study during trial 3, so trials must last a few seconds: on WebGL they
+    // do here, while WebAssembly (what the probe picks on a CPU-only machine) trains one in ~1 s.
+    await page.goto(appUrl(`/#/p/${encodeURIComponent(projectId)}/train`));
+    await page.getByLabel('Backend').selectOption('webgl');
+    await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Tune', exact: true }).click();
+    await page.getByLabel('Study name').waitFor();
     await configure({
       name: 'Reloaded', strategy: 'Random', maxTrials: 3, pruner: 'None',
       space: { Epochs: '8', 'Input size': '16', 'Batch size': '8', Dropout: '0.1, 0.3' },

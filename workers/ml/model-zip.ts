@@ -1,7 +1,7 @@
 // Model zips in and out: TF.js layers format (model.json + weights.bin) with a Teachable-Machine-
 // shaped metadata.json and a model card. Imports are validated before TF.js sees any of it.
 import * as tf from '@tensorflow/tfjs';
-import { BlobReader, BlobWriter, TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure, type FileEntry } from '@zip.js/zip.js';
+import { BlobReader, BlobWriter, TextReader, Uint8ArrayReader, ZipReader, ZipWriter, configure, type FileEntry } from '@zip.js/zip.js';
 import { addVersion, getVersion, getWeights } from '../../src/db/models';
 import { validateModelJson, validateWeightBytes } from '../../src/lib/ml/model-json-validate';
 import { modelCard } from '../../src/lib/registry/model-card';

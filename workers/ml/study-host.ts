@@ -3,7 +3,7 @@
 // IndexedDB as they start and end; only the best complete trial keeps its final checkpoint, which
 // "register best" turns into a model version.
 import * as tf from '@tensorflow/tfjs';
-import { deleteCheckpoint, getRun, saveRun } from '../../src/db/runs';
+import { getRun, saveRun } from '../../src/db/runs';
 import { listTrials, saveStudy, saveTrialAndStudy } from '../../src/db/studies';
 import type { EpochMetrics, StudyRecord, TrainRunRecord, TrialRecord } from '../../src/db/schema';
 import { bestTrial, directionOf, trialSummary, type StudyPlan } from '../../src/lib/tune/study';

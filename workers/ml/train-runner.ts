@@ -1,6 +1,5 @@
 // One training run, start to finish: data checks -> frozen stratified split -> preprocessing cache
 // -> streamed training with per-epoch checkpoints -> evaluation on the test split -> model version.
-import * as tf from '@tensorflow/tfjs';
 import { listSamples, updateSplits } from '../../src/db/samples';
 import { getDatasetVersion } from '../../src/db/datasets';
 import { unpackItems } from '../../src/lib/dataset/version';
