@@ -54,10 +54,3 @@ export async function getStepCache(key: string): Promise<StepCacheRecord | undef
 export async function putStepCache(record: StepCacheRecord): Promise<void> {
   await (await db()).put('stepCache', record);
 }
-
-export async function hasStepCache(keys: string[]): Promise<Set<string>> {
-  const tx = (await db()).transaction('stepCache');
-  const found = await Promise.all(keys.map((k) => tx.store.getKey(k)));
-  await tx.done;
-  return new Set(found.filter((k): k is string => typeof k === 'string'));
-}

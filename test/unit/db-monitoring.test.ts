@@ -5,7 +5,7 @@ import { DB_NAME, type DatasetVersionRecord, type PredictionLogRecord } from '..
 import { appendPredictionLogs, getPredictionInputs, listPredictionLogs, markSentToLabeling, timeOrderedId } from '../../src/db/monitoring';
 import { listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
 import { createProject, deleteProject } from '../../src/db/projects';
-import { savePipeline, savePipelineRun, listPipelineRuns, putStepCache, hasStepCache } from '../../src/db/pipelines';
+import { savePipeline, savePipelineRun, listPipelineRuns, putStepCache, getStepCache } from '../../src/db/pipelines';
 
 beforeEach(async () => {
   await resetConnection();
@@ -83,7 +83,7 @@ describe('dataset versions and pipelines', () => {
     await appendPredictionLogs(p.id, [log(p.id, Date.now(), null)], []);
     await deleteProject(p.id);
     expect(await listPipelineRuns('pl')).toEqual([]);
-    expect((await hasStepCache(['k1'])).size).toBe(0);
+    expect(await getStepCache('k1')).toBeUndefined();
     expect(await listDatasetVersions(p.id)).toEqual([]);
     expect(await listPredictionLogs(p.id)).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { listSamples, updateSplits } from '../../src/db/samples';
 import { getRun, saveRun } from '../../src/db/runs';
 import { getVersion, listAliases, setAlias } from '../../src/db/models';
 import { getDatasetVersion, listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
-import { getPipeline, getStepCache, hasStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
+import { getPipeline, getStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
 import type { DatasetVersionRecord, PipelineRecord, PipelineRunStoreRecord, SampleRecord, StudyRecord, TrainRunRecord } from '../../src/db/schema';
 import { getStudy, listTrials, saveStudy } from '../../src/db/studies';
 import type { StudyPlan } from '../../src/lib/tune/study';
@@ -96,13 +96,11 @@ async function stepKeys(projectId: string, def: PipelineDefinition): Promise<{ k
 }
 
 /** Cached results still usable: what they point at (a run's weights, a version, a dataset) still exists. */
-async function usableCache(keys: StepKeyParts[]): Promise<Set<string>> {
-  const present = await hasStepCache(keys.map((k) => k.key));
-  const usable = new Set<string>();
+async function usableCache(keys: StepKeyParts[]): Promise<Map<string, Record<string, unknown>>> {
+  const usable = new Map<string, Record<string, unknown>>();
   for (const k of keys) {
-    if (!present.has(k.key)) continue;
     const entry = await getStepCache(k.key);
-    if (entry && (await stillValid(k.kind, entry.outputs))) usable.add(k.key);
+    if (entry && (await stillValid(k.kind, entry.outputs))) usable.set(k.key, entry.outputs);
   }
   return usable;
 }
@@ -403,7 +401,7 @@ export async function hostPipelineRun(pipelineId: string, trigger: TriggerInfo, 
     executors: executors(pipeline.projectId, pipelineId, keys, ctl),
     keys,
     cache: {
-      get: async (key) => (cached.has(key) ? (await getStepCache(key))?.outputs : undefined),
+      get: async (key) => cached.get(key),
       put: (key, kind, outputs) => putStepCache({ key, projectId: pipeline.projectId, kind, outputs, createdAt: Date.now() }),
     },
     save,
