@@ -545,3 +545,141 @@ describe('element-wise kernels on wasm equal cpu', () => {
     }
   });
 });
+
+describe('arithmetic with a row-broadcast operand on wasm equals cpu', () => {
+  const pairs: Array<[number[], number[]]> = [
+    [[4, 5, 6, 8], [8]],
+    [[1, 1, 1, 8], [4, 5, 6, 8]],
+    [[2, 3, 5], [3, 5]],
+    [[2, 3, 5], [5]],
+    [[1, 7], [3, 7]],
+    [[4, 5, 6, 8], [4, 5, 6, 8]], // equal shapes, scalars, middle axes: stock kernel
+    [[], [4, 5, 6, 8]],
+    [[3, 1, 5], [3, 4, 5]],
+  ];
+  for (const name of ['Add', 'Sub', 'Multiply', 'RealDiv']) {
+    it(name, async () => {
+      for (const [sa, sb] of pairs) {
+        for (const [aShape, bShape] of [[sa, sb], [sb, sa]]) {
+          const values = (n: number) => Float32Array.from({ length: n }, (_, i) => (i === 1 ? NaN : i === 2 ? 0 : rand() * 4 - 2));
+          const inputs = { a: [values(size(aShape)), aShape] as [Float32Array, number[]], b: [values(size(bShape)), bShape] as [Float32Array, number[]] };
+          const expected = await runKernel('cpu', name, inputs, {});
+          for (const simd of [true, false]) {
+            setSimdKernelsEnabled(simd);
+            const actual = await runKernel('wasm', name, inputs, {});
+            expect(actual.shape, `${name} ${aShape} ${bShape}`).toEqual(expected.shape);
+            expect(Array.from(actual.values), `${name} ${aShape} ${bShape} simd=${simd}`).toEqual(Array.from(expected.values));
+          }
+          setSimdKernelsEnabled(true);
+        }
+      }
+    });
+  }
+});
+
+describe('Identity and same-dtype Cast on wasm alias their input', () => {
+  it('share memory, survive the original being disposed, and free it with the last reference', async () => {
+    await tf.setBackend('wasm');
+    const b = tf.backend() as unknown as { numDataIds(): number };
+    const ids = b.numDataIds();
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const x = tf.tensor([1, 0, 3, 4], [2, 2], dtype);
+      const copies = [tf.clone(x), tf.cast(x, dtype)];
+      expect(b.numDataIds(), dtype).toBe(ids + 1);
+      x.dispose();
+      for (const c of copies) {
+        expect(c.dtype).toBe(dtype);
+        expect(Array.from(await c.data()), dtype).toEqual(dtype === 'bool' ? [1, 0, 1, 1] : [1, 0, 3, 4]);
+      }
+      copies.forEach((c) => c.dispose());
+      expect(b.numDataIds(), `${dtype} freed`).toBe(ids);
+    }
+    // A real conversion still converts.
+    const f = tf.tensor([1.7, -2.2, 0], [3]);
+    const i = tf.cast(f, 'int32');
+    expect(Array.from(await i.data())).toEqual([1, -2, 0]);
+    tf.dispose([f, i]);
+    expect(b.numDataIds()).toBe(ids);
+    await tf.setBackend('cpu');
+  });
+});
+
+describe('batch norm and Mean gradients on wasm equal cpu', () => {
+  /** Gradients of sum(f(inputs) * w) with respect to every input, on one backend. */
+  async function gradsOn(backend: 'cpu' | 'wasm', f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<[Float32Array, number[]]>, weights: Float32Array): Promise<Array<{ values: Float32Array; shape: number[] }>> {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    const xs = inputs.map(([v, s]) => tf.tensor(v, s));
+    const w = tf.tensor(weights);
+    const g = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(tf.reshape(f(...args), [-1]), w)));
+    const out = g(xs);
+    const result = await Promise.all(out.map(async (t) => ({ values: (await t.data()) as Float32Array, shape: t.shape })));
+    tf.dispose([...xs, w, ...out]);
+    expect(tf.memory().numTensors, `${backend} leaked tensors`).toBe(before);
+    return result;
+  }
+
+  it('FusedBatchNorm with independent mean, variance, offset and scale (every input gets its gradient)', async () => {
+    for (const xShape of [[4, 5, 6, 8], [3, 7, 5], [6, 3], [2, 3, 3, 12]]) {
+      const c = xShape[xShape.length - 1];
+      const param = (positive = false): [Float32Array, number[]] => [Float32Array.from({ length: c }, () => (positive ? 0.5 + rand() : rand() * 2 - 1)), [c]];
+      const inputs: Array<[Float32Array, number[]]> = [[randomData(size(xShape)), xShape], param(), param(true), param(), param()];
+      const weights = randomData(size(xShape));
+      const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => tf.batchNorm(x, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
+      const expected = await gradsOn('cpu', bn as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
+      for (const simd of [true, false]) {
+        setSimdKernelsEnabled(simd);
+        const actual = await gradsOn('wasm', bn as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
+        ['x', 'mean', 'variance', 'offset', 'scale'].forEach((name, i) => expectClose(actual[i], expected[i], `bn grad ${name} ${xShape} simd=${simd}`, 1e-4));
+      }
+      setSimdKernelsEnabled(true);
+    }
+  });
+
+  it('batch norm in training (mean and variance from moments, as tf.layers does)', async () => {
+    // (TF.js cannot record batchNorm without a scale on a gradient tape at all: its gradient
+    // config saves 'scale' and the engine clones undefined. tf.layers always passes gamma.)
+    for (const xShape of [[8, 6, 6, 16], [5, 4, 4, 3]]) {
+      const c = xShape[xShape.length - 1];
+      const inputs: Array<[Float32Array, number[]]> = [[Float32Array.from({ length: size(xShape) }, () => 2 + rand() * 3), xShape], [randomData(c), [c]], [randomData(c), [c]]];
+      const weights = randomData(size(xShape));
+      const train = (x: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => {
+        const { mean, variance } = tf.moments(x, xShape.slice(0, -1).map((_, i) => i));
+        return tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
+      };
+      const expected = await gradsOn('cpu', train as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
+      const actual = await gradsOn('wasm', train as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
+      ['x', 'offset', 'scale'].forEach((name, i) => expectClose(actual[i], expected[i], `moments+bn d${name} ${xShape}`, 1e-3));
+    }
+  });
+
+  it('Mean over every kind of axis set, with and without keepDims', async () => {
+    for (const [shape, axis] of [[[4, 5, 6], [0, 1]], [[4, 5, 6], [1]], [[4, 5, 6], [0, 2]], [[4, 5, 6], null], [[7, 3], [1]], [[2, 3, 4, 5], [0, 1, 2]]] as Array<[number[], number[] | null]>) {
+      for (const keepDims of [false, true]) {
+        const inputs: Array<[Float32Array, number[]]> = [[randomData(size(shape)), shape]];
+        const outSize = axis === null ? 1 : size(shape.filter((_, i) => !axis.includes(i)));
+        const weights = randomData(outSize);
+        const f = (x: tf.Tensor) => tf.mean(x, axis ?? undefined, keepDims);
+        const expected = await gradsOn('cpu', f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
+        const actual = await gradsOn('wasm', f as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
+        expectClose(actual[0], expected[0], `mean grad ${shape} axis ${axis} keepDims ${keepDims}`, 1e-6);
+      }
+    }
+  });
+
+  it('other backends keep the stock gradients', async () => {
+    // The replacements are registered for every backend (gradients are per kernel name): on the
+    // CPU backend the fused kernel must never run.
+    await tf.setBackend('cpu');
+    const x = tf.randomNormal([2, 3, 4]);
+    const scale = tf.tensor1d([1, 2, 3, 4]);
+    const offset = tf.zeros([4]) as tf.Tensor1D;
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, tf.zeros([4]) as tf.Tensor1D, tf.ones([4]) as tf.Tensor1D, offset, scale)))(x);
+    expect(dx.shape).toEqual([2, 3, 4]);
+    // d/dx sum(scale * (x - 0) / sqrt(1 + eps)) = scale / sqrt(1.001) on every row.
+    const expected = [1, 2, 3, 4].map((s) => s / Math.sqrt(1.001));
+    const values = Array.from(await dx.data());
+    values.forEach((v, i) => expect(v).toBeCloseTo(expected[i % 4], 5));
+    tf.dispose([x, dx, scale, offset]);
+  });
+});

@@ -4,9 +4,17 @@
 // MobileNet's ReLU6 (minimum(6, relu(x)) and its gradient's greater(6, x)) and batch norm run
 // these on every activation. Here they are single SIMD passes for float32 operands that are
 // full, a scalar, or a row broadcast over leading axes; anything else goes to the stock kernel.
+// Add/Sub/Multiply/RealDiv go to XNNPACK in the stock kernel, which is as fast as this pass on
+// equal shapes and scalars but 2-4x slower on a per-channel [C] or [1,1,1,C] operand (batch norm
+// and its gradient): only that row broadcast is taken here.
+// Identity and same-dtype Cast alias their input (a reference, no copy), as the CPU and WebGL
+// backends do; the stock WASM kernels copy, which cost ~800 copies of activations per MobileNet
+// training step.
 import * as tf from '@tensorflow/tfjs';
 import { addr, alloc, free, heapF32, simdKernels, type KernelArgs, type WasmKernelFunc } from './heap';
-import type { BinaryOpName } from './simd-kernels';
+import { BINARY_OPS, type BinaryOpName } from './simd-kernels';
+
+const ARITHMETIC = new Set<BinaryOpName>(['Add', 'Sub', 'Multiply', 'RealDiv']);
 
 type TensorInfo = tf.TensorInfo;
 
@@ -45,8 +53,9 @@ export function binaryKernel(name: BinaryOpName, args: KernelArgs, stock: WasmKe
   if (total === 0 || !ka || !kb) return stock(args);
   const rowSize = ka.kind === 'row' ? ka.size : kb.kind === 'row' ? kb.size : total;
   if (ka.kind === 'row' && kb.kind === 'row' && ka.size !== kb.size) return stock(args);
+  if (ARITHMETIC.has(name) && ka.kind !== 'row' && kb.kind !== 'row') return stock(args);
   const rows = total / rowSize;
-  const compare = name !== 'Minimum' && name !== 'Maximum';
+  const compare = BINARY_OPS[name][2];
   const out = backend.makeOutput(outShape, compare ? 'bool' : 'float32');
   const step = (o: Operand) => (o.kind === 'full' ? rowSize * 4 : 0);
   k[name](
@@ -90,4 +99,20 @@ export function fusedBatchNormKernel(args: KernelArgs, stock: WasmKernelFunc): T
   k.batchNorm(addr(backend, x), addr(backend, p), addr(backend, out), total / c, c, c % 4 === 0 ? 1 : 0);
   free(backend, p);
   return out;
+}
+
+/** Identity: the output shares the input's memory (one more reference). */
+export function identityKernel(args: KernelArgs, stock: WasmKernelFunc): TensorInfo {
+  const { inputs, backend } = args;
+  const { x } = inputs;
+  if (x.dtype === 'string' || !backend.incRef) return stock(args);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Cast to the dtype a tensor already has is Identity; real conversions stay with the stock kernel. */
+export function castKernel(args: KernelArgs, stock: WasmKernelFunc): TensorInfo {
+  const { inputs, attrs } = args;
+  if ((attrs as unknown as tf.CastAttrs).dtype !== inputs.x.dtype) return stock(args);
+  return identityKernel(args, stock);
 }

@@ -14,6 +14,8 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: object, force?: boolean): boolean;
+  /** One more reference to a tensor's memory (disposeData frees it at zero). */
+  incRef?(dataId: object): void;
 }
 
 export type KernelArgs = {

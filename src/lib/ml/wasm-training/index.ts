@@ -16,6 +16,12 @@
 //   replaced  Tile                                block copies (stock: per-element index loop)
 //   replaced  FusedBatchNorm, Minimum, Maximum,   one SIMD pass for full/scalar/row-broadcast
 //             Greater(Equal), Less(Equal)         float32 operands (stock: scalar loops)
+//   replaced  Add, Sub, Multiply, RealDiv         one SIMD pass for a row-broadcast operand
+//                                                 (stock: XNNPACK, 2-4x slower there)
+//   replaced  Identity, Cast to the same dtype    alias the input (stock: a copy)
+//   added     TrainyardBatchNormGrad              batch norm's gradient in two passes
+//   gradient  FusedBatchNorm, Mean                on WASM: the fused kernel above; Mean's as
+//                                                 one broadcast copy (batchnorm-grad.ts)
 // A replacement hands any case it does not cover (dtype, layout, broadcast) to the stock kernel.
 //
 // Layout: NHWC (the app's models). NCHW Conv2DBackpropFilter goes through transposes, NCHW
@@ -28,7 +34,8 @@ import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput
 import { batchMatMulWithTransposes } from './matmul';
 import { maxPoolGrad } from './maxpool-grad';
 import { meanKernel, sumKernel, tileKernel } from './reductions';
-import { binaryKernel, fusedBatchNormKernel } from './elementwise';
+import { binaryKernel, castKernel, fusedBatchNormKernel, identityKernel } from './elementwise';
+import { BATCH_NORM_GRAD_KERNEL, batchNormGradKernel, fusedBatchNormGrad, meanGrad } from './batchnorm-grad';
 import { BINARY_OPS, type BinaryOpName } from './simd-kernels';
 import type { KernelArgs, WasmKernelFunc } from './heap';
 
@@ -37,11 +44,15 @@ type Config = tf.KernelConfig & { [MARK]?: true };
 
 /** Kernel names this module adds (when the WASM backend lacks them) or replaces. */
 export const WASM_TRAINING_KERNELS = {
-  added: ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'],
-  replaced: ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'FusedBatchNorm', ...(Object.keys(BINARY_OPS) as BinaryOpName[])],
+  added: ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', BATCH_NORM_GRAD_KERNEL],
+  replaced: ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'FusedBatchNorm', 'Identity', 'Cast', ...(Object.keys(BINARY_OPS) as BinaryOpName[])],
+  /** Gradients (kept per kernel name for all backends) that take a faster path on WASM only. */
+  gradients: ['FusedBatchNorm', 'Mean'],
 } as const;
 
 const stock = new Map<string, tf.KernelConfig>();
+const stockGradients = new Map<string, tf.GradConfig>();
+type GradConfig = tf.GradConfig & { [MARK]?: true };
 
 const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as unknown as tf.KernelFunc;
 const ours = (name: string): boolean => Boolean((tf.getKernel(name, 'wasm') as Config | undefined)?.[MARK]);
@@ -68,6 +79,13 @@ function replace(name: string, make: (original: WasmKernelFunc) => tf.KernelFunc
   } as Config);
 }
 
+function replaceGradient(name: string, make: (original: tf.GradConfig['gradFunc']) => tf.GradConfig['gradFunc']): void {
+  const original = tf.getGradient(name) as GradConfig | undefined;
+  if (!original || original[MARK]) return;
+  stockGradients.set(name, original);
+  tf.registerGradient({ ...original, gradFunc: make(original.gradFunc), [MARK]: true } as GradConfig);
+}
+
 /**
  * Registers the WASM training kernels. Idempotent; safe to call before or after
  * `tf.setBackend('wasm')` (kernels are looked up when they run). Replacing stock kernels needs
@@ -86,6 +104,11 @@ export function registerWasmTrainingKernels(): void {
   add('Conv2DBackpropFilter', asKernel((args) => conv2DBackpropFilter(args, stockMatMul())));
   add('DepthwiseConv2dNativeBackpropFilter', asKernel(depthwiseConv2dNativeBackpropFilter));
   add('DepthwiseConv2dNativeBackpropInput', asKernel(depthwiseConv2dNativeBackpropInput));
+  replace('Identity', (original) => asKernel((args) => identityKernel(args, original)));
+  replace('Cast', (original) => asKernel((args) => castKernel(args, original)));
+  add(BATCH_NORM_GRAD_KERNEL, batchNormGradKernel as unknown as tf.KernelFunc);
+  replaceGradient('FusedBatchNorm', fusedBatchNormGrad);
+  replaceGradient('Mean', meanGrad);
 }
 
 /** Removes what registerWasmTrainingKernels added and restores the stock kernels (tests, benchmarks). */
@@ -99,6 +122,8 @@ export function unregisterWasmTrainingKernels(): void {
       stock.delete(name);
     }
   }
+  for (const [name, original] of stockGradients) tf.registerGradient(original);
+  stockGradients.clear();
 }
 
 export { setSimdKernelsEnabled, setScratchLimit } from './heap';

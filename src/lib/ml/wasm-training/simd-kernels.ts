@@ -491,6 +491,67 @@ function colSum(): { fn: Fn; body: Code } {
   return { fn: f, body };
 }
 
+/**
+ * bnGradSums(dy, x, m, out, acc64, row32, rows, cols, simd): the two per-channel sums a batch
+ * norm's gradient needs, out[c] = sum_r dy[r, c] and out[cols + c] = sum_r dy[r, c] * (x[r, c] -
+ * m[c]), in one pass over dy and x. Blocks of 64 rows in float32 (SIMD when cols % 4 == 0),
+ * folded into float64 as in colSum.
+ */
+function bnGradSums(): { fn: Fn; body: Code } {
+  const f = new Fn('bnGradSums', params('dy', 'x', 'm', 'out', 'acc', 'row', 'rows', 'cols', 'simd'));
+  f.locals('i32', 'r', 'rEnd', 'rr', 'j', 'c', 'dp', 'xp', 'rowB', 'row2');
+  f.locals('v128', 'd');
+  f.locals('f32', 'ds');
+  const g = f.get;
+  const body: Code = [
+    f.set('rowB', mul(g('cols'), i32c(4))),
+    f.set('row2', add(g('row'), g('rowB'))),
+    memfill(g('acc'), i32c(0), mul(g('cols'), i32c(16))),
+    f.set('dp', g('dy')),
+    f.set('xp', g('x')),
+    f.for('r', i32c(0), g('rows'), i32c(64), [
+      f.set('rEnd', min32(add(g('r'), i32c(64)), g('rows'))),
+      memfill(g('row'), i32c(0), mul(g('rowB'), i32c(2))),
+      f.for('rr', g('r'), g('rEnd'), i32c(1), [
+        ifThen(
+          g('simd'),
+          f.for('j', i32c(0), g('rowB'), i32c(16), [
+            f.set('d', v128load(add(g('dp'), g('j')))),
+            v128store(add(g('row'), g('j')), [v128load(add(g('row'), g('j'))), g('d'), op.f32x4.add]),
+            v128store(add(g('row2'), g('j')), [
+              v128load(add(g('row2'), g('j'))),
+              [g('d'), [v128load(add(g('xp'), g('j'))), v128load(add(g('m'), g('j'))), op.f32x4.sub], op.f32x4.mul],
+              op.f32x4.add,
+            ]),
+          ]),
+          f.for('j', i32c(0), g('rowB'), i32c(4), [
+            f.set('ds', f32load(add(g('dp'), g('j')))),
+            f32store(add(g('row'), g('j')), [f32load(add(g('row'), g('j'))), g('ds'), op.f32.add]),
+            f32store(add(g('row2'), g('j')), [
+              f32load(add(g('row2'), g('j'))),
+              [g('ds'), [f32load(add(g('xp'), g('j'))), f32load(add(g('m'), g('j'))), op.f32.sub], op.f32.mul],
+              op.f32.add,
+            ]),
+          ]),
+        ),
+        f.inc('dp', g('rowB')),
+        f.inc('xp', g('rowB')),
+      ]),
+      f.for('c', i32c(0), mul(g('cols'), i32c(2)), i32c(1), [
+        f64store(add(g('acc'), mul(g('c'), i32c(8))), [
+          f64load(add(g('acc'), mul(g('c'), i32c(8)))),
+          [f32load(f32addr(g('row'), g('c'))), op.f64.promote_f32],
+          op.f64.add,
+        ]),
+      ]),
+    ]),
+    f.for('c', i32c(0), mul(g('cols'), i32c(2)), i32c(1), [
+      f32store(f32addr(g('out'), g('c')), [f64load(add(g('acc'), mul(g('c'), i32c(8)))), op.f32.demote_f64]),
+    ]),
+  ];
+  return { fn: f, body };
+}
+
 /** Element-wise binary ops on float32 operands: [simd op, scalar op, compare (bool output)]. */
 export const BINARY_OPS = {
   Minimum: [op.f32x4.min, op.f32.min, false],
@@ -499,6 +560,10 @@ export const BINARY_OPS = {
   GreaterEqual: [op.f32x4.ge, op.f32.ge, true],
   Less: [op.f32x4.lt, op.f32.lt, true],
   LessEqual: [op.f32x4.le, op.f32.le, true],
+  Add: [op.f32x4.add, op.f32.add, false],
+  Sub: [op.f32x4.sub, op.f32.sub, false],
+  Multiply: [op.f32x4.mul, op.f32.mul, false],
+  RealDiv: [op.f32x4.div, op.f32.div, false],
 } as const satisfies Record<string, readonly [Code, Code, boolean]>;
 export type BinaryOpName = keyof typeof BINARY_OPS;
 
@@ -604,6 +669,11 @@ export interface SimdKernels {
   dwInputGrad(...args: number[]): void;
   colSum(...args: number[]): void;
   batchNorm(...args: number[]): void;
+  bnGradSums(...args: number[]): void;
+  Add(...args: number[]): void;
+  Sub(...args: number[]): void;
+  Multiply(...args: number[]): void;
+  RealDiv(...args: number[]): void;
   Minimum(...args: number[]): void;
   Maximum(...args: number[]): void;
   Greater(...args: number[]): void;
@@ -613,7 +683,7 @@ export interface SimdKernels {
 }
 
 export function buildKernelModule(shared: boolean): Uint8Array {
-  return assemble([im2colT(), im2col(), gemmTN(), col2imAdd(), maxPoolGrad(), maxPoolGradSimd(), dwFilterGrad(), dwInputGrad(), colSum(), batchNorm(), ...(Object.keys(BINARY_OPS) as BinaryOpName[]).map(binary)], { shared });
+  return assemble([im2colT(), im2col(), gemmTN(), col2imAdd(), maxPoolGrad(), maxPoolGradSimd(), dwFilterGrad(), dwInputGrad(), colSum(), batchNorm(), bnGradSums(), ...(Object.keys(BINARY_OPS) as BinaryOpName[]).map(binary)], { shared });
 }
 
 const cache = new WeakMap<WebAssembly.Memory, SimdKernels | null | Promise<void>>();
