@@ -1,13 +1,16 @@
 // Streams batches from the preprocessed cache in IndexedDB with one batch of prefetch, so memory
-// stays bounded by the batch size whatever the dataset size.
+// stays bounded by the batch size whatever the dataset size. Batches are read and built (and
+// augmented) by a batch loader worker while this thread trains on the previous one.
+import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { getOriginal } from '../../src/db/samples';
 import { cachedIds, getPreprocessedBatch, putPreprocessed } from '../../src/db/preprocessed';
 import type { PreprocessConfig, PreprocessedRecord } from '../../src/db/schema';
 import { preprocessHash } from '../../src/lib/preprocess/config';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
-import { augmentImage } from '../../src/lib/augment/apply';
 import { fromStrength, isIdentity, type AugmentationSpec } from '../../src/lib/augment/spec';
+import type { BatchLoaderApi } from '../batch-loader.api';
+import { augmentSeed, recordsToPixels, type BatchPixelsRequest } from './batch-pixels';
 import type { Batch, EpochData } from '../../src/lib/ml/train-loop';
 import { toModelPixels } from './pixels';
 
@@ -49,48 +52,42 @@ export async function ensurePreprocessed(
   return missing.length;
 }
 
-/** Augmentation for training batches: what to apply and a seeded random source. */
-export interface BatchAugment {
-  spec: AugmentationSpec;
-  rand: () => number;
-}
-
-export function toBatch(records: PreprocessedRecord[], classIndices: number[], config: PreprocessConfig, numClasses: number, augment?: BatchAugment): Batch {
-  const size = config.inputSize * config.inputSize * config.channels;
-  const pixels = new Float32Array(records.length * size);
-  records.forEach((r, i) => {
-    const src = new Uint8Array(r.data);
-    const offset = i * size;
-    if (augment) augmentImage(src, { size: config.inputSize, channels: config.channels }, augment.spec, augment.rand, pixels, offset);
-    else for (let j = 0; j < size; j++) pixels[offset + j] = src[j] / 255;
-  });
+/** A batch's tensors from its pixels (made by recordsToPixels) and class indices. */
+export function pixelsToBatch(pixels: Float32Array, classIndices: number[], config: PreprocessConfig, numClasses: number): Batch {
   return tf.tidy(() => ({
-    xs: tf.tensor4d(pixels, [records.length, config.inputSize, config.inputSize, config.channels]),
+    xs: tf.tensor4d(pixels, [classIndices.length, config.inputSize, config.inputSize, config.channels]),
     ys: tf.oneHot(tf.tensor1d(classIndices, 'int32'), numClasses).toFloat(),
   }));
 }
 
+/** Where a batch sits in the stream: the epoch (0-based, counted per pass) and its index in it. */
+export interface BatchPosition {
+  epoch: number;
+  batch: number;
+}
+
 /**
- * An epoch source over a fixed list of samples: records are read from IndexedDB one batch ahead
- * (prefetch) and the order is shuffled per epoch with a seed derived from the run seed.
- * `read` fetches the stored records of the given ids, `makeBatch` turns them into tensors.
+ * An epoch source over a fixed list of samples: each batch is read one batch ahead (prefetch) and
+ * the order is shuffled per epoch with a seed derived from the run seed.
+ * `read` fetches what the batch's ids need, `makeBatch` turns it into tensors.
  */
 export function streamedEpochs<R>(
   items: LabeledId[],
   batchSize: number,
   shuffleSeed: number | null,
-  read: (ids: string[]) => Promise<R[]>,
-  makeBatch: (records: R[], classIndices: number[]) => Batch,
+  read: (ids: string[], at: BatchPosition) => Promise<R>,
+  makeBatch: (records: R, classIndices: number[]) => Batch,
 ): EpochData & { epoch: number } {
   const source = {
     epoch: 0,
     size: items.length,
     async *batches(): AsyncGenerator<Batch> {
+      const epoch = source.epoch;
       const order = items.slice();
       if (shuffleSeed !== null) shuffleInPlace(order, mulberry32(shuffleSeed + source.epoch++ * 7919));
       const readAt = (start: number) => {
         const slice = order.slice(start, start + batchSize);
-        return read(slice.map((s) => s.id)).then((records) => ({ records, slice }));
+        return read(slice.map((s) => s.id), { epoch, batch: start / batchSize }).then((records) => ({ records, slice }));
       };
       let next = order.length ? readAt(0) : null;
       for (let start = 0; start < order.length; start += batchSize) {
@@ -104,6 +101,53 @@ export function streamedEpochs<R>(
   return source;
 }
 
+type Loader = { api: Comlink.Remote<BatchLoaderApi>; died: Promise<never>; dead: boolean };
+
+/** The batch loader worker, started on first use; null where none can run (Node, or it failed). */
+let loader: Loader | null | undefined;
+
+function batchLoader(): Loader | null {
+  if (loader !== undefined) return loader;
+  try {
+    if (typeof Worker === 'undefined') throw new Error('no Worker here');
+    const worker = new Worker(new URL('../batch-loader.worker.ts', import.meta.url), { type: 'module', name: 'batch-loader' });
+    let fail: (err: Error) => void = () => undefined;
+    const died = new Promise<never>((_, reject) => (fail = reject));
+    died.catch(() => undefined);
+    const started: Loader = { api: Comlink.wrap<BatchLoaderApi>(worker), died, dead: false };
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      started.dead = true;
+      worker.terminate();
+      fail(new Error(event.message || 'the batch loader worker failed'));
+    });
+    loader = started;
+  } catch {
+    loader = null;
+  }
+  return loader;
+}
+
+async function loadInThread(request: BatchPixelsRequest): Promise<Float32Array> {
+  const records = await getPreprocessedBatch(request.configHash, request.projectId, request.ids);
+  return recordsToPixels(records.map((r) => r.data), request);
+}
+
+/** A batch's pixels: from the loader worker where one runs, else read and built on this thread. */
+export async function loadBatchPixels(request: BatchPixelsRequest): Promise<Float32Array> {
+  const current = batchLoader();
+  if (!current) return loadInThread(request);
+  try {
+    return await Promise.race([current.api.load(request), current.died]);
+  } catch (err) {
+    // Errors of the read itself (a missing record) come back from load() and are the answer;
+    // a loader that failed to start or crashed is dropped, and this thread reads from now on.
+    if (!current.dead) throw err;
+    if (loader === current) loader = null;
+    return loadInThread(request);
+  }
+}
+
 /** Batches of preprocessed images from the cache. */
 export function epochData(
   projectId: string,
@@ -115,15 +159,19 @@ export function epochData(
   /** The Train stage's single strength knob, or a full spec (pipelines, dataset versions). */
   augmentation: number | AugmentationSpec = 0,
 ): EpochData & { epoch: number } {
-  const hash = preprocessHash(config);
+  const configHash = preprocessHash(config);
   const spec = typeof augmentation === 'number' ? fromStrength(augmentation) : augmentation;
-  // Augmentation draws from its own seeded stream (training batches only: shuffleSeed is set).
-  const augment = !isIdentity(spec) && shuffleSeed !== null ? { spec, rand: mulberry32(shuffleSeed ^ 0x9e3779b9) } : undefined;
+  // Training batches only (shuffleSeed set): each batch draws from its own seeded stream.
+  const augmented = !isIdentity(spec) && shuffleSeed !== null;
   return streamedEpochs(
     items,
     batchSize,
     shuffleSeed,
-    (ids) => getPreprocessedBatch(hash, projectId, ids),
-    (records, classes) => toBatch(records, classes, config, numClasses, augment),
+    (ids, at) =>
+      loadBatchPixels({
+        projectId, configHash, inputSize: config.inputSize, channels: config.channels, ids,
+        ...(augmented ? { augment: { spec, seed: augmentSeed(shuffleSeed!, at.epoch, at.batch) } } : {}),
+      }),
+    (pixels, classes) => pixelsToBatch(pixels, classes, config, numClasses),
   );
 }

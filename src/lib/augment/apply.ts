@@ -1,6 +1,7 @@
 // Applies an AugmentationSpec to one image: a single inverse-mapped geometric pass (flips, rotation,
 // random resized crop) with bilinear sampling, then photometric changes, noise and cutout, all in
-// place in the output batch buffer. Runs in the training worker per sample, so nothing allocates.
+// place in the output batch buffer. Runs per sample in the batch loader worker (or the training
+// worker where no loader runs), so nothing allocates.
 import type { AugmentationSpec } from './spec';
 import { mulberry32 } from '../ml/random';
 
