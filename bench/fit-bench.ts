@@ -42,7 +42,7 @@ async function fitBenchStart(options: FitBenchOptions): Promise<{ id: number; wa
   }
 }
 
-function fitBenchTime(id: number, mode: 'fit' | 'loop' = 'fit'): Promise<TimedFit> {
+function fitBenchTime(id: number, mode: 'fit' | 'fit-val' | 'loop' = 'fit'): Promise<TimedFit> {
   const s = session(id);
   return guarded(s, s.api.time(mode));
 }

@@ -69,28 +69,30 @@ const SLOW = 'skipped in the quick profile: minutes per batch on a software adap
 const PROFILES = {
   quick: {
     cnn: {
-      backends: { webgpu: { samples: 128, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 1280, epochs: 2 }, cpu: { samples: 128, epochs: 2 } },
+      backends: { webgpu: { samples: 128, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 2560, epochs: 2 }, cpu: { samples: 128, epochs: 2 } },
       warmupBatches: 2,
-      // 46 per class -> 32/7/7: 320 training images = 5 batches of 64.
-      app: { images: 460, epochs: 3 },
+      // 229 per class -> 1,600 / 350 / 340: 1,600 training images = 25 batches of 64. At WASM's
+      // ~2,500 images/s an epoch takes well under a second: fewer images would leave the
+      // measurement to fixed per-epoch costs and timer noise.
+      app: { images: 2290, epochs: 4, split: { train: 1600, val: 350 } },
     },
     mobilenet: {
-      backends: { webgpu: SLOW, webgl: { samples: 32, epochs: 1 }, wasm: { samples: 64, epochs: 1 }, cpu: SLOW },
+      backends: { webgpu: SLOW, webgl: { samples: 32, epochs: 1 }, wasm: { samples: 128, epochs: 2 }, cpu: SLOW },
       warmupBatches: 1,
-      // 10 per class for classes 0-3 (7/2/1), 9 for 4-9 (6/2/1): 64 training images = 2 batches of 32.
-      app: { images: 94, epochs: 2 },
+      // 324 images -> 224 / 50 / 50: 224 training images = 7 batches of 32.
+      app: { images: 324, epochs: 3, split: { train: 224, val: 50 } },
     },
   },
   full: {
     cnn: {
       backends: { webgpu: { samples: 1280, epochs: 2 }, webgl: { samples: 1280, epochs: 2 }, wasm: { samples: 1280, epochs: 2 }, cpu: { samples: 1280, epochs: 2 } },
       warmupBatches: null,
-      app: { images: 1280, epochs: 3 },
+      app: { images: 1280, epochs: 3, split: { train: 900, val: 190 } },
     },
     mobilenet: {
       backends: { webgpu: { samples: 320, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 320, epochs: 2 }, cpu: { samples: 320, epochs: 2 } },
       warmupBatches: null,
-      app: { images: 320, epochs: 3 },
+      app: { images: 320, epochs: 3, split: { train: 220, val: 50 } },
     },
   },
 };
@@ -192,7 +194,7 @@ const firstLine = (err) => String(err?.message ?? err).split('\n')[0];
  * A bare-fit session in a fresh worker: builds the model and the data, warms up, and then times
  * model.fit as often as asked (no second warm-up). Never throws: failures land in .error.
  */
-async function startBareFit(fit, model, backend, sizes, warmupBatches) {
+async function startBareFit(fit, model, backend, sizes, warmupBatches, valFraction) {
   const shape = MODEL_SHAPES[model];
   const opts = {
     backend,
@@ -204,6 +206,9 @@ async function startBareFit(fit, model, backend, sizes, warmupBatches) {
     samples: sizes.samples,
     epochs: sizes.epochs,
     warmupSamples: warmupBatches ? Math.min(sizes.samples, warmupBatches * shape.batchSize) : sizes.samples,
+    // The app validates on its validation split after every epoch; 'fit-val' does the same
+    // share of validation work (validation images per training image).
+    valSamples: Math.max(1, Math.round(sizes.samples * valFraction)),
     numClasses: CLASSES,
     dropout: 0.25,
     learningRate: 0.002,
@@ -221,7 +226,8 @@ async function startBareFit(fit, model, backend, sizes, warmupBatches) {
   }
   session.time = async (mode = 'fit') => {
     if (session.id == null) return null;
-    log(`bare ${mode === 'fit' ? 'model.fit' : 'custom loop'} ${model} ${backend}: ${opts.epochs} epoch(s) of ${opts.samples} samples...`);
+    const what = { fit: 'model.fit', 'fit-val': `model.fit + validation (${opts.valSamples})`, loop: 'custom loop' }[mode];
+    log(`bare ${what} ${model} ${backend}: ${opts.epochs} epoch(s) of ${opts.samples} samples...`);
     try {
       const r = await fit.page.evaluate(([id, m]) => window.fitBenchTime(id, m), [session.id, mode]);
       const run = { ...r, at: new Date().toISOString(), loadAverage: round(os.loadavg()[0], 2) };
@@ -478,6 +484,8 @@ async function trainInApp(page, baseUrl, projectId, model, backend, epochs) {
     trainSeconds: v.timings ? v.timings.trainMs / 1000 : null,
     /** Trainyard's own figure: all epochs, the first (warm-up) included; excludes preprocessing, evaluation, saving. */
     ownImagesPerSecond: v.timings?.imagesPerSecond ?? null,
+    /** The app's own split of its training time: batches, validation passes, checkpoint snapshots (ms, all epochs). */
+    breakdown: v.timings?.breakdown ?? null,
     steady,
     epochEnds,
     testAccuracy: v.accuracy,
@@ -558,6 +566,8 @@ function buildRows(cells, torch) {
     const pt1 = pt.find((t) => t.threads === 1)?.imagesPerSecond ?? null;
     const pt2 = pt.find((t) => t.threads === 2)?.imagesPerSecond ?? null;
     const bareOk = (c.bare?.runs ?? []).filter((r) => r.mode === 'fit').map((r) => r.imagesPerSecond);
+    const bareVal = mean((c.bare?.runs ?? []).filter((r) => r.mode === 'fit-val').map((r) => r.imagesPerSecond));
+    const breakdown = c.app?.breakdown ?? null;
     const loopIps = mean((c.bare?.runs ?? []).filter((r) => r.mode === 'loop').map((r) => r.imagesPerSecond));
     const aIps = mean(bareOk);
     const bIps = c.app?.steady?.imagesPerSecond ?? null;
@@ -572,6 +582,13 @@ function buildRows(cells, torch) {
       bareFitSpread: round(spread, 3),
       trainyardImagesPerSecond: round(bIps, 2),
       ratioTrainyardToBare: aIps && bIps ? round(bIps / aIps, 3) : null,
+      /** model.fit with validationData of the app's validation share, evaluated every epoch. */
+      bareFitWithValidationImagesPerSecond: round(bareVal, 2),
+      ratioTrainyardToBareWithValidation: bareVal && bIps ? round(bIps / bareVal, 3) : null,
+      /** Share of the app's training-phase time (all epochs) per part: batches, validation, checkpoint snapshots. */
+      appTimeShares: breakdown
+        ? Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, round(v / Object.values(breakdown).reduce((a, b) => a + b, 0), 3)]))
+        : null,
       trainyardOwnFigure: round(c.app?.ownImagesPerSecond ?? null, 2),
       mainThreadLongTasks: c.app?.mainThread?.longTasks ?? null,
       mainThreadLongestTaskMs: c.app?.mainThread?.longestTaskMs ?? null,
@@ -594,16 +611,17 @@ function printTable(report) {
     `Chromium ${report.browser}; TF.js ${report.tfjsVersion ?? '?'}` +
     (report.pytorch?.available ? `; PyTorch ${report.pytorch.version} (${report.pytorch.interpreter})` : ''));
   for (const [k, v] of Object.entries(report.adapters)) console.log(`  ${k}: ${v}`);
-  const head = ['model', 'backend', '(a) bare fit', '(b) Trainyard', '(b)/(a)', 'app figure', 'PyTorch 1 thr', 'PyTorch 2 thr', 'TF.js/PyTorch'];
-  const widths = [10, 8, 13, 14, 8, 11, 14, 14, 15];
+  const head = ['model', 'backend', '(a) bare fit', "(a') +val", '(b) Trainyard', '(b)/(a)', "(b)/(a')", 'app figure', 'PyTorch 1 thr', 'PyTorch 2 thr', 'TF.js/PyTorch'];
+  const widths = [10, 8, 13, 10, 14, 8, 9, 11, 14, 14, 15];
   console.log('');
   console.log(head.map((h, i) => pad(h, widths[i], i > 1)).join(' '));
   for (const r of rows) {
     const ratio = r.ratioTrainyardToBare == null ? '–' : r.ratioTrainyardToBare.toFixed(2);
+    const ratioVal = r.ratioTrainyardToBareWithValidation == null ? '–' : r.ratioTrainyardToBareWithValidation.toFixed(2);
     const tp = r.tfjsToPytorch == null ? '–' : `1/${(1 / r.tfjsToPytorch).toFixed(0)} (${r.tfjsToPytorchThreads} thr)`;
     const cells = r.skipped
-      ? [r.model, r.backend, 'skipped', '', '', '', fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), '']
-      : [r.model, r.backend, fmt(r.bareFitImagesPerSecond, 2), fmt(r.trainyardImagesPerSecond, 2), ratio, fmt(r.trainyardOwnFigure, 2), fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), tp];
+      ? [r.model, r.backend, 'skipped', '', '', '', '', '', fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), '']
+      : [r.model, r.backend, fmt(r.bareFitImagesPerSecond, 2), fmt(r.bareFitWithValidationImagesPerSecond, 2), fmt(r.trainyardImagesPerSecond, 2), ratio, ratioVal, fmt(r.trainyardOwnFigure, 2), fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), tp];
     console.log(cells.map((c, i) => pad(c, widths[i], i > 1)).join(' '));
   }
   console.log('');
@@ -611,6 +629,8 @@ function printTable(report) {
   console.log('(a) bare model.fit on random in-memory tensors, Adam 0.002, categorical cross-entropy (+ accuracy), timed after a warm-up fit' +
     (report.profile === 'quick' ? ' of two batches (CNN) or one (MobileNet);' : ' of one full epoch;'));
   console.log('    run just before and just after (b) on the same backend; the mean is shown (each run is in the JSON).');
+  console.log("(a') the same model.fit with validationData evaluated after every epoch, as many validation images per training image as");
+  console.log("    the app's validation split has: the same work (b) does. Images/s count training images only, in (a), (a') and (b).");
   console.log("(b) Trainyard's path (IndexedDB -> training worker), from the end of epoch 1 to the end of the last epoch: the first epoch's");
   console.log("    warm-up is left out; each epoch's validation pass and checkpoint write are in.");
   console.log('"app figure": Trainyard\'s own meta.timings.imagesPerSecond (all epochs, warm-up included, preprocessing excluded).');
@@ -621,6 +641,7 @@ function printTable(report) {
     if (r.skipped) notes.push(`${tag}: ${r.skipped}`);
     if (r.bareNote) notes.push(`${tag} bare fit: ${r.bareNote}`);
     if (r.trainyardNote) notes.push(`${tag} Trainyard: ${r.trainyardNote}`);
+    if (r.appTimeShares) notes.push(`${tag}: Trainyard's training time went to ${Object.entries(r.appTimeShares).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v * 100).toFixed(1)}%`).join(', ')}`);
     if (r.mainThreadLongTasks != null) notes.push(`${tag}: main-thread tasks over 50 ms during the run: ${r.mainThreadLongTasks} (longest ${r.mainThreadLongestTaskMs} ms)`);
     if (r.bareLoopImagesPerSecond != null) notes.push(`${tag}: bare custom loop (optimizer.minimize, in-memory data) ${fmt(r.bareLoopImagesPerSecond, 2)} images/s` +
       (r.trainyardImagesPerSecond ? `; (b)/loop = ${(r.trainyardImagesPerSecond / r.bareLoopImagesPerSecond).toFixed(2)}` : ''));
@@ -699,8 +720,9 @@ async function main() {
         }
         const cell = { model, backend };
         cells.push(cell);
-        const bare = await startBareFit(fit, model, backend, sizes, p.warmupBatches);
+        const bare = await startBareFit(fit, model, backend, sizes, p.warmupBatches, p.app.split.val / p.app.split.train);
         await bare.time('fit');
+        await bare.time('fit-val');
         if (LOOP) await bare.time('loop');
         if (appProblem || projects[model]?.error) {
           cell.appSkipped = appProblem ?? projects[model].error;
@@ -718,6 +740,7 @@ async function main() {
             log(`  failed: ${cell.app.error}`);
           }
           // Time the bare fit again, so (a) brackets (b) on a machine whose load drifts.
+          await bare.time('fit-val');
           await bare.time('fit');
         }
         await bare.end();
@@ -746,6 +769,7 @@ async function main() {
     appRebuilt,
     method: {
       bareFit: 'bench/fit-bench.html worker: buildModel from src/lib/ml/architectures.ts, compiled with Adam 0.002, categorical cross-entropy and accuracy; model.fit(xs, ys, { batchSize, epochs, verbose: 0 }) on random tensors already on the backend, after a warm-up fit; images/s = samples x epochs / seconds. The same warmed-up model is timed just before and just after the Trainyard run of the same model and backend; (a) is the mean.',
+      bareFitWithValidation: "(a'): the same model.fit with validationData (random tensors, valSamples = samples x the app's val/train split ratio), evaluated after every epoch as the app does; images/s counts training samples only.",
       trainyard: "The built app (dist/) in headless Chromium: PNGs imported through the UI into IndexedDB, trained from the Train stage (early stopping off). Steady images/s = training-split images x (epochs - 1) / time from the end of epoch 1 to the end of the last epoch, epoch ends observed as rows appearing in the Train stage's Epochs table (includes per-epoch validation and checkpoint). ownImagesPerSecond is the app's meta.timings.imagesPerSecond (all epochs, first-epoch warm-up included).",
       pytorch: 'bench/torch_bench.py: the same layer structure, random tensors (1,280 / 320 samples), Adam 0.002, cross-entropy, torch.set_num_threads(1) and (2), set_num_interop_threads(1), timed after a warm-up epoch over as many epochs as fill 3 s.',
       architectures: "src/lib/ml/architectures.ts with the app's default settings: 10 classes, dropout 0.25, CNN 16 filters, MobileNet width multiplier 0.5.",

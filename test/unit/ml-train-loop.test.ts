@@ -141,7 +141,7 @@ describe('trainLoop', () => {
     await leakFree(() => tf.train.adam(0.01), async (model, optimizer) => {
       const out = await trainLoop(model, epochData(40, 1, 20), { epochs: 3, startEpoch: 2, optimizer, shouldStop: () => false });
       expect(out).toMatchObject({ status: 'completed', epochsDone: 3 });
-      expect(out.history).toEqual([{ epoch: 2, loss: expect.any(Number), acc: expect.any(Number), valLoss: null, valAcc: null }]);
+      expect(out.history).toEqual([{ epoch: 2, loss: expect.any(Number), acc: expect.any(Number), valLoss: null, valAcc: null, trainMs: expect.any(Number), validationMs: 0 }]);
     });
   });
 

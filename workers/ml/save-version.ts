@@ -49,7 +49,13 @@ export interface VersionInput {
   testTrue: number[];
   splitCounts: { train: number; val: number; test: number };
   backend: BackendInfo;
-  timings: { trainMs: number; epochs: number; imagesPerSecond: number };
+  timings: {
+    trainMs: number;
+    epochs: number;
+    imagesPerSecond: number;
+    /** Milliseconds spent in training batches, validation passes and checkpoint snapshots (all epochs of this run). */
+    breakdown?: { trainMs: number; validationMs: number; checkpointMs: number };
+  };
   earlyStopped: boolean;
   /** Transfer runs: normalization, the backbone used, and backboneId when the head alone is saved. */
   extraMeta?: Record<string, unknown>;

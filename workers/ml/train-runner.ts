@@ -200,6 +200,19 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
     let current: TrainRunRecord = { ...run, state: 'running' };
     let imagesSeen = 0;
     let batchInEpoch = 0;
+    // Where the time goes (stored with the version, shown by bench:train): training batches,
+    // validation passes, and the part of checkpointing that holds training up (reading the weights).
+    const breakdown = { trainMs: 0, validationMs: 0, checkpointMs: 0 };
+    // A checkpoint is written while the next epoch trains: the worker only snapshots the weights
+    // (a copy), and IndexedDB's durable commit runs on the browser's storage thread. One write is
+    // in flight at a time; a failed write (e.g. the disk is full) fails the run at the next epoch
+    // end or when training ends, and the checkpoint before it stays the last good one.
+    let checkpointWrite: Promise<void> | null = null;
+    const finishCheckpointWrite = async () => {
+      const pending = checkpointWrite;
+      checkpointWrite = null;
+      await pending;
+    };
     const outcome = await trainLoop(
       model,
       trainData,
@@ -222,7 +235,10 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         },
         onEpoch: async (m) => {
           const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
+          breakdown.trainMs += m.trainMs;
+          breakdown.validationMs += m.validationMs;
           if (ctl.abandoned?.()) return;
+          const snapshotStart = performance.now();
           const weights = await captureWeights(model);
           // Never store a checkpoint with NaN/Inf weights: the last good one stays, and the run ends
           // diverged (the loss can stay finite while the weights overflow, e.g. on WebGPU).
@@ -233,15 +249,20 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
           if (ctl.abandoned?.()) return;
           const opt = await captureOptimizer(optimizer);
           if (ctl.abandoned?.()) return;
+          await finishCheckpointWrite();
+          breakdown.checkpointMs += performance.now() - snapshotStart;
           current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
-          await saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now() });
-          current.checkpointEpoch = epochMetrics.epoch;
+          const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now() }).then(() => {
+            current = { ...current, checkpointEpoch: Math.max(current.checkpointEpoch, epochMetrics.epoch) };
+          });
+          write.catch(() => undefined); // handled where it is awaited; this only keeps it from being reported as unhandled meanwhile
+          checkpointWrite = write;
           const seconds = (performance.now() - started) / 1000;
           progress({ phase: 'training', done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, epochMetrics, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / seconds });
           stopReason = hooks.afterEpoch?.(epochMetrics) ?? null;
         },
       },
-    );
+    ).finally(() => (ctl.abandoned?.() ? undefined : finishCheckpointWrite()));
     const trainMs = performance.now() - started;
     if (outcome.status === 'diverged') {
       return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
@@ -284,7 +305,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       testTrue: test.map((t) => t.classIndex),
       splitCounts: { train: train.length, val: val.length, test: test.length },
       backend: ctl.backend,
-      timings: { trainMs, epochs: outcome.epochsDone, imagesPerSecond: (outcome.epochsDone - startEpoch) * train.length / (trainMs / 1000) },
+      timings: { trainMs, epochs: outcome.epochsDone, imagesPerSecond: (outcome.epochsDone - startEpoch) * train.length / (trainMs / 1000), breakdown },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
     if (!config.keepCheckpoint) await deleteCheckpoint(run.id);

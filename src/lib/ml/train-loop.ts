@@ -17,6 +17,9 @@ export interface EpochInfo {
   acc: number;
   valLoss: number | null;
   valAcc: number | null;
+  /** Wall time of the epoch's training batches and of its validation pass. */
+  trainMs: number;
+  validationMs: number;
 }
 export interface TrainCallbacks {
   /** Only on steps whose sums were read; loss/acc are running means over the epoch so far. */
@@ -151,6 +154,7 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
 
   for (let epoch = opts.startEpoch ?? 0; epoch < opts.epochs; epoch++) {
     if (opts.shouldStop()) return done('stopped', epoch);
+    const epochStart = performance.now();
     let sum = tf.zeros([2]) as tf.Tensor1D;
     let seen = 0;
     let batch = 0;
@@ -188,7 +192,8 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
       sum.dispose();
     }
     if (!Number.isFinite(totals[0])) return done('diverged', epoch, divergedReason('The loss', totals[0], epoch));
-    const info: EpochInfo = { epoch, loss: totals[0] / seen, acc: totals[1] / seen, valLoss: null, valAcc: null };
+    const validationStart = performance.now();
+    const info: EpochInfo = { epoch, loss: totals[0] / seen, acc: totals[1] / seen, valLoss: null, valAcc: null, trainMs: validationStart - epochStart, validationMs: 0 };
     if (opts.validation) {
       const v = await evaluateModel(model, opts.validation);
       if (v.n > 0) {
@@ -196,6 +201,7 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
         info.valLoss = v.loss;
         info.valAcc = v.acc;
       }
+      info.validationMs = performance.now() - validationStart;
     }
     await cb.onEpoch?.(info);
     history.push(info);
