@@ -165,7 +165,11 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   if (refused) throw new RefusedError(refused);
   const { usable, train, val, test } = await selectData(run.projectId, config, settings);
 
-  const progress = (p: Omit<TrainProgress, 'runId' | 'epochs'>) => ctl.onProgress({ ...p, runId: run.id, epochs: settings.epochs });
+  let lastProgress: Omit<TrainProgress, 'runId' | 'epochs'> | null = null;
+  const progress = (p: Omit<TrainProgress, 'runId' | 'epochs'>) => {
+    lastProgress = p;
+    ctl.onProgress({ ...p, runId: run.id, epochs: settings.epochs });
+  };
   const numClasses = labels.length;
   progress({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
   const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped, config.augmentation);
@@ -252,13 +256,16 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
           await finishCheckpointWrite();
           breakdown.checkpointMs += performance.now() - snapshotStart;
           current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
+          const epochEnd = { phase: 'training' as const, done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / ((performance.now() - started) / 1000) };
           const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now() }).then(() => {
             current = { ...current, checkpointEpoch: Math.max(current.checkpointEpoch, epochMetrics.epoch) };
+            // The epoch is shown once its checkpoint is durable, so every epoch on screen survives
+            // a crash. The next epoch is usually under way by then: keep its live position.
+            const live = lastProgress && lastProgress.epoch > epochMetrics.epoch ? { ...lastProgress, batch: undefined } : epochEnd;
+            progress({ ...live, epochMetrics });
           });
           write.catch(() => undefined); // handled where it is awaited; this only keeps it from being reported as unhandled meanwhile
           checkpointWrite = write;
-          const seconds = (performance.now() - started) / 1000;
-          progress({ phase: 'training', done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, epochMetrics, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / seconds });
           stopReason = hooks.afterEpoch?.(epochMetrics) ?? null;
         },
       },
