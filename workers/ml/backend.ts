@@ -3,6 +3,7 @@
 // initialise falls back, and the reason is kept for the UI.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -29,7 +30,11 @@ export async function describeAdapter(name: BackendName): Promise<string | null>
       const ext = gl.getExtension('WEBGL_debug_renderer_info');
       return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
     }
-    if (name === 'wasm') return `WASM${crossOriginIsolated ? ' (threads available)' : ''}`;
+    if (name === 'wasm') {
+      // XNNPACK's thread count (1 while the threaded build is off: see wasm-setup.ts).
+      const threads = getThreadsCount();
+      return `WASM, ${threads > 1 ? `${threads} threads` : '1 thread'}`;
+    }
     return `JavaScript CPU (${navigator.hardwareConcurrency} cores)`;
   } catch {
     return null;
