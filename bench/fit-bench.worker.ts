@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import '../workers/ml/wasm-setup';
 import { registerWasmTrainingKernels } from '../src/lib/ml/wasm-training';
+import { registerWebGpuTrainingKernels } from '../src/lib/ml/webgpu-training';
 import { buildModel, type ArchitectureConfig } from '../src/lib/ml/architectures';
 import { describeAdapter, type BackendName } from '../workers/ml/backend';
 
@@ -119,6 +120,7 @@ const api = {
     if (!(await tf.setBackend(o.backend))) throw new Error(`backend ${o.backend} failed to initialise`);
     await tf.ready();
     if (o.backend === 'wasm') registerWasmTrainingKernels();
+    if (o.backend === 'webgpu') registerWebGpuTrainingKernels();
     const architecture = architectureOf(o);
     const model = buildModel(architecture, o.seed ?? 42);
     model.compile({ optimizer: tf.train.adam(o.learningRate ?? 0.002), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
+import { registerWebGpuTrainingKernels } from '../../src/lib/ml/webgpu-training';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -64,6 +65,11 @@ export async function chooseBackend(order: BackendName[]): Promise<BackendInfo> 
       if (!ok) throw new Error('failed to initialise');
       await tf.ready();
       if (name === 'wasm') registerWasmTrainingKernels(); // conv/depthwise gradients: WASM can train
+      // WebGPU flags: TF.js's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (15 dispatches per queue submission)
+      // stays. 1, 15, 64 and 256 trained the CNN equally fast on SwiftShader (bench:webgpu-kernels),
+      // and larger batches hold disposed tensors' buffers back from reuse until the submission,
+      // which raises peak GPU memory. Re-measure on a real GPU with that bench before changing it.
+      if (name === 'webgpu') registerWebGpuTrainingKernels(); // split-K filter gradients, column sums, stem convs
       // A tiny op proves the backend really runs (some drivers initialise and then fail).
       const probe = tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).sum());
       const value = (await probe.data())[0];
