@@ -8,6 +8,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gradsAndStep } from './model-step';
 import { buildModel, DEFAULT_CNN, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { mulberry32 } from '../../src/lib/ml/random';
 import { registerWasmTrainingKernels, setSimdKernelsEnabled } from '../../src/lib/ml/wasm-training';
@@ -32,39 +33,7 @@ function batch(n: number, side: number, channels: number, classes: number): { x:
   return { x, y };
 }
 
-type Result = { grads: Float32Array[]; after: Float32Array[]; loss: number };
 
-/**
- * Gradients of the training loss, then one optimizer step, on one backend from given weights.
- * SGD, not Adam: Adam's first step is lr * g / (|g| + eps), which turns float32 rounding in a
- * near-zero gradient element into a full-size difference.
- */
-async function gradsAndStep(backend: 'cpu' | 'wasm', config: ArchitectureConfig, weights: Float32Array[] | null, data: { x: Float32Array; y: Float32Array }, n: number): Promise<Result & { weights: Float32Array[] }> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const model = buildModel(config, 3);
-  if (weights) {
-    const values = weights.map((w, i) => tf.tensor(w, model.weights[i].shape as number[]));
-    model.setWeights(values);
-    tf.dispose(values);
-  }
-  const initial = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
-  if (config.kind === 'head') throw new Error('not an image model');
-  const xs = tf.tensor4d(data.x, [n, config.inputSize, config.inputSize, config.channels]);
-  const ys = tf.tensor2d(data.y, [n, config.numClasses]);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const lossFn = () => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor).mean() as tf.Scalar;
-  const { value, grads } = tf.variableGrads(lossFn, vars);
-  const result = { grads: vars.map((v) => grads[v.name].dataSync().slice() as Float32Array), loss: value.dataSync()[0] };
-  const optimizer = tf.train.sgd(0.1);
-  optimizer.applyGradients(grads);
-  const after = model.trainableWeights.map((w) => w.read().dataSync().slice() as Float32Array);
-  tf.dispose([value, ...Object.values(grads), xs, ys]);
-  optimizer.dispose();
-  model.dispose();
-  expect(tf.memory().numTensors, `${backend} leaked tensors`).toBe(before);
-  return { ...result, after, weights: initial };
-}
 
 function expectTensorsClose(actual: Float32Array[], expected: Float32Array[], label: string, rtol: number): void {
   expect(actual.length).toBe(expected.length);

@@ -6,7 +6,8 @@
 // passing without having run anything.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
+import { gradsAndStep } from './model-step';
+import type { ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { mulberry32 } from '../../src/lib/ml/random';
 import { registerWebGpuTrainingKernels, unregisterWebGpuTrainingKernels, WEBGPU_TRAINING_KERNELS } from '../../src/lib/ml/webgpu-training';
 import { installNodeWebGpu } from '../node-webgpu';
@@ -234,40 +235,6 @@ describe('WebGPU training kernels match the CPU backend', () => {
   }, 60_000);
 });
 
-type StepResult = { weights: Float32Array[]; grads: Float32Array[]; after: Float32Array[]; loss: number };
-
-/**
- * Gradients of the training loss, then one optimizer step, on one backend from given weights.
- * SGD, not Adam: Adam's first step is lr * g / (|g| + eps), which turns float32 rounding in a
- * near-zero gradient element into a full-size difference.
- */
-async function gradsAndStep(backend: 'cpu' | 'webgpu', config: ArchitectureConfig, weights: Float32Array[] | null, data: { x: Float32Array; y: Float32Array }, n: number): Promise<StepResult> {
-  if (config.kind === 'head') throw new Error('not an image model');
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const model = buildModel(config, 3);
-  if (weights) {
-    const values = weights.map((w, i) => tf.tensor(w, model.weights[i].shape as number[]));
-    model.setWeights(values);
-    tf.dispose(values);
-  }
-  const read = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.data()).slice() as Float32Array));
-  const initial = await read(model.getWeights());
-  const xs = tf.tensor4d(data.x, [n, config.inputSize, config.inputSize, config.channels]);
-  const ys = tf.tensor2d(data.y, [n, config.numClasses]);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const lossFn = () => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor).mean() as tf.Scalar;
-  const { value, grads } = tf.variableGrads(lossFn, vars);
-  const result = { grads: await read(vars.map((v) => grads[v.name])), loss: (await value.data())[0] };
-  const optimizer = tf.train.sgd(0.1);
-  optimizer.applyGradients(grads);
-  const after = await read(model.trainableWeights.map((w) => w.read()));
-  tf.dispose([value, ...Object.values(grads), xs, ys]);
-  optimizer.dispose();
-  model.dispose();
-  expect(tf.memory().numTensors, `${backend} leaked tensors`).toBe(before);
-  return { ...result, after, weights: initial };
-}
 
 function expectTensorsClose(actual: Float32Array[], expected: Float32Array[], label: string, rtol: number): void {
   expect(actual.length).toBe(expected.length);

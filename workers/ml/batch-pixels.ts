@@ -3,7 +3,7 @@
 // numbers; it imports no TF.js, which keeps the loader's chunk small.
 import { augmentImage } from '../../src/lib/augment/apply';
 import type { AugmentationSpec } from '../../src/lib/augment/spec';
-import { mulberry32 } from '../../src/lib/ml/random';
+import { fmix32, mulberry32 } from '../../src/lib/ml/random';
 
 export interface BatchPixelsRequest {
   projectId: string;
@@ -21,17 +21,7 @@ export interface BatchPixelsRequest {
  * before it (a resumed run replays the same draws).
  */
 export function augmentSeed(runSeed: number, epoch: number, batch: number): number {
-  return mix32((mix32((mix32((runSeed ^ 0x9e3779b9) >>> 0) + epoch) >>> 0) + batch) >>> 0);
-}
-
-/** A bijective 32-bit integer hash (lowbias32). */
-function mix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
+  return fmix32((fmix32((fmix32((runSeed ^ 0x9e3779b9) >>> 0) + epoch) >>> 0) + batch) >>> 0);
 }
 
 /** records[i] holds one image's HWC uint8 values; the result is [n, size, size, channels] in 0..1. */

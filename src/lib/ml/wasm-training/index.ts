@@ -38,9 +38,9 @@ import { binaryKernel, castKernel, fusedBatchNormKernel, identityKernel } from '
 import { BATCH_NORM_GRAD_KERNEL, batchNormGradKernel, fusedBatchNormGrad, meanGrad } from './batchnorm-grad';
 import { BINARY_OPS, type BinaryOpName } from './simd-kernels';
 import type { KernelArgs, WasmKernelFunc } from './heap';
+import { kernelOverrides } from '../kernel-overrides';
 
 const MARK = '__trainyardWasmTraining';
-type Config = tf.KernelConfig & { [MARK]?: true };
 
 /** Kernel names this module adds (when the WASM backend lacks them) or replaces. */
 export const WASM_TRAINING_KERNELS = {
@@ -50,34 +50,12 @@ export const WASM_TRAINING_KERNELS = {
   gradients: ['FusedBatchNorm', 'Mean'],
 } as const;
 
-const stock = new Map<string, tf.KernelConfig>();
+const kernels = kernelOverrides<WasmKernelFunc>('wasm', MARK);
+const { add, replace } = kernels;
 const stockGradients = new Map<string, tf.GradConfig>();
 type GradConfig = tf.GradConfig & { [MARK]?: true };
 
 const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as unknown as tf.KernelFunc;
-const ours = (name: string): boolean => Boolean((tf.getKernel(name, 'wasm') as Config | undefined)?.[MARK]);
-
-function add(name: string, kernelFunc: tf.KernelFunc): void {
-  if (tf.getKernel(name, 'wasm')) return; // already there (ours, or a newer backend's own)
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, [MARK]: true } as Config);
-}
-
-function replace(name: string, make: (original: WasmKernelFunc) => tf.KernelFunc): void {
-  if (ours(name)) return;
-  const original = tf.getKernel(name, 'wasm');
-  if (!original) return; // WASM backend not loaded: nothing to speed up
-  stock.set(name, original);
-  tf.unregisterKernel(name, 'wasm');
-  // Keep the stock setup/dispose hooks: they bind the C++ entry points the original calls.
-  tf.registerKernel({
-    kernelName: name,
-    backendName: 'wasm',
-    kernelFunc: make(original.kernelFunc as unknown as WasmKernelFunc),
-    setupFunc: original.setupFunc,
-    disposeFunc: original.disposeFunc,
-    [MARK]: true,
-  } as Config);
-}
 
 function replaceGradient(name: string, make: (original: tf.GradConfig['gradFunc']) => tf.GradConfig['gradFunc']): void {
   const original = tf.getGradient(name) as GradConfig | undefined;
@@ -92,7 +70,7 @@ function replaceGradient(name: string, make: (original: tf.GradConfig['gradFunc'
  * the WASM backend package loaded (imported) first; without it only the missing ones are added.
  */
 export function registerWasmTrainingKernels(): void {
-  const stockMatMul = () => (stock.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as unknown as WasmKernelFunc | undefined;
+  const stockMatMul = () => (kernels.stockOf('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as unknown as WasmKernelFunc | undefined;
   replace('BatchMatMul', (original) => asKernel((args) => batchMatMulWithTransposes(args, original)));
   replace('MaxPoolGrad', () => asKernel(maxPoolGrad));
   replace('Sum', (original) => asKernel((args) => sumKernel(args, original)));
@@ -113,16 +91,8 @@ export function registerWasmTrainingKernels(): void {
 
 /** Removes what registerWasmTrainingKernels added and restores the stock kernels (tests, benchmarks). */
 export function unregisterWasmTrainingKernels(): void {
-  for (const name of [...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced]) {
-    if (!ours(name)) continue;
-    tf.unregisterKernel(name, 'wasm');
-    const original = stock.get(name);
-    if (original) {
-      tf.registerKernel(original);
-      stock.delete(name);
-    }
-  }
-  for (const [name, original] of stockGradients) tf.registerGradient(original);
+  kernels.restore([...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced]);
+  for (const [, original] of stockGradients) tf.registerGradient(original);
   stockGradients.clear();
 }
 

@@ -37,9 +37,7 @@ import { depthwiseConv2dNativeBackpropInput } from './depthwise-backprop-input';
 import { CHANNEL_BINARY_OPS, channelBinaryKernel, type ChannelBinaryOp } from './elementwise';
 import { meanKernel, sumKernel } from './reductions';
 import type { KernelArgs, WebGpuKernelFunc } from './program';
-
-const MARK = '__trainyardWebGpuTraining';
-type Config = tf.KernelConfig & { [MARK]?: true };
+import { kernelOverrides } from '../kernel-overrides';
 
 /** Kernel names this module replaces on the WebGPU backend. */
 export const WEBGPU_TRAINING_KERNELS = [
@@ -54,26 +52,10 @@ export const WEBGPU_TRAINING_KERNELS = [
 ] as const;
 export type WebGpuTrainingKernel = (typeof WEBGPU_TRAINING_KERNELS)[number];
 
-const stock = new Map<string, tf.KernelConfig>();
+const kernels = kernelOverrides<WebGpuKernelFunc>('webgpu', '__trainyardWebGpuTraining');
+const replace = (name: WebGpuTrainingKernel, make: (original: WebGpuKernelFunc) => tf.KernelFunc) => kernels.replace(name, make);
 
 const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as unknown as tf.KernelFunc;
-const ours = (name: string): boolean => Boolean((tf.getKernel(name, 'webgpu') as Config | undefined)?.[MARK]);
-
-function replace(name: WebGpuTrainingKernel, make: (original: WebGpuKernelFunc) => tf.KernelFunc): void {
-  if (ours(name)) return;
-  const original = tf.getKernel(name, 'webgpu');
-  if (!original) return; // WebGPU backend not loaded: nothing to replace
-  stock.set(name, original);
-  tf.unregisterKernel(name, 'webgpu');
-  tf.registerKernel({
-    kernelName: name,
-    backendName: 'webgpu',
-    kernelFunc: make(original.kernelFunc as unknown as WebGpuKernelFunc),
-    setupFunc: original.setupFunc,
-    disposeFunc: original.disposeFunc,
-    [MARK]: true,
-  } as Config);
-}
 
 /**
  * Registers the WebGPU training kernels. Idempotent; safe before or after
@@ -97,13 +79,5 @@ export function registerWebGpuTrainingKernels(only?: readonly WebGpuTrainingKern
 
 /** Restores the stock kernels (tests, benchmarks). */
 export function unregisterWebGpuTrainingKernels(): void {
-  for (const name of WEBGPU_TRAINING_KERNELS) {
-    if (!ours(name)) continue;
-    tf.unregisterKernel(name, 'webgpu');
-    const original = stock.get(name);
-    if (original) {
-      tf.registerKernel(original);
-      stock.delete(name);
-    }
-  }
+  kernels.restore(WEBGPU_TRAINING_KERNELS);
 }
