@@ -589,7 +589,11 @@ function buildRows(cells, torch) {
       ratioTrainyardToBareWithValidation: bareVal && bIps ? round(bIps / bareVal, 3) : null,
       /** Share of the app's training-phase time (all epochs) per part: batches, validation, checkpoint snapshots. */
       appTimeShares: breakdown
-        ? Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, round(v / Object.values(breakdown).reduce((a, b) => a + b, 0), 3)]))
+        ? (() => {
+            // waitingForDataMs is part of trainMs (batches waiting for the batch loader).
+            const total = breakdown.trainMs + breakdown.validationMs + breakdown.checkpointMs;
+            return Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, round(v / total, 3)]));
+          })()
         : null,
       trainyardOwnFigure: round(c.app?.ownImagesPerSecond ?? null, 2),
       mainThreadLongTasks: c.app?.mainThread?.longTasks ?? null,
@@ -643,7 +647,7 @@ function printTable(report) {
     if (r.skipped) notes.push(`${tag}: ${r.skipped}`);
     if (r.bareNote) notes.push(`${tag} bare fit: ${r.bareNote}`);
     if (r.trainyardNote) notes.push(`${tag} Trainyard: ${r.trainyardNote}`);
-    if (r.appTimeShares) notes.push(`${tag}: Trainyard's training time went to ${Object.entries(r.appTimeShares).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v * 100).toFixed(1)}%`).join(', ')}`);
+    if (r.appTimeShares) notes.push(`${tag}: Trainyard's training time went to ${Object.entries(r.appTimeShares).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v * 100).toFixed(1)}%`).join(', ')} (waiting for data is part of train)`);
     if (r.mainThreadLongTasks != null) notes.push(`${tag}: main-thread tasks over 50 ms during the run: ${r.mainThreadLongTasks} (longest ${r.mainThreadLongestTaskMs} ms)`);
     if (r.bareLoopImagesPerSecond != null) notes.push(`${tag}: bare custom loop (optimizer.minimize, in-memory data) ${fmt(r.bareLoopImagesPerSecond, 2)} images/s` +
       (r.trainyardImagesPerSecond ? `; (b)/loop = ${(r.trainyardImagesPerSecond / r.bareLoopImagesPerSecond).toFixed(2)}` : ''));

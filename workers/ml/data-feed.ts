@@ -1,5 +1,5 @@
-// Streams batches from the preprocessed cache in IndexedDB with one batch of prefetch, so memory
-// stays bounded by the batch size whatever the dataset size. Batches are read and built (and
+// Streams batches from the preprocessed cache in IndexedDB, reading two batches ahead, so memory
+// stays bounded by a few batches whatever the dataset size. Batches are read and built (and
 // augmented) by a batch loader worker while this thread trains on the previous one.
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
@@ -60,6 +60,9 @@ export function pixelsToBatch(pixels: Float32Array, classIndices: number[], conf
   }));
 }
 
+/** Batches read ahead of the one training. */
+const PREFETCH = 2;
+
 /** Where a batch sits in the stream: the epoch (0-based, counted per pass) and its index in it. */
 export interface BatchPosition {
   epoch: number;
@@ -67,7 +70,7 @@ export interface BatchPosition {
 }
 
 /**
- * An epoch source over a fixed list of samples: each batch is read one batch ahead (prefetch) and
+ * An epoch source over a fixed list of samples: batches are read ahead (PREFETCH of them) and
  * the order is shuffled per epoch with a seed derived from the run seed.
  * `read` fetches what the batch's ids need, `makeBatch` turns it into tensors.
  */
@@ -77,10 +80,12 @@ export function streamedEpochs<R>(
   shuffleSeed: number | null,
   read: (ids: string[], at: BatchPosition) => Promise<R>,
   makeBatch: (records: R, classIndices: number[]) => Batch,
-): EpochData & { epoch: number } {
+): EpochData & { epoch: number; waitMs: number } {
   const source = {
     epoch: 0,
     size: items.length,
+    /** Time the consumer spent waiting for a batch that was not read yet (the reader fell behind). */
+    waitMs: 0,
     async *batches(): AsyncGenerator<Batch> {
       const epoch = source.epoch;
       const order = items.slice();
@@ -89,11 +94,24 @@ export function streamedEpochs<R>(
         const slice = order.slice(start, start + batchSize);
         return read(slice.map((s) => s.id), { epoch, batch: start / batchSize }).then((records) => ({ records, slice }));
       };
-      let next = order.length ? readAt(0) : null;
-      for (let start = 0; start < order.length; start += batchSize) {
-        const current = await next!;
-        // Prefetch the following batch while this one trains.
-        next = start + batchSize < order.length ? readAt(start + batchSize) : null;
+      // Reads run PREFETCH batches ahead, so a slow read (IndexedDB, a busy core) is absorbed
+      // instead of stalling the step; memory stays bounded by PREFETCH + 1 batches.
+      const pending: Array<ReturnType<typeof readAt>> = [];
+      let nextStart = 0;
+      const fill = () => {
+        while (pending.length < PREFETCH && nextStart < order.length) {
+          const request = readAt(nextStart);
+          request.catch(() => undefined); // awaited below; an abandoned read (the loop stopped) is not an unhandled rejection
+          pending.push(request);
+          nextStart += batchSize;
+        }
+      };
+      fill();
+      while (pending.length) {
+        const waitStart = performance.now();
+        const current = await pending.shift()!;
+        source.waitMs += performance.now() - waitStart;
+        fill();
         yield makeBatch(current.records, current.slice.map((s) => s.classIndex));
       }
     },
@@ -158,7 +176,7 @@ export function epochData(
   shuffleSeed: number | null,
   /** The Train stage's single strength knob, or a full spec (pipelines, dataset versions). */
   augmentation: number | AugmentationSpec = 0,
-): EpochData & { epoch: number } {
+): EpochData & { epoch: number; waitMs: number } {
   const configHash = preprocessHash(config);
   const spec = typeof augmentation === 'number' ? fromStrength(augmentation) : augmentation;
   // Training batches only (shuffleSeed set): each batch draws from its own seeded stream.

@@ -53,8 +53,9 @@ export interface VersionInput {
     trainMs: number;
     epochs: number;
     imagesPerSecond: number;
-    /** Milliseconds spent in training batches, validation passes and checkpoint snapshots (all epochs of this run). */
-    breakdown?: { trainMs: number; validationMs: number; checkpointMs: number };
+    /** Milliseconds spent in training batches, validation passes and checkpoint snapshots (all
+     *  epochs of this run), and the part of the batches' time spent waiting for data. */
+    breakdown?: { trainMs: number; validationMs: number; checkpointMs: number; waitingForDataMs?: number };
   };
   earlyStopped: boolean;
   /** Transfer runs: normalization, the backbone used, and backboneId when the head alone is saved. */

@@ -64,7 +64,7 @@ export interface PreparedInputs {
   architecture: ArchitectureConfig;
   preprocess: PreprocessConfig;
   /** Batches for these samples; a seed shuffles (and augments) them, null keeps order. */
-  feed(items: LabeledId[], batchSize: number, seed: number | null): EpochData & { epoch: number };
+  feed(items: LabeledId[], batchSize: number, seed: number | null): EpochData & { epoch: number; waitMs: number };
 }
 
 /**
@@ -206,7 +206,8 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
     let batchInEpoch = 0;
     // Where the time goes (stored with the version, shown by bench:train): training batches,
     // validation passes, and the part of checkpointing that holds training up (reading the weights).
-    const breakdown = { trainMs: 0, validationMs: 0, checkpointMs: 0 };
+    // waitingForDataMs is the part of trainMs spent waiting for the batch loader.
+    const breakdown = { trainMs: 0, validationMs: 0, checkpointMs: 0, waitingForDataMs: 0 };
     // A checkpoint is written while the next epoch trains: the worker only snapshots the weights
     // (a copy), and IndexedDB's durable commit runs on the browser's storage thread. One write is
     // in flight at a time; a failed write (e.g. the disk is full) fails the run at the next epoch
@@ -241,6 +242,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
           const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
           breakdown.trainMs += m.trainMs;
           breakdown.validationMs += m.validationMs;
+          breakdown.waitingForDataMs = trainData.waitMs;
           if (ctl.abandoned?.()) return;
           const snapshotStart = performance.now();
           const weights = await captureWeights(model);

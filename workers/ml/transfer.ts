@@ -30,7 +30,7 @@ export interface TransferSetup {
   preprocess: PreprocessConfig;
   architecture: ArchitectureConfig;
   counts: EmbeddingCounts;
-  data(items: LabeledId[], numClasses: number, batchSize: number, shuffleSeed: number | null): EpochData & { epoch: number };
+  data(items: LabeledId[], numClasses: number, batchSize: number, shuffleSeed: number | null): EpochData & { epoch: number; waitMs: number };
   /** The model to save: backbone cut + head for layers backbones, the head alone for graph ones. */
   versionModel(head: tf.LayersModel): Promise<{ model: tf.LayersModel; meta: Record<string, unknown>; release(): void }>;
 }
@@ -120,7 +120,7 @@ function embeddingData(
   numClasses: number,
   batchSize: number,
   shuffleSeed: number | null,
-): EpochData & { epoch: number } {
+): EpochData & { epoch: number; waitMs: number } {
   const d = backbone.embeddingSize;
   const toBatch = (records: EmbeddingRecord[], classes: number[]): Batch => {
     const xs = new Float32Array(records.length * d);
