@@ -19,8 +19,6 @@ type TensorInfo = tf.TensorInfo;
 
 export const BATCH_NORM_GRAD_KERNEL = 'TrainyardBatchNormGrad';
 
-const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
 /**
  * Kernel TrainyardBatchNormGrad (WASM): inputs dy, x, mean, variance[, scale] with per-channel
  * parameters of x's last axis; attrs { varianceEpsilon }. Outputs [dx, dMean, dVariance, dScale, dOffset].
@@ -30,7 +28,7 @@ export function batchNormGradKernel(args: KernelArgs): TensorInfo[] {
   const { dy, x, mean, variance, scale } = inputs;
   const eps = Number((attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001);
   const c = x.shape[x.shape.length - 1];
-  const rows = sizeOf(x.shape) / c;
+  const rows = tf.util.sizeFromShape(x.shape) / c;
   const k = simdKernels(backend);
   const simd = c % 4 === 0 ? 1 : 0;
   const sums = alloc(backend, [2 * c]);
