@@ -108,9 +108,14 @@ export async function getOriginal(projectId: string, id: string): Promise<BlobRe
   return (await db()).get('originals', [projectId, id]);
 }
 
-/** Deletes samples (and their bytes) and keeps the project's counters true. */
+/**
+ * Deletes samples (and their bytes and pre-labels) and keeps the project's counters true. Dataset
+ * versions that listed them drop them too: a version never names an image that does not exist
+ * (the rule a project file's import enforces, lib/archive/validate.ts REFERENCE_RULES).
+ */
 export async function deleteSamples(projectId: string, ids: string[]): Promise<number> {
-  const tx = (await db()).transaction(['projects', 'samples', 'originals', 'thumbnails'], 'readwrite');
+  const tx = (await db()).transaction(['projects', 'samples', 'originals', 'thumbnails', 'prelabels', 'datasetVersions'], 'readwrite');
+  const gone = new Set<string>();
   let removed = 0;
   let bytes = 0;
   for (const id of ids) {
@@ -123,8 +128,22 @@ export async function deleteSamples(projectId: string, ids: string[]): Promise<n
       tx.objectStore('samples').delete(key),
       tx.objectStore('originals').delete(key),
       tx.objectStore('thumbnails').delete(key),
+      tx.objectStore('prelabels').delete(key),
     ]);
+    gone.add(id);
     removed++;
+  }
+  if (gone.size > 0) {
+    for (const version of await tx.objectStore('datasetVersions').index('byProject').getAll(projectId)) {
+      const keep = version.ids.map((id, i) => (gone.has(id) ? -1 : i)).filter((i) => i >= 0);
+      if (keep.length === version.ids.length) continue;
+      await tx.objectStore('datasetVersions').put({
+        ...version,
+        ids: keep.map((i) => version.ids[i]),
+        labelIndex: keep.map((i) => version.labelIndex[i]),
+        splitCode: keep.map((i) => version.splitCode[i]),
+      });
+    }
   }
   const project = restoreProject(await tx.objectStore('projects').get(projectId));
   if (project) {

@@ -5,6 +5,7 @@ import { BlobReader, ZipReader, configure, type FileEntry } from '@zip.js/zip.js
 import { validateModelJson, validateWeightBytes, validateWeightValues, type ModelJsonResult } from '../../src/lib/ml/model-json-validate';
 import { BACKBONE_LIMITS, checkBackboneUrl, weightUrl } from '../../src/lib/ml/backbone';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
+import { JSON_LIMITS, UntrustedJsonError, parseUntrustedJson } from '../../src/lib/util/safe-json';
 import { concatBytes, inflateEntry } from '../zip-entry';
 
 configure({ useWebWorkers: false });
@@ -30,6 +31,7 @@ interface FileSet {
 
 function parseAndCheck(bytes: Uint8Array): { json: Record<string, unknown>; checked: Extract<ModelJsonResult, { ok: true }> } {
   const text = new TextDecoder().decode(bytes);
+  // Parsed through lib/util/safe-json (size, depth, prototype keys) before anything else reads it.
   const checked = validateModelJson(text);
   if (!checked.ok) throw new Error(`model.json refused: ${checked.reason}`);
   return { json: JSON.parse(text) as Record<string, unknown>, checked };
@@ -58,12 +60,16 @@ async function collect(files: FileSet): Promise<BackboneFiles> {
   let metadata: Record<string, unknown> | null = null;
   const metaBytes = await files.file('metadata.json', 1024 * 1024).catch(() => null);
   if (metaBytes) {
+    // A hostile metadata.json (too deep, prototype keys) is refused like model.json; one that is
+    // merely not JSON only loses the optional hints, the model itself was validated.
+    let parsed: unknown = null;
     try {
-      const parsed = JSON.parse(new TextDecoder().decode(metaBytes));
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) metadata = parsed;
-    } catch {
-      // An unreadable metadata.json only loses the optional hints; the model itself was validated.
+      parsed = parseUntrustedJson(metaBytes, 'metadata.json', JSON_LIMITS.metadataJson);
+    } catch (e) {
+      if (!(e instanceof UntrustedJsonError) || / not valid JSON/.test(e.message)) parsed = null;
+      else throw e;
     }
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) metadata = parsed as Record<string, unknown>;
   }
   return { json, checked, weightData: weightData.buffer, metadata };
 }

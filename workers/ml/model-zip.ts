@@ -9,6 +9,7 @@ import type { PreprocessConfig } from '../../src/db/schema';
 import { APP_VERSION, type VersionMeta } from './save-version';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
 import { concatBytes, inflateEntry } from '../zip-entry';
+import { JSON_LIMITS, parseUntrustedJson } from '../../src/lib/util/safe-json';
 
 configure({ useWebWorkers: false });
 
@@ -67,12 +68,8 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
     const modelEntry = entries.find((e) => /(^|\/)model\.json$/.test(e.filename));
     if (!modelEntry) throw new Error('The zip has no model.json.');
     const dir = modelEntry.filename.slice(0, modelEntry.filename.length - 'model.json'.length);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(await inflateEntry(modelEntry as FileEntry, guard)));
-    } catch (err) {
-      throw new Error(`model.json is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    // validateModelJson parses through lib/util/safe-json: size, depth and prototype keys first.
+    const json = new TextDecoder().decode(await inflateEntry(modelEntry as FileEntry, guard));
     const checked = validateModelJson(json);
     if (!checked.ok) throw new Error(`model.json refused: ${checked.reason}`);
     if (checked.format !== 'layers-model') throw new Error('Only TF.js layers models can be imported as versions (graph models can be used as backbones).');
@@ -87,19 +84,18 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
     const sizeProblem = validateWeightBytes(checked.expectedBytes, total);
     if (sizeProblem) throw new Error(sizeProblem);
     const weightData = concatBytes(parts);
-    const manifest = (json as { weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> }).weightsManifest;
+    const parsed = JSON.parse(json) as { weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>; modelTopology: unknown };
+    const manifest = parsed.weightsManifest;
     const weightSpecs = manifest.flatMap((g) => g.weights);
     if (!finiteWeights(weightSpecs, weightData)) throw new Error('The weights contain NaN or infinite values.');
     const metaEntry = entries.find((e) => e.filename === `${dir}metadata.json`);
     let metadata: Record<string, unknown> = {};
     if (metaEntry) {
-      try {
-        metadata = JSON.parse(new TextDecoder().decode(await inflateEntry(metaEntry as FileEntry, guard)));
-      } catch {
-        throw new Error('metadata.json is not valid JSON.');
-      }
+      const value = parseUntrustedJson(await inflateEntry(metaEntry as FileEntry, guard), 'metadata.json', JSON_LIMITS.metadataJson);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('metadata.json must contain a JSON object.');
+      metadata = value as Record<string, unknown>;
     }
-    const topology = (json as { modelTopology: unknown }).modelTopology;
+    const topology = parsed.modelTopology;
     const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topology as tf.io.ModelJSON['modelTopology'], weightSpecs, weightData: weightData.buffer }));
     try {
       const inputShape = model.inputs[0].shape;

@@ -16,6 +16,7 @@ import {
   type ArchiveStore,
 } from './format';
 import type { ZipLimits } from '../import/zip-guard';
+import { JSON_LIMITS, UntrustedJsonError, checkUntrustedText, findUnknownKey, parseUntrustedJson, unknownKeyMessage, type KeyShape } from '../util/safe-json';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -138,7 +139,10 @@ const STORE_SPECS: Record<ArchiveStore, Record<string, Spec>> = {
     preprocess: obj, augmentation: any, origin: datasetOrigin,
   },
   pipelines: { id, ...owned, definition: any, createdAt: finite, updatedAt: finite, labeledAtLastRun: nullable(finite), lastRunAt: nullable(finite) },
-  pipelineRuns: { id, pipelineId: id, ...owned, number: count, state: text(100), createdAt: finite, updatedAt: finite },
+  pipelineRuns: {
+    id, pipelineId: id, ...owned, number: count, state: text(100), createdAt: finite, updatedAt: finite,
+    definition: optional(obj), trigger: optional(obj), steps: optional(listOf(obj)), keys: optional(arr), message: optional(nullable(text(MESSAGE))),
+  },
   stepCache: { key: id, ...owned, kind: text(200), outputs: obj, createdAt: finite },
   runs: {
     id, ...owned, state: oneOf('running', 'completed', 'stopped', 'diverged', 'failed', 'interrupted', 'trained'), createdAt: finite,
@@ -273,12 +277,23 @@ export interface ValidationOptions {
 const newer = (what: string) =>
   new ArchiveError(`This project file was made by a newer Trainyard (${what}). Update Trainyard (reload the page) and import it again.`);
 
+/** Keys a manifest of this format version may have (lib/util/safe-json's one policy: others are refused). */
+const MANIFEST_KEYS: KeyShape = {
+  keys: {
+    format: true, formatVersion: true, dbVersion: true, exportedAt: true, app: { keys: { name: true, version: true } },
+    project: { keys: Object.fromEntries(Object.keys(PROJECT_SPEC).map((k) => [k, true])) }, counts: true, requiredBackbones: true,
+    files: { items: { keys: { path: true, sha256: true, bytes: true } } },
+  },
+};
+
 export function parseManifest(json: string, options: ValidationOptions): ArchiveManifest {
   let raw: unknown;
   try {
-    raw = JSON.parse(json);
-  } catch {
-    throw new ArchiveError(`${MANIFEST_PATH} is not valid JSON, so this is not a readable Trainyard project file.`);
+    raw = parseUntrustedJson(json, MANIFEST_PATH, JSON_LIMITS.archiveManifest);
+  } catch (e) {
+    if (!(e instanceof UntrustedJsonError)) throw e;
+    if (/ is not valid JSON/.test(e.message)) throw new ArchiveError(`${MANIFEST_PATH} is not valid JSON, so this is not a readable Trainyard project file.`);
+    throw new ArchiveError(e.message);
   }
   if (!isObj(raw) || raw.format !== ARCHIVE_FORMAT) {
     throw new ArchiveError(`${MANIFEST_PATH} does not describe a Trainyard project (its "format" is not "${ARCHIVE_FORMAT}").`);
@@ -292,6 +307,8 @@ export function parseManifest(json: string, options: ValidationOptions): Archive
   if ((raw.dbVersion as number) > options.dbVersion) {
     throw newer(`database version ${raw.dbVersion as number}; this copy has version ${options.dbVersion}`);
   }
+  const unknown = findUnknownKey(raw, MANIFEST_KEYS);
+  if (unknown) throw new ArchiveError(unknownKeyMessage(MANIFEST_PATH, unknown.key, unknown.path));
   const top = checkFields(raw, {
     exportedAt: finite,
     app: shape({ name: text(100), version: text(100) }),
@@ -398,13 +415,17 @@ export function parseRecordsFile(
     const fail = (problem: string) => new ArchiveError(`${file}, line ${i + 1}: ${problem}.`);
     let record: unknown;
     try {
-      record = JSON.parse(line);
-    } catch {
+      // Size and depth on the text first (lib/util/safe-json): nothing recursive sees a deep line.
+      record = JSON.parse(checkUntrustedText(line, `${file}, line ${i + 1}`, JSON_LIMITS.archiveRecord));
+    } catch (e) {
+      if (e instanceof UntrustedJsonError) throw new ArchiveError(e.message);
       throw fail('not valid JSON');
     }
     if (!isObj(record)) throw fail('a record must be a JSON object');
     const problem = scan(record, { store, blobs, used }, '', 0) ?? checkFields(record, specs);
     if (problem) throw fail(problem);
+    const unknown = Object.keys(record).find((k) => !Object.hasOwn(specs, k));
+    if (unknown !== undefined) throw new ArchiveError(unknownKeyMessage(`${file}, line ${i + 1}`, unknown, '$'));
     if ('projectId' in specs && record.projectId !== projectId) {
       throw fail(`"projectId" is "${String(record.projectId).slice(0, 200)}", not the archived project's id "${projectId}"`);
     }
@@ -428,28 +449,83 @@ export function checkBlobsUsed(blobs: Map<string, number>, used: Set<string>): v
   }
 }
 
-/** Records that point at other records must find them in the archive. */
+/**
+ * One rule per reference a record can make: every value `values` returns must be a key of a record
+ * in the archive (`to`). The table in test/reliability/README.md lists these and the references
+ * that may dangle (with why); test/unit/archive-references.test.ts breaks each rule once.
+ */
+export interface ReferenceRule {
+  store: ArchiveStore;
+  /** The field, as the README's table names it. */
+  field: string;
+  to: ArchiveStore;
+  /** The field of `to` that is referred to. */
+  key: string;
+  /** The referring values of one record (null and absent values are not references). */
+  values: (r: Record<string, unknown>) => unknown[];
+}
+
+const at = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), v);
+const present = (...vs: unknown[]) => vs.filter((v) => v !== null && v !== undefined);
+const stepOutputs = (r: Record<string, unknown>) => (Array.isArray(r.steps) ? r.steps : []).map((s) => at(s, 'outputs')).filter(isObj);
+
+export const REFERENCE_RULES: ReferenceRule[] = [
+  { store: 'samples', field: 'importId', to: 'imports', key: 'id', values: (r) => [r.importId] },
+  { store: 'originals', field: 'id', to: 'samples', key: 'id', values: (r) => [r.id] },
+  { store: 'thumbnails', field: 'id', to: 'samples', key: 'id', values: (r) => [r.id] },
+  { store: 'samples', field: 'id (its original)', to: 'originals', key: 'id', values: (r) => [r.id] },
+  { store: 'prelabels', field: 'id', to: 'samples', key: 'id', values: (r) => [r.id] },
+  { store: 'datasetVersions', field: 'ids[]', to: 'samples', key: 'id', values: (r) => (r.ids as unknown[]) },
+  { store: 'pipelineRuns', field: 'pipelineId', to: 'pipelines', key: 'id', values: (r) => [r.pipelineId] },
+  { store: 'pipelineRuns', field: 'steps[].outputs.datasetVersionId', to: 'datasetVersions', key: 'id', values: (r) => present(...stepOutputs(r).map((o) => o.datasetVersionId)) },
+  { store: 'pipelineRuns', field: 'steps[].outputs.artifact', to: 'stepCache', key: 'key', values: (r) => present(...stepOutputs(r).map((o) => o.artifact)) },
+  { store: 'pipelineRuns', field: 'steps[].outputs.studyId', to: 'studies', key: 'id', values: (r) => present(...stepOutputs(r).map((o) => o.studyId)) },
+  { store: 'stepCache', field: 'outputs.datasetVersionId', to: 'datasetVersions', key: 'id', values: (r) => present(at(r, 'outputs', 'datasetVersionId')) },
+  { store: 'stepCache', field: 'outputs.artifact', to: 'stepCache', key: 'key', values: (r) => present(at(r, 'outputs', 'artifact')) },
+  { store: 'stepCache', field: 'outputs.studyId', to: 'studies', key: 'id', values: (r) => present(at(r, 'outputs', 'studyId')) },
+  { store: 'runs', field: 'config.dataset.versionId', to: 'datasetVersions', key: 'id', values: (r) => present(at(r, 'config', 'dataset', 'versionId')) },
+  { store: 'checkpoints', field: 'runId', to: 'runs', key: 'id', values: (r) => [r.runId] },
+  { store: 'models', field: 'id (its weights)', to: 'modelWeights', key: 'versionId', values: (r) => [r.id] },
+  { store: 'models', field: 'meta.datasetVersionId', to: 'datasetVersions', key: 'id', values: (r) => present(at(r, 'meta', 'datasetVersionId')) },
+  { store: 'modelWeights', field: 'versionId', to: 'models', key: 'id', values: (r) => [r.versionId] },
+  { store: 'aliases', field: 'versionId', to: 'models', key: 'id', values: (r) => present(r.versionId) },
+  { store: 'trials', field: 'studyId', to: 'studies', key: 'id', values: (r) => [r.studyId] },
+  { store: 'trials', field: 'runId', to: 'runs', key: 'id', values: (r) => present(r.runId) },
+  { store: 'predictionLogs', field: 'inputId', to: 'predictionInputs', key: 'id', values: (r) => present(r.inputId) },
+  { store: 'predictionInputs', field: 'id (its log)', to: 'predictionLogs', key: 'inputId', values: (r) => [r.id] },
+];
+
+/** Records that point at other records must find them in the archive (REFERENCE_RULES). */
 export function checkReferences(records: ArchiveRecords): void {
-  const ids = (store: ArchiveStore, field = 'id') => new Set(records[store].map((r) => r[field] as string));
-  const samples = ids('samples');
-  const models = ids('models');
-  const rules: Array<{ store: ArchiveStore; field: string; target: Set<string>; what: string; nullable?: boolean }> = [
-    { store: 'originals', field: 'id', target: samples, what: `sample in ${recordsPath('samples')}` },
-    { store: 'thumbnails', field: 'id', target: samples, what: `sample in ${recordsPath('samples')}` },
-    { store: 'prelabels', field: 'id', target: samples, what: `sample in ${recordsPath('samples')}` },
-    { store: 'modelWeights', field: 'versionId', target: models, what: `model version in ${recordsPath('models')}` },
-    { store: 'checkpoints', field: 'runId', target: ids('runs'), what: `run in ${recordsPath('runs')}` },
-    { store: 'trials', field: 'studyId', target: ids('studies'), what: `study in ${recordsPath('studies')}` },
-    { store: 'aliases', field: 'versionId', target: models, what: `model version in ${recordsPath('models')}`, nullable: true },
-    { store: 'pipelineRuns', field: 'pipelineId', target: ids('pipelines'), what: `pipeline in ${recordsPath('pipelines')}` },
-  ];
-  for (const { store, field, target, what, nullable: canBeNull } of rules) {
-    for (const r of records[store]) {
-      const value = r[field];
-      if (canBeNull && value === null) continue;
-      if (!target.has(value as string)) {
-        throw new ArchiveError(`${recordsPath(store)}, line ${lineOf.get(r) ?? '?'}: "${field}" is "${String(value)}", which is not a ${what}.`);
-      }
+  const keySets = new Map<string, Set<unknown>>();
+  const keysOf = (store: ArchiveStore, field: string) => {
+    const name = `${store}.${field}`;
+    let set = keySets.get(name);
+    if (!set) keySets.set(name, (set = new Set(records[store].map((r) => r[field]))));
+    return set;
+  };
+  for (const rule of REFERENCE_RULES) {
+    const target = keysOf(rule.to, rule.key);
+    for (const r of records[rule.store]) {
+      const dangling = rule.values(r).find((v) => !target.has(v));
+      if (dangling === undefined) continue;
+      const name = REFERENCE_NAMES[rule.to];
+      throw new ArchiveError(
+        `${recordsPath(rule.store)}, line ${lineOf.get(r) ?? '?'}: "${rule.field}" is "${String(dangling).slice(0, 200)}", which is not ${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name} in ${recordsPath(rule.to)}. Nothing was imported.`,
+      );
+    }
+  }
+  for (const r of records.datasetVersions) {
+    const n = (r.ids as unknown[]).length;
+    if ((r.labelIndex as unknown[]).length !== n || (r.splitCode as unknown[]).length !== n) {
+      throw new ArchiveError(`${recordsPath('datasetVersions')}, line ${lineOf.get(r) ?? '?'}: "labelIndex" and "splitCode" must have one entry per id (${n}). Nothing was imported.`);
     }
   }
 }
+
+const REFERENCE_NAMES: Record<ArchiveStore, string> = {
+  imports: 'import', samples: 'sample', originals: 'image file', thumbnails: 'thumbnail', datasetVersions: 'dataset version', pipelines: 'pipeline',
+  pipelineRuns: 'pipeline run', stepCache: 'cached step result', runs: 'training run', checkpoints: 'checkpoint', models: 'model version',
+  modelWeights: 'model version\'s weights', aliases: 'alias', prelabels: 'pre-label', studies: 'study', trials: 'trial', predictionLogs: 'prediction log',
+  predictionInputs: 'prediction input', monitorReferences: 'monitoring reference', alerts: 'alert', meta: 'setting',
+};

@@ -1,6 +1,7 @@
 // Validates an untrusted TF.js model.json before TensorFlow.js sees it: weight paths must be plain
 // file names (a URL would make the loader fetch it), dtypes, shapes and sizes must be sane.
 import { checkTopology } from './model-json-layers';
+import { JSON_LIMITS, UntrustedJsonError, checkUntrustedValue, parseUntrustedJson } from '../util/safe-json';
 
 export type WeightDtype = 'float32' | 'int32' | 'bool';
 export type QuantDtype = 'uint8' | 'uint16' | 'float16';
@@ -15,7 +16,6 @@ export type ModelJsonResult =
   | { ok: true; weightFiles: string[]; weights: ManifestWeight[]; expectedBytes: number; format: 'layers-model' | 'graph-model' }
   | { ok: false; reason: string };
 
-const MAX_JSON_CHARS = 50 * 1024 * 1024;
 const MAX_FILES = 10_000;
 const MAX_WEIGHTS = 100_000;
 const MAX_GRAPH_NODES = 200_000;
@@ -66,13 +66,14 @@ function checkWeight(w: unknown, i: number): ManifestWeight | string {
 /** Accepts the parsed object or the raw text (parse errors become a reason, never a throw). */
 export function validateModelJson(json: unknown, opts: { maxParams?: number } = {}): ModelJsonResult {
   const maxParams = opts.maxParams ?? 50e6;
-  if (typeof json === 'string') {
-    if (json.length > MAX_JSON_CHARS) return fail('model.json is larger than 50 MB.');
-    try {
-      json = JSON.parse(json);
-    } catch (e) {
-      return fail(`model.json is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
-    }
+  // Size, depth and prototype keys first (lib/util/safe-json): TF.js's config conversion recurses,
+  // and a deeply nested layer config would overflow its stack.
+  try {
+    if (typeof json === 'string') json = parseUntrustedJson(json, 'model.json', JSON_LIMITS.modelJson);
+    else checkUntrustedValue(json, 'model.json', JSON_LIMITS.modelJson.maxDepth);
+  } catch (e) {
+    if (e instanceof UntrustedJsonError) return fail(e.message);
+    throw e;
   }
   if (!isObj(json)) return fail('model.json must contain a JSON object.');
   if (!isObj(json.modelTopology)) return fail('model.json has no modelTopology: it is not a TensorFlow.js model.');
