@@ -199,6 +199,26 @@ describe('hostile project files', () => {
     await expectRefused(await zip(alias), /records\/aliases\.jsonl, line 1: "versionId" is "no-such-version", which is not a model version/);
   });
 
+  // Issue #22, 4: a sample naming an import that is not in the file was imported.
+  it('refuses a sample whose import is not in the file (samples.importId)', async () => {
+    const files = withRecord('records/samples.jsonl', 1, (r) => ({ ...r, importId: 'no-such-import' }));
+    await expectRefused(await zip(files), /records\/samples\.jsonl, line 2: "importId" is "no-such-import", which is not an import in records\/imports\.jsonl\. Nothing was imported\./);
+  });
+
+  // Issue #22, 2+3: one policy for untrusted JSON: unknown keys refused with where they were.
+  it('refuses unknown keys in a record and in the manifest, naming the key', async () => {
+    const files = withRecord('records/samples.jsonl', 0, (r) => ({ ...r, sneaky: 1 }));
+    await expectRefused(await zip(files), /records\/samples\.jsonl, line 1 has an unknown key "sneaky" at \$; unknown keys are refused, not ignored/);
+    await expectRefused(await zip(withManifest((m) => ((m.project as Record<string, unknown>).extra = 1))), /trainyard-project\.json has an unknown key "extra" at \$\.project/);
+  });
+
+  // Issue #22, 1: depth bounded on the text before anything walks it.
+  it('refuses a record nested deeper than the limit (a loop measures it, no stack overflow)', async () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const files = withLine('records/models.jsonl', 0, (json) => json.replace('"meta":{', `"meta":{"x":${deep},`));
+    await expectRefused(await zip(files), /records\/models\.jsonl, line 1 is nested more than 64 levels deep; the limit is 64/);
+  });
+
   it('refuses files the manifest does not list, blobs no record uses, and counts that do not match', async () => {
     const extra = new Map(valid);
     extra.set('blobs/originals/7.bin', new Uint8Array([1]));

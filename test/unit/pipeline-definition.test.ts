@@ -63,7 +63,7 @@ describe('defaultPipeline', () => {
 describe('serializePipeline', () => {
   it('export -> import -> export is byte-identical, including a tune plan and augmentation', () => {
     const def = defaultPipeline('Round trip', {
-      preprocess: { inputSize: 32, channels: 3, resize: 'center-crop', augmentation: { rotate: 10, flip: { horizontal: true }, ops: ['a', 'b'] } },
+      preprocess: { inputSize: 32, channels: 3, resize: 'center-crop', augmentation: { rotation: 10, hflip: 0.5, cutout: 0.25 } },
       train: { mode: 'tune', settings: { epochs: 4, architecture: 'mobilenet' }, plan },
     });
     const text = serializePipeline(def);
@@ -92,19 +92,46 @@ describe('serializePipeline', () => {
 });
 
 describe('parsePipeline: what it accepts', () => {
-  it('fills missing settings with defaults and drops unknown keys', () => {
+  it('fills missing settings with defaults', () => {
     const json = raw();
-    json.extra = 'ignored';
-    stepOf(json, 'validate').settings = { minPerClass: 3, extra: 1 };
+    stepOf(json, 'validate').settings = { minPerClass: 3 };
     delete stepOf(json, 'split').settings;
-    stepOf(json, 'train').settings = { mode: 'train', settings: { epochs: 3, unknownSetting: 1 }, plan: { ignored: true } };
+    stepOf(json, 'train').settings = { mode: 'train', settings: { epochs: 3 } };
     const parsed = parsePipeline(json);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.definition).not.toHaveProperty('extra');
     expect(parsed.definition.steps[0].settings).toEqual({ minPerClass: 3, minClasses: 2 });
     expect(parsed.definition.steps[2].settings).toEqual({ train: 0.7, val: 0.15, test: 0.15, seed: 42 });
     expect(parsed.definition.steps[4].settings).toEqual({ mode: 'train', settings: { epochs: 3 } });
+  });
+
+  // Issue #22: unknown keys were silently dropped. One policy with the project-file importer:
+  // refused, naming the key and its JSON path (a newer app version says so by schemaVersion).
+  it('refuses unknown keys anywhere, naming the key and its JSON path', () => {
+    const cases: Array<[(json: Json) => void, string, string]> = [
+      [(j) => (j.extra = 'x'), 'extra', '$'],
+      [(j) => (stepOf(j, 'validate').settings = { minPerClass: 3, extra: 1 }), 'extra', '$.steps[0].settings'],
+      [(j) => (stepOf(j, 'train').settings = { mode: 'train', settings: { epochs: 3, unknownSetting: 1 } }), 'unknownSetting', '$.steps[4].settings.settings'],
+      [(j) => (stepOf(j, 'train').settings = { mode: 'train', settings: {}, plan: { ignored: true } }), 'ignored', '$.steps[4].settings.plan'],
+      [(j) => (j.steps[1].note = 'hi'), 'note', '$.steps[1]'],
+      [(j) => (j.triggers[1].cron = '* * *'), 'cron', '$.triggers[1]'],
+    ];
+    for (const [edit, key, path] of cases) {
+      const json = raw();
+      edit(json);
+      expect(errorsOf(json)).toEqual([`The pipeline file has an unknown key "${key}" at ${path}; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).`]);
+      expect(errorsOf(JSON.stringify(json))).toHaveLength(1);
+    }
+    const json = raw();
+    stepOf(json, 'preprocess').settings.augmentation = { rotation: 5, twirl: 1 };
+    expect(errorsOf(json)[0]).toMatch(/^Step "preprocess": the augmentation settings have an unknown key "twirl"; unknown keys are refused/);
+  });
+
+  it('a newer schema version is refused by its version, before any key is looked at', () => {
+    const json = raw();
+    json.schemaVersion = 2;
+    json.newThing = { x: 1 };
+    expect(errorsOf(json)[0]).toMatch(/made by a newer Trainyard \(pipeline format 2/);
   });
 
   it('allows leaving out validate, gate and promote', () => {
@@ -225,22 +252,26 @@ describe('parsePipeline: what it refuses, and why', () => {
     expect(errorsOf(json)).toEqual(['Step "preprocess": the augmentation settings are not usable: it is nested more than 8 levels deep.']);
   });
 
-  it('__proto__ and constructor keys neither pollute prototypes nor survive', () => {
-    const text = JSON.stringify(raw())
-      .replace('"format"', '"__proto__":{"polluted":"top"},"constructor":{"prototype":{"polluted":"ctor"}},"format"')
-      .replace('"augmentation":{}', '"augmentation":{"__proto__":{"polluted":"aug"},"rotate":5,"nested":{"__proto__":{"polluted":"deep"}}}')
-      .replace('"settings":{"mode":"train","settings":{}}', '"settings":{"mode":"train","settings":{"__proto__":{"epochs":99},"constructor":{"x":1}}}');
-    const parsed = parsePipeline(text);
-    expect(parsed.ok).toBe(true);
-    if (!parsed.ok) return;
+  // Issue #22: these keys were dropped and the file imported; now refused like a project file's.
+  it('refuses __proto__, constructor and prototype keys anywhere, naming the key and its JSON path, without polluting', () => {
+    const base = JSON.stringify(raw());
+    const cases: Array<[string, string, string]> = [
+      [base.replace('"format"', '"__proto__":{"polluted":"top"},"format"'), '__proto__', '$'],
+      [base.replace('"format"', '"constructor":{"prototype":{"polluted":"ctor"}},"format"'), 'constructor', '$'],
+      [base.replace('"augmentation":{}', '"augmentation":{"rotation":5,"nested":{"__proto__":{"polluted":"deep"}}}'), '__proto__', '$.steps[3].settings.augmentation.nested'],
+      [base.replace('"settings":{"mode":"train","settings":{}}', '"settings":{"mode":"train","settings":{"prototype":{"epochs":99}}}'), 'prototype', '$.steps[4].settings.settings'],
+    ];
+    for (const [text, key, path] of cases) {
+      expect(text).not.toBe(base);
+      expect(errorsOf(text)).toEqual([`The pipeline file has a key named "${key}" at ${path}; such keys are refused because they could alter the objects they are merged into.`]);
+    }
     expect(({} as Json).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
-    const augmentation = parsed.definition.steps[3].settings as { augmentation: Json };
-    expect(augmentation.augmentation).toEqual({ nested: {}, rotate: 5 });
-    expect(Object.getPrototypeOf(augmentation.augmentation)).toBe(Object.prototype);
-    expect(Object.keys(augmentation.augmentation)).toEqual(['nested', 'rotate']);
-    expect(parsed.definition.steps[4].settings).toEqual({ mode: 'train', settings: {} });
-    expect(serializePipeline(parsed.definition)).not.toContain('__proto__');
+  });
+
+  it('refuses a file nested deeper than the limit before walking it (no stack overflow)', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    expect(errorsOf(deep)).toEqual(['The pipeline file is nested more than 32 levels deep; the limit is 32, so it was refused.']);
   });
 
   it('an invalid alias', () => {

@@ -66,14 +66,16 @@ function checkWeight(w: unknown, i: number): ManifestWeight | string {
 /** Accepts the parsed object or the raw text (parse errors become a reason, never a throw). */
 export function validateModelJson(json: unknown, opts: { maxParams?: number } = {}): ModelJsonResult {
   const maxParams = opts.maxParams ?? 50e6;
-  // Size, depth and prototype keys first (lib/util/safe-json): TF.js's config conversion recurses,
-  // and a deeply nested layer config would overflow its stack.
-  try {
-    if (typeof json === 'string') json = parseUntrustedJson(json, 'model.json', JSON_LIMITS.modelJson);
-    else checkUntrustedValue(json, 'model.json', JSON_LIMITS.modelJson.maxDepth);
-  } catch (e) {
-    if (e instanceof UntrustedJsonError) return fail(e.message);
-    throw e;
+  // Size, depth and prototype keys (lib/util/safe-json), on the text before parsing; a value handed
+  // over already parsed gets the same walk below, after the specific checks. TF.js's config
+  // conversion recurses, and a deeply nested layer config would overflow its stack.
+  if (typeof json === 'string') {
+    try {
+      json = parseUntrustedJson(json, 'model.json', JSON_LIMITS.modelJson);
+    } catch (e) {
+      if (e instanceof UntrustedJsonError) return fail(e.message);
+      throw e;
+    }
   }
   if (!isObj(json)) return fail('model.json must contain a JSON object.');
   if (!isObj(json.modelTopology)) return fail('model.json has no modelTopology: it is not a TensorFlow.js model.');
@@ -122,6 +124,12 @@ export function validateModelJson(json: unknown, opts: { maxParams?: number } = 
   } else {
     const problem = checkTopology(topo);
     if (problem) return fail(problem);
+  }
+  try {
+    checkUntrustedValue(json, 'model.json', JSON_LIMITS.modelJson.maxDepth);
+  } catch (e) {
+    if (e instanceof UntrustedJsonError) return fail(e.message);
+    throw e;
   }
   return { ok: true, weightFiles, weights, expectedBytes, format: isGraph ? 'graph-model' : 'layers-model' };
 }

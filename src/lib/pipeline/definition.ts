@@ -1,12 +1,16 @@
 // What a pipeline is: its steps with their settings and what starts it. Definitions arrive from
-// files people import, so parsing treats every value as hostile: it rebuilds the definition from
-// known keys only (never copying an object, so `__proto__` and friends cannot reach a prototype),
-// checks every number and string, and explains each problem in a sentence that names the step.
+// files people import, so parsing treats every value as hostile: the text goes through
+// lib/util/safe-json (size, depth, `__proto__`/`constructor`/`prototype` keys refused), a key this
+// schema version does not know is refused with its JSON path (never silently dropped), then the
+// definition is rebuilt from known keys, every number and string checked, and each problem
+// explained in a sentence that names the step.
 import { DEFAULT_SETTINGS, LIMITS, validateSettings, withDefaults, type TrainSettings } from '../train/train-config';
 import { validatePlan, type StudyPlan } from '../tune/study';
 import { DEFAULT_SPACE, spaceProblem } from '../tune/training-space';
 import { defaultPruner } from '../tune/pruners';
 import type { ParamSpec, ParamValue } from '../tune/space';
+import { AUGMENTATION_LIMITS } from '../augment/spec';
+import { JSON_LIMITS, UntrustedJsonError, checkUntrustedValue, findUnknownKey, parseUntrustedJson, unknownKeyMessage, type KeyShape } from '../util/safe-json';
 
 export type StepKind = 'validate' | 'snapshot' | 'split' | 'preprocess' | 'train' | 'evaluate' | 'gate' | 'register' | 'promote';
 
@@ -244,8 +248,10 @@ const SETTINGS_PARSERS: { [K in StepKind]: SettingsParser<K> } = {
     const rawAugmentation = own(raw, 'augmentation');
     if (rawAugmentation !== undefined) {
       const clean = plainJson(rawAugmentation);
+      const unknown = 'error' in clean || !isObject(clean.value) ? undefined : Object.keys(clean.value).find((k) => !Object.hasOwn(AUGMENTATION_LIMITS, k));
       if ('error' in clean) f.fail(`the augmentation settings are not usable: ${clean.error}.`);
       else if (!isObject(clean.value)) f.fail('the augmentation settings must be an object.');
+      else if (unknown !== undefined) f.fail(`the augmentation settings have an unknown key "${unknown.slice(0, 80)}"; unknown keys are refused, not ignored (known keys: ${Object.keys(AUGMENTATION_LIMITS).join(', ')}).`);
       else augmentation = clean.value;
     }
     return {
@@ -504,18 +510,65 @@ function parseTriggers(raw: unknown, errors: string[]): TriggerDefinition[] {
   return triggers;
 }
 
+// ---- Known keys of schema version 1 (anything else is refused, naming the key and its path) ------
+
+const keysOf = (...names: string[]) => Object.fromEntries(names.map((n) => [n, true as const]));
+const PLAN_SHAPE: KeyShape = {
+  keys: {
+    ...keysOf('strategy', 'maxTrials', 'maxMinutes', 'seed', 'gridFloatSteps'),
+    space: { items: { keys: { ...keysOf('name', 'type', 'values', 'low', 'high', 'step', 'log'), condition: { keys: keysOf('param', 'in') } } } },
+    objective: { keys: keysOf('metric') },
+    pruner: { keys: keysOf('kind', 'warmupEpochs', 'minTrials', 'minEpochs', 'reductionFactor') },
+  },
+};
+/** Augmentation keys are checked after its bounds (plainJson), in the preprocess parser. */
+const SETTINGS_SHAPES: { [K in StepKind]: KeyShape } = {
+  validate: { keys: keysOf('minPerClass', 'minClasses') },
+  snapshot: { keys: keysOf('excludeAutoLabels') },
+  split: { keys: keysOf('train', 'val', 'test', 'seed') },
+  preprocess: { keys: keysOf('inputSize', 'channels', 'resize', 'augmentation') },
+  train: { keys: { mode: true, settings: { keys: keysOf(...Object.keys(TRAIN_FIELD_CHECKS)) }, plan: PLAN_SHAPE } },
+  evaluate: { keys: {} },
+  gate: { keys: keysOf('minImprovement', 'maxClassDrop') },
+  register: { keys: {} },
+  promote: { keys: keysOf('alias') },
+};
+const TOP_SHAPE: KeyShape = {
+  keys: { ...keysOf('format', 'schemaVersion', 'name', 'revision'), steps: { items: { keys: keysOf('id', 'kind', 'settings') } }, triggers: { items: { keys: keysOf('kind', 'count', 'enabled') } } },
+};
+
+/** The first key schema version 1 does not know, with its JSON path; steps are checked by their kind. */
+function unknownPipelineKey(json: Obj): { key: string; path: string } | null {
+  const top = findUnknownKey(json, TOP_SHAPE);
+  if (top) return top;
+  const steps = own(json, 'steps');
+  if (!Array.isArray(steps)) return null;
+  for (const [i, step] of steps.entries()) {
+    if (!isObject(step)) continue;
+    const kind = own(step, 'kind');
+    const settings = own(step, 'settings');
+    if (!STEP_ORDER.includes(kind as StepKind) || !isObject(settings)) continue;
+    const found = findUnknownKey(settings, SETTINGS_SHAPES[kind as StepKind], ['steps', i, 'settings']);
+    if (found) return found;
+  }
+  return null;
+}
+
 /**
  * Checks an untrusted pipeline (a parsed JSON value, or the file's text) and rebuilds it from
  * known keys. Missing step settings take their defaults; present ones must be valid.
  */
 export function parsePipeline(json: unknown): ParseResult {
-  if (typeof json === 'string') {
-    if (json.length > MAX_TEXT_LENGTH) return { ok: false, errors: ['The file is too large to be a pipeline.'] };
-    try {
-      json = JSON.parse(json);
-    } catch {
-      return { ok: false, errors: ['The file is not valid JSON.'] };
+  try {
+    if (typeof json === 'string') {
+      if (json.length > MAX_TEXT_LENGTH) return { ok: false, errors: ['The file is too large to be a pipeline.'] };
+      json = parseUntrustedJson(json, 'The pipeline file', JSON_LIMITS.pipeline);
+    } else {
+      checkUntrustedValue(json, 'The pipeline', JSON_LIMITS.pipeline.maxDepth);
     }
+  } catch (e) {
+    if (!(e instanceof UntrustedJsonError)) throw e;
+    return { ok: false, errors: [/ is not valid JSON/.test(e.message) ? 'The file is not valid JSON.' : e.message] };
   }
   if (!isObject(json) || own(json, 'format') !== PIPELINE_FORMAT) {
     return { ok: false, errors: ['This is not a Trainyard pipeline file (its "format" is not "trainyard.pipeline").'] };
@@ -525,6 +578,9 @@ export function parsePipeline(json: unknown): ParseResult {
     return { ok: false, errors: [`This pipeline was made by a newer Trainyard (pipeline format ${version}; this version reads format ${PIPELINE_SCHEMA_VERSION}). Update Trainyard to open it.`] };
   }
   if (version !== PIPELINE_SCHEMA_VERSION) return { ok: false, errors: [`The pipeline format version ${show(version)} is not one Trainyard knows.`] };
+
+  const unknown = unknownPipelineKey(json);
+  if (unknown) return { ok: false, errors: [unknownKeyMessage('The pipeline file', unknown.key, unknown.path)] };
 
   const errors: string[] = [];
   const rawName = own(json, 'name');

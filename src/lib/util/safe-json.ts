@@ -172,8 +172,8 @@ export interface KeyShape {
  * The first key not in `shape` (iterative walk) with the JSON path of the object holding it, or
  * null. Values whose shape is `true` are not looked into.
  */
-export function findUnknownKey(value: unknown, shape: KeyShape): { key: string; path: string } | null {
-  const stack: Array<{ value: unknown; shape: KeyShape; path: Array<string | number> }> = [{ value, shape, path: [] }];
+export function findUnknownKey(value: unknown, shape: KeyShape, base: Array<string | number> = []): { key: string; path: string } | null {
+  const stack: Array<{ value: unknown; shape: KeyShape; path: Array<string | number> }> = [{ value, shape, path: base }];
   while (stack.length > 0) {
     const { value: v, shape: s, path } = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
