@@ -113,6 +113,24 @@ describe('sample batches', () => {
     expect((await listSamples(p.id)).samples.map((x) => x.id)).toEqual([hex(2)]);
     expect((await getProject(p.id))?.sampleCount).toBe(1);
   });
+
+  // Issue #22, 5: a dataset version never lists an image that does not exist (the project-file rule).
+  it('deleting images drops them from dataset versions (labels and splits in step) and their pre-labels', async () => {
+    const { putDatasetVersion, getDatasetVersion } = await import('../../src/db/datasets');
+    const { putPrelabels } = await import('../../src/db/labels');
+    const p = await createProject('A');
+    const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 3 });
+    await writeSampleBatch(p.id, [prepared(p.id, s.id, 1), prepared(p.id, s.id, 2), prepared(p.id, s.id, 3)]);
+    const { record } = await putDatasetVersion({
+      id: 'dv', projectId: p.id, createdAt: 1, ids: [hex(1), hex(2), hex(3)], labelIndex: [0, 1, 0], splitCode: [0, 1, 2], classes: ['a', 'b'],
+      preprocess: { inputSize: 8, channels: 3, resize: 'stretch', background: [0, 0, 0] }, augmentation: {}, origin: { kind: 'manual' },
+    });
+    await putPrelabels([{ projectId: p.id, id: hex(2), versionId: 'v', classes: ['a'], probs: new ArrayBuffer(4), embedding: null, predicted: 'a', confidence: 1, rejected: false, createdAt: 1 }]);
+    await deleteSamples(p.id, [hex(2)]);
+    const after = await getDatasetVersion(record.id);
+    expect(after).toMatchObject({ ids: [hex(1), hex(3)], labelIndex: [0, 0], splitCode: [0, 2] });
+    expect(await (await db()).count('prelabels')).toBe(0);
+  });
 });
 
 describe('import sessions', () => {
