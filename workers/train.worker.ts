@@ -6,6 +6,8 @@ import { backendOrder, chooseBackend, type BackendInfo, type BackendName } from 
 import { backendRanking, describeProbe } from './ml/backend-probe';
 import { executeRun, trainableSamples, type RunConfig, type RunHooks } from './ml/train-runner';
 import { getRun, saveRun } from '../src/db/runs';
+import { getProject } from '../src/db/projects';
+import { ProjectDeletedError } from '../src/db/project-guard';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { importBackbone } from './ml/backbone-model';
 import type { TrainRunRecord } from '../src/db/schema';
@@ -126,6 +128,10 @@ async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) =>
       message: `The GPU was lost (${lost}); the run stopped after epoch ${stored.checkpointEpoch}.`,
     };
   }
+  // The project was deleted (in this tab or another) while it trained: whatever the loop ended
+  // with (stopped, or data it needed gone), that is the reason; the record is refused by the
+  // database (db/project-guard), so nothing of the run is left.
+  if (!(await getProject(run.projectId).catch(() => true))) result = { ...result, state: 'failed', message: new ProjectDeletedError(run.projectId).message };
   // Best effort: on a full disk even this record may not fit; the outcome still reaches the page.
   await saveRun(result).catch(() => undefined);
   return { record: result, outcome: { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info, ...(interruption ? { interruption } : {}) } };

@@ -1,5 +1,6 @@
 // Dataset versions: immutable, content-addressed snapshots (same content, same id, stored once).
 import { db } from './open';
+import { requireProject } from './project-guard';
 import type { DatasetVersionRecord } from './schema';
 
 export async function listDatasetVersions(projectId: string): Promise<DatasetVersionRecord[]> {
@@ -16,15 +17,16 @@ export async function getDatasetVersion(id: string): Promise<DatasetVersionRecor
  * snapshot of unchanged data is the same version). Numbering happens inside the transaction.
  */
 export async function putDatasetVersion(version: Omit<DatasetVersionRecord, 'number'>): Promise<{ record: DatasetVersionRecord; created: boolean }> {
-  const tx = (await db()).transaction('datasetVersions', 'readwrite', { durability: 'strict' });
-  const existing = await tx.store.get(version.id);
+  const tx = (await db()).transaction(['projects', 'datasetVersions'], 'readwrite', { durability: 'strict' });
+  requireProject(await tx.objectStore('projects').get(version.projectId), version.projectId);
+  const existing = await tx.objectStore('datasetVersions').get(version.id);
   if (existing) {
     await tx.done;
     return { record: existing, created: false };
   }
-  const siblings = await tx.store.index('byProject').getAll(version.projectId);
+  const siblings = await tx.objectStore('datasetVersions').index('byProject').getAll(version.projectId);
   const record: DatasetVersionRecord = { ...version, number: siblings.reduce((n, v) => Math.max(n, v.number), 0) + 1 };
-  await tx.store.put(record);
+  await tx.objectStore('datasetVersions').put(record);
   await tx.done;
   return { record, created: true };
 }

@@ -1,5 +1,6 @@
 // The model registry: immutable versions (metadata apart from weights) and aliases with history.
 import { db } from './open';
+import { requireProject } from './project-guard';
 import type { AliasRecord, ModelVersionRecord, ModelWeightsRecord } from './schema';
 
 export async function listVersions(projectId: string): Promise<ModelVersionRecord[]> {
@@ -20,7 +21,8 @@ export async function addVersion(
   version: Omit<ModelVersionRecord, 'number'>,
   weights: ModelWeightsRecord,
 ): Promise<ModelVersionRecord> {
-  const tx = (await db()).transaction(['models', 'modelWeights'], 'readwrite', { durability: 'strict' });
+  const tx = (await db()).transaction(['projects', 'models', 'modelWeights'], 'readwrite', { durability: 'strict' });
+  requireProject(await tx.objectStore('projects').get(version.projectId), version.projectId);
   const existing = await tx.objectStore('models').index('byProject').getAll(version.projectId);
   const number = existing.reduce((n, v) => Math.max(n, v.number), 0) + 1;
   const record: ModelVersionRecord = { ...version, number };

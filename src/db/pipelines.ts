@@ -1,5 +1,6 @@
 // Pipelines, their runs and the step cache (outputs under a hash of each step's settings and inputs).
 import { db } from './open';
+import { requireProject } from './project-guard';
 import type { PipelineRecord, PipelineRunStoreRecord, StepCacheRecord } from './schema';
 
 export async function listPipelines(projectId: string): Promise<PipelineRecord[]> {
@@ -38,7 +39,10 @@ export async function getPipelineRun(id: string): Promise<PipelineRunStoreRecord
 }
 
 export async function savePipelineRun(run: PipelineRunStoreRecord): Promise<void> {
-  await (await db()).put('pipelineRuns', { ...run, updatedAt: Date.now() });
+  const tx = (await db()).transaction(['projects', 'pipelineRuns'], 'readwrite');
+  requireProject(await tx.objectStore('projects').get(run.projectId), run.projectId);
+  void tx.objectStore('pipelineRuns').put({ ...run, updatedAt: Date.now() });
+  await tx.done;
 }
 
 /** The next run number of a pipeline (1, 2, 3…), read and used by one caller at a time (the training worker). */
@@ -52,5 +56,8 @@ export async function getStepCache(key: string): Promise<StepCacheRecord | undef
 }
 
 export async function putStepCache(record: StepCacheRecord): Promise<void> {
-  await (await db()).put('stepCache', record);
+  const tx = (await db()).transaction(['projects', 'stepCache'], 'readwrite');
+  requireProject(await tx.objectStore('projects').get(record.projectId), record.projectId);
+  void tx.objectStore('stepCache').put(record);
+  await tx.done;
 }

@@ -1,6 +1,7 @@
 // Cache of preprocessed model inputs keyed by (preprocessing config hash, project, sample id):
 // a second run with the same preprocessing never decodes an image again.
 import { db } from './open';
+import { requireProject } from './project-guard';
 import type { PreprocessedRecord } from './schema';
 
 export async function cachedIds(configHash: string, projectId: string): Promise<Set<string>> {
@@ -10,8 +11,10 @@ export async function cachedIds(configHash: string, projectId: string): Promise<
 }
 
 export async function putPreprocessed(records: PreprocessedRecord[]): Promise<void> {
-  const tx = (await db()).transaction('preprocessed', 'readwrite');
-  for (const r of records) void tx.store.put(r);
+  if (records.length === 0) return;
+  const tx = (await db()).transaction(['projects', 'preprocessed'], 'readwrite');
+  for (const projectId of new Set(records.map((r) => r.projectId))) requireProject(await tx.objectStore('projects').get(projectId), projectId);
+  for (const r of records) void tx.objectStore('preprocessed').put(r);
   await tx.done;
 }
 

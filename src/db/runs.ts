@@ -2,9 +2,14 @@
 // finite weights (the caller checks), so resuming never starts from a diverged state.
 import { db } from './open';
 import type { CheckpointRecord, TrainRunRecord } from './schema';
+import { requireProject } from './project-guard';
 
+/** Throws ProjectDeletedError (storing nothing) when the run's project was deleted meanwhile. */
 export async function saveRun(run: TrainRunRecord): Promise<void> {
-  await (await db()).put('runs', { ...run, updatedAt: Date.now() });
+  const tx = (await db()).transaction(['projects', 'runs'], 'readwrite');
+  requireProject(await tx.objectStore('projects').get(run.projectId), run.projectId);
+  void tx.objectStore('runs').put({ ...run, updatedAt: Date.now() });
+  await tx.done;
 }
 
 export async function getRun(id: string): Promise<TrainRunRecord | undefined> {
@@ -18,7 +23,8 @@ export async function listRuns(projectId: string): Promise<TrainRunRecord[]> {
 
 /** The run record and its checkpoint move together: a reader never sees an epoch without weights. */
 export async function saveCheckpoint(run: TrainRunRecord, checkpoint: CheckpointRecord): Promise<void> {
-  const tx = (await db()).transaction(['runs', 'checkpoints'], 'readwrite', { durability: 'strict' });
+  const tx = (await db()).transaction(['projects', 'runs', 'checkpoints'], 'readwrite', { durability: 'strict' });
+  requireProject(await tx.objectStore('projects').get(run.projectId), run.projectId);
   void tx.objectStore('checkpoints').put(checkpoint);
   void tx.objectStore('runs').put({ ...run, checkpointEpoch: checkpoint.epoch, updatedAt: Date.now() });
   await tx.done;

@@ -1,12 +1,16 @@
 // Tuning studies and their trials. A trial record is written when it starts ('running') and when it
 // ends; a study found 'running' after a reload marks its running trial 'interrupted' and reruns it.
 import { db } from './open';
+import { requireProject } from './project-guard';
 import type { StudyRecord, TrialRecord } from './schema';
 
 const trialRange = (studyId: string) => IDBKeyRange.bound([studyId, 0], [studyId, Infinity]);
 
 export async function saveStudy(study: StudyRecord): Promise<void> {
-  await (await db()).put('studies', { ...study, updatedAt: Date.now() });
+  const tx = (await db()).transaction(['projects', 'studies'], 'readwrite');
+  requireProject(await tx.objectStore('projects').get(study.projectId), study.projectId);
+  void tx.objectStore('studies').put({ ...study, updatedAt: Date.now() });
+  await tx.done;
 }
 
 export async function getStudy(id: string): Promise<StudyRecord | undefined> {
@@ -25,9 +29,10 @@ export async function listTrials(studyId: string): Promise<TrialRecord[]> {
 
 /** A trial and its study's running totals move together. */
 export async function saveTrialAndStudy(trial: TrialRecord, study: StudyRecord): Promise<void> {
-  const tx = (await db()).transaction(['trials', 'studies'], 'readwrite', { durability: 'strict' });
+  const tx = (await db()).transaction(['projects', 'trials', 'studies'], 'readwrite', { durability: 'strict' });
   const requests: Array<Promise<unknown>> = [];
   try {
+    requireProject(await tx.objectStore('projects').get(study.projectId), study.projectId);
     requests.push(tx.objectStore('trials').put(trial));
     requests.push(tx.objectStore('studies').put({ ...study, updatedAt: Date.now() }));
     await Promise.all(requests);

@@ -53,6 +53,8 @@ class TrainManager {
   /** A GPU loss resumes automatically once per user action; a second loss is left to the user. */
   private gpuLoss: GpuLoss | null = null;
   private autoResumed = false;
+  /** Set by projectDeleted(): the message the running run ends with, whatever its outcome. */
+  private deletedMessage: { projectId: string | null; message: string } | null = null;
 
   get settingsProblem(): string | null {
     return validateSettings(this.settings);
@@ -166,6 +168,15 @@ class TrainManager {
         this.running = false;
         this.stopping = false;
       }
+      if (this.deletedMessage?.projectId === projectId) {
+        // Whatever the run ended with (stopped, or an error reading data that was deleted), the reason is the deletion.
+        this.error = this.deletedMessage.message;
+        this.deletedMessage = null;
+        this.outcome = null;
+        resumeNext = undefined;
+        this.running = false;
+        this.stopping = false;
+      }
       await this.loadRuns(projectId);
     }
     if (resumeNext) await this.continueRun(resumeNext);
@@ -175,6 +186,13 @@ class TrainManager {
     if (!this.running) return;
     this.stopping = true;
     void trainClient.api.stop();
+  }
+
+  /** The project of the running run was deleted (here or in another tab): stop, and say so once it ends. */
+  projectDeleted(message: string): void {
+    this.deletedMessage = { projectId: this.projectId, message };
+    this.error = message;
+    this.stop();
   }
 }
 
