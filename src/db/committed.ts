@@ -1,6 +1,7 @@
 // Readers of the dataset outside the Data page (training, label export, pre-labeling) must see the
 // same samples it does: only those of imports that wrote their closing (manifest) record.
 // A sample of a session still 'running' belongs to an import that is in progress or was interrupted.
+import { db } from './open';
 import { listImports } from './imports';
 import { listSamples } from './samples';
 import type { SampleRecord } from './schema';
@@ -22,4 +23,20 @@ export async function listCommittedSamples(projectId: string, closed: (importId:
   const open = new Set(sessions.filter((s) => s.state === 'running' && !closed(s.id)).map((s) => s.id));
   const committed = open.size ? samples.filter((s) => !open.has(s.importId)) : samples;
   return { samples: committed, damaged, uncommitted: samples.length - committed.length };
+}
+
+/**
+ * Per project, how many saved images belong to imports without a closing record (in progress, or
+ * interrupted and waiting for resume / keep / discard). The one counting rule of the project card
+ * and the Data stage: "N images" are the committed ones; these are shown apart, never in N.
+ * `closed` is as for listCommittedSamples.
+ */
+export async function unfinishedImportCounts(closed: (importId: string) => boolean = () => false): Promise<Map<string, number>> {
+  const tx = (await db()).transaction(['imports', 'samples'], 'readonly');
+  const sessions = (await tx.objectStore('imports').getAll()).filter((s) => s?.state === 'running' && typeof s.projectId === 'string' && !closed(s.id));
+  const counts = await Promise.all(sessions.map((s) => tx.objectStore('samples').index('byImport').count(s.id)));
+  await tx.done;
+  const out = new Map<string, number>();
+  sessions.forEach((s, i) => counts[i] > 0 && out.set(s.projectId, (out.get(s.projectId) ?? 0) + counts[i]));
+  return out;
 }

@@ -34,6 +34,13 @@ export async function getCheckpoint(runId: string): Promise<CheckpointRecord | u
   return (await db()).get('checkpoints', runId);
 }
 
+/** A run and its checkpoint, together. */
+export async function deleteRun(runId: string): Promise<void> {
+  const tx = (await db()).transaction(['runs', 'checkpoints'], 'readwrite', { durability: 'strict' });
+  await Promise.all([tx.objectStore('runs').delete(runId), tx.objectStore('checkpoints').delete(runId)]);
+  await tx.done;
+}
+
 export async function deleteCheckpoint(runId: string): Promise<void> {
   await (await db()).delete('checkpoints', runId);
 }

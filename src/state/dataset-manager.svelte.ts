@@ -61,10 +61,17 @@ export class DatasetManager {
     // Readers ignore samples whose import has no manifest yet (see db/imports.ts).
     const hidden = new Set(unfinished.map((s) => s.id));
     this.samples = hidden.size ? samples.filter((s) => !hidden.has(s.importId)) : samples;
+    this.unfinishedBySession = new Map(unfinished.map((s) => [s.id, samples.filter((x) => x.importId === s.id).length]));
     this.damaged = damaged;
     this.sessions = sessions;
     this.loading = false;
   }
+
+  /** Saved images of an unfinished import (hidden from the total; the project card's rule too). */
+  unfinishedCount(importId: string): number {
+    return this.unfinishedBySession.get(importId) ?? 0;
+  }
+  private unfinishedBySession = $state<Map<string, number>>(new Map());
 
   async discard(importId: string): Promise<void> {
     await discardImport(importId);

@@ -5,6 +5,8 @@ import { listRuns } from '../db/runs';
 import { listStudies } from '../db/studies';
 import { listPipelines } from '../db/pipelines';
 import { listImports } from '../db/imports';
+import { unfinishedImportCounts } from '../db/committed';
+import { closedImport } from '../db/closed-imports';
 import type { ProjectRecord } from '../db/schema';
 import { DEMO_URL, imports } from './import-manager.svelte';
 import { storage } from './storage-manager.svelte';
@@ -42,6 +44,8 @@ class ProjectsManager {
   list = $state<ProjectRecord[]>([]);
   loaded = $state(false);
   error = $state<string | null>(null);
+  /** Images saved by imports that have not finished, per project: not in its image count (db/committed.ts). */
+  unfinished = $state<Map<string, number>>(new Map());
   /** What a deletion did to work running on the project (in this tab or another one). */
   notice = $state<string | null>(null);
   private channel: BroadcastChannel | null = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(CHANNEL);
@@ -78,11 +82,18 @@ class ProjectsManager {
 
   async refresh(): Promise<void> {
     try {
-      this.list = await listProjects();
+      const [list, unfinished] = await Promise.all([listProjects(), unfinishedImportCounts((id) => closedImport(id) !== null)]);
+      this.list = list;
+      this.unfinished = unfinished;
       this.loaded = true;
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
     }
+  }
+
+  /** The project's images by the Data stage's rule: those of finished imports only. */
+  images(p: ProjectRecord): number {
+    return Math.max(0, p.sampleCount - (this.unfinished.get(p.id) ?? 0));
   }
 
   async create(name: string): Promise<ProjectRecord> {

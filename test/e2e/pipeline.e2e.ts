@@ -347,8 +347,10 @@ describe('the Pipeline stage', () => {
     expect(await pipelineOptions()).toEqual(before);
 
     await page.getByLabel('Import JSON').setInputFiles(file('hostile.json'));
+    // Issue #22: a "__proto__" key is refused first, by name and JSON path (it used to be dropped
+    // and the unknown step kind reported instead).
     await expect.poll(() => problems.getByRole('listitem').allInnerTexts()).toEqual([
-      `Step 2 ("exfiltrate") has an unknown kind "exfiltrate"; known kinds are ${STEP_ORDER.join(', ')}.`,
+      'The pipeline file has a key named "__proto__" at $; such keys are refused because they could alter the objects they are merged into.',
     ]);
     expect(await pipelineOptions()).toEqual(before);
     expect(await page.evaluate(() => (Object.prototype as Record<string, unknown>).polluted ?? null)).toBeNull();

@@ -1,7 +1,7 @@
 // Hosts lib/pipeline's runner in the training worker: what each step does (against IndexedDB and
 // TF.js), the fingerprints of what each step reads from outside the pipeline, and the step cache.
 import { listSamples, updateSplits } from '../../src/db/samples';
-import { getRun, saveRun } from '../../src/db/runs';
+import { deleteRun, getRun, listRuns, saveRun } from '../../src/db/runs';
 import { getVersion, listAliases, setAlias } from '../../src/db/models';
 import { getDatasetVersion, listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
 import { getPipeline, getStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
@@ -127,6 +127,15 @@ function describeChange(kind: StepKind, before: unknown, after: unknown): string
   if (kind === 'gate') return 'the model in production changed';
   if (kind === 'promote') return 'the alias moved since the last run';
   return null;
+}
+
+/** The training run an earlier attempt of this pipeline run's train step started and did not finish, if any. */
+async function cutTrainingRun(projectId: string, pipelineRunId: string, stepId: string): Promise<TrainRunRecord | null> {
+  const runs = await listRuns(projectId);
+  return runs.find((r) => {
+    const origin = (r.config as RunConfig).pipelineRun;
+    return origin?.runId === pipelineRunId && origin.stepId === stepId && r.state !== 'completed';
+  }) ?? null;
 }
 
 async function previousKeys(pipelineId: string): Promise<StepKeyParts[] | null> {
@@ -283,12 +292,24 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const settings = effectiveTrainSettings(run.definition);
       if (step.settings.mode === 'tune') return tuneStep(step.settings.plan, settings, version, run, log, isCancelled, progressOf(step.id));
       const now = Date.now();
-      const record: TrainRunRecord = {
-        id: crypto.randomUUID(), projectId, state: 'running', createdAt: now, updatedAt: now,
-        config: { settings, labels: version.classes, dataset: { versionId: version.id }, augmentation: version.augmentation as AugmentationSpec, trial: true, keepCheckpoint: true } satisfies RunConfig,
-        history: [], checkpointEpoch: 0, backend: 'unknown', adapter: null, message: null, versionId: null,
-      };
-      log(`Training ${settings.architecture} for ${settings.epochs} epochs on dataset v${version.number}.`);
+      const config = {
+        settings, labels: version.classes, dataset: { versionId: version.id }, augmentation: version.augmentation as AugmentationSpec, trial: true, keepCheckpoint: true,
+        pipelineRun: { runId: run.id, stepId: step.id },
+      } satisfies RunConfig;
+      // A training run this step started before its tab died (the pipeline run is being resumed):
+      // adopt it when it trains the same thing (it continues from its checkpoint), else remove it.
+      // Never leave it behind as a 'running' run with a checkpoint that nothing lists.
+      const cut = await cutTrainingRun(projectId, run.id, step.id);
+      const adopt = !!cut && ['running', 'stopped', 'interrupted'].includes(cut.state) && cut.checkpointEpoch > 0 && JSON.stringify((cut.config as RunConfig).settings) === JSON.stringify(settings) && (cut.config as RunConfig).dataset?.versionId === version.id;
+      if (cut && !adopt) {
+        await deleteRun(cut.id);
+        log('Removed the training run the interruption had cut (it could not be continued).');
+      }
+      const record: TrainRunRecord = adopt && cut
+        ? { ...cut, state: 'running', message: null }
+        : { id: crypto.randomUUID(), projectId, state: 'running', createdAt: now, updatedAt: now, config, history: [], checkpointEpoch: 0, backend: 'unknown', adapter: null, message: null, versionId: null };
+      if (adopt && cut) log(`Continuing the training run the interruption cut, from its checkpoint after epoch ${cut.checkpointEpoch}.`);
+      else log(`Training ${settings.architecture} for ${settings.epochs} epochs on dataset v${version.number}.`);
       const result = await ctl.train(record, { onProgress: progressOf(step.id), isStopped: isCancelled });
       if (result.state !== 'trained') throw new Error(result.message ?? `Training ended ${result.state}.`);
       const last = result.history[result.history.length - 1];

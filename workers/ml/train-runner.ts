@@ -114,6 +114,8 @@ export interface RunConfig {
   evaluateOnly?: boolean;
   /** Keep the final checkpoint after saving the version (a pipeline's cached train step may be registered again). */
   keepCheckpoint?: boolean;
+  /** Pipeline train step: which pipeline run and step started this training run (to adopt it after a crash). */
+  pipelineRun?: { runId: string; stepId: string };
 }
 
 /**
