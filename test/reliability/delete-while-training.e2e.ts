@@ -3,12 +3,16 @@
 // both tabs say the project was deleted (not "preprocessed data is missing"); no record of the
 // project is left in any store, the training tab's run record included, also after a reload; the
 // app stays usable in both tabs.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Case 7 shares the browser and the images: a pipeline run cut mid-training (the tab reloads, as a
+// crash would) and resumed adopts the training run the cut left, instead of leaving it 'running'
+// with its checkpoint, listed nowhere; the cut step shows one state.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
+import { defaultPipeline, serializePipeline } from '../../src/lib/pipeline/definition';
 import { createProject, importAndReport, openProject, openProjectList, pickFolder, projectCard, waitForDemoImported, writeHalvesDataset } from '../e2e/app-helpers';
 
 /** Every record in any store that belongs to the project or one of its runs (store: count). */
@@ -38,6 +42,33 @@ const leftovers = (page: Page, projectId: string, runIds: string[]) =>
         req.onerror = () => reject(req.error);
       }),
     { pid: projectId, runs: runIds },
+  );
+
+/** The project's training runs (id, state, epoch, pipeline origin) and which have a checkpoint. */
+const trainingRuns = (page: Page, projectId: string) =>
+  page.evaluate(
+    (pid) =>
+      new Promise<Array<{ id: string; state: string; checkpointEpoch: number; pipelineRunId: string | null; checkpoint: boolean }>>((resolve, reject) => {
+        const req = indexedDB.open('trainyard');
+        req.onsuccess = () => {
+          const db = req.result;
+          const tx = db.transaction(['runs', 'checkpoints']);
+          const runs = tx.objectStore('runs').index('byProject').getAll(pid);
+          const keys = tx.objectStore('checkpoints').getAllKeys();
+          tx.oncomplete = () => {
+            db.close();
+            const withCheckpoint = new Set(keys.result as string[]);
+            resolve(
+              (runs.result as Array<{ id: string; state: string; checkpointEpoch: number; config: { pipelineRun?: { runId: string } } }>).map((r) => ({
+                id: r.id, state: r.state, checkpointEpoch: r.checkpointEpoch, pipelineRunId: r.config.pipelineRun?.runId ?? null, checkpoint: withCheckpoint.has(r.id),
+              })),
+            );
+          };
+          tx.onerror = () => (db.close(), reject(tx.error));
+        };
+        req.onerror = () => reject(req.error);
+      }),
+    projectId,
   );
 
 /** Ids of the project's runs, from IndexedDB. */
@@ -150,4 +181,53 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
     expect(trainer.pageErrors()).toEqual([]);
     expect(deleter.pageErrors()).toEqual([]);
   }, 300_000);
+
+  it('7. a pipeline run cut mid-training and resumed adopts the cut training run: no orphan "running" run with a checkpoint; the cut step shows one state', async () => {
+    const page = trainer;
+    await page.bringToFront();
+    const id = await createProject(page, 'Cut');
+    await pickFolder(page, join(root, 'data'));
+    expect((await importAndReport(page)).imported).toBe(36);
+    const pipeline = defaultPipeline('Cut pipeline', {
+      validate: { minPerClass: 4, minClasses: 2 },
+      preprocess: { inputSize: 16, channels: 1, resize: 'stretch', augmentation: {} },
+      train: { mode: 'train', settings: { architecture: 'mlp', hidden: [32], learningRate: 0.005, batchSize: 4, epochs: 500, earlyStoppingPatience: 0, seed: 3 } },
+      gate: { minImprovement: -1, maxClassDrop: 1 },
+    });
+    writeFileSync(join(root, 'cut.json'), serializePipeline(pipeline));
+    await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Pipeline', exact: true }).click();
+    await page.getByLabel('Pipeline name').waitFor();
+    await page.getByLabel('Import JSON').setInputFiles(join(root, 'cut.json'));
+    await page.getByRole('status').filter({ hasText: 'Imported “Cut pipeline”' }).waitFor();
+    await page.getByRole('button', { name: 'Run pipeline' }).click();
+    await expect.poll(async () => (await trainingRuns(page, id)).some((r) => r.checkpointEpoch >= 2), { timeout: 180_000, interval: 500 }).toBe(true);
+
+    // The cut: the tab goes away mid-training (as in a crash), leaving the training run 'running'.
+    await page.reload();
+    await page.getByLabel('Pipeline name').waitFor();
+    const runState = () => page.getByRole('table', { name: 'Runs' }).locator('tr[data-run="1"]').getByTestId('run-state').innerText().then((t) => t.trim(), () => '');
+    await expect.poll(runState, { timeout: 60_000 }).toBe('interrupted');
+    const [cut] = await trainingRuns(page, id);
+    expect(cut).toMatchObject({ state: 'running', checkpoint: true });
+    expect(cut.pipelineRunId).not.toBeNull();
+    await page.getByRole('button', { name: 'Show run #1', exact: true }).click();
+    const trainStep = page.getByRole('list', { name: 'Steps of run #1' }).getByRole('listitem', { name: 'train: interrupted' });
+    await trainStep.waitFor();
+    // One state: "interrupted", not "interrupted running".
+    expect((await trainStep.locator('.head').innerText()).replace(/\s+/g, ' ').trim()).toBe('train interrupted –');
+
+    await page.getByRole('button', { name: 'Resume run' }).click();
+    await expect.poll(runState, { timeout: 300_000, interval: 1000 }).toMatch(/^(succeeded|rejected|failed|cancelled)$/);
+    expect(await runState()).toBe('succeeded');
+    // The cut run was adopted: it is the pipeline run's only training run, finished, not 'running'.
+    const after = await trainingRuns(page, id);
+    expect(after.filter((r) => r.pipelineRunId === cut.pipelineRunId).map((r) => r.id)).toEqual([cut.id]);
+    expect(after.filter((r) => r.state === 'running')).toEqual([]);
+    expect(after.find((r) => r.id === cut.id)?.state).toBe('completed');
+    await page.getByRole('button', { name: 'Show run #1', exact: true }).waitFor();
+    if ((await page.getByRole('button', { name: 'Show run #1', exact: true }).getAttribute('aria-pressed')) !== 'true') await page.getByRole('button', { name: 'Show run #1', exact: true }).click();
+    const log = await page.getByRole('list', { name: 'Log of train' }).getByRole('listitem').allInnerTexts();
+    expect(log.join('\n')).toMatch(new RegExp(`Continuing the training run the interruption cut, from its checkpoint after epoch \\d+`));
+    expect(page.pageErrors()).toEqual([]);
+  }, 420_000);
 });
