@@ -1,7 +1,13 @@
 // Settling label conflicts (one undoable step, undo restores the conflict), the "!" badge text,
 // and the Train stage's count of images left out of training.
-import { describe, expect, it } from 'vitest';
-import type { SampleRecord } from '../../src/db/schema';
+import 'fake-indexeddb/auto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DB_NAME, type SampleRecord } from '../../src/db/schema';
+import { createProject } from '../../src/db/projects';
+import { listSamples, writeSampleBatch, type PreparedSample } from '../../src/db/samples';
+import { beginImport } from '../../src/db/imports';
+import { writeLabels } from '../../src/db/labels';
+import { resetConnection } from '../../src/db/open';
 import { invertChangeSet, resolveConflicts } from '../../src/lib/label/label-ops';
 import { conflictText, leftOutOfTraining } from '../../src/lib/data/dataset-stats';
 
@@ -66,5 +72,43 @@ describe('conflictText and leftOutOfTraining', () => {
     ];
     expect(leftOutOfTraining(list, { excludeAutoLabels: false })).toEqual({ conflicts: 2, unlabeled: 1, auto: 0, total: 3 });
     expect(leftOutOfTraining(list, { excludeAutoLabels: true })).toEqual({ conflicts: 2, unlabeled: 1, auto: 1, total: 4 });
+  });
+});
+
+// ---- storage: settling a conflict clears the flag; undoing it brings the conflict back ----------
+
+describe('writeLabels with a conflict change', () => {
+  beforeEach(async () => {
+    await resetConnection();
+    await new Promise<void>((resolve) => {
+      const req = indexedDB.deleteDatabase(DB_NAME);
+      req.onsuccess = req.onerror = req.onblocked = () => resolve();
+    });
+  });
+
+  const prepared = (projectId: string, importId: string, label: string, path: string): PreparedSample => ({
+    sample: { ...sample('f'.repeat(64), label, { projectId, importId, path, fileName: path }) },
+    original: { projectId, id: 'f'.repeat(64), mime: 'image/png', data: new ArrayBuffer(10) },
+    thumbnail: { projectId, id: 'f'.repeat(64), mime: 'image/png', data: new ArrayBuffer(4) },
+  });
+
+  it('stores the resolution, and its undo, in one transaction each', async () => {
+    const p = await createProject('Shapes');
+    const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 2 });
+    await writeSampleBatch(p.id, [prepared(p.id, s.id, 'triangle', 'triangle/t.png'), prepared(p.id, s.id, 'square', 'square/t.png')]);
+    let [stored] = (await listSamples(p.id)).samples;
+    expect(stored.flags).toEqual(['conflict']);
+    expect(stored.conflictLabels).toEqual(['triangle', 'square']);
+
+    const cs = resolveConflicts([stored], [stored.id], 'square', 9, ['triangle']);
+    await writeLabels(p.id, cs.changes.map((c) => ({ id: c.id, ...c.after })), { before: cs.classesBefore, after: cs.classesAfter });
+    [stored] = (await listSamples(p.id)).samples;
+    expect(stored).toMatchObject({ label: 'square', labelSource: { kind: 'human' }, flags: [] });
+    expect(stored.conflictLabels).toBeUndefined();
+
+    const undo = invertChangeSet(cs);
+    await writeLabels(p.id, undo.changes.map((c) => ({ id: c.id, ...c.after })), { before: undo.classesBefore, after: undo.classesAfter });
+    [stored] = (await listSamples(p.id)).samples;
+    expect(stored).toMatchObject({ label: 'triangle', flags: ['conflict'], conflictLabels: ['triangle', 'square'] });
   });
 });
