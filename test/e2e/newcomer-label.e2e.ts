@@ -72,12 +72,14 @@ describe('a newcomer labels their own folder', () => {
     const card = projectCard(page, DEMO_NAME);
     await card.waitFor({ timeout: 30_000 });
     const preparing = card.getByTestId('demo-preparing');
-    await preparing.filter({ hasText: /^\s*Preparing the demo: [\d,]+ of 5,000\s*$/ }).waitFor({ timeout: 30_000 });
+    await preparing.filter({ hasText: /^\s*Preparing the demo: [\d,]+ of 5,000( · about .+ left)?\s*$/ }).waitFor({ timeout: 30_000 });
     expect(await textOf(card)).not.toMatch(/0 images · 0 classes/);
 
     // Opened while it fills: the Data stage says it is preparing the demo, not "Importing".
     await card.getByRole('link', { name: DEMO_NAME, exact: true }).click();
-    await importPanel(page).getByText(/^Preparing the demo: [\d,]+ of 5,000 digits\./).waitFor({ timeout: 30_000 });
+    await importPanel(page).getByRole('progressbar', { name: 'Preparing the demo' }).waitFor({ timeout: 30_000 });
+    expect(await textOf(importPanel(page))).toMatch(/^Preparing the demo [\d,]+ of 5,000.*The demo's 5,000 handwritten digits fill in by themselves/);
+    expect(await textOf(importPanel(page))).not.toMatch(/Importing/);
     // When it is done the panel goes away: nobody asked for an "Import finished" report.
     await importPanel(page).waitFor({ state: 'detached', timeout: DEMO_TIMEOUT });
     expect(await page.getByText('Import finished').count()).toBe(0);
