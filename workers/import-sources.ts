@@ -15,6 +15,11 @@ export interface OpenedSource {
   dropRoot: boolean;
   raw: RawEntry[];
   read(index: number): Promise<Uint8Array>;
+  /**
+   * The first `bytes` of an entry, cheaply, where the source allows it (picked files and folders:
+   * a slice of the File). Zips have none: reading an entry means inflating it.
+   */
+  readHead?(index: number, bytes: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -30,6 +35,7 @@ export async function openSource(source: ImportSource): Promise<OpenedSource> {
         dropRoot: source.kind === 'folder',
         raw: source.files.map((f, i) => ({ path: source.paths[i] || f.name, size: f.size })),
         read: async (i) => new Uint8Array(await source.files[i].arrayBuffer()),
+        readHead: async (i, bytes) => new Uint8Array(await source.files[i].slice(0, bytes).arrayBuffer()),
         close: async () => {},
       };
     }

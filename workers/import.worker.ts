@@ -8,6 +8,8 @@ import { DecodePool } from './decode-pool';
 import { exportImageFolder } from './label-export';
 import { buildProjectArchive, restoreProjectArchive } from './project-archive';
 import type { ImportPlanSummary } from '../src/lib/import/plan';
+import { HEAD_BYTES, sniffHead } from '../src/lib/import/sniff';
+import { getProject } from '../src/db/projects';
 
 interface HeldPlan {
   projectId: string;
@@ -16,6 +18,30 @@ interface HeldPlan {
 }
 
 const plans = new Map<string, HeldPlan>();
+
+/**
+ * Reads the first bytes of every file the source can slice cheaply and returns what sniffing can
+ * already refuse (by raw index), so the plan counts only what will be imported. Zips are judged
+ * while importing instead (an entry cannot be read without inflating it).
+ */
+async function sniffHeads(source: OpenedSource): Promise<Map<number, string>> {
+  const refused = new Map<number, string>();
+  const readHead = source.readHead;
+  if (!readHead) return refused;
+  const indexes = source.raw.flatMap((e, i) => (e.size > 0 && !e.path.endsWith('/') && !/\.csv$/i.test(e.path) ? [i] : []));
+  let next = 0;
+  const worker = async () => {
+    while (next < indexes.length) {
+      const i = indexes[next++];
+      const head = await readHead(i, HEAD_BYTES).catch(() => null);
+      if (!head) continue; // unreadable now: the import itself reports why
+      const verdict = sniffHead(head, head.length >= source.raw[i].size);
+      if (verdict) refused.set(i, verdict.reason);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return refused;
+}
 let cancelled = false;
 let pool: DecodePool | null = null;
 
@@ -28,7 +54,8 @@ const api = {
       const bytes = await opened.read(opened.raw.indexOf(manifestEntry));
       manifest = { path: manifestEntry.path, text: new TextDecoder().decode(bytes) };
     }
-    const summary = planImport(opened.raw, { dropRoot: opened.dropRoot, manifest });
+    const [project, sniffRefused] = await Promise.all([getProject(projectId), sniffHeads(opened)]);
+    const summary = planImport(opened.raw, { dropRoot: opened.dropRoot, manifest, existingLabels: project?.labels ?? [], sniffRefused });
     const planId = crypto.randomUUID();
     plans.set(planId, { projectId, source: opened, summary });
     const { entries, ...rest } = summary;

@@ -10,6 +10,8 @@ export interface LabelWrite {
   label: string | null;
   labelSource: LabelSource | null;
   labeledAt: number | null;
+  /** Present to change the label-conflict state: null settles it, a list (re)marks the conflict. */
+  conflictLabels?: string[] | null;
 }
 
 export interface ClassListChange {
@@ -35,7 +37,15 @@ export async function writeLabels(projectId: string, writes: LabelWrite[], class
       const w = wanted.get(cursor.value.id);
       const current = w ? restoreSample(cursor.value) : null;
       if (w && current) {
-        await cursor.update({ ...current, label: w.label, labelSource: w.labelSource, labeledAt: w.labeledAt });
+        const next = { ...current, label: w.label, labelSource: w.labelSource, labeledAt: w.labeledAt };
+        if (w.conflictLabels === null) {
+          next.flags = current.flags.filter((f) => f !== 'conflict');
+          delete next.conflictLabels;
+        } else if (w.conflictLabels !== undefined) {
+          next.flags = current.flags.includes('conflict') ? current.flags : [...current.flags, 'conflict'];
+          next.conflictLabels = [...w.conflictLabels];
+        }
+        await cursor.update(next);
         changed++;
       }
       const label = w ? w.label : cursor.value.label;

@@ -13,6 +13,8 @@ export const DEMO_URL = '/demo/digits.zip';
 
 class ImportManager {
   private sourceKind: ImportSource['kind'] | null = null;
+  /** The automatic demo import (first run, "Add Digits demo"): shown as preparing, not as the person's import. */
+  isDemo = $state(false);
   phase = $state<ImportPhase>('idle');
   projectId = $state<string | null>(null);
   plan = $state<ImportPlan | null>(null);
@@ -36,6 +38,7 @@ class ImportManager {
     if (this.busy) throw new Error('Another import is running; wait for it or cancel it first.');
     this.reset();
     this.sourceKind = source.kind;
+    this.isDemo = source.kind === 'demo';
     this.projectId = projectId;
     this.resumeImportId = resumeImportId;
     this.phase = 'planning';
@@ -66,6 +69,9 @@ class ImportManager {
       if (report.closeUnsaved) rememberClosedImport(report);
       this.report = report;
       this.phase = 'done';
+      // Nobody asked for the demo's import: a clean finish leaves no report behind (a failure or
+      // a cancel still shows one).
+      if (this.isDemo && report.state === 'complete' && !report.closeUnsaved && report.skipped.length === 0) this.reset();
     } catch (err) {
       this.fail(err);
     } finally {
@@ -115,6 +121,7 @@ class ImportManager {
     this.report = null;
     this.error = null;
     this.cancelling = false;
+    this.isDemo = false;
   }
 }
 

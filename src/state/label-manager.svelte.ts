@@ -6,7 +6,7 @@ import { clearPrelabels, listPrelabels, setPrelabelsRejected, writeLabels } from
 import { getMeta } from '../db/meta';
 import { listAliases, listVersions } from '../db/models';
 import type { LabelSource, ModelVersionRecord, PrelabelRecord, SampleRecord } from '../db/schema';
-import { addClass, assignLabels, invertChangeSet, isAutoLabel, mergeClasses, renameClass, type ChangeSet } from '../lib/label/label-ops';
+import { addClass, assignLabels, invertChangeSet, isAutoLabel, mergeClasses, renameClass, resolveConflicts, type ChangeSet } from '../lib/label/label-ops';
 import { labelsToCsv, parseLabelsCsv, planLabelImport, type LabelImportPlan } from '../lib/label/labels-csv';
 import { rankByUncertainty, type UncertaintyStrategy } from '../lib/label/uncertainty';
 import { selectBatch } from '../lib/label/diversity';
@@ -16,7 +16,7 @@ import { inferClient, trainClient } from '../clients/ml-clients';
 import { importClient } from '../clients/import-client';
 import type { DatasetManager } from './dataset-manager.svelte';
 
-export type QueueKind = 'unlabeled' | 'prelabeled' | 'auto' | 'issues' | 'labeled' | 'all';
+export type QueueKind = 'unlabeled' | 'prelabeled' | 'auto' | 'issues' | 'conflicts' | 'labeled' | 'all';
 export type LabelMode = 'grid' | 'single';
 
 export interface Prelabel {
@@ -34,6 +34,12 @@ export interface QualityNote {
 }
 
 const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
+
+/** The labels a conflicted image arrived with, in the order offered for keys 1, 2, ... */
+export function conflictOptions(s: SampleRecord): string[] {
+  if (!s.flags.includes('conflict')) return [];
+  return [...new Set([...(s.conflictLabels ?? []), ...(s.label ? [s.label] : [])])];
+}
 
 export class LabelManager {
   queueKind = $state<QueueKind>('unlabeled');
@@ -81,14 +87,16 @@ export class LabelManager {
     let unlabeled = 0;
     let auto = 0;
     let pre = 0;
+    let conflicts = 0;
     for (const x of s) {
+      if (x.flags.includes('conflict')) conflicts++;
       if (x.label === null) {
         unlabeled++;
         const p = this.prelabels.get(x.id);
         if (p && !p.rejected) pre++;
       } else if (isAutoLabel(x.labelSource)) auto++;
     }
-    return { unlabeled, auto, prelabeled: pre, labeled: s.length - unlabeled, issues: this.qualityNotes.size };
+    return { unlabeled, auto, prelabeled: pre, labeled: s.length - unlabeled, issues: this.qualityNotes.size, conflicts };
   });
 
   private buildQueue(
@@ -106,6 +114,7 @@ export class LabelManager {
       case 'unlabeled': list = samples.filter((s) => s.label === null); break;
       case 'prelabeled': list = samples.filter((s) => s.label === null && prelabels.has(s.id) && !prelabels.get(s.id)!.rejected); break;
       case 'auto': list = samples.filter((s) => isAutoLabel(s.labelSource)); break;
+      case 'conflicts': list = samples.filter((s) => s.flags.includes('conflict')); break;
       case 'labeled': list = samples.filter((s) => s.label !== null); break;
       default: list = samples.slice();
     }
@@ -192,7 +201,20 @@ export class LabelManager {
       { before: cs.classesBefore, after: cs.classesAfter },
     );
     const after = new Map(cs.changes.map((c) => [c.id, c.after]));
-    this.dataset.samples = this.dataset.samples.map((s) => (after.has(s.id) ? { ...s, ...after.get(s.id)! } : s));
+    this.dataset.samples = this.dataset.samples.map((s) => {
+      const a = after.get(s.id);
+      if (!a) return s;
+      const { conflictLabels, ...state } = a;
+      const next: SampleRecord = { ...s, ...state };
+      if (conflictLabels === null) {
+        next.flags = s.flags.filter((f) => f !== 'conflict');
+        delete next.conflictLabels;
+      } else if (conflictLabels !== undefined) {
+        next.flags = s.flags.includes('conflict') ? s.flags : [...s.flags, 'conflict'];
+        next.conflictLabels = [...conflictLabels];
+      }
+      return next;
+    });
     if (this.dataset.project) {
       const list = new Set(this.dataset.project.labels);
       for (const c of cs.classesBefore) if (!cs.classesAfter.includes(c)) list.delete(c);
@@ -220,8 +242,20 @@ export class LabelManager {
     });
   }
 
-  /** Number key n (1-based; 0 = 10th) labels the targets with the n-th class. */
+  /**
+   * Number key n (1-based; 0 = 10th) labels the targets with the n-th class. In the Conflicts
+   * queue it settles the current image's conflict with the n-th label it arrived with.
+   */
   assignByKey(n: number): Promise<void> {
+    if (this.queueKind === 'conflicts') {
+      const options = this.current ? conflictOptions(this.current) : [];
+      const pick = options[n - 1];
+      if (!pick) {
+        this.error = options.length ? `Press 1 to ${options.length} to keep one of this image's labels.` : 'There is no label conflict here.';
+        return Promise.resolve();
+      }
+      return this.resolveConflict(pick);
+    }
     const cls = this.classes[n - 1];
     if (!cls) {
       this.error = `There is no class ${n}; add classes first.`;
@@ -229,6 +263,30 @@ export class LabelManager {
     }
     return this.assign(cls);
   }
+
+  /** Keeps `label` for the conflicted targets: they get it (from a person) and go back into training. */
+  resolveConflict(label: string, ids = this.targets()): Promise<void> {
+    return this.run('label', async () => {
+      const cs = resolveConflicts(this.dataset.samples, ids, label, Date.now(), this.classes);
+      if (!cs.changes.length) throw new Error('There is no label conflict here.');
+      await this.apply(cs);
+      this.afterEdit(ids);
+    });
+  }
+
+  /** What the Accept / Reject / Remove buttons would act on (nothing: they are disabled). */
+  targetInfo = $derived.by(() => {
+    const ids = this.selected.size ? [...this.selected] : this.current ? [this.current.id] : [];
+    const byId = new Map(this.dataset.samples.map((s) => [s.id, s]));
+    let withPrelabel = 0;
+    let withLabel = 0;
+    for (const id of ids) {
+      const p = this.prelabels.get(id);
+      if (p && !p.rejected && byId.get(id)?.label === null) withPrelabel++;
+      if (byId.get(id)?.label != null) withLabel++;
+    }
+    return { count: ids.length, withPrelabel, withLabel };
+  });
 
   /** Enter: take the model's pre-label for the targets (recorded as model + accepted by a person). */
   accept(ids = this.targets()): Promise<void> {
@@ -331,14 +389,17 @@ export class LabelManager {
   }
 
   private afterEdit(ids: string[]): void {
-    // Labeled images leave the unlabeled queue; keep the cursor on the next one.
+    // Labeled images leave the unlabeled queue, so the same index is the next one; in a queue
+    // they stay in (All, Labeled), step on, as Label Studio and CVAT do.
+    const single = !this.selected.size && ids.length === 1;
     if (this.selected.size) this.selected = new Set();
     if (this.queueKind === 'issues') {
       const notes = new Map(this.qualityNotes);
       for (const id of ids) notes.delete(id);
       this.qualityNotes = notes;
     }
-    this.cursor = Math.min(this.cursor, Math.max(0, this.queue.length - 1));
+    const still = single ? this.queue.findIndex((s) => s.id === ids[0]) : -1;
+    this.cursor = Math.min(still >= 0 ? still + 1 : this.cursor, Math.max(0, this.queue.length - 1));
   }
 
   // ---- navigation -----------------------------------------------------------------------------

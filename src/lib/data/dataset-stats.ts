@@ -29,6 +29,39 @@ export function filterSamples(samples: SampleRecord[], f: SampleFilter): SampleR
   });
 }
 
+/**
+ * The labels a conflicted image arrived with, as text: “circle” and “square” (its current label
+ * included, each once). Empty when the image has no conflict.
+ */
+export function conflictText(s: Pick<SampleRecord, 'label' | 'flags' | 'conflictLabels'>): string {
+  if (!s.flags.includes('conflict')) return '';
+  const all = [...new Set([...(s.conflictLabels ?? []), ...(s.label ? [s.label] : [])])].map((l) => `“${l}”`);
+  return all.length <= 1 ? (all[0] ?? 'several labels') : `${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}`;
+}
+
+export interface LeftOut {
+  /** Label conflicts (labeled or not): left out until someone keeps one label. */
+  conflicts: number;
+  /** Unlabeled, without a conflict. */
+  unlabeled: number;
+  /** Auto-accepted labels, when training is set to leave them out. */
+  auto: number;
+  total: number;
+}
+
+/** How many images training leaves out and why (the same rules as the train worker's trainableSamples). */
+export function leftOutOfTraining(samples: SampleRecord[], opts: { excludeAutoLabels: boolean }): LeftOut {
+  let conflicts = 0;
+  let unlabeled = 0;
+  let auto = 0;
+  for (const s of samples) {
+    if (s.flags.includes('conflict')) conflicts++;
+    else if (s.label === null) unlabeled++;
+    else if (opts.excludeAutoLabels && s.labelSource?.kind === 'model' && s.labelSource.accepted === 'auto') auto++;
+  }
+  return { conflicts, unlabeled, auto, total: conflicts + unlabeled + auto };
+}
+
 export interface DatasetStats {
   total: number;
   unlabeled: number;

@@ -18,18 +18,37 @@ export function normaliseLabel(raw: string): string | null {
   return cleaned === '' ? null : cleaned;
 }
 
+export type LabelMerge = {
+  into: string;
+  from: string[];
+  /** `into` is a class the project already has (this import's spellings join it). */
+  existing?: true;
+};
+
 export type LabelMergePlan = {
   canonical: Map<string, string>;
-  merges: Array<{ into: string; from: string[] }>;
+  merges: LabelMerge[];
 };
 
 type Spelling = { count: number; first: number };
 
 /**
  * `labels` holds one entry per file, so the canonical spelling of a group is the one most files
- * use; ties go to the spelling seen first.
+ * use; ties go to the spelling seen first. A group matching one of the project's `existing`
+ * classes (ignoring case and spacing) goes into that class instead, spelled as the project does:
+ * a second import's "Circle" must not become a second class beside "circle".
  */
-export function planLabelMerges(labels: Iterable<string>): LabelMergePlan {
+export function planLabelMerges(labels: Iterable<string>, existing: Iterable<string> = []): LabelMergePlan {
+  // Existing spellings by key; a project may already hold two case variants (from before merging).
+  const known = new Map<string, string[]>();
+  for (const raw of existing) {
+    const label = normaliseLabel(raw);
+    if (label === null) continue;
+    const key = label.toLowerCase();
+    const list = known.get(key);
+    if (list) list.push(label);
+    else known.set(key, [label]);
+  }
   const groups = new Map<string, Map<string, Spelling>>();
   let index = 0;
   for (const raw of labels) {
@@ -46,8 +65,16 @@ export function planLabelMerges(labels: Iterable<string>): LabelMergePlan {
 
   const canonical = new Map<string, string>();
   const merges: LabelMergePlan['merges'] = [];
-  for (const spellings of groups.values()) {
+  for (const [key, spellings] of groups) {
     const ordered = [...spellings.entries()].sort((a, b) => a[1].first - b[1].first);
+    const project = known.get(key);
+    if (project) {
+      // A spelling the project has stays itself; any other joins the project's first spelling.
+      for (const [spelling] of ordered) canonical.set(spelling, project.includes(spelling) ? spelling : project[0]);
+      const from = ordered.map(([s]) => s).filter((s) => !project.includes(s));
+      if (from.length) merges.push({ into: project[0], from, existing: true });
+      continue;
+    }
     let best = ordered[0];
     for (const entry of ordered) if (entry[1].count > best[1].count) best = entry;
     const into = best[0];

@@ -2,7 +2,7 @@
 // into an import plan: which files to import under which label, what is ignored and why.
 // Pure: the import worker shows this plan to the user before anything is written.
 import { classifyEntryPath, findCaseCollisions } from './paths';
-import { normaliseLabel, planLabelMerges } from './labels';
+import { normaliseLabel, planLabelMerges, type LabelMerge } from './labels';
 import { matchManifest, parseManifest } from './csv-manifest';
 
 /** Single files above this are refused before being read (no training image needs more). */
@@ -44,17 +44,26 @@ export interface ImportPlanSummary {
   refused: PathNote[];
   labelCounts: Record<string, number>;
   unlabeled: number;
-  merges: Array<{ into: string; from: string[] }>;
+  merges: LabelMerge[];
   collisions: string[][];
   manifest: ManifestSummary | null;
 }
 
 const isCsv = (p: string) => /\.csv$/i.test(p);
 
-export function planImport(
-  raw: RawEntry[],
-  opts: { dropRoot: boolean; manifest?: { path: string; text: string } },
-): ImportPlanSummary {
+export interface PlanOptions {
+  dropRoot: boolean;
+  manifest?: { path: string; text: string };
+  /** The project's classes: labels differing from one only in case or spacing join it. */
+  existingLabels?: string[];
+  /**
+   * Refusals known before importing, by raw entry index (from sniffing each file's first bytes:
+   * a readme.txt, an SVG, a TIFF). Such files are listed as refused and not counted.
+   */
+  sniffRefused?: Map<number, string>;
+}
+
+export function planImport(raw: RawEntry[], opts: PlanOptions): ImportPlanSummary {
   const ignored: PathNote[] = [];
   const refused: PathNote[] = [];
   const candidates: Array<Omit<PlannedEntry, 'labelFrom'>> = [];
@@ -68,6 +77,8 @@ export function planImport(
     }
     if (entry.size === 0) return void refused.push({ path: c.path, reason: 'empty file (0 bytes)' });
     if (entry.size > MAX_FILE_BYTES) return void refused.push({ path: c.path, reason: `file too large (${Math.round(entry.size / 1048576)} MB; limit 64 MB)` });
+    const sniffed = opts.sniffRefused?.get(index);
+    if (sniffed) return void refused.push({ path: c.path, reason: sniffed });
     candidates.push({ index, path: c.path, fileName: c.fileName, label: c.label === null ? null : normaliseLabel(c.label) });
   });
 
@@ -99,7 +110,10 @@ export function planImport(
     return { ...c, labelFrom: c.label === null ? null : 'folder' };
   });
 
-  const { canonical, merges } = planLabelMerges(entries.flatMap((e) => (e.label === null ? [] : [e.label])));
+  const { canonical, merges } = planLabelMerges(
+    entries.flatMap((e) => (e.label === null ? [] : [e.label])),
+    opts.existingLabels ?? [],
+  );
   const labelCounts: Record<string, number> = {};
   let unlabeled = 0;
   for (const e of entries) {

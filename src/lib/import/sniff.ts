@@ -46,6 +46,25 @@ export function sniffImage(bytes: Uint8Array, pixelBudget = PIXEL_BUDGET): Sniff
   return { ok: true, format, mime: MIME[format], width, height, truncated: isTruncated(format, bytes) };
 }
 
+/** How many leading bytes the import plan reads from each file to refuse what it can up front. */
+export const HEAD_BYTES = 4096;
+
+/**
+ * Judges a file from its first bytes only (`head`; `complete` when that is the whole file), for
+ * the import plan. Returns the refusal when the head is enough to be sure: not an image at all
+ * (text, PDF, SVG), an unsupported format (TIFF, HEIC, AVIF), or a PNG/GIF/WebP/BMP whose header
+ * is corrupt or declares too many pixels. Returns null when the file may be fine: a JPEG's size
+ * can sit past the head, and truncation and decoding are only known once the whole file is read.
+ */
+export function sniffHead(head: Uint8Array, complete: boolean, pixelBudget = PIXEL_BUDGET): Fail | null {
+  const r = sniffImage(head, pixelBudget);
+  if (r.ok) return null;
+  if (complete || r.code === 'svg' || r.code === 'unsupported' || r.code === 'not-image') return r;
+  if (head.length === 0) return null;
+  const format = detectFormat(head);
+  return format !== null && format !== 'jpeg' ? r : null;
+}
+
 function fail(code: Fail['code'], reason: string): Fail {
   return { ok: false, code, reason };
 }

@@ -8,6 +8,11 @@ export interface LabelState {
   label: string | null;
   labelSource: LabelSource | null;
   labeledAt: number | null;
+  /**
+   * Only in changes that settle (or, undone, restore) a label conflict: the labels the image
+   * arrived with, or null for "no conflict". Absent means the conflict state is left as it is.
+   */
+  conflictLabels?: string[] | null;
 }
 export interface LabelChange {
   id: string;
@@ -112,6 +117,40 @@ export function mergeClasses(samples: Labeled[], from: string[], into: string, c
   };
 }
 
+/**
+ * Settles label conflicts (the same image arrived with several labels, so training leaves it out):
+ * the conflicted samples among `ids` get `label`, source human, and lose the conflict, in one
+ * undoable change set (undo brings the conflict back). A label differing from an existing class
+ * only in case goes to that class (two imports may have spelled it differently); a new one is added.
+ */
+export function resolveConflicts(
+  samples: Array<Labeled & { flags: readonly string[]; conflictLabels?: string[] }>,
+  ids: string[],
+  label: string,
+  now: number,
+  classes: string[],
+): ChangeSet {
+  const clean = cleanClassName(label);
+  const name = classes.includes(clean) ? clean : (classes.find((c) => sameName(c, clean)) ?? clean);
+  const byId = new Map(samples.map((s) => [s.id, s]));
+  const changes: LabelChange[] = [];
+  for (const id of new Set(ids)) {
+    const s = byId.get(id);
+    if (!s || !s.flags.includes('conflict')) continue;
+    changes.push({
+      id,
+      before: { ...copyState(s), conflictLabels: [...(s.conflictLabels ?? [])] },
+      after: { label: name, labelSource: { kind: 'human' }, labeledAt: now, conflictLabels: null },
+    });
+  }
+  return {
+    description: `Resolve ${plural(changes.length, 'label conflict')} as “${name}”`,
+    changes,
+    classesBefore: [...classes],
+    classesAfter: classes.includes(name) ? sortClasses(classes) : sortClasses([...classes, name]),
+  };
+}
+
 /** New sorted class list with `name` added. Case-insensitive uniqueness: "Cat" next to "cat" is a typo, not a class. */
 export function addClass(classes: string[], name: string): string[] {
   const clean = cleanClassName(name);
@@ -125,7 +164,7 @@ export function invertChangeSet(cs: ChangeSet): ChangeSet {
   return {
     description: cs.description.startsWith(UNDO) ? cs.description.slice(UNDO.length) : UNDO + cs.description,
     // Reversed so a change set that touched one id twice would still unwind to the first before.
-    changes: cs.changes.map((c) => ({ id: c.id, before: copyState(c.after), after: copyState(c.before) })).reverse(),
+    changes: cs.changes.map((c) => ({ id: c.id, before: copyChangeState(c.after), after: copyChangeState(c.before) })).reverse(),
     classesBefore: [...cs.classesAfter],
     classesAfter: [...cs.classesBefore],
   };
@@ -173,6 +212,13 @@ const UNLABELED: LabelState = { label: null, labelSource: null, labeledAt: null 
 /** Copies, so no change set shares a source object with the samples or with another change. */
 function copyState(s: LabelState): LabelState {
   return { label: s.label, labelSource: s.labelSource === null ? null : { ...s.labelSource }, labeledAt: s.labeledAt };
+}
+
+/** Like copyState, keeping a change's conflict part (for undo of a conflict resolution). */
+function copyChangeState(s: LabelState): LabelState {
+  const copy = copyState(s);
+  if (s.conflictLabels !== undefined) copy.conflictLabels = s.conflictLabels === null ? null : [...s.conflictLabels];
+  return copy;
 }
 
 /** Same cleaning as folder and CSV labels, so a typed name and an imported one compare equal. */
