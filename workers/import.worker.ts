@@ -17,6 +17,7 @@ interface HeldPlan {
 
 const plans = new Map<string, HeldPlan>();
 let cancelled = false;
+let projectImportCancelled = false;
 let pool: DecodePool | null = null;
 
 const api = {
@@ -69,7 +70,13 @@ const api = {
   },
   exportImageFolder: (projectId, onProgress) => exportImageFolder(projectId, onProgress),
   exportProject: (projectId, onProgress) => buildProjectArchive(projectId, onProgress),
-  importProject: (file, onProgress) => restoreProjectArchive(file, onProgress),
+  importProject: (file, onProgress, confirm) => {
+    projectImportCancelled = false;
+    return restoreProjectArchive(file, onProgress, { confirm, isCancelled: () => projectImportCancelled });
+  },
+  cancelProjectImport() {
+    projectImportCancelled = true;
+  },
 } satisfies ImportApi;
 
 Comlink.expose(api);
