@@ -1,7 +1,7 @@
 // The import worker's API: plan an import (shown to the user first), run it, cancel it.
 import type { ImportPlanSummary } from '../src/lib/import/plan';
 import type { ImportSession } from '../src/db/schema';
-import type { ArchiveProgress, ImportedProject } from '../src/lib/archive/format';
+import type { ArchiveProgress, ImportedProject, ProjectImportPlan } from '../src/lib/archive/format';
 
 export type ImportSource =
   /** A picked or dropped folder: paths are webkitRelativePath-style, first segment is the folder. */
@@ -43,6 +43,12 @@ export interface ImportApi {
   exportImageFolder(projectId: string, onProgress: (done: number, total: number) => void): Promise<Blob>;
   /** The whole project as one portable zip (src/lib/archive/format.ts). */
   exportProject(projectId: string, onProgress: (p: ArchiveProgress) => void): Promise<Blob>;
-  /** Checks a project file completely, then stores it as a new project (nothing is written if it is refused). */
-  importProject(file: Blob, onProgress: (p: ArchiveProgress) => void): Promise<ImportedProject>;
+  /**
+   * Checks a project file completely, then stores it as a new project (nothing is written if it is
+   * refused). With `confirm`, the plan is shown after the check and nothing is written unless it
+   * answers true. Stopped by cancelProjectImport (an error named ImportCancelled).
+   */
+  importProject(file: Blob, onProgress: (p: ArchiveProgress) => void, confirm?: (plan: ProjectImportPlan) => Promise<boolean>): Promise<ImportedProject>;
+  /** Stops the running project import at the next file or batch; what it wrote is removed. */
+  cancelProjectImport(): void;
 }

@@ -43,6 +43,7 @@ async function sniffHeads(source: OpenedSource): Promise<Map<number, string>> {
   return refused;
 }
 let cancelled = false;
+let projectImportCancelled = false;
 let pool: DecodePool | null = null;
 
 const api = {
@@ -96,7 +97,13 @@ const api = {
   },
   exportImageFolder: (projectId, onProgress) => exportImageFolder(projectId, onProgress),
   exportProject: (projectId, onProgress) => buildProjectArchive(projectId, onProgress),
-  importProject: (file, onProgress) => restoreProjectArchive(file, onProgress),
+  importProject: (file, onProgress, confirm) => {
+    projectImportCancelled = false;
+    return restoreProjectArchive(file, onProgress, { confirm, isCancelled: () => projectImportCancelled });
+  },
+  cancelProjectImport() {
+    projectImportCancelled = true;
+  },
 } satisfies ImportApi;
 
 Comlink.expose(api);

@@ -36,6 +36,8 @@ import {
   type ArchiveProgress,
   type ArchiveStore,
   type ImportedProject,
+  type ProjectImportPlan,
+  IMPORT_CANCELLED,
 } from '../src/lib/archive/format';
 import {
   ARCHIVE_ZIP_LIMITS,
@@ -189,10 +191,10 @@ export async function buildProjectArchive(projectId: string, onProgress: Progres
  * checks everything (every hash, record and reference) and keeps only the records; the second
  * reads the bytes again batch by batch while writing. Nothing is written before the first ends.
  */
-export async function restoreProjectArchive(file: Blob, onProgress: Progress): Promise<ImportedProject> {
+export async function restoreProjectArchive(file: Blob, onProgress: Progress, hooks: RestoreHooks = {}): Promise<ImportedProject> {
   const reader = new ZipReader(new BlobReader(file), { filenameValidation: 'tolerant' });
   try {
-    return await restore(reader, onProgress);
+    return await restore(reader, onProgress, hooks);
   } finally {
     await reader.close().catch(() => {});
   }
@@ -206,7 +208,24 @@ function utf8(bytes: Uint8Array, path: string): string {
   }
 }
 
-async function restore(reader: ZipReader<Blob>, onProgress: Progress): Promise<ImportedProject> {
+/** The person's part in a project import: confirm the plan, or cancel. */
+export interface RestoreHooks {
+  /** Called once the whole file is checked, before anything is written; false stops with nothing written. */
+  confirm?(plan: ProjectImportPlan): boolean | Promise<boolean>;
+  /** Polled between files and batches; true stops the import and removes what it wrote. */
+  isCancelled?(): boolean;
+}
+
+function cancelled(message: string): Error {
+  const err = new Error(message);
+  err.name = IMPORT_CANCELLED;
+  return err;
+}
+
+async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: RestoreHooks): Promise<ImportedProject> {
+  const stopWhileChecking = () => {
+    if (hooks.isCancelled?.()) throw cancelled('Import cancelled while checking the file: nothing was stored.');
+  };
   let entries: Entry[];
   try {
     entries = await reader.getEntries();
@@ -253,10 +272,12 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress): Promise<I
     const path = recordsPath(store);
     records[store] = listed.has(path) ? parseRecordsFile(store, utf8(await readChecked(path, checkGuard), path), manifest, blobSizes, usedBlobs) : [];
     onProgress({ phase: 'check', done: ++checked, total: checkTotal });
+    stopWhileChecking();
   }
   checkBlobsUsed(blobSizes, usedBlobs);
   checkReferences(records);
   for (const f of blobFiles) {
+    stopWhileChecking();
     await readChecked(f.path, checkGuard);
     if (throttle.ready()) onProgress({ phase: 'check', done: ++checked, total: checkTotal });
     else checked++;
@@ -275,6 +296,22 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress): Promise<I
     sampleCount: records.samples.length,
     bytes: imageBytes,
   };
+  onProgress({ phase: 'check', done: checkTotal, total: checkTotal });
+  const missing = await missingBackbones(manifest.requiredBackbones);
+  if (hooks.confirm) {
+    const plan: ProjectImportPlan = {
+      name,
+      originalName: manifest.project.name,
+      exportedAt: manifest.exportedAt,
+      appVersion: manifest.app.version,
+      counts: Object.fromEntries(ARCHIVE_STORES.map((s) => [s, records[s].length])),
+      labels: [...(manifest.project.labels ?? [])],
+      imageBytes,
+      missingBackbones: missing,
+    };
+    if (!(await hooks.confirm(plan))) throw cancelled('Import cancelled before writing: nothing was stored.');
+  }
+  stopWhileChecking();
 
   // Pass 2: write, parents first, the project record last.
   const writeGuard = new ZipGuard(ARCHIVE_ZIP_LIMITS);
@@ -295,12 +332,14 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress): Promise<I
         await addRecords(store, decoded);
         written += batch.length;
         if (throttle.ready()) onProgress({ phase: 'write', done: written, total: writeTotal });
+        if (hooks.isCancelled?.()) throw cancelled('Import cancelled: what it had written was removed, nothing was kept.');
       }
     }
     await addProjectRecord(project);
   } catch (err) {
     // Nothing of a half-written project may stay: it would never be listed, only take space.
     await deleteProject(projectId).catch(() => {});
+    if (err instanceof Error && err.name === IMPORT_CANCELLED) throw err;
     throw await writeFailure(err);
   }
   onProgress({ phase: 'write', done: writeTotal, total: writeTotal });
@@ -308,7 +347,7 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress): Promise<I
     projectId,
     name,
     counts: Object.fromEntries(ARCHIVE_STORES.map((s) => [s, records[s].length])),
-    missingBackbones: await missingBackbones(manifest.requiredBackbones),
+    missingBackbones: missing,
   };
 }
 

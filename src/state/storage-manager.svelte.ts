@@ -40,12 +40,46 @@ class StorageManager {
   /** Set at start when the marker says data existed but IndexedDB came back empty. */
   evicted = $state<SeenMarker | null>(null);
 
+  private refreshing: Promise<void> | null = null;
+  private watching = false;
+
   async refresh(): Promise<void> {
     if (!navigator.storage?.estimate) return;
-    const { usage, quota } = await navigator.storage.estimate();
-    this.usage = usage ?? null;
-    this.quota = quota ?? null;
-    this.persisted = (await navigator.storage.persisted?.()) ?? null;
+    // One estimate at a time: a refresh asked for meanwhile shares the one in flight.
+    this.refreshing ??= (async () => {
+      try {
+        const { usage, quota } = await navigator.storage.estimate();
+        this.usage = usage ?? null;
+        this.quota = quota ?? null;
+        this.persisted = (await navigator.storage.persisted?.()) ?? null;
+      } catch {
+        // An estimate can fail while the browser is busy; the next tick tries again.
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /**
+   * Keeps usage current while the page is visible: imports, training checkpoints, model versions
+   * and prediction logs all change it from workers, without telling the page. An estimate is cheap
+   * (the browser keeps the figure), so polling every few seconds is simpler than wiring every writer.
+   */
+  watch(intervalMs = 3000): () => void {
+    if (this.watching) return () => {};
+    this.watching = true;
+    const tick = () => {
+      if (document.visibilityState === 'visible') void this.refresh();
+    };
+    const timer = setInterval(tick, intervalMs);
+    document.addEventListener('visibilitychange', tick);
+    void this.refresh();
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', tick);
+      this.watching = false;
+    };
   }
 
   /** Asked on the first real import, never at page load (browsers ignore unprompted asks). */

@@ -72,24 +72,27 @@ function recordForeignRequests(context: BrowserContext): string[] {
   return foreign;
 }
 
-/** Exports a project from the project list (Export, then the download link) and saves the zip. */
+/** Exports a project from the project list (one click on Export downloads it) and saves the zip. */
 async function exportFromList(page: Page, name: string, saveTo: string): Promise<void> {
   await openProjectList(page);
-  await page.getByRole('button', { name: `Export ${name}`, exact: true }).click();
-  const link = page.getByRole('link', { name: `Download ${ZIP_NAME}`, exact: true });
-  await link.waitFor({ timeout: 120_000 });
-  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByRole('button', { name: `Export ${name}`, exact: true }).click()]);
   expect(download.suggestedFilename()).toBe(ZIP_NAME);
   await download.saveAs(saveTo);
 }
 
-/** Picks a project file through "Import project file…" and waits for the outcome (note or alert). */
+/**
+ * Picks a project file through "Import project file…", confirms its plan when the check passes,
+ * and waits for the outcome (note or alert).
+ */
 async function importProjectFile(page: Page, file: string): Promise<{ note: string | null; error: string | null }> {
   await openProjectList(page);
   const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import project file…', exact: true }).click()]);
   await chooser.setFiles(file);
   const note = page.getByRole('status').filter({ hasText: /^Imported “/ });
   const error = page.getByRole('alert').filter({ hasText: /^Import refused:/ });
+  const plan = page.getByRole('heading', { name: /^Import project “.+”\?$/ });
+  await plan.or(error).waitFor({ timeout: 180_000 });
+  if (await plan.isVisible()) await page.getByRole('button', { name: 'Import project', exact: true }).click();
   await note.or(error).waitFor({ timeout: 180_000 });
   return {
     note: (await note.count()) ? await note.innerText() : null,

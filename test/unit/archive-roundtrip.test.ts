@@ -7,7 +7,7 @@ import { beginImport, finishImport } from '../../src/db/imports';
 import { writeSampleBatch, type PreparedSample } from '../../src/db/samples';
 import { projectRange } from '../../src/db/keys';
 import { DB_NAME } from '../../src/db/schema';
-import { ARCHIVE_STORES, type ArchiveStore } from '../../src/lib/archive/format';
+import { ARCHIVE_STORES, IMPORT_CANCELLED, type ArchiveStore, type ProjectImportPlan } from '../../src/lib/archive/format';
 import { buildProjectArchive, restoreProjectArchive } from '../../workers/project-archive';
 
 const noop = () => {};
@@ -255,6 +255,47 @@ describe('project file round trip', () => {
     });
     await expect(restoreProjectArchive(file, noop)).rejects.toThrow(/Storage is full.*what it had written was removed/);
     vi.restoreAllMocks();
+    expect(await listProjects()).toEqual([]);
+    expect(await storeCounts()).toBe(0);
+  });
+  it('shows the checked plan before writing, and writes nothing when it is declined', async () => {
+    const file = await buildProjectArchive(await buildFixture(), noop);
+    await wipe();
+    await createProject('Birds');
+    const countsBefore = await storeCounts();
+    const plans: ProjectImportPlan[] = [];
+    const err = await restoreProjectArchive(file, noop, {
+      confirm: async (plan) => {
+        plans.push(plan);
+        expect(await storeCounts(), 'nothing is written before the answer').toBe(countsBefore);
+        return false;
+      },
+    }).catch((e: Error) => e);
+    expect((err as Error).name).toBe(IMPORT_CANCELLED);
+    expect(plans).toHaveLength(1);
+    expect(plans[0]).toMatchObject({ name: 'Birds (imported)', originalName: 'Birds', missingBackbones: ['backbone-x'] });
+    expect(plans[0].counts.samples).toBe(3);
+    expect(plans[0].imageBytes).toBeGreaterThan(0);
+    expect((await listProjects()).map((p) => p.name)).toEqual(['Birds']);
+    expect(await storeCounts()).toBe(countsBefore);
+  });
+
+  it('writes after a yes, and a cancel while writing removes everything it wrote', async () => {
+    const file = await buildProjectArchive(await buildFixture(), noop);
+    await wipe();
+    const ok = await restoreProjectArchive(file, noop, { confirm: () => true });
+    expect(ok.name).toBe('Birds');
+    await wipe();
+    let confirmed = false;
+    let asked = 0;
+    const err = await restoreProjectArchive(file, noop, {
+      confirm: () => (confirmed = true),
+      // Asked once right after the confirmation, then after each written batch: cancel after the first batch.
+      isCancelled: () => confirmed && ++asked >= 2,
+    }).catch((e: Error) => e);
+    expect(asked).toBe(2);
+    expect((err as Error).name).toBe(IMPORT_CANCELLED);
+    expect((err as Error).message).toMatch(/removed/);
     expect(await listProjects()).toEqual([]);
     expect(await storeCounts()).toBe(0);
   });

@@ -226,6 +226,8 @@ export async function runForRegistration(study: StudyRecord, trial: TrialRecord)
       trial: false,
       // Training is done: the loop runs no epoch and goes straight to evaluation and saving.
       settings: { ...config.settings, epochs: run.checkpointEpoch },
+      // The version's timings count the trial's own training time (this run trains no epoch).
+      priorTrainMs: trial.durationMs,
       origin: { studyId: study.id, studyName: study.name, trialNumber: trial.number, params: trial.params, objective: plan.objective.metric, direction: directionOf(plan.objective), value: trial.value },
     } satisfies RunConfig,
   };

@@ -21,6 +21,7 @@ import type { TrainProgress } from '../train.api';
 import type { BackendInfo } from './backend';
 import { ensurePreprocessed, epochData, type LabeledId } from './data-feed';
 import { saveTrainedVersion } from './save-version';
+import { runTimings } from '../../src/lib/train/run-timings';
 import { prepareTransfer, type TransferSetup } from './transfer';
 import { embeddingSummary } from '../../src/lib/ml/backbone';
 
@@ -116,6 +117,8 @@ export interface RunConfig {
   keepCheckpoint?: boolean;
   /** Pipeline train step: which pipeline run and step started this training run (to adopt it after a crash). */
   pipelineRun?: { runId: string; stepId: string };
+  /** Milliseconds already spent training the checkpoint this run starts from (a registered tuning trial). */
+  priorTrainMs?: number;
 }
 
 /**
@@ -316,7 +319,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       testTrue: test.map((t) => t.classIndex),
       splitCounts: { train: train.length, val: val.length, test: test.length },
       backend: ctl.backend,
-      timings: { trainMs, epochs: outcome.epochsDone, imagesPerSecond: (outcome.epochsDone - startEpoch) * train.length / (trainMs / 1000), breakdown },
+      timings: { ...runTimings({ loopMs: trainMs, epochsDone: outcome.epochsDone, startEpoch, trainImages: train.length, priorMs: config.priorTrainMs }), breakdown },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
     if (!config.keepCheckpoint) await deleteCheckpoint(run.id);

@@ -98,6 +98,29 @@ export interface ArchiveProgress {
   total: number;
 }
 
+/**
+ * What a checked project file holds, shown before anything is written (the import asks for
+ * confirmation with it). Counts are of the records actually in the file, not its manifest's claims.
+ */
+export interface ProjectImportPlan {
+  /** The name the new project will get (the file's, or "(imported)" when this browser has it). */
+  name: string;
+  /** The name in the file. */
+  originalName: string;
+  exportedAt: number;
+  appVersion: string;
+  counts: Record<string, number>;
+  /** The project's classes. */
+  labels: string[];
+  /** Bytes of images and thumbnails to be stored. */
+  imageBytes: number;
+  /** Backbones the file's versions need that this browser lacks. */
+  missingBackbones: string[];
+}
+
+/** Thrown by a project import stopped by the person (before writing, or during it: what was written is removed). */
+export const IMPORT_CANCELLED = 'ImportCancelled';
+
 export interface ImportedProject {
   projectId: string;
   name: string;

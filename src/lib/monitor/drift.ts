@@ -255,6 +255,8 @@ export interface DriftReport {
 }
 
 export const WASSERSTEIN_DRIFT = 0.1;
+/** The defaults of DriftOptions, exported so the UI states the rule it applies. */
+export const DRIFT_DEFAULTS = { alpha: 0.05, largeSample: 1000, shareThreshold: 0.5, minCurrent: 30 } as const;
 export const PSI_DRIFT = 0.2;
 
 function isConstantAt(values: number[], v: number): boolean {
@@ -263,10 +265,10 @@ function isConstantAt(values: number[], v: number): boolean {
 
 /** Compares every stat in `reference` with the same-named stat in `current`. */
 export function driftReport(reference: Record<string, number[]>, current: Record<string, number[]>, options: DriftOptions = {}): DriftReport {
-  const alpha = options.alpha ?? 0.05;
-  const largeSample = options.largeSample ?? 1000;
-  const shareThreshold = options.shareThreshold ?? 0.5;
-  const minCurrent = options.minCurrent ?? 30;
+  const alpha = options.alpha ?? DRIFT_DEFAULTS.alpha;
+  const largeSample = options.largeSample ?? DRIFT_DEFAULTS.largeSample;
+  const shareThreshold = options.shareThreshold ?? DRIFT_DEFAULTS.shareThreshold;
+  const minCurrent = options.minCurrent ?? DRIFT_DEFAULTS.minCurrent;
   const names = Object.keys(reference);
   const currentCount = Math.max(0, ...names.map((k) => current[k]?.length ?? 0));
   const referenceCount = Math.max(0, ...names.map((k) => reference[k].length));
