@@ -139,6 +139,11 @@ export interface CheckpointRecord {
   weights: unknown;
   optimizer: unknown | null;
   savedAt: number;
+  /**
+   * With early stopping: the best epoch so far (1-based) and its weights, when that is not this
+   * checkpoint's epoch; the run ends on them. Absent in older checkpoints (the last epoch counts).
+   */
+  best?: { epoch: number; weights: unknown } | null;
 }
 
 export interface ModelVersionRecord {

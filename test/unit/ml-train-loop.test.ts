@@ -134,6 +134,21 @@ describe('trainLoop', () => {
       expect(out.epochsDone).toBe(3);
       expect(out.bestEpoch).toBe(0);
       expect(out.history.map((h) => h.epoch)).toEqual([0, 1, 2]);
+      // The epoch whose weights a run keeps is flagged.
+      expect(out.history.map((h) => h.improved)).toEqual([true, false, false]);
+    });
+  });
+
+  it('early stopping carries its best loss and wait over a resume', async () => {
+    await leakFree(() => tf.train.adam(0.01), async (model, optimizer) => {
+      // Before the resume: epoch 0 was unbeatable, epoch 1 did not improve (wait 1 of 2).
+      const previous = [{ epoch: 0, loss: 0.5, valLoss: 1e-9 }, { epoch: 1, loss: 0.4, valLoss: 0.3 }, { epoch: 2, loss: 0, valLoss: 0 }];
+      const out = await trainLoop(model, epochData(40, 1, 20), {
+        epochs: 10, startEpoch: 2, optimizer, shouldStop: () => false, validation: epochData(20, 2, 20),
+        earlyStopping: { patience: 2, previous }, // epoch 2 is redone, so its stale entry is ignored
+      });
+      expect(out).toMatchObject({ status: 'early-stopped', epochsDone: 3, bestEpoch: 0 });
+      expect(out.history.map((h) => [h.epoch, h.improved])).toEqual([[2, false]]);
     });
   });
 
