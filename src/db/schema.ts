@@ -63,7 +63,8 @@ export interface SkippedFile {
 }
 
 export interface ImportSourceInfo {
-  kind: 'folder' | 'files' | 'zip' | 'demo';
+  /** webcam: frames captured in the Data stage (src/views/data/WebcamCapture.svelte). */
+  kind: 'folder' | 'files' | 'zip' | 'demo' | 'webcam';
   name: string;
   fileCount: number;
 }

@@ -38,6 +38,9 @@ export interface RunControl {
 
 export class RefusedError extends Error {}
 
+/** With early stopping: halve the learning rate after 2 epochs without improvement, down to 1/16 of it. */
+export const PLATEAU = (learningRate: number) => ({ patience: 2, factor: 0.5, minLearningRate: learningRate / 16 });
+
 /** Labeled samples from finished imports, without label conflicts (and without auto-accepted labels if asked). */
 export async function trainableSamples(projectId: string, options: { excludeAutoLabels?: boolean } = {}): Promise<SampleRecord[]> {
   const [{ samples }, sessions] = await Promise.all([listSamples(projectId), listImports(projectId)]);
@@ -236,6 +239,8 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         readEvery: 10,
         earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience, previous: run.history.map((h) => ({ ...h, epoch: h.epoch - 1 })) } : undefined,
         seed: settings.seed,
+        // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
+        reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
       },
       {
         onBatch: ({ epoch, batch, loss, acc }) => {

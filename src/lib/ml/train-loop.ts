@@ -49,6 +49,12 @@ export interface TrainOptions {
    * draws from Math.random.
    */
   seed?: number;
+  /**
+   * With early stopping: multiplies the learning rate by `factor` each time `patience` epochs in a
+   * row fail to improve the monitored loss (never below minLearningRate). The rate is a function of
+   * the history, so a resume (earlyStopping.previous) continues at the rate it had.
+   */
+  reduceOnPlateau?: { patience: number; factor: number; minLearningRate?: number };
 }
 export type TrainOutcome = {
   status: 'completed' | 'stopped' | 'early-stopped' | 'diverged';
@@ -157,6 +163,12 @@ export function dropoutSeed(runSeed: number, epoch: number, batch: number, layer
   return fmix32((fmix32((fmix32((fmix32((runSeed ^ 0x85ebca6b) >>> 0) + epoch) >>> 0) + batch) >>> 0) + layer) >>> 0);
 }
 
+/** The optimizer's learning rate; SGD and momentum keep theirs in a tensor set by setLearningRate. */
+function learningRateOf(optimizer: tf.Optimizer): { get(): number; set(v: number): void } {
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+  return { get: () => o.learningRate, set: (v) => (o.setLearningRate ? o.setLearningRate(v) : (o.learningRate = v)) };
+}
+
 type SeededLayer = tf.layers.Layer & { seed?: number };
 
 function dropoutLayers(model: tf.LayersModel): SeededLayer[] {
@@ -177,15 +189,25 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
   let wait = 0;
   let step = 0;
   const improves = (monitored: number) => monitored < best - (es?.minDelta ?? 0);
-  for (const p of es?.previous ?? []) {
-    if (p.epoch >= (opts.startEpoch ?? 0)) continue;
-    const monitored = p.valLoss ?? p.loss;
+  const plateau = es ? opts.reduceOnPlateau : undefined;
+  const lr = learningRateOf(opts.optimizer);
+  let rate = lr.get();
+  /** Early stopping's bookkeeping for one finished epoch; true when it improved. */
+  const track = (epoch: number, monitored: number): boolean => {
     if (improves(monitored)) {
       best = monitored;
-      bestEpoch = p.epoch;
+      bestEpoch = epoch;
       wait = 0;
-    } else wait++;
+      return true;
+    }
+    wait++;
+    if (plateau && wait % plateau.patience === 0) rate = Math.max(plateau.minLearningRate ?? 0, rate * plateau.factor);
+    return false;
+  };
+  for (const p of es?.previous ?? []) {
+    if (p.epoch < (opts.startEpoch ?? 0)) track(p.epoch, p.valLoss ?? p.loss);
   }
+  if (rate !== lr.get()) lr.set(rate);
   const dropouts = opts.seed === undefined ? [] : dropoutLayers(model);
   const originalSeeds = dropouts.map((l) => l.seed);
   const done = (status: TrainOutcome['status'], epochsDone: number, reason?: string): TrainOutcome => {
@@ -247,13 +269,8 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
       info.validationMs = performance.now() - validationStart;
     }
     if (es) {
-      const monitored = info.valLoss ?? info.loss;
-      info.improved = improves(monitored);
-      if (info.improved) {
-        best = monitored;
-        bestEpoch = epoch;
-        wait = 0;
-      } else wait++;
+      info.improved = track(epoch, info.valLoss ?? info.loss);
+      if (rate !== lr.get()) lr.set(rate);
     }
     await cb.onEpoch?.(info);
     history.push(info);
