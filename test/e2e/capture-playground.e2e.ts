@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import type { Page } from 'playwright-core';
-import { launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from './harness';
-import { closeReport, createProject, importAndReport, importPanel, numberIn, perClass, pickFolder, readReport, REPORT_HEADING } from './app-helpers';
+import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from './harness';
+import { closeReport, createProject, importAndReport, importPanel, numberIn, perClass, pickFolder, readReport, REPORT_HEADING, waitForDemoImported } from './app-helpers';
 
 const CAMERA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
@@ -48,6 +48,9 @@ describe('webcam capture and the playground', () => {
     writeBars(join(dir, 'bars'), 14);
     b = await launchBrowser({ webgpu: false, args: CAMERA_FLAGS });
     page = await newPage(b);
+    // A fresh profile imports the Digits demo first; one import runs at a time.
+    await page.goto(appUrl());
+    await waitForDemoImported(page);
     await createProject(page, 'Bars');
     await pickFolder(page, join(dir, 'bars'));
     expect((await importAndReport(page)).imported).toBe(28);
@@ -66,6 +69,7 @@ describe('webcam capture and the playground', () => {
     await page.waitForFunction(() => ((document.querySelector('video[aria-label="Webcam preview"]') as HTMLVideoElement | null)?.videoWidth ?? 0) > 0);
     await page.getByLabel('Frames per second').fill('8');
     const record = page.getByRole('button', { name: 'Hold to record' });
+    await record.scrollIntoViewIfNeeded();
     const box = (await record.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.down();
@@ -139,6 +143,7 @@ describe('webcam capture and the playground', () => {
     const pad = page.locator('canvas[aria-label^="Drawing pad"]');
     const corner = () => pad.evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(2, 2, 1, 1).data.slice(0, 3)));
     expect(await corner()).toEqual([0, 0, 0]);
+    await pad.scrollIntoViewIfNeeded();
     const r = (await pad.boundingBox())!;
     await page.mouse.move(r.x + r.width * 0.2, r.y + r.height * 0.5);
     await page.mouse.down();
