@@ -3,10 +3,11 @@
 // training" on the Train stage without touching a setting (backend "auto": the probe picks; WebGPU
 // and WebGL on SwiftShader are offered to it as a browser would). Reports the version's test
 // accuracy, the backend, epochs run (early stopping), the epoch whose weights were kept, wall time
-// from the click to the finished version, and the load average (the machine may be shared).
+// from the click to the finished version, the browser's CPU seconds over that time (what the run
+// cost, whatever else shares the machine) and the load average.
 // Goal (issue 14): >= 97.5% test accuracy in about a minute on a 2-core machine.
 // Usage: npm run bench:digits-default [-- --runs=N]. Writes bench/results/digits-default.json.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -23,6 +24,33 @@ const ARGS = [
 ];
 
 if (!existsSync(join(ROOT, 'dist', 'index.html'))) throw new Error('No dist/: run npm run build first.');
+
+/**
+ * CPU seconds used so far by this script's descendants (the browser and its renderer, GPU and
+ * utility processes; Linux /proc). On a shared machine the wall time stretches with the load;
+ * the browser's CPU time over the run is what the run itself cost.
+ */
+function browserCpuSeconds() {
+  const parent = new Map();
+  const ticks = new Map();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(pid, f[1]);
+      ticks.set(pid, Number(f[11]) + Number(f[12]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const mine = (pid) => {
+    for (let p = pid, hops = 0; p && p !== '0' && hops < 64; p = parent.get(p), hops++) if (p === String(process.pid)) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, t] of ticks) if (pid !== String(process.pid) && mine(pid)) total += t;
+  return total / 100; // USER_HZ is 100 on Linux
+}
 
 /** Resolves once IndexedDB holds a finished demo import (state complete). */
 async function demoImported(page) {
@@ -83,12 +111,14 @@ try {
     await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Train', exact: true }).click();
     await page.getByRole('button', { name: 'Start training' }).waitFor();
     const load = os.loadavg()[0];
+    const cpu0 = browserCpuSeconds();
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Start training' }).click();
     const outcome = page.getByTestId('train-outcome');
     await outcome.waitFor({ state: 'detached', timeout: 30_000 }).catch(() => {});
     await outcome.waitFor({ timeout: 1_800_000 });
     const wallSeconds = (Date.now() - t0) / 1000;
+    const cpuSeconds = browserCpuSeconds() - cpu0;
     const outcomeText = (await outcome.innerText()).replace(/\s+/g, ' ').trim();
     const v = await newestVersion(page);
     const valLosses = (v?.history ?? []).map((h) => h.valLoss);
@@ -101,6 +131,8 @@ try {
       epochKept: kept,
       trainSeconds: v ? +v.trainSeconds.toFixed(1) : null,
       wallSeconds: +wallSeconds.toFixed(1),
+      /** CPU time the browser's processes used from the click to the finished version (all threads). */
+      browserCpuSeconds: +cpuSeconds.toFixed(1),
       loadAverageAtStart: +load.toFixed(2),
       loadAverageAtEnd: +os.loadavg()[0].toFixed(2),
     };
