@@ -11,7 +11,7 @@ configure({ useWebWorkers: false });
 
 export interface OpenedSource {
   name: string;
-  kind: 'folder' | 'files' | 'zip' | 'demo';
+  kind: 'folder' | 'files' | 'zip' | 'demo' | 'webcam';
   dropRoot: boolean;
   raw: RawEntry[];
   read(index: number): Promise<Uint8Array>;
@@ -26,8 +26,9 @@ export interface OpenedSource {
 export async function openSource(source: ImportSource): Promise<OpenedSource> {
   switch (source.kind) {
     case 'folder':
-    case 'files': {
-      const onlyZip = source.files.length === 1 && /\.zip$/i.test(source.files[0].name);
+    case 'files':
+    case 'webcam': {
+      const onlyZip = source.kind !== 'webcam' && source.files.length === 1 && /\.zip$/i.test(source.files[0].name);
       if (onlyZip) return openZip(source.files[0], source.files[0].name, 'zip');
       return {
         name: source.name,

@@ -9,6 +9,8 @@ export type ImportSource =
   /** Loose files: images, optionally with one CSV manifest. Zips picked this way are opened. */
   | { kind: 'files'; name: string; files: File[]; paths: string[] }
   | { kind: 'zip'; file: File }
+  /** Webcam frames (JPEG files encoded on the page); paths are `<class>/<file>`. */
+  | { kind: 'webcam'; name: string; files: File[]; paths: string[] }
   /** The bundled Digits demo, fetched from the app's own (precached) assets. */
   | { kind: 'demo'; url: string };
 

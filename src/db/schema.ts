@@ -63,7 +63,8 @@ export interface SkippedFile {
 }
 
 export interface ImportSourceInfo {
-  kind: 'folder' | 'files' | 'zip' | 'demo';
+  /** webcam: frames captured in the Data stage (src/views/data/WebcamCapture.svelte). */
+  kind: 'folder' | 'files' | 'zip' | 'demo' | 'webcam';
   name: string;
   fileCount: number;
 }
@@ -139,6 +140,11 @@ export interface CheckpointRecord {
   weights: unknown;
   optimizer: unknown | null;
   savedAt: number;
+  /**
+   * With early stopping: the best epoch so far (1-based) and its weights, when that is not this
+   * checkpoint's epoch; the run ends on them. Absent in older checkpoints (the last epoch counts).
+   */
+  best?: { epoch: number; weights: unknown } | null;
 }
 
 export interface ModelVersionRecord {

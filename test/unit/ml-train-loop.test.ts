@@ -134,6 +134,42 @@ describe('trainLoop', () => {
       expect(out.epochsDone).toBe(3);
       expect(out.bestEpoch).toBe(0);
       expect(out.history.map((h) => h.epoch)).toEqual([0, 1, 2]);
+      // The epoch whose weights a run keeps is flagged.
+      expect(out.history.map((h) => h.improved)).toEqual([true, false, false]);
+    });
+  });
+
+  it('halves the learning rate on a plateau, and a resume continues at the reduced rate', async () => {
+    await leakFree(() => tf.train.adam(0.01), async (model, optimizer) => {
+      const rates: number[] = [];
+      const out = await trainLoop(model, epochData(40, 1, 20), {
+        epochs: 5, optimizer, shouldStop: () => false, validation: epochData(20, 2, 20),
+        earlyStopping: { patience: 10, minDelta: 100 }, reduceOnPlateau: { patience: 2, factor: 0.5, minLearningRate: 0.003 },
+      }, { onEpoch: () => void rates.push((optimizer as unknown as { learningRate: number }).learningRate) });
+      expect(out.status).toBe('completed');
+      // Epoch 0 improves; 1-2 do not (halved after 2), 3-4 do not (halved again, but not below 0.003).
+      expect(rates).toEqual([0.01, 0.01, 0.005, 0.005, 0.003]);
+    });
+    await leakFree(() => tf.train.adam(0.01), async (model, optimizer) => {
+      const previous = [0, 1, 2].map((epoch) => ({ epoch, loss: 1, valLoss: 1 }));
+      await trainLoop(model, epochData(40, 1, 20), {
+        epochs: 4, startEpoch: 3, optimizer, shouldStop: () => false,
+        earlyStopping: { patience: 10, previous }, reduceOnPlateau: { patience: 2, factor: 0.5 },
+      }, { onEpoch: (m) => expect([m.epoch, (optimizer as unknown as { learningRate: number }).learningRate]).toEqual([3, 0.005]) });
+      expect((optimizer as unknown as { learningRate: number }).learningRate).toBe(0.005);
+    });
+  });
+
+  it('early stopping carries its best loss and wait over a resume', async () => {
+    await leakFree(() => tf.train.adam(0.01), async (model, optimizer) => {
+      // Before the resume: epoch 0 was unbeatable, epoch 1 did not improve (wait 1 of 2).
+      const previous = [{ epoch: 0, loss: 0.5, valLoss: 1e-9 }, { epoch: 1, loss: 0.4, valLoss: 0.3 }, { epoch: 2, loss: 0, valLoss: 0 }];
+      const out = await trainLoop(model, epochData(40, 1, 20), {
+        epochs: 10, startEpoch: 2, optimizer, shouldStop: () => false, validation: epochData(20, 2, 20),
+        earlyStopping: { patience: 2, previous }, // epoch 2 is redone, so its stale entry is ignored
+      });
+      expect(out).toMatchObject({ status: 'early-stopped', epochsDone: 3, bestEpoch: 0 });
+      expect(out.history.map((h) => [h.epoch, h.improved])).toEqual([[2, false]]);
     });
   });
 

@@ -39,6 +39,9 @@ export interface RunControl {
 
 export class RefusedError extends Error {}
 
+/** With early stopping: halve the learning rate after 2 epochs without improvement, down to 1/16 of it. */
+export const PLATEAU = (learningRate: number) => ({ patience: 2, factor: 0.5, minLearningRate: learningRate / 16 });
+
 /** Labeled samples from finished imports, without label conflicts (and without auto-accepted labels if asked). */
 export async function trainableSamples(projectId: string, options: { excludeAutoLabels?: boolean } = {}): Promise<SampleRecord[]> {
   const [{ samples }, sessions] = await Promise.all([listSamples(projectId), listImports(projectId)]);
@@ -187,6 +190,9 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   if (config.init && !transfer && run.checkpointEpoch === 0) await warmStart(model, config.init.versionId);
   let stopReason: string | null = null;
   let weightsDivergedAt: number | null = null;
+  // With early stopping, the best epoch so far (1-based) and its weights: the run ends on them, and
+  // each checkpoint carries them (when they are not its own) so a resumed run still can.
+  let best: { epoch: number; weights: WeightsBlob } | null = null;
   const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
   const started = performance.now();
   try {
@@ -200,6 +206,9 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         await restoreOptimizer(optimizer, checkpoint.optimizer as WeightsBlob).catch(() => undefined);
       }
       startEpoch = checkpoint.epoch;
+      best = checkpoint.best
+        ? { epoch: checkpoint.best.epoch, weights: checkpoint.best.weights as WeightsBlob }
+        : { epoch: checkpoint.epoch, weights: checkpoint.weights as WeightsBlob };
     }
     const trainData = feed(train, settings.batchSize, settings.seed);
     trainData.epoch = startEpoch;
@@ -233,7 +242,10 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         validation: valData,
         shouldStop: () => ctl.isStopped() || stopReason !== null || weightsDivergedAt !== null,
         readEvery: 10,
-        earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience } : undefined,
+        earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience, previous: run.history.map((h) => ({ ...h, epoch: h.epoch - 1 })) } : undefined,
+        seed: settings.seed,
+        // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
+        reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
       },
       {
         onBatch: ({ epoch, batch, loss, acc }) => {
@@ -260,11 +272,12 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
           if (ctl.abandoned?.()) return;
           const opt = await captureOptimizer(optimizer);
           if (ctl.abandoned?.()) return;
+          if (m.improved) best = { epoch: epochMetrics.epoch, weights };
           await finishCheckpointWrite();
           breakdown.checkpointMs += performance.now() - snapshotStart;
           current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
           const epochEnd = { phase: 'training' as const, done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / ((performance.now() - started) / 1000) };
-          const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now() }).then(() => {
+          const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now(), best: best && best.epoch !== epochMetrics.epoch ? best : null }).then(() => {
             current = { ...current, checkpointEpoch: Math.max(current.checkpointEpoch, epochMetrics.epoch) };
             // The epoch is shown once its checkpoint is durable, so every epoch on screen survives
             // a crash. The next epoch is usually under way by then: keep its live position.
@@ -291,6 +304,9 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
     // A tuning trial ends here: its final checkpoint stays so "register best" can evaluate and save it.
     if (config.trial) return { ...current, state: 'trained', message: withNote(outcome.reason ?? null, note) };
 
+    // Early stopping ends on the best epoch's weights, not the last (patience) epochs' ones.
+    const keptBest = outcome.bestEpoch !== undefined && best !== null && best.epoch === outcome.bestEpoch + 1 && best.epoch < outcome.epochsDone ? best.epoch : null;
+    if (keptBest !== null) restoreWeights(model, best!.weights);
     progress({ phase: 'evaluating', done: 0, total: test.length, epoch: settings.epochs });
     const testData = feed(test, 128, null);
     const probs = await predictAll(model, (async function* () {
@@ -328,7 +344,13 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       state: 'completed',
       checkpointEpoch: config.keepCheckpoint ? current.checkpointEpoch : 0,
       versionId: version.id,
-      message: withNote(outcome.status === 'early-stopped' ? `Stopped early after epoch ${outcome.epochsDone}: validation loss stopped improving.` : null, note),
+      message: withNote(
+        [
+          outcome.status === 'early-stopped' ? `Stopped early after epoch ${outcome.epochsDone}: validation loss stopped improving.` : null,
+          keptBest !== null ? `The version keeps the weights of epoch ${keptBest}, the one with the lowest validation loss.` : null,
+        ].filter(Boolean).join(' ') || null,
+        note,
+      ),
     };
   } finally {
     model.dispose();

@@ -115,8 +115,8 @@ export function buildModel(config: ArchitectureConfig, seed: number): tf.LayersM
   const glorot = () => tf.initializers.glorotUniform({ seed: next() });
   const he = () => tf.initializers.heNormal({ seed: next() });
   const model = tf.sequential();
-  // Dropout gets no seed on purpose: TF.js reuses a layer's seed on every call, which would
-  // drop the same units at every step.
+  // Dropout gets no seed here: TF.js reuses a layer's seed on every call, which would drop the
+  // same units at every step. trainLoop sets a fresh seed per step from the run's seed instead.
   const dropout = () => {
     if (config.dropout > 0) model.add(tf.layers.dropout({ rate: config.dropout }));
   };

@@ -1,6 +1,7 @@
 // The custom training loop: streams batches, keeps loss/accuracy sums on the device (read every few
 // steps), yields real macrotasks so "stop" can arrive, and never reports an epoch with non-finite loss.
 import * as tf from '@tensorflow/tfjs';
+import { fmix32 } from './random';
 
 /** ys one-hot float32 (the loss assumes one-hot); the loop disposes both tensors after use. */
 export interface Batch {
@@ -20,6 +21,8 @@ export interface EpochInfo {
   /** Wall time of the epoch's training batches and of its validation pass. */
   trainMs: number;
   validationMs: number;
+  /** With early stopping: this epoch has the best monitored loss so far (keep its weights). */
+  improved?: boolean;
 }
 export interface TrainCallbacks {
   /** Only on steps whose sums were read; loss/acc are running means over the epoch so far. */
@@ -35,8 +38,23 @@ export interface TrainOptions {
   validation?: EpochData;
   shouldStop: () => boolean;
   yieldEvery?: number;
-  /** Monitors valLoss (training loss when there is no validation data). */
-  earlyStopping?: { patience: number; minDelta?: number };
+  /**
+   * Monitors valLoss (training loss when there is no validation data). `previous` holds the
+   * metrics of epochs done before a resume, so the best loss and the wait carry over.
+   */
+  earlyStopping?: { patience: number; minDelta?: number; previous?: Array<{ epoch: number; loss: number; valLoss: number | null }> };
+  /**
+   * Seeds dropout: each step's masks come from (seed, epoch, batch, layer), so a run replays bit
+   * for bit and a resumed run draws what the uninterrupted one would have. Without it, dropout
+   * draws from Math.random.
+   */
+  seed?: number;
+  /**
+   * With early stopping: multiplies the learning rate by `factor` each time `patience` epochs in a
+   * row fail to improve the monitored loss (never below minLearningRate). The rate is a function of
+   * the history, so a resume (earlyStopping.previous) continues at the rate it had.
+   */
+  reduceOnPlateau?: { patience: number; factor: number; minLearningRate?: number };
 }
 export type TrainOutcome = {
   status: 'completed' | 'stopped' | 'early-stopped' | 'diverged';
@@ -135,6 +153,28 @@ export async function predictAll(model: tf.LayersModel, data: AsyncIterable<tf.T
   return out;
 }
 
+/**
+ * The seed of one dropout layer's mask at one step. TF.js's Dropout layer passes its `seed` to
+ * tf.dropout on every call (its random numbers are drawn in JS, the same on every backend), so
+ * the loop sets a fresh one before each step instead of fixing one at construction, which would
+ * drop the same units every step.
+ */
+export function dropoutSeed(runSeed: number, epoch: number, batch: number, layer: number): number {
+  return fmix32((fmix32((fmix32((fmix32((runSeed ^ 0x85ebca6b) >>> 0) + epoch) >>> 0) + batch) >>> 0) + layer) >>> 0);
+}
+
+/** The optimizer's learning rate; SGD and momentum keep theirs in a tensor set by setLearningRate. */
+function learningRateOf(optimizer: tf.Optimizer): { get(): number; set(v: number): void } {
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+  return { get: () => o.learningRate, set: (v) => (o.setLearningRate ? o.setLearningRate(v) : (o.learningRate = v)) };
+}
+
+type SeededLayer = tf.layers.Layer & { seed?: number };
+
+function dropoutLayers(model: tf.LayersModel): SeededLayer[] {
+  return model.layers.filter((l) => l.getClassName() === 'Dropout') as SeededLayer[];
+}
+
 const divergedReason = (what: string, value: number, epoch: number) =>
   `${what} became ${value} in epoch ${epoch + 1}: training diverged. Try a lower learning rate.`;
 
@@ -148,9 +188,33 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
   let bestEpoch: number | undefined;
   let wait = 0;
   let step = 0;
-  const done = (status: TrainOutcome['status'], epochsDone: number, reason?: string): TrainOutcome => ({
-    status, epochsDone, history, ...(reason ? { reason } : {}), ...(es ? { bestEpoch } : {}),
-  });
+  const improves = (monitored: number) => monitored < best - (es?.minDelta ?? 0);
+  const plateau = es ? opts.reduceOnPlateau : undefined;
+  const lr = learningRateOf(opts.optimizer);
+  let rate = lr.get();
+  /** Early stopping's bookkeeping for one finished epoch; true when it improved. */
+  const track = (epoch: number, monitored: number): boolean => {
+    if (improves(monitored)) {
+      best = monitored;
+      bestEpoch = epoch;
+      wait = 0;
+      return true;
+    }
+    wait++;
+    if (plateau && wait % plateau.patience === 0) rate = Math.max(plateau.minLearningRate ?? 0, rate * plateau.factor);
+    return false;
+  };
+  for (const p of es?.previous ?? []) {
+    if (p.epoch < (opts.startEpoch ?? 0)) track(p.epoch, p.valLoss ?? p.loss);
+  }
+  if (rate !== lr.get()) lr.set(rate);
+  const dropouts = opts.seed === undefined ? [] : dropoutLayers(model);
+  const originalSeeds = dropouts.map((l) => l.seed);
+  const done = (status: TrainOutcome['status'], epochsDone: number, reason?: string): TrainOutcome => {
+    // The seeds were for training steps only: the saved model keeps its layers' own configuration.
+    dropouts.forEach((l, i) => (l.seed = originalSeeds[i]));
+    return { status, epochsDone, history, ...(reason ? { reason } : {}), ...(es ? { bestEpoch } : {}) };
+  };
 
   for (let epoch = opts.startEpoch ?? 0; epoch < opts.epochs; epoch++) {
     if (opts.shouldStop()) return done('stopped', epoch);
@@ -163,6 +227,7 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
       for await (const { xs, ys } of train.batches()) {
         const kept: { correct?: tf.Scalar } = {};
         try {
+          dropouts.forEach((l, i) => (l.seed = dropoutSeed(opts.seed!, epoch, batch, i)));
           const loss = opts.optimizer.minimize(() => {
             const probs = model.apply(xs, { training: true }) as tf.Tensor;
             // Kept out of the gradient scope's tidy; argMax is off the loss path, so no gradient flows.
@@ -203,17 +268,14 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
       }
       info.validationMs = performance.now() - validationStart;
     }
+    if (es) {
+      info.improved = track(epoch, info.valLoss ?? info.loss);
+      if (rate !== lr.get()) lr.set(rate);
+    }
     await cb.onEpoch?.(info);
     history.push(info);
-    if (es) {
-      const monitored = info.valLoss ?? info.loss;
-      if (monitored < best - (es.minDelta ?? 0)) {
-        best = monitored;
-        bestEpoch = epoch;
-        wait = 0;
-      } else if (++wait >= es.patience) {
-        return done('early-stopped', epoch + 1, `No improvement for ${wait} epochs (best at epoch ${(bestEpoch ?? epoch) + 1}).`);
-      }
+    if (es && wait >= es.patience) {
+      return done('early-stopped', epoch + 1, `No improvement for ${wait} epochs (best at epoch ${(bestEpoch ?? epoch) + 1}).`);
     }
   }
   return done('completed', Math.max(opts.epochs, opts.startEpoch ?? 0));
