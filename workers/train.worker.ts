@@ -7,7 +7,8 @@ import { backendRanking, describeProbe } from './ml/backend-probe';
 import { executeRun, trainableSamples, type RunConfig, type RunHooks } from './ml/train-runner';
 import { getRun, saveRun } from '../src/db/runs';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
-import { importBackbone } from './ml/backbone-model';
+import { downloadCatalogBackbone, importBackbone } from './ml/backbone-model';
+import { catalogEntry } from '../src/lib/ml/backbone-catalog';
 import type { TrainRunRecord } from '../src/db/schema';
 import type { TrainSettings } from '../src/lib/train/train-config';
 import type { DebugFault, GpuLoss, LabelQualityProgress, LabelQualityReport, StartOptions, StudyEvent, StudyOutcome, TrainApi, TrainOutcome, TrainProgress } from './train.api';
@@ -25,6 +26,8 @@ import { GPU_LOST_ERROR_NAME, resumableRun, type PipelineRunRecord } from '../sr
 let backend: BackendInfo | null = null;
 let stopped = false;
 let busy = false;
+/** The catalog download in progress: cancelDownload() aborts it. */
+let download: AbortController | null = null;
 
 const TRAINING_BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
@@ -322,6 +325,36 @@ const api = {
   },
 
   listBackbones: () => listBackbones(),
+
+  async downloadCatalogBackbone(entryId, onProgress) {
+    if (busy) throw new Error('Wait for the training run to finish before downloading a backbone.');
+    if (download) throw new Error('A backbone download is already running.');
+    const entry = catalogEntry(entryId);
+    if (!entry) throw new Error(`There is no catalog backbone “${entryId}”.`);
+    const controller = new AbortController();
+    download = controller;
+    const started = performance.now();
+    let last = 0;
+    try {
+      await ensureBackend('auto');
+      return await downloadCatalogBackbone(entry, {
+        signal: controller.signal,
+        onProgress: (received, total) => {
+          const now = performance.now();
+          // Throttled like training progress: plain numbers, at most every ~120 ms, plus the end.
+          if (now - last < 120 && received !== total) return;
+          last = now;
+          onProgress({ received, total, elapsedMs: now - started });
+        },
+      });
+    } finally {
+      download = null;
+    }
+  },
+
+  cancelDownload() {
+    download?.abort();
+  },
 
   async deleteBackbone(id) {
     if (busy) throw new Error('Wait for the training run to finish before deleting a backbone.');
