@@ -335,19 +335,26 @@ const api = {
     download = controller;
     const started = performance.now();
     let last = 0;
+    let trailing: ReturnType<typeof setTimeout> | undefined;
+    const send = (received: number, total: number | null) => {
+      last = performance.now();
+      onProgress({ received, total, elapsedMs: last - started });
+    };
     try {
       await ensureBackend('auto');
       return await downloadCatalogBackbone(entry, {
         signal: controller.signal,
         onProgress: (received, total) => {
-          const now = performance.now();
-          // Throttled like training progress: plain numbers, at most every ~120 ms, plus the end.
-          if (now - last < 120 && received !== total) return;
-          last = now;
-          onProgress({ received, total, elapsedMs: now - started });
+          // Throttled like training progress: plain numbers, at most every ~120 ms, and the
+          // latest value always follows (a stalled download still shows what arrived).
+          clearTimeout(trailing);
+          const wait = 120 - (performance.now() - last);
+          if (wait <= 0 || received === total) send(received, total);
+          else trailing = setTimeout(() => send(received, total), wait);
         },
       });
     } finally {
+      clearTimeout(trailing);
       download = null;
     }
   },
