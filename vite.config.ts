@@ -12,6 +12,9 @@ const isolationHeaders = {
 // The one origin the backbone catalog downloads from (src/lib/ml/backbone-catalog.ts). Fixed at
 // build time so the CSP can name exactly it; tests build with a local server's origin instead.
 const CATALOG_ORIGIN = new URL(process.env.TRAINYARD_CATALOG_ORIGIN || 'https://storage.googleapis.com').origin;
+if (!/^https?:\/\/(([a-z0-9-]+\.)*[a-z0-9-]+|\[[0-9a-f:.]+\])(:\d+)?$/i.test(CATALOG_ORIGIN)) {
+  throw new Error(`TRAINYARD_CATALOG_ORIGIN must be one plain http(s) origin, not ${CATALOG_ORIGIN}.`);
+}
 
 export default defineConfig({
   define: { __TRAINYARD_CATALOG_ORIGIN__: JSON.stringify(CATALOG_ORIGIN) },

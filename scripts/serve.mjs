@@ -50,7 +50,9 @@ export function buildCatalogOrigin(root) {
   } catch {
     throw new Error(`catalog-origin.txt holds ${JSON.stringify(text.slice(0, 80))}, not an origin.`);
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== text) {
+  // A plain host name or address: no wildcard ('*' is a valid URL host character but a CSP wildcard).
+  const plainHost = /^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== text || !plainHost) {
     throw new Error(`catalog-origin.txt must hold one http(s) origin, not ${JSON.stringify(text.slice(0, 80))}.`);
   }
   return url.origin;
