@@ -8,11 +8,11 @@
 // 1.6 MB), random seeded weights. Its timing is realistic; its accuracy is not the point. It is
 // served from a second local origin, and the app is built for that origin into bench/out/.
 //
-// Usage: npm run bench:quick-model [-- --backends=wasm,webgl,webgpu,cpu] [--per-class=30]
+// Usage: npm run bench:quick-model [-- --backends=wasm,webgl,webgpu,cpu] [--per-class=30] [--reuse-build] [--catalog-port=47113]
 // Default backends: wasm,webgl (cpu takes minutes per backend at 224 px). Writes
 // bench/results/quick-model.json and prints a table.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -99,7 +99,7 @@ async function quickModel(page: Page): Promise<{ seconds: number; embedPerSecond
 }
 
 async function main() {
-  rmSync(OUT, { recursive: true, force: true });
+  rmSync(join(OUT, 'photos'), { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   await tf.setBackend('cpu');
   const served: ServedModel = await mobileNetV2(0.35);
@@ -114,15 +114,19 @@ async function main() {
     const body = (req.url ?? '').startsWith(ENTRY.path.replace(/model\.json$/, '')) ? served[name] : undefined;
     res.statusCode = body === undefined ? 404 : 200;
     res.end(body === undefined ? '' : Buffer.from(body));
-  }).listen(0, '127.0.0.1');
+  }).listen(Number(arg('catalog-port') ?? 47113), '127.0.0.1');
   await new Promise((r) => catalog.once('listening', r));
   const origin = `http://127.0.0.1:${(catalog.address() as { port: number }).port}`;
-  console.log('Building the app for the local catalog origin…');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'error'], {
+  // --reuse-build skips the build when the last one was made for this origin (while iterating).
+  const built = existsSync(join(DIST, 'catalog-origin.txt')) && readFileSync(join(DIST, 'catalog-origin.txt'), 'utf8').trim() === origin;
+  if (!(argv.includes('--reuse-build') && built)) {
+    console.log('Building the app for the local catalog origin…');
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'error'], {
     cwd: ROOT,
     env: { ...process.env, TRAINYARD_CATALOG_ORIGIN: origin },
     stdio: 'inherit',
-  });
+    });
+  }
   const app = await startServer({ root: DIST, port: 0 });
   const browser = await chromium.launch({
     executablePath: findChromium(),
@@ -142,7 +146,11 @@ async function main() {
     await newProjectWithPhotos(page, app.url, 'Bench warm-up', photos);
     const t0 = Date.now();
     await page.getByRole('button', { name: `Download ${ENTRY.name}` }).click();
-    await page.getByRole('table', { name: 'Pretrained backbones' }).getByText('Stored').waitFor({ timeout: 300_000 });
+    const stored = page.getByRole('table', { name: 'Pretrained backbones' }).getByText('Stored');
+    const tick = setInterval(() => void page.getByTestId('catalog-progress').innerText({ timeout: 1000 }).then((t) => console.log(`  ${t}`), () => {}), 10_000);
+    await stored.or(page.getByTestId('catalog-error')).waitFor({ timeout: 600_000 });
+    clearInterval(tick);
+    if (!(await stored.isVisible())) throw new Error(`The download failed: ${await page.getByTestId('catalog-error').innerText()}`);
     console.log(`Download + validation + storage of the backbone: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     for (const backend of ['auto', ...BACKENDS]) {

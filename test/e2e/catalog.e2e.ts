@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { launchBrowser, newPage, type LaunchedBrowser } from './harness';
+import { launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from './harness';
 import { createProject, importAndReport, pickFolder, waitForDemoImported } from './app-helpers';
 import { startServer } from '../../scripts/serve.mjs';
 import { CATALOG, catalogEntry } from '../../src/lib/ml/backbone-catalog';
@@ -95,7 +95,7 @@ function newestVersion(page: Page): Promise<{ number: number; accuracy: number; 
 
 describe('backbone catalog and Quick model', () => {
   let b: LaunchedBrowser;
-  let page: Page;
+  let page: TrackedPage;
   let dir: string;
   let catalogServer: Server;
   let app: { url: string; close: () => Promise<void> };
