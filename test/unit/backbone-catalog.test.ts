@@ -119,7 +119,7 @@ describe('catalog download', () => {
     net.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
     await deleteBackbone(b.id);
-  });
+  }, 60_000);
 
   it.each([
     ['corrupt', /NaN or infinite/],
@@ -129,7 +129,7 @@ describe('catalog download', () => {
     mode = m;
     await expect(downloadCatalogBackbone(V2_035, { fetchImpl: catalogFetch })).rejects.toThrow(why);
     expect(await listBackbones()).toEqual([]);
-  });
+  }, 30_000);
 
   it('a cancelled download leaves nothing behind', async () => {
     mode = 'slow';
@@ -141,7 +141,7 @@ describe('catalog download', () => {
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(await listBackbones()).toEqual([]);
-  });
+  }, 30_000);
 
   it('offline: says to import a zip instead', async () => {
     const offline = () => Promise.reject(new TypeError('Failed to fetch'));
@@ -154,13 +154,13 @@ describe('catalog download', () => {
       else delete (globalThis as { navigator?: unknown }).navigator;
     }
     expect(await listBackbones()).toEqual([]);
-  });
+  }, 30_000);
 
   it('a full disk says so and stores nothing', async () => {
     quota.full = true;
     await expect(downloadCatalogBackbone(V2_035, { fetchImpl: catalogFetch })).rejects.toThrow(/Storage is full.*not stored/);
     expect(await listBackbones()).toEqual([]);
-  });
+  }, 30_000);
 
   it('refuses a model that breaks the catalog contract', async () => {
     const gray = catalogEntry('mobilenet-v1-0.25-96-gray')!;
@@ -168,5 +168,5 @@ describe('catalog download', () => {
     const wrong = (url: string, init?: RequestInit) => catalogFetch(url.replace(gray.path.replace('/model.json', ''), V2_035.path.replace('/model.json', '')), init);
     await expect(downloadCatalogBackbone(gray, { fetchImpl: wrong })).rejects.toThrow(/no layer named conv_pw_13_relu/);
     expect(await listBackbones()).toEqual([]);
-  });
+  }, 30_000);
 });
