@@ -9,9 +9,24 @@ const isolationHeaders = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// The one origin the backbone catalog downloads from (src/lib/ml/backbone-catalog.ts). Fixed at
+// build time so the CSP can name exactly it; tests build with a local server's origin instead.
+const CATALOG_ORIGIN = new URL(process.env.TRAINYARD_CATALOG_ORIGIN || 'https://storage.googleapis.com').origin;
+if (!/^https?:\/\/(([a-z0-9-]+\.)*[a-z0-9-]+|\[[0-9a-f:.]+\])(:\d+)?$/i.test(CATALOG_ORIGIN)) {
+  throw new Error(`TRAINYARD_CATALOG_ORIGIN must be one plain http(s) origin, not ${CATALOG_ORIGIN}.`);
+}
+
 export default defineConfig({
+  define: { __TRAINYARD_CATALOG_ORIGIN__: JSON.stringify(CATALOG_ORIGIN) },
   plugins: [
     svelte(),
+    {
+      // scripts/serve.mjs reads this to put the same origin in the CSP's connect-src.
+      name: 'trainyard-catalog-origin',
+      generateBundle() {
+        this.emitFile({ type: 'asset', fileName: 'catalog-origin.txt', source: CATALOG_ORIGIN + '\n' });
+      },
+    },
     VitePWA({
       registerType: 'prompt',
       // Registered from src/state/app-update.svelte.ts: no inline script (the CSP forbids one).

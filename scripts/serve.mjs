@@ -2,31 +2,61 @@
 // page is cross-origin isolated (WASM threads, SharedArrayBuffer), a strict CSP, and cache rules
 // that keep the service worker and index.html fresh. No dependencies; usable from tests in-process.
 import { createServer } from 'node:http';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { stat, realpath } from 'node:fs/promises';
 import { extname, join, resolve, sep, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const SECURITY_HEADERS = Object.freeze({
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Content-Security-Policy': [
-    "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    "worker-src 'self' blob:",
-    "connect-src 'self'",
-    "img-src 'self' blob: data:",
-    "style-src 'self' 'unsafe-inline'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; '),
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-});
+/** The backbone catalog's origin when the build does not say (vite.config.ts writes catalog-origin.txt). */
+export const DEFAULT_CATALOG_ORIGIN = 'https://storage.googleapis.com';
+
+/** The headers for a build whose backbone catalog downloads from `catalogOrigin` (one origin, no wildcard). */
+export function securityHeaders(catalogOrigin = DEFAULT_CATALOG_ORIGIN) {
+  return Object.freeze({
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Content-Security-Policy': [
+      "default-src 'self'",
+      "script-src 'self' 'wasm-unsafe-eval'",
+      "worker-src 'self' blob:",
+      `connect-src 'self' ${catalogOrigin}`,
+      "img-src 'self' blob: data:",
+      "style-src 'self' 'unsafe-inline'",
+      "font-src 'self'",
+      "object-src 'none'",
+      "base-uri 'self'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ].join('; '),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  });
+}
+
+export const SECURITY_HEADERS = securityHeaders();
+
+/** The catalog origin a build was made for, from its catalog-origin.txt; only a plain http(s) origin is accepted. */
+export function buildCatalogOrigin(root) {
+  let text;
+  try {
+    text = readFileSync(join(root, 'catalog-origin.txt'), 'utf8').trim();
+  } catch {
+    return DEFAULT_CATALOG_ORIGIN;
+  }
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`catalog-origin.txt holds ${JSON.stringify(text.slice(0, 80))}, not an origin.`);
+  }
+  // A plain host name or address: no wildcard ('*' is a valid URL host character but a CSP wildcard).
+  const plainHost = /^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== text || !plainHost) {
+    throw new Error(`catalog-origin.txt must hold one http(s) origin, not ${JSON.stringify(text.slice(0, 80))}.`);
+  }
+  return url.origin;
+}
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -72,7 +102,7 @@ function cacheControlFor(urlPath) {
   return NO_CACHE;
 }
 
-function sendText(req, res, status, text) {
+function sendPlain(req, res, status, text, SECURITY_HEADERS) {
   const body = Buffer.from(text + '\n', 'utf8');
   res.writeHead(status, {
     ...SECURITY_HEADERS,
@@ -113,6 +143,8 @@ function resolveInside(root, rawPath) {
 }
 
 function makeHandler(root) {
+  const SECURITY_HEADERS = securityHeaders(buildCatalogOrigin(root));
+  const sendText = (req, res, status, text) => sendPlain(req, res, status, text, SECURITY_HEADERS);
   return async (req, res) => {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {

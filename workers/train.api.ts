@@ -1,6 +1,7 @@
 // The training worker's API: start, stop and resume runs; progress arrives as plain numbers.
 import type { TrainSettings } from '../src/lib/train/train-config';
 import type { BackendInfo, BackendName } from './ml/backend';
+import type { DownloadProgress } from '../src/lib/ml/backbone-catalog';
 import type { BackboneRecord, EpochMetrics, RunState, StudyRecord, TrialRecord } from '../src/db/schema';
 import type { StudyPlan } from '../src/lib/tune/study';
 import type { LabelIssue } from '../src/lib/label/label-errors';
@@ -10,6 +11,7 @@ import type { PipelineRunRecord } from '../src/lib/pipeline/runner';
 
 /** What the Train stage shows of a stored backbone. */
 export type BackboneInfo = BackboneRecord;
+export type { DownloadProgress };
 
 export type BackboneImportSource = { kind: 'zip'; file: File } | { kind: 'files'; files: File[]; paths: string[] } | { kind: 'url'; url: string };
 
@@ -145,6 +147,14 @@ export interface TrainApi {
    */
   importBackbone(source: BackboneImportSource, name: string, options?: { normalization?: BackboneRecord['normalization'] }): Promise<BackboneInfo>;
   listBackbones(): Promise<BackboneInfo[]>;
+  /**
+   * Downloads a catalog backbone (lib/ml/backbone-catalog.ts) from the build's one catalog origin,
+   * validates it like an import, records its SHA-256 and stores it. Progress is throttled; a
+   * failure or cancelDownload() stores nothing.
+   */
+  downloadCatalogBackbone(entryId: string, onProgress: (p: DownloadProgress) => void): Promise<BackboneInfo>;
+  /** Cancels the catalog download in progress (if any). */
+  cancelDownload(): void;
   /** Deletes the backbone, its weights and its cached embeddings in every project. */
   deleteBackbone(id: string): Promise<void>;
   /** tf.memory().numTensors, for leak checks. */

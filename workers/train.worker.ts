@@ -9,7 +9,8 @@ import { getRun, saveRun } from '../src/db/runs';
 import { getProject } from '../src/db/projects';
 import { ProjectDeletedError } from '../src/db/project-guard';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
-import { importBackbone } from './ml/backbone-model';
+import { downloadCatalogBackbone, importBackbone } from './ml/backbone-model';
+import { catalogEntry } from '../src/lib/ml/backbone-catalog';
 import type { TrainRunRecord } from '../src/db/schema';
 import type { TrainSettings } from '../src/lib/train/train-config';
 import type { DebugFault, GpuLoss, LabelQualityProgress, LabelQualityReport, StartOptions, StudyEvent, StudyOutcome, TrainApi, TrainOutcome, TrainProgress } from './train.api';
@@ -27,6 +28,8 @@ import { GPU_LOST_ERROR_NAME, resumableRun, type PipelineRunRecord } from '../sr
 let backend: BackendInfo | null = null;
 let stopped = false;
 let busy = false;
+/** The catalog download in progress: cancelDownload() aborts it. */
+let download: AbortController | null = null;
 
 const TRAINING_BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
@@ -328,6 +331,43 @@ const api = {
   },
 
   listBackbones: () => listBackbones(),
+
+  async downloadCatalogBackbone(entryId, onProgress) {
+    if (busy) throw new Error('Wait for the training run to finish before downloading a backbone.');
+    if (download) throw new Error('A backbone download is already running.');
+    const entry = catalogEntry(entryId);
+    if (!entry) throw new Error(`There is no catalog backbone “${entryId}”.`);
+    const controller = new AbortController();
+    download = controller;
+    const started = performance.now();
+    let last = 0;
+    let trailing: ReturnType<typeof setTimeout> | undefined;
+    const send = (received: number, total: number | null) => {
+      last = performance.now();
+      onProgress({ received, total, elapsedMs: last - started });
+    };
+    try {
+      await ensureBackend('auto');
+      return await downloadCatalogBackbone(entry, {
+        signal: controller.signal,
+        onProgress: (received, total) => {
+          // Throttled like training progress: plain numbers, at most every ~120 ms, and the
+          // latest value always follows (a stalled download still shows what arrived).
+          clearTimeout(trailing);
+          const wait = 120 - (performance.now() - last);
+          if (wait <= 0 || received === total) send(received, total);
+          else trailing = setTimeout(() => send(received, total), wait);
+        },
+      });
+    } finally {
+      clearTimeout(trailing);
+      download = null;
+    }
+  },
+
+  cancelDownload() {
+    download?.abort();
+  },
 
   async deleteBackbone(id) {
     if (busy) throw new Error('Wait for the training run to finish before deleting a backbone.');

@@ -88,7 +88,11 @@ export function restoreBackbone(raw: unknown): BackboneRecord | null {
   const shape = Array.isArray(r.inputShape) ? r.inputShape : [];
   if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) return null;
   if (!Number.isInteger(r.embeddingSize) || (r.embeddingSize as number) < 1) return null;
-  const sources = ['zip', 'folder', 'url'] as const;
+  const sources = ['zip', 'folder', 'url', 'catalog'] as const;
+  const hex = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  const files = Array.isArray(r.files)
+    ? r.files.filter((f) => f && typeof f.path === 'string' && Number.isInteger(f.bytes) && hex(f.sha256)).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 }))
+    : [];
   return {
     id: r.id,
     name: str(r.name, 'Backbone') || 'Backbone',
@@ -101,5 +105,11 @@ export function restoreBackbone(raw: unknown): BackboneRecord | null {
     source: sources.includes(r.source as never) ? (r.source as BackboneRecord['source']) : 'zip',
     ...(typeof r.url === 'string' ? { url: r.url } : {}),
     ...(typeof r.bytes === 'number' ? { bytes: r.bytes } : {}),
+    ...(hex(r.sha256) ? { sha256: r.sha256 } : {}),
+    ...(files.length ? { files } : {}),
+    ...(typeof r.catalogId === 'string' ? { catalogId: r.catalogId } : {}),
+    ...(typeof r.license === 'string' ? { license: r.license } : {}),
+    ...(typeof r.outputLayer === 'string' && r.outputLayer ? { outputLayer: r.outputLayer } : {}),
+    ...(r.pooling === 'avg' || r.pooling === 'flatten' ? { pooling: r.pooling } : {}),
   };
 }

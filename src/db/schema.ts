@@ -187,10 +187,20 @@ export interface BackboneRecord {
   /** The input range the backbone was trained on: pixels / 255, or scaled to [-1, 1] (MobileNet, Teachable Machine). */
   normalization: '0..1' | '-1..1';
   createdAt: number;
-  source: 'zip' | 'folder' | 'url';
+  source: 'zip' | 'folder' | 'url' | 'catalog';
   url?: string;
   /** Total weight bytes, for display. */
   bytes?: number;
+  /** SHA-256 (hex) of the weight bytes in manifest order; carried into versions trained on it. */
+  sha256?: string;
+  /** model.json and each weight file as received, with their SHA-256. */
+  files?: Array<{ path: string; bytes: number; sha256: string }>;
+  /** Catalog downloads: the entry (lib/ml/backbone-catalog.ts) and its licence. */
+  catalogId?: string;
+  license?: string;
+  /** Layers models cut at a named layer (as Teachable Machine cuts MobileNet) and pooled to a vector. */
+  outputLayer?: string;
+  pooling?: 'avg' | 'flatten';
 }
 
 export interface BackboneWeightsRecord {

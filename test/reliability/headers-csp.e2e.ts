@@ -163,7 +163,7 @@ describe('Headers, CSP and CSV export', () => {
     expect(page.pageErrors()).toEqual([]);
   });
 
-  it("Headers: CSP script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self', no 'unsafe-eval'; COOP/COEP → crossOriginIsolated true, online and offline", async () => {
+  it("Headers: CSP script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self' + the catalog origin, no 'unsafe-eval'; COOP/COEP → crossOriginIsolated true, online and offline", async () => {
     page.clearRecorded();
     const res = await page.goto(appUrl(), { waitUntil: 'load' });
     for (const [what, headers] of [
@@ -177,7 +177,8 @@ describe('Headers, CSP and CSV export', () => {
       const csp = parseCsp(headers['content-security-policy'] ?? '');
       expect(csp.get('script-src'), what).toEqual(["'self'", "'wasm-unsafe-eval'"]);
       expect(csp.get('worker-src'), what).toEqual(["'self'", 'blob:']);
-      expect(csp.get('connect-src'), what).toEqual(["'self'"]);
+      // Its own origin and exactly one more: the backbone catalog's (issue #14), never a wildcard.
+      expect(csp.get('connect-src'), what).toEqual(["'self'", 'https://storage.googleapis.com']);
       expect(csp.get('default-src'), what).toEqual(["'self'"]);
       expect(csp.get('object-src'), what).toEqual(["'none'"]);
       expect([...csp.values()].flat(), what).not.toContain("'unsafe-eval'");

@@ -5,7 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import { addBackbone, getBackbone, getBackboneWeights } from '../../src/db/backbones';
 import type { BackboneRecord, BackboneWeightsRecord } from '../../src/db/schema';
 import { backboneInputShape, embeddingCut } from '../../src/lib/ml/backbone';
-import { readBackboneSource, type BackboneSource, type FetchLike } from './backbone-source';
+import { fromUrl, readBackboneSource, type BackboneFiles, type BackboneSource, type FetchLike, type UrlOptions } from './backbone-source';
+import { CATALOG_ORIGIN, catalogMaxBytes, catalogUrl, checkCatalogContract, type CatalogEntry } from '../../src/lib/ml/backbone-catalog';
+import { describeStorageFull, isQuotaError } from '../../src/db/storage-errors';
+import { formatBytes } from '../../src/lib/util/format';
 
 export interface OpenedBackbone {
   record: BackboneRecord;
@@ -25,7 +28,13 @@ function layerSummary(layer: tf.layers.Layer): { className: string; activation?:
   return { className: layer.getClassName(), activation: typeof config.activation === 'string' ? config.activation : null };
 }
 
-async function loadArtifacts(weights: BackboneWeightsRecord, format: BackboneRecord['format'], outputNode?: string): Promise<Loaded> {
+/** Where a layers backbone is cut: a named layer (catalog models, as Teachable Machine cuts them) and its pooling. */
+interface LayersCut {
+  outputLayer?: string;
+  pooling?: 'avg' | 'flatten';
+}
+
+async function loadArtifacts(weights: BackboneWeightsRecord, format: BackboneRecord['format'], outputNode?: string, at: LayersCut = {}): Promise<Loaded> {
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: weights.modelTopology as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[],
@@ -45,9 +54,23 @@ async function loadArtifacts(weights: BackboneWeightsRecord, format: BackboneRec
   const full = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   try {
     if (full.inputs.length !== 1 || full.outputs.length !== 1) throw new Error('A backbone needs exactly one input and one output.');
-    const drop = embeddingCut(full.layers.map(layerSummary));
-    // The cut model shares the loaded layers (no copy); only `full` is disposed later.
-    const cut = drop === 0 ? full : tf.model({ inputs: full.inputs, outputs: full.layers[full.layers.length - 1 - drop].output as tf.SymbolicTensor });
+    let cut: tf.LayersModel;
+    if (at.outputLayer) {
+      let layer: tf.layers.Layer;
+      try {
+        layer = full.getLayer(at.outputLayer);
+      } catch {
+        throw new Error(`The model has no layer named ${at.outputLayer}, where this backbone is cut.`);
+      }
+      let y = layer.output as tf.SymbolicTensor;
+      // Global average pooling has no weights, so the cut still owns nothing beyond `full`'s layers.
+      if (at.pooling === 'avg' && y.rank === 4) y = tf.layers.globalAveragePooling2d({ name: 'trainyard_backbone_pool' }).apply(y) as tf.SymbolicTensor;
+      cut = tf.model({ inputs: full.inputs, outputs: y });
+    } else {
+      const drop = embeddingCut(full.layers.map(layerSummary));
+      // The cut model shares the loaded layers (no copy); only `full` is disposed later.
+      cut = drop === 0 ? full : tf.model({ inputs: full.inputs, outputs: full.layers[full.layers.length - 1 - drop].output as tf.SymbolicTensor });
+    }
     return { format, full, cut, inputShape: full.inputs[0].shape };
   } catch (err) {
     full.dispose();
@@ -77,7 +100,7 @@ function opened(record: BackboneRecord, loaded: Loaded): OpenedBackbone {
 export async function openBackbone(id: string): Promise<OpenedBackbone> {
   const [record, weights] = await Promise.all([getBackbone(id), getBackboneWeights(id)]);
   if (!record || !weights) throw new Error('That backbone is no longer stored; pick another one or import it again.');
-  return opened(record, await loadArtifacts(weights, record.format, record.outputNode));
+  return opened(record, await loadArtifacts(weights, record.format, record.outputNode, record));
 }
 
 export interface ImportOptions {
@@ -88,6 +111,44 @@ export interface ImportOptions {
 /** Validates, loads and probes a backbone, then stores it. Nothing is stored when any step fails. */
 export async function importBackbone(source: BackboneSource, name: string, opts: ImportOptions = {}): Promise<BackboneRecord> {
   const files = await readBackboneSource(source, opts.fetchImpl);
+  return storeBackbone(files, {
+    name,
+    normalization: opts.normalization ?? guessNormalization(files.metadata),
+    source: source.kind === 'files' ? 'folder' : source.kind,
+    ...(source.kind === 'url' ? { url: source.url } : {}),
+  });
+}
+
+export interface CatalogDownloadOptions extends UrlOptions {
+  fetchImpl?: FetchLike;
+}
+
+/**
+ * Downloads a catalog backbone from the build's one catalog origin, validates it like an import,
+ * checks it keeps the catalog's contract (input, embedding width), and stores it. A failure or a
+ * cancel at any point stores nothing: the single IndexedDB write happens last.
+ */
+export async function downloadCatalogBackbone(entry: CatalogEntry, opts: CatalogDownloadOptions = {}): Promise<BackboneRecord> {
+  const url = catalogUrl(entry);
+  const files = await fromUrl(url, opts.fetchImpl ?? fetch, { ...opts, catalogOrigin: CATALOG_ORIGIN, maxWeightBytes: catalogMaxBytes(entry) });
+  if (files.checked.format !== 'layers-model') throw new Error(`${entry.name} should be a layers model; the download is a graph model. Nothing was stored.`);
+  if (opts.signal?.aborted) throw new DOMException('The download was cancelled; nothing was stored.', 'AbortError');
+  return storeBackbone(
+    files,
+    { name: entry.name, normalization: entry.normalization, source: 'catalog', url, catalogId: entry.id, license: entry.license, outputLayer: entry.outputLayer, pooling: entry.pooling },
+    (got) => checkCatalogContract(entry, got),
+    opts.signal,
+  );
+}
+
+type StoreFields = Pick<BackboneRecord, 'name' | 'normalization' | 'source'> & Partial<Pick<BackboneRecord, 'url' | 'catalogId' | 'license' | 'outputLayer' | 'pooling'>>;
+
+async function storeBackbone(
+  files: BackboneFiles,
+  fields: StoreFields,
+  contract?: (got: { inputShape: [number, number, number]; embeddingSize: number }) => string | null,
+  signal?: AbortSignal,
+): Promise<BackboneRecord> {
   const json = files.json;
   const weights: BackboneWeightsRecord = {
     id: crypto.randomUUID(),
@@ -97,7 +158,7 @@ export async function importBackbone(source: BackboneSource, name: string, opts:
     ...(files.checked.format === 'graph-model' && json.signature ? { signature: json.signature } : {}),
     ...(files.checked.format === 'graph-model' && json.modelInitializer ? { modelInitializer: json.modelInitializer } : {}),
   };
-  const loaded = await loadArtifacts(weights, files.checked.format);
+  const loaded = await loadArtifacts(weights, files.checked.format, undefined, fields);
   const probe: OpenedBackbone = opened({} as BackboneRecord, loaded);
   try {
     const shape = backboneInputShape(loaded.inputShape);
@@ -105,20 +166,30 @@ export async function importBackbone(source: BackboneSource, name: string, opts:
     // One zero image through the backbone: proves it runs here and gives the embedding width.
     const width = tf.tidy(() => probe.embed(tf.zeros([1, ...shape]) as tf.Tensor4D).shape[1]);
     if (!Number.isInteger(width) || width < 1) throw new Error('The backbone produced no features.');
+    const problem = contract?.({ inputShape: shape, embeddingSize: width });
+    if (problem) throw new Error(problem);
+    if (signal?.aborted) throw new DOMException('The download was cancelled; nothing was stored.', 'AbortError');
     const record: BackboneRecord = {
       id: weights.id,
-      name: name.trim().slice(0, 120) || 'Backbone',
+      ...fields,
+      name: fields.name.trim().slice(0, 120) || 'Backbone',
       format: files.checked.format,
       inputShape: shape,
       embeddingSize: width,
       ...(loaded.format === 'graph-model' ? { outputNode: loaded.outputNode } : {}),
-      normalization: opts.normalization ?? guessNormalization(files.metadata),
       createdAt: Date.now(),
-      source: source.kind === 'files' ? 'folder' : source.kind,
-      ...(source.kind === 'url' ? { url: source.url } : {}),
       bytes: files.weightData.byteLength,
+      sha256: files.sha256,
+      files: files.files,
     };
-    await addBackbone(record, weights);
+    try {
+      await addBackbone(record, weights);
+    } catch (err) {
+      if (isQuotaError(err)) {
+        throw new Error(await describeStorageFull(`The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`, 'Free space (delete a project, an old model version or other site data), then try again.'));
+      }
+      throw err;
+    }
     return record;
   } finally {
     probe.dispose();

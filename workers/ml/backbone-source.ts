@@ -4,6 +4,7 @@
 import { BlobReader, ZipReader, configure, type FileEntry } from '@zip.js/zip.js';
 import { validateModelJson, validateWeightBytes, validateWeightValues, type ModelJsonResult } from '../../src/lib/ml/model-json-validate';
 import { BACKBONE_LIMITS, checkBackboneUrl, weightUrl } from '../../src/lib/ml/backbone';
+import { CATALOG_ORIGIN } from '../../src/lib/ml/backbone-catalog';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
 import { JSON_LIMITS, UntrustedJsonError, parseUntrustedJson } from '../../src/lib/util/safe-json';
 import { concatBytes, inflateEntry } from '../zip-entry';
@@ -18,6 +19,22 @@ export interface BackboneFiles {
   weightData: ArrayBuffer;
   /** metadata.json beside model.json (Teachable Machine writes one), when present and valid. */
   metadata: Record<string, unknown> | null;
+  /** model.json and each weight file as read, with its SHA-256 (hex). */
+  files: Array<{ path: string; bytes: number; sha256: string }>;
+  /** SHA-256 (hex) of all weight bytes in manifest order: one fingerprint for the weights. */
+  sha256: string;
+}
+
+/** Limits and hooks for one read; catalog downloads pass a tighter weight limit than imports. */
+export interface ReadOptions {
+  maxWeightBytes?: number;
+  /** Called once model.json is validated, with the weight bytes it declares. */
+  onExpected?: (modelJsonBytes: number, weightBytes: number) => void;
+}
+
+export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
@@ -37,11 +54,16 @@ function parseAndCheck(bytes: Uint8Array): { json: Record<string, unknown>; chec
   return { json: JSON.parse(text) as Record<string, unknown>, checked };
 }
 
-async function collect(files: FileSet): Promise<BackboneFiles> {
-  const { json, checked } = parseAndCheck(await files.modelJson());
-  if (checked.expectedBytes > BACKBONE_LIMITS.maxWeightBytes) {
-    throw new Error(`The backbone's weights would be ${Math.round(checked.expectedBytes / 2 ** 20)} MB; the limit is ${BACKBONE_LIMITS.maxWeightBytes / 2 ** 20} MB.`);
+async function collect(files: FileSet, opts: ReadOptions = {}): Promise<BackboneFiles> {
+  const jsonBytes = await files.modelJson();
+  const { json, checked } = parseAndCheck(jsonBytes);
+  const maxWeightBytes = Math.min(opts.maxWeightBytes ?? Infinity, BACKBONE_LIMITS.maxWeightBytes);
+  if (checked.expectedBytes > maxWeightBytes) {
+    const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+    throw new Error(`The backbone's weights would be ${mb(checked.expectedBytes)} MB; the limit is ${mb(maxWeightBytes)} MB.`);
   }
+  opts.onExpected?.(jsonBytes.byteLength, checked.expectedBytes);
+  const hashed: BackboneFiles['files'] = [{ path: 'model.json', bytes: jsonBytes.byteLength, sha256: await sha256Hex(jsonBytes) }];
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const path of checked.weightFiles) {
@@ -50,6 +72,7 @@ async function collect(files: FileSet): Promise<BackboneFiles> {
     const bytes = await files.file(path, checked.expectedBytes - total);
     if (!bytes) throw new Error(`Weights file ${path} named in model.json was not found next to it.`);
     parts.push(bytes);
+    hashed.push({ path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) });
     total += bytes.byteLength;
   }
   const sizeProblem = validateWeightBytes(checked.expectedBytes, total);
@@ -71,7 +94,7 @@ async function collect(files: FileSet): Promise<BackboneFiles> {
     }
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) metadata = parsed as Record<string, unknown>;
   }
-  return { json, checked, weightData: weightData.buffer, metadata };
+  return { json, checked, weightData: weightData.buffer as ArrayBuffer, metadata, files: hashed, sha256: await sha256Hex(weightData) };
 }
 
 async function fromZip(file: Blob): Promise<BackboneFiles> {
@@ -124,7 +147,7 @@ async function fromFiles(files: File[], paths: string[]): Promise<BackboneFiles>
 }
 
 /** Reads a response body, stopping as soon as it passes `limit` bytes (Content-Length can lie or be absent). */
-async function readLimited(res: Response, limit: number, what: string): Promise<Uint8Array> {
+async function readLimited(res: Response, limit: number, what: string, onChunk?: (bytes: number) => void): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > limit) throw new Error(`${what} is ${declared.toLocaleString('en-US')} bytes; the limit is ${limit.toLocaleString('en-US')}.`);
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
@@ -132,9 +155,17 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let step: ReadableStreamReadResult<Uint8Array>;
+    try {
+      step = await reader.read();
+    } catch (err) {
+      if ((err as { name?: string })?.name === 'AbortError') throw err;
+      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${err instanceof Error ? err.message : String(err)}).`);
+    }
+    const { done, value } = step;
     if (done) break;
     size += value.byteLength;
+    onChunk?.(value.byteLength);
     if (size > limit) {
       await reader.cancel();
       throw new Error(`${what} is larger than ${limit.toLocaleString('en-US')} bytes; refused.`);
@@ -144,37 +175,87 @@ async function readLimited(res: Response, limit: number, what: string): Promise<
   return concatBytes(chunks);
 }
 
+export interface UrlOptions extends ReadOptions {
+  signal?: AbortSignal;
+  /** Bytes received so far and bytes expected in all (null until model.json is read). */
+  onProgress?: (received: number, total: number | null) => void;
+  /** Catalog downloads: the one origin allowed, and the words for a blocked request. */
+  catalogOrigin?: string;
+}
+
+const OFFLINE = 'You are offline: import a backbone zip instead.';
+const isOffline = () => typeof navigator !== 'undefined' && navigator.onLine === false;
+
 /**
  * Fetches model.json from an http(s) URL, then only the weight files model.json lists, as plain
  * names next to it (validated before any of them is requested). `fetchImpl` is injectable so the
- * same code is tested in Node against a local server.
+ * same code is tested in Node against a local server. Requests are CORS-mode without credentials,
+ * which is what a cross-origin read needs under COEP require-corp.
  */
-export async function fromUrl(text: string, fetchImpl: FetchLike = fetch): Promise<BackboneFiles> {
+export async function fromUrl(text: string, fetchImpl: FetchLike = fetch, opts: UrlOptions = {}): Promise<BackboneFiles> {
   const url = checkBackboneUrl(text);
   if (typeof url === 'string') throw new Error(url);
+  if (opts.catalogOrigin && url.origin !== new URL(opts.catalogOrigin).origin) {
+    throw new Error(`Catalog downloads may only come from ${new URL(opts.catalogOrigin).origin}; ${url.origin} is refused.`);
+  }
+  let received = 0;
+  let total: number | null = null;
+  const report = () => opts.onProgress?.(received, total);
   const get = async (href: string, limit: number, what: string, optional = false): Promise<Uint8Array | null> => {
+    if (opts.signal?.aborted) throw abortError();
     let res: Response;
     try {
-      res = await fetchImpl(href, { credentials: 'omit', cache: 'no-store' });
+      res = await fetchImpl(href, { credentials: 'omit', cache: 'no-store', mode: 'cors', signal: opts.signal });
     } catch (err) {
+      if (opts.signal?.aborted) throw abortError();
       if (optional) return null;
+      if (isOffline()) throw new Error(OFFLINE);
       // A CSP block or a missing CORS header both surface as a bare TypeError; say what it may be.
       throw new Error(
         `Could not load ${what} from ${href} (${err instanceof Error ? err.message : String(err)}). ` +
-          'The app may only connect to its own origin (Content-Security-Policy connect-src \'self\'), and the server must allow ' +
-          'cross-origin reads: host the model next to the app, or download it and import the zip or folder instead.',
+          (opts.catalogOrigin
+            ? 'The catalog server could not be reached or refused a cross-origin read; check the connection, or import a backbone zip instead.'
+            : `The app may only connect to its own origin and the backbone catalog's (Content-Security-Policy connect-src 'self' ${new URL(CATALOG_ORIGIN).origin}), and the server must allow ` +
+              'cross-origin reads: host the model next to the app, or download it and import the zip or folder instead.'),
       );
     }
     if (!res.ok) {
       if (optional) return null;
       throw new Error(`Could not load ${what} from ${href}: HTTP ${res.status}.`);
     }
-    return readLimited(res, limit, what);
+    try {
+      return await readLimited(res, limit, what, (n) => {
+        if (optional) return;
+        received += n;
+        report();
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw abortError();
+      if (optional) return null;
+      if (isOffline()) throw new Error(OFFLINE);
+      throw err;
+    }
   };
-  return collect({
-    modelJson: async () => (await get(url.href, BACKBONE_LIMITS.maxJsonBytes, 'model.json'))!,
-    file: (path, limit) => get(weightUrl(url, path), limit, path, path === 'metadata.json'),
-  });
+  return collect(
+    {
+      modelJson: async () => (await get(url.href, BACKBONE_LIMITS.maxJsonBytes, 'model.json'))!,
+      file: (path, limit) => get(weightUrl(url, path), limit, path, path === 'metadata.json'),
+    },
+    {
+      ...opts,
+      onExpected: (jsonBytes, weightBytes) => {
+        total = jsonBytes + weightBytes;
+        report();
+        opts.onExpected?.(jsonBytes, weightBytes);
+      },
+    },
+  );
+}
+
+function abortError(): Error {
+  const err = new Error('The download was cancelled; nothing was stored.');
+  err.name = 'AbortError';
+  return err;
 }
 
 export function readBackboneSource(source: BackboneSource, fetchImpl?: FetchLike): Promise<BackboneFiles> {

@@ -86,7 +86,8 @@ export interface VersionMeta {
   normalization?: '0..1' | '-1..1';
   /** Graph-backbone versions store only the head; the inference worker runs this backbone first. */
   backboneId?: string;
-  backbone?: { id: string; name: string; format: string; embeddingSize: number };
+  /** sha256 fingerprints the backbone's weights; catalogId/url say where a catalog download came from. */
+  backbone?: { id: string; name: string; format: string; embeddingSize: number; sha256?: string; catalogId?: string; url?: string };
 }
 
 export async function saveTrainedVersion(input: VersionInput): Promise<ModelVersionRecord> {

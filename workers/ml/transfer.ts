@@ -137,7 +137,15 @@ function embeddingData(
 export async function versionModel(backbone: BackboneRecord, head: tf.LayersModel) {
   const meta: Record<string, unknown> = {
     normalization: backbone.normalization,
-    backbone: { id: backbone.id, name: backbone.name, format: backbone.format, embeddingSize: backbone.embeddingSize },
+    backbone: {
+      id: backbone.id,
+      name: backbone.name,
+      format: backbone.format,
+      embeddingSize: backbone.embeddingSize,
+      ...(backbone.sha256 ? { sha256: backbone.sha256 } : {}),
+      ...(backbone.catalogId ? { catalogId: backbone.catalogId } : {}),
+      ...(backbone.url ? { url: backbone.url } : {}),
+    },
   };
   if (backbone.format === 'graph-model') {
     // A graph model cannot become part of a layers model: the version is the head, and the
