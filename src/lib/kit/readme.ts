@@ -33,6 +33,9 @@ python3 train.py                        # one process: the GPU if there is one, 
 python3 train.py --device cpu --threads 4
 torchrun --nproc_per_node=2 train.py    # two processes on the CPU (gloo)
 \`\`\`
+With Debian 12's PyTorch 1.13 on Python 3.11, torchrun needs \`--redirects 1 --tee 1\` (its default
+\`--redirects 0\` hits a Python 3.11 enum change in torch 1.13), e.g.
+\`python3 -m torch.distributed.run --redirects 1 --tee 1 --nproc_per_node=2 train.py\`.
 
 ## Several GPUs on one machine
 \`\`\`sh

@@ -10,10 +10,10 @@ See README.md for several nodes and every option."""
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -140,7 +140,7 @@ def main(argv=None):
     per_rank = max(1, hp['batchSize'] // world)
     sampler = torch.utils.data.DistributedSampler(range(len(x_train)), num_replicas=world, rank=rank, shuffle=True, seed=seed)
     spec = job['augmentation']
-    device_name = torch.cuda.get_device_name(device) if use_cuda else (platform.processor() or platform.machine() or 'CPU') + ' CPU'
+    device_name = torch.cuda.get_device_name(device) if use_cuda else 'CPU'
     log(rank, f"PyTorch {torch.__version__}, {world} x {device_name}; {len(x_train)} train, {len(x_val)} val, {len(x_test)} test; "
               f"{job['architecture']['kind']}, batch {per_rank} x {world}, {hp['epochs']} epochs")
     train_start = time.time()
@@ -248,6 +248,13 @@ class _Probabilities(torch.nn.Module):
 def export_onnx(net, job, path):
     pre = job['preprocess']
     dummy = torch.zeros(1, pre['inputSize'], pre['inputSize'], pre['channels'])
+    with warnings.catch_warnings():
+        # The input size is fixed per job: padding computed from it is rightly traced as constants.
+        warnings.simplefilter('ignore')
+        _export(net, dummy, path)
+
+
+def _export(net, dummy, path):
     torch.onnx.export(_Probabilities(net).eval(), dummy, path, input_names=['input'], output_names=['probabilities'],
                       dynamic_axes={'input': {0: 'batch'}, 'probabilities': {0: 'batch'}}, opset_version=13)
 

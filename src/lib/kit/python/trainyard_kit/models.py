@@ -275,7 +275,7 @@ class TrainyardNet(nn.Module):
 
     def forward(self, x):
         if self.nchw:
-            x = x.permute(0, 3, 1, 2)
+            x = x.permute(0, 3, 1, 2).contiguous()
         for layer in self.layers:
             x = layer(x)
         return x
