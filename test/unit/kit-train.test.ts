@@ -48,7 +48,7 @@ describe.skipIf(!python)(`kit train.py (${reason})`, () => {
     const y = decodeNpy(new Uint8Array(readFileSync(join(dir, 'data/test_y.npy')))).data;
     const predicted = tf.tidy(() => (model.predict(tf.tensor4d(Float32Array.from(x.data, (v) => v / 255), x.shape as [number, number, number, number])) as tf.Tensor).argMax(1).dataSync());
     model.dispose();
-    const accuracy = predicted.reduce((n, p, i) => n + (p === y[i] ? 1 : 0), 0) / y.length;
+    const accuracy = Array.from(predicted).reduce((n: number, p: number, i: number) => n + (p === y[i] ? 1 : 0), 0) / y.length;
     expect(Math.abs(accuracy - metrics.testAccuracy)).toBeLessThanOrEqual(0.005);
 
     const check = spawnSync(python!, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("onnx ok")', join(dir, 'out/model.onnx')], { encoding: 'utf8' });
