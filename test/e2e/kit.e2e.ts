@@ -54,6 +54,14 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     await waitForDemoImported(page);
     await projectCard(page, DEMO_NAME).getByRole('link').first().click();
     await page.getByRole('heading', { level: 1, name: DEMO_NAME }).waitFor();
+  }, 240_000);
+
+  afterAll(async () => {
+    await b?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a one-epoch pipeline run makes the dataset version (and a model in production)', async () => {
     await stage(page, 'Pipeline');
     await page.getByRole('heading', { name: 'Pipeline', exact: true }).waitFor();
     await page.getByLabel('Import JSON').setInputFiles(join(dir, 'pipeline.json'));
@@ -65,11 +73,6 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     await expect.poll(() => row.innerText(), { timeout: 420_000, interval: 1000 }).toMatch(/succeeded|rejected|failed/);
     expect(await row.innerText()).toMatch(/succeeded/);
   }, 480_000);
-
-  afterAll(async () => {
-    await b?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   it('exports a kit, torchrun trains it on 2 processes, and the result comes back as a version with its lineage', async () => {
     await openKitPanel();
