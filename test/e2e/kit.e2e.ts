@@ -42,9 +42,9 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-kit-'));
-    // A one-epoch CNN: the run only has to make a dataset version (and a model in production for the gate).
+    // A one-epoch small MLP: the run only has to make a dataset version (and a model in production for the gate).
     const def = defaultPipeline(PIPELINE, {
-      train: { mode: 'train', settings: { architecture: 'cnn', epochs: 1, earlyStoppingPatience: 0 } },
+      train: { mode: 'train', settings: { architecture: 'mlp', hidden: [64], epochs: 1, earlyStoppingPatience: 0 } },
       gate: { minImprovement: -1, maxClassDrop: 1 },
     });
     writeFileSync(join(dir, 'pipeline.json'), serializePipeline(def));
@@ -84,7 +84,7 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     const unzip = spawnSync(python!, ['-m', 'zipfile', '-e', zip, kitDir], { encoding: 'utf8' });
     expect(unzip.status, unzip.stderr).toBe(0);
     const job = JSON.parse(readFileSync(join(kitDir, 'job.json'), 'utf8'));
-    expect(job).toMatchObject({ kind: 'trainyard-training-kit', dataset: { number: 1 }, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], architecture: { kind: 'cnn' } });
+    expect(job).toMatchObject({ kind: 'trainyard-training-kit', dataset: { number: 1 }, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], architecture: { kind: 'mlp', hidden: [64] } });
     expect(job.dataset.counts.train + job.dataset.counts.val + job.dataset.counts.test).toBe(5000);
     for (const f of ['README.md', 'requirements.txt', 'train.py', 'trainyard_kit/models.py', 'data/train_x.npy', 'data/test_y.npy', 'data/test_ids.txt', 'init/weights.bin']) expect(existsSync(join(kitDir, f)), f).toBe(true);
     expect(readdirSync(join(kitDir, 'images/test/7')).length).toBeGreaterThan(0);
