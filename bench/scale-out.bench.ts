@@ -44,7 +44,7 @@ function torchRun(kit: string, processes: number, device: 'cpu' | 'cuda'): Torch
 
 async function appPart(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-kit-'));
-  const def = defaultPipeline('Bench kit', { train: { mode: 'train', settings: { architecture: 'mlp', hidden: [32], epochs: 1, earlyStoppingPatience: 0 } }, gate: { minImprovement: -1, maxClassDrop: 1 } });
+  const def = defaultPipeline('Bench kit', { train: { mode: 'train', settings: { architecture: 'mlp', hidden: [128], epochs: 2, earlyStoppingPatience: 0 } }, gate: { minImprovement: -1, maxClassDrop: 1 } });
   writeFileSync(join(dir, 'pipeline.json'), serializePipeline(def));
   const server = await startServer({ root: join(ROOT, 'dist'), port: 0 });
   const browser = await chromium.launch({ executablePath: findChromium(), args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -71,8 +71,14 @@ async function appPart(): Promise<Record<string, unknown>> {
     await download.saveAs(zip);
     const kit = join(dir, 'kit');
     spawnSync(python!, ['-m', 'zipfile', '-e', zip, kit]);
-    const r = spawnSync(python!, ['train.py', '--epochs', '1', '--limit-train', '500', '--threads', '2'], { cwd: kit, encoding: 'utf8' });
+    // Same job as the app's run (1 epoch, same settings, same initial weights), one CPU process.
+    const r = spawnSync(python!, ['train.py', '--threads', '2'], { cwd: kit, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr.slice(-2000));
+    const kitAccuracy = JSON.parse(readFileSync(join(kit, 'out/metrics.json'), 'utf8')).testAccuracy as number;
+    await stage('Models');
+    await page.getByRole('table', { name: 'Versions' }).getByRole('button', { name: 'Version 1', exact: true }).click();
+    const appAccuracy = Number((await page.getByTestId('version-accuracy').innerText()).replace('%', '')) / 100;
+    await stage('Pipeline');
     t = performance.now();
     await page.getByLabel('Import trained kit result (folder)').setInputFiles(join(kit, 'out'));
     await page.getByTestId('kit-message').filter({ hasText: /^Imported as model version/ }).waitFor({ timeout: 300_000 });
@@ -81,6 +87,7 @@ async function appPart(): Promise<Record<string, unknown>> {
     return {
       images: 5000, exportSeconds: Math.round(exportSeconds * 10) / 10, kitMB: Math.round(statSync(zip).size / 1e5) / 10,
       importSeconds: Math.round(importSeconds * 10) / 10, testImages: job.dataset.counts.test,
+      sameJob: { appWasmTestAccuracy: appAccuracy, kitCpuTestAccuracy: kitAccuracy, differencePoints: Math.round((kitAccuracy - appAccuracy) * 1000) / 10 },
       note: 'export includes reading the preprocessed cache (built by the pipeline run), 5,000 originals and zipping; import includes validation and the in-app evaluation on the test split',
     };
   } finally {
