@@ -110,10 +110,10 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     expect(Number(m![4])).toBe(metrics.testCount);
     expect(Math.abs(Number(m![3]) - metrics.testAccuracy * 100)).toBeLessThanOrEqual(0.5);
 
-    // The pipeline's gate (its settings: any candidate passes) against production on the same test
-    // split, then promotion: the kit's model becomes "production".
+    // The gate of the pipeline that made the dataset version (its settings: any candidate passes)
+    // against production on the same test split, then promotion: the kit's model becomes "production".
     await page.getByRole('button', { name: 'Gate and promote' }).click();
-    await expect.poll(() => page.getByRole('group', { name: 'Gate decision' }).innerText().catch(() => ''), { timeout: 120_000 }).toMatch(/^Passes the gate: candidate [\d.]+%/);
+    await expect.poll(() => page.getByRole('group', { name: 'Gate decision' }).innerText().catch(() => ''), { timeout: 120_000 }).toMatch(/^Passes the gate: candidate [\d.]+%(, production v1 [\d.]+%)?\./);
     await expect.poll(() => message.innerText().catch(() => ''), { timeout: 30_000 }).toBe(`Version ${importedNumber} passed the gate and is now “production”.`);
 
     await stage(page, 'Models');

@@ -263,8 +263,12 @@ export async function gateKitVersion(projectId: string, versionId: string, promo
   const dataset = await getDatasetVersion(origin.datasetVersionId);
   if (!dataset) throw new Error('The dataset version this model was trained on no longer exists.');
   const test = unpackItems(dataset, dataset.classes).filter((i) => i.split === 'test');
+  // The gate settings of the pipeline that made the dataset version, else of the project's first
+  // pipeline with a gate, else the default pipeline's.
   const pipelines = await listPipelines(projectId);
-  const gateStep = pipelines.map((p) => findStep(p.definition as PipelineDefinition, 'gate')).find(Boolean) ?? findStep(defaultPipeline('gate'), 'gate')!;
+  const own = dataset.origin.kind === 'pipeline' ? dataset.origin.pipelineId : null;
+  const ordered = [...pipelines.filter((p) => p.id === own), ...pipelines.filter((p) => p.id !== own)];
+  const gateStep = ordered.map((p) => findStep(p.definition as PipelineDefinition, 'gate')).find(Boolean) ?? findStep(defaultPipeline('gate'), 'gate')!;
   const candidate = await evaluateVersionOn(projectId, versionId, test, () => false);
   const championId = (await listAliases(projectId)).find((a) => a.alias === 'production')?.versionId ?? null;
   let champion: KitGateResult['champion'] = null;
