@@ -122,8 +122,8 @@ describe('ONNX export', () => {
       const decoded = onnx.ModelProto.decode(bytes);
       expect(Number(decoded.opsetImport[0].version)).toBe(ONNX_OPSET);
       expect(ONNX_OPSET).toBeGreaterThanOrEqual(23);
-      expect(decoded.graph!.input[0].name).toBe(ONNX_INPUT);
-      expect(decoded.graph!.output[0].name).toBe(ONNX_OUTPUT);
+      expect(decoded.graph?.input?.[0]?.name).toBe(ONNX_INPUT);
+      expect(decoded.graph?.output?.[0]?.name).toBe(ONNX_OUTPUT);
       const props = Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value]));
       expect(JSON.parse(props.labels)).toEqual(['cat', 'dog']);
       expect(props.normalization).toBe('0..1');
