@@ -146,6 +146,10 @@ describe('export formats in the real runtimes', () => {
 
   it("Teachable Machine's own library loads the export in a browser and agrees with the app on >= 98% of images", async () => {
     const files = zips.get('teachable-machine')!;
+    // Control: the plain TF.js export, given only the grayscale flag by hand (what a person would
+    // try first), fed by the same library. It must disagree somewhere, or these images could not
+    // tell a right input scaling from a wrong one.
+    const plain = zips.get('tfjs')!;
     const statics: Record<string, () => Buffer | Uint8Array> = {
       '/tf.min.js': () => readFileSync(join(TM_DIR, 'node_modules/@tensorflow/tfjs/dist/tf.min.js')),
       '/tm.min.js': () => readFileSync(join(TM_DIR, 'node_modules/@teachablemachine/image/dist/teachablemachine-image.min.js')),
@@ -153,7 +157,9 @@ describe('export formats in the real runtimes', () => {
     };
     server = createServer((req, res) => {
       const url = (req.url ?? '/').split('?')[0];
-      const body = statics[url]?.() ?? (url.startsWith('/model/') ? files.get(url.slice(7)) : url.startsWith('/img/') ? readFileSync(join(dir, 'test', url.slice(5))) : undefined);
+      const body =
+        statics[url]?.() ??
+        (url.startsWith('/model/') ? files.get(url.slice(7)) : url.startsWith('/plain/') ? plain.get(url.slice(7)) : url.startsWith('/img/') ? readFileSync(join(dir, 'test', url.slice(5))) : undefined);
       res.statusCode = body ? 200 : 404;
       res.setHeader('content-type', url.endsWith('.js') ? 'text/javascript' : url.endsWith('.json') ? 'application/json' : url.endsWith('.png') ? 'image/png' : url === '/' ? 'text/html' : 'application/octet-stream');
       res.end(body ? Buffer.from(body) : '');
@@ -166,19 +172,26 @@ describe('export formats in the real runtimes', () => {
       const tm = await tmPage.evaluate(async (list) => {
         const w = window as unknown as { tmImage: { load(m: string, md: string): Promise<{ predict(img: HTMLImageElement): Promise<Array<{ className: string; probability: number }>> }> }; tf: { version: { tfjs: string } } };
         const model = await w.tmImage.load('/model/model.json', '/model/metadata.json');
+        const metadata = await (await fetch('/plain/metadata.json')).json();
+        const control = await w.tmImage.load('/plain/model.json', { ...metadata, grayscale: true } as unknown as string);
         const out: Record<string, string> = {};
+        const ctl: Record<string, string> = {};
         for (const name of list) {
           const img = new Image();
           img.src = `/img/${name}`;
           await img.decode();
-          const preds = await model.predict(img);
-          out[name] = preds.reduce((a, p) => (p.probability > a.probability ? p : a)).className;
+          const top = (preds: Array<{ className: string; probability: number }>) => preds.reduce((a, p) => (p.probability > a.probability ? p : a)).className;
+          out[name] = top(await model.predict(img));
+          ctl[name] = top(await control.predict(img));
         }
-        return { tfjs: w.tf.version.tfjs, out };
+        return { tfjs: w.tf.version.tfjs, out, ctl };
       }, names);
       expect(tm.tfjs).toBe('1.3.1');
       const agree = names.filter((n) => tm.out[n] === app.get(n)!.label).length;
       expect(agree / names.length).toBeGreaterThanOrEqual(0.98);
+      const controlAgree = names.filter((n) => tm.ctl[n] === app.get(n)!.label).length;
+      console.log(`Teachable Machine runtime: ${agree}/${names.length} agree with the app; the unscaled TF.js export: ${controlAgree}/${names.length}`);
+      expect(controlAgree).toBeLessThan(names.length);
     } finally {
       await tmPage.close();
     }

@@ -136,7 +136,9 @@ export const EXPORT_FORMATS: ExportFormat[] = [
       const tm = teachableArtifacts(src.artifacts, [src.meta.preprocess.inputSize, src.meta.preprocess.inputSize, src.meta.preprocess.channels], range(src));
       return {
         ...tfjsFiles(tm as ExportSource['artifacts'], src.meta.tfjsVersion ?? tf.version.tfjs),
-        'metadata.json': metadataJson(src, { tmVersion: TM_VERSION, userMetadata: { trainyard: { version: src.number, preprocess: src.meta.preprocess, normalization: 'teachable-machine (x / 127 - 1, rescaled inside the model)' } } }),
+        // The model now reads Teachable Machine's range, x / 127 - 1; Trainyard imports it back as a
+        // '-1..1' model, as it does any Teachable Machine model.
+        'metadata.json': metadataJson(src, { tmVersion: TM_VERSION, userMetadata: { trainyard: { version: src.number, preprocess: src.meta.preprocess, normalization: '-1..1', input: 'teachable-machine: pixels / 127 - 1' } } }),
       };
     },
     usage: () => [
