@@ -3,6 +3,7 @@ import type { BackendInfo } from './ml/backend';
 import type { ImportSource } from './import.api';
 import type { AlertRecord } from '../src/db/schema';
 import type { DriftReport } from '../src/lib/monitor/drift';
+import type { ExportOutcome } from '../src/lib/export/types';
 
 /** Where a prediction is logged for monitoring (time, version, class, confidence, latency, image statistics, sketch). */
 export interface LogTarget {
@@ -40,6 +41,10 @@ export interface InferApi {
   predict(versionId: string, image: Blob, topK?: number, log?: LogTarget): Promise<PredictResult>;
   /** A zip: model.json + weights.bin, metadata.json (Teachable Machine shape), README.md model card. */
   exportZip(versionId: string): Promise<Blob>;
+  /** Builds every export format (src/lib/export/formats.ts) for a version: size, or why it cannot. */
+  prepareExports(versionId: string): Promise<ExportOutcome[]>;
+  /** One format's zip, as prepared (nothing is returned for a format that failed). */
+  exportFile(versionId: string, formatId: string): Promise<{ blob: Blob; fileName: string }>;
   /** Validates before TF.js sees anything; nothing is stored on failure. */
   importZip(projectId: string, zip: Blob): Promise<ImportedModel>;
   /** Predicts every image of a folder, files or zip; returns a CSV (formula-like cells neutralised). */

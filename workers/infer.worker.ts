@@ -8,6 +8,7 @@ import type { PreprocessConfig } from '../src/db/schema';
 import { toModelPixels } from './ml/pixels';
 import { openBackbone, type OpenedBackbone } from './ml/backbone-model';
 import { exportVersionZip, importModelZip } from './ml/model-zip';
+import { exportFile, prepareExports } from './ml/model-export';
 import type { InferApi, PredictResult } from './infer.api';
 import { batchPredictCsv } from './ml/batch-predict';
 import { prelabelSamples } from './ml/prelabel';
@@ -128,6 +129,16 @@ const api = {
   },
 
   exportZip: (versionId) => exportVersionZip(versionId),
+
+  async prepareExports(versionId) {
+    await ensureBackend();
+    return prepareExports(versionId);
+  },
+
+  async exportFile(versionId, formatId) {
+    await ensureBackend();
+    return exportFile(versionId, formatId);
+  },
 
   async importZip(projectId, zip) {
     await ensureBackend();

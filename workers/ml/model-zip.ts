@@ -37,6 +37,7 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
     modelName: `trainyard-v${version.number}`,
     labels: meta.labels,
     imageSize: meta.preprocess.inputSize,
+    grayscale: meta.preprocess.channels === 1,
   };
   const writer = new ZipWriter(new BlobWriter('application/zip'));
   await writer.add('model.json', new TextReader(JSON.stringify(modelJson)));

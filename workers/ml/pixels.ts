@@ -1,7 +1,8 @@
-// Image bytes to model pixels in a worker: decode (EXIF orientation applied), composite alpha on
-// the configured background, resize by the documented policy, convert channels.
+// Image bytes to model pixels in a worker: decode (EXIF orientation applied), read the RGBA at
+// natural size, then recipe.js (the same module every export ships as preprocess.js) composites
+// alpha on the background, resamples by the documented policy and converts channels.
 import type { PreprocessConfig } from '../../src/db/schema';
-import { resizeGeometry, rgbaToChannels } from '../../src/lib/preprocess/config';
+import { modelPixels } from '../../src/lib/preprocess/recipe.js';
 import type { PredictionStats } from '../../src/db/schema';
 import { imageStats } from '../../src/lib/monitor/image-stats';
 
@@ -41,14 +42,14 @@ export async function toModelPixelsWithStats(data: ArrayBuffer | Blob, mime: str
 }
 
 function drawModelPixels(bitmap: ImageBitmap, config: PreprocessConfig): Uint8Array {
-  const size = config.inputSize;
-  if (!canvas || canvas.width !== size) canvas = new OffscreenCanvas(size, size);
+  const { width, height } = bitmap;
+  if (!canvas || canvas.width !== width || canvas.height !== height) canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
-  const [r, g, b] = config.background;
-  ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
-  ctx.fillRect(0, 0, size, size);
-  ctx.imageSmoothingQuality = 'high';
-  const geo = resizeGeometry(bitmap.width, bitmap.height, size, config.resize);
-  ctx.drawImage(bitmap, geo.sx, geo.sy, geo.sw, geo.sh, geo.dx, geo.dy, geo.dw, geo.dh);
-  return rgbaToChannels(ctx.getImageData(0, 0, size, size).data, config.channels);
+  // Drawn 1:1 on a transparent canvas: no resampling and no compositing by the browser.
+  ctx.clearRect(0, 0, width, height);
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  // A large photo's canvas is not kept between images.
+  if (width * height > 1 << 22) canvas = null;
+  return modelPixels(rgba, width, height, config);
 }

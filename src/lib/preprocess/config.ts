@@ -8,7 +8,11 @@ export function defaultPreprocess(inputSize = 28, channels: 1 | 3 = 1): Preproce
   return { inputSize, channels, resize: 'pad', background: DEFAULT_BACKGROUND };
 }
 
-/** FNV-1a over a canonical JSON: stable across sessions, tabs and workers. */
+/**
+ * FNV-1a over a canonical JSON: stable across sessions, tabs and workers. The prefix names the
+ * resampler: pp2 is recipe.js's explicit triangle filter (pp1 was the canvas's 'high' smoothing),
+ * so pixels cached by the old resampler are never mixed with new ones.
+ */
 export function preprocessHash(config: PreprocessConfig): string {
   const canonical = JSON.stringify([config.inputSize, config.channels, config.resize, config.background]);
   let h = 0x811c9dc5;
@@ -16,32 +20,13 @@ export function preprocessHash(config: PreprocessConfig): string {
     h ^= canonical.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return `pp1-${h.toString(16).padStart(8, '0')}`;
+  return `pp2-${h.toString(16).padStart(8, '0')}`;
 }
 
-export interface DrawGeometry {
-  sx: number;
-  sy: number;
-  sw: number;
-  sh: number;
-  dx: number;
-  dy: number;
-  dw: number;
-  dh: number;
-}
-
-/** Source and destination rectangles for drawing a w x h image into a size x size square. */
-export function resizeGeometry(w: number, h: number, size: number, policy: PreprocessConfig['resize']): DrawGeometry {
-  if (policy === 'stretch') return { sx: 0, sy: 0, sw: w, sh: h, dx: 0, dy: 0, dw: size, dh: size };
-  if (policy === 'center-crop') {
-    const side = Math.min(w, h);
-    return { sx: (w - side) / 2, sy: (h - side) / 2, sw: side, sh: side, dx: 0, dy: 0, dw: size, dh: size };
-  }
-  const scale = size / Math.max(w, h);
-  const dw = Math.max(1, Math.round(w * scale));
-  const dh = Math.max(1, Math.round(h * scale));
-  return { sx: 0, sy: 0, sw: w, sh: h, dx: Math.floor((size - dw) / 2), dy: Math.floor((size - dh) / 2), dw, dh };
-}
+// Geometry and resampling live in recipe.js, the dependency-free module every export ships as
+// preprocess.js: the app and an exported model's users run the same code.
+export { resizeGeometry, modelPixels, toInput } from './recipe.js';
+export type { DrawGeometry } from './recipe.js';
 
 /** RGBA canvas pixels to the model's channel layout (grayscale uses ITU-R BT.601 luma). */
 export function rgbaToChannels(rgba: Uint8ClampedArray | Uint8Array, channels: 1 | 3): Uint8Array {
