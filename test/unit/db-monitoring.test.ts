@@ -67,11 +67,22 @@ describe('dataset versions and pipelines', () => {
   });
 
   it('stores a content id once and numbers new versions', async () => {
-    expect((await putDatasetVersion(version('h1'))).created).toBe(true);
-    const again = await putDatasetVersion(version('h1'));
+    // (Versions are written only for a project that exists: db/project-guard.ts.)
+    const { id } = await createProject('versions');
+    const mine = (h: string) => ({ ...version(h), projectId: id });
+    expect((await putDatasetVersion(mine('h1'))).created).toBe(true);
+    const again = await putDatasetVersion(mine('h1'));
     expect(again).toMatchObject({ created: false, record: { number: 1 } });
-    expect((await putDatasetVersion(version('h2'))).record.number).toBe(2);
-    expect((await listDatasetVersions('p')).map((v) => v.number)).toEqual([2, 1]);
+    expect((await putDatasetVersion(mine('h2'))).record.number).toBe(2);
+    expect((await listDatasetVersions(id)).map((v) => v.number)).toEqual([2, 1]);
+  });
+
+  it('refuses to write a dataset version, pipeline run or step cache entry of a project that does not exist (deleted meanwhile)', async () => {
+    await expect(putDatasetVersion({ ...version('h9'), projectId: 'gone' })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
+    await expect(savePipelineRun({ id: 'rx', pipelineId: 'pl', projectId: 'gone', number: 1, state: 'running', createdAt: 1, updatedAt: 1 })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
+    await expect(putStepCache({ key: 'kx', projectId: 'gone', kind: 'train', outputs: {}, createdAt: 1 })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
+    expect(await listDatasetVersions('gone')).toEqual([]);
+    expect(await getStepCache('kx')).toBeUndefined();
   });
 
   it('deleting a project removes its pipelines, runs, cache, dataset versions and logs', async () => {
