@@ -51,6 +51,52 @@ export function tfjsProbabilities(model: tf.LayersModel, set: LabelledSet, batch
   return out;
 }
 
+/**
+ * Sets every batch norm's moving mean and variance to the statistics of its input over `x`, layer
+ * by layer ("precise BN"): a few dozen training steps leave the moving averages (momentum 0.99)
+ * mostly at their initial 0/1, which makes the inference-mode model nearly constant. Layers must
+ * be direct layers of `model`.
+ */
+export function preciseBatchNorm(model: tf.LayersModel, x: Float32Array, n: number, batch = 128): void {
+  const shape = model.inputs[0].shape.slice(1) as number[];
+  const per = shape.reduce((a, b) => a * b, 1);
+  for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+    const probe = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
+    const weights = layer.getWeights();
+    const cfg = layer.getConfig() as { scale?: boolean; center?: boolean };
+    const affine = weights.slice(0, (cfg.scale !== false ? 1 : 0) + (cfg.center !== false ? 1 : 0));
+    // Mean and variance over all images and positions, accumulated in chunks.
+    let sum: tf.Tensor | null = null;
+    let sumSq: tf.Tensor | null = null;
+    let count = 0;
+    for (let s = 0; s < n; s += batch) {
+      const m = Math.min(batch, n - s);
+      const [a, b, c] = tf.tidy(() => {
+        const y = probe.predict(tf.tensor(x.subarray(s * per, (s + m) * per), [m, ...shape])) as tf.Tensor;
+        const axes = y.shape.slice(0, -1).map((_, i) => i);
+        return [tf.sum(y, axes), tf.sum(tf.square(y), axes), y.size / y.shape[y.shape.length - 1]] as const;
+      });
+      const accumulate = (acc: tf.Tensor | null, t: tf.Tensor) => {
+        if (!acc) return t;
+        const next = tf.add(acc, t);
+        acc.dispose();
+        t.dispose();
+        return next;
+      };
+      sum = accumulate(sum, a);
+      sumSq = accumulate(sumSq, b);
+      count += c;
+    }
+    tf.tidy(() => {
+      const mean = tf.div(sum!, count);
+      const variance = tf.relu(tf.sub(tf.div(sumSq!, count), tf.square(mean)));
+      layer.setWeights([...affine, mean, variance]);
+    });
+    sum!.dispose();
+    sumSq!.dispose();
+  }
+}
+
 /** Exports with `quantization`, runs every input through TFLite, compares with `reference`. */
 export async function measureTflite(
   model: tf.LayersModel,
