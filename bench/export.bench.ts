@@ -5,7 +5,8 @@
 // own TF.js probabilities on the held-out images (max |Δp|, top-1 agreement, accuracy change).
 // Formats run by: TF.js (the exported model.json reloaded), the Teachable Machine graph fed TM's
 // x / 127 - 1 input (TF.js 4.22 here; the real TM library is checked in test/e2e/export-formats),
-// onnxruntime-node. A format without a Node runner (add one to RUNNERS) reports time and size only.
+// onnxruntime-node, and TFLite (float32 and int8) by the real TFLite interpreter (test/tflite-runtime.ts,
+// int8 fed and read through the export's quantization.json). A format without a Node runner (add one to RUNNERS) reports time and size only.
 // Writes bench/results/export.json. BENCH_EXPORT_TRAIN / BENCH_EXPORT_TEST shrink or grow the run.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -23,6 +24,7 @@ import type { ArchitectureConfig } from '../src/lib/ml/architectures';
 import { modelPixels } from '../src/lib/preprocess/recipe.js';
 import { EXPORT_FORMATS, packExport, type ExportSource } from '../src/lib/export/formats';
 import { registerWasmTrainingKernels } from '../src/lib/ml/wasm-training';
+import { loadTflite } from '../test/tflite-runtime';
 
 configure({ useWebWorkers: false });
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +50,26 @@ async function loadTfjs(files: Files): Promise<tf.LayersModel> {
 
 const predict = (model: tf.LayersModel, x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
 
+/** The real TFLite interpreter (batch 1), int8 models fed and read through quantization.json. */
+async function runTflite(files: Files, x: Float32Array, shape: number[]): Promise<Float32Array> {
+  const interp = await loadTflite(files.get('model.tflite')!);
+  const q = files.has('quantization.json') ? JSON.parse(new TextDecoder().decode(files.get('quantization.json'))) : null;
+  try {
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    const k = interp.output.shape[interp.output.shape.length - 1];
+    const probs = new Float32Array(shape[0] * k);
+    for (let i = 0; i < shape[0]; i++) {
+      const xi = x.subarray(i * per, (i + 1) * per);
+      const input = q ? Int8Array.from(xi, (v) => Math.max(-128, Math.min(127, Math.round(v / q.input.scale) + q.input.zeroPoint))) : xi;
+      const out = interp.run(input);
+      for (let j = 0; j < k; j++) probs[i * k + j] = q ? q.output.scale * (out[j] - q.output.zeroPoint) : out[j];
+    }
+    return probs;
+  } finally {
+    interp.close();
+  }
+}
+
 const RUNNERS: Record<string, Runner> = {
   async tfjs(files, x, shape) {
     const m = await loadTfjs(files);
@@ -67,6 +89,8 @@ const RUNNERS: Record<string, Runner> = {
       m.dispose();
     }
   },
+  'tflite-float32': (files, x, shape) => runTflite(files, x, shape),
+  'tflite-int8': (files, x, shape) => runTflite(files, x, shape),
   async onnx(files, x, shape) {
     const session = await ort.InferenceSession.create(files.get('model.onnx')!);
     try {

@@ -18,6 +18,7 @@ import { recordsToPixels } from '../../workers/ml/batch-pixels';
 import { EXPORT_FORMATS, packExport, type ExportMeta, type ExportSource } from '../../src/lib/export/formats';
 import { UnsupportedLayerError } from '../../src/lib/export/unsupported';
 import { TM_RESCALE_LAYER } from '../../src/lib/export/teachable';
+import { loadTflite } from '../tflite-runtime';
 
 configure({ useWebWorkers: false });
 const recipeSource = readFileSync(new URL('../../src/lib/preprocess/recipe.js', import.meta.url), 'utf8');
@@ -154,6 +155,51 @@ describe('export formats', () => {
       }
     }, 60_000);
   }
+
+  it("TFLite zips from the format list: float32 gives the app's probabilities through preprocess.js and TFLite's interpreter; int8 is fed and read through quantization.json; no calibration builds nothing", async () => {
+    const src = await source({ kind: 'cnn', inputSize: 28, channels: 1, numClasses: 4, dropout: 0, filters: 4 }, {});
+    try {
+      const imgs = images(12, 21);
+      const want = appProbs(src, imgs);
+      const p = src.meta.preprocess;
+      const pixels = recordsToPixels(imgs.map((im) => modelPixels(im.rgba, im.width, im.height, p).buffer as ArrayBuffer), { inputSize: p.inputSize, channels: p.channels });
+      const per = p.inputSize * p.inputSize * p.channels;
+      const float32 = EXPORT_FORMATS.find((f) => f.id === 'tflite-float32')!;
+      const int8 = EXPORT_FORMATS.find((f) => f.id === 'tflite-int8')!;
+
+      const fz = await unzip((await packExport(float32, src)).blob);
+      expect([...fz.keys()].sort()).toEqual(['README.md', 'labels.txt', 'model.tflite', 'preprocess.js']);
+      const pre = await importPreprocess(fz, 'tflite-f32');
+      const interp = await loadTflite(fz.get('model.tflite')!);
+      const got = new Float32Array(want.length);
+      imgs.forEach((im, i) => got.set(interp.run(pre.preprocessRGBA(im.rgba, im.width, im.height, pre.MODEL).data), i * 4));
+      interp.close();
+      expect(maxDiff(got, want)).toBeLessThan(1e-4);
+
+      await expect(packExport(int8, src)).rejects.toThrow(/calibration/);
+      const calibrated = { ...src, calibration: async () => ({ data: pixels, shape: [imgs.length, p.inputSize, p.inputSize, p.channels] }) };
+      const iz = await unzip((await packExport(int8, calibrated)).blob);
+      expect([...iz.keys()].sort()).toEqual(['README.md', 'labels.txt', 'model.tflite', 'preprocess.js', 'quantization.json']);
+      const q = JSON.parse(text(iz.get('quantization.json')));
+      expect(q.input.type).toBe('int8');
+      expect(q.output.type).toBe('int8');
+      expect(q.calibrationImages).toBe(imgs.length);
+      expect(text(iz.get('README.md'))).toContain('quantization.json');
+      const qi = await loadTflite(iz.get('model.tflite')!);
+      expect(qi.input.dataType).toBe('int8');
+      let worst = 0;
+      for (let i = 0; i < imgs.length; i++) {
+        const x = pixels.subarray(i * per, (i + 1) * per);
+        const out = qi.run(Int8Array.from(x, (v) => Math.max(-128, Math.min(127, Math.round(v / q.input.scale) + q.input.zeroPoint))));
+        for (let j = 0; j < 4; j++) worst = Math.max(worst, Math.abs(q.output.scale * (out[j] - q.output.zeroPoint) - want[i * 4 + j]));
+      }
+      qi.close();
+      // Quantized to 1/256 at the output plus int8 activations on the way: close, not exact.
+      expect(worst).toBeLessThan(0.05);
+    } finally {
+      src.model.dispose();
+    }
+  }, 60_000);
 
   it("Teachable Machine variant: TM's x / 127 - 1 input gives the app's probabilities; metadata as TM reads it", async () => {
     for (const normalization of ['0..1', '-1..1'] as const) {

@@ -8,11 +8,12 @@ import { listSamples } from '../../src/db/samples';
 import { EXPORT_FORMATS, packExport, type BuiltExport, type ExportMeta, type ExportSource } from '../../src/lib/export/formats';
 import type { ExportOutcome } from '../../src/lib/export/types';
 import { UnsupportedLayerError } from '../../src/lib/export/unsupported';
+import { DEFAULT_CALIBRATION_SIZE, pickCalibrationSample } from '../../src/lib/export/tflite/calibration';
 import { ensurePreprocessed, epochData } from './data-feed';
 import { APP_VERSION } from './save-version';
 
 /** Training-split images used to calibrate quantized formats. */
-const CALIBRATION_SAMPLES = 200;
+const CALIBRATION_SAMPLES = DEFAULT_CALIBRATION_SIZE;
 
 let cache: { versionId: string; built: Map<string, BuiltExport> } | null = null;
 
@@ -48,8 +49,10 @@ async function calibrationSample(projectId: string, meta: ExportMeta): Promise<{
   const classes = new Set(meta.labels);
   const train = samples.filter((s) => s.split === 'train' && s.label !== null && classes.has(s.label));
   if (!train.length) throw new Error("No training-split images of this version's classes are left to calibrate with.");
-  const step = Math.max(1, Math.floor(train.length / CALIBRATION_SAMPLES));
-  const chosen = train.filter((_, i) => i % step === 0).slice(0, CALIBRATION_SAMPLES);
+  // Stratified by class and seeded by the version's own seed: the same version calibrates alike every time.
+  const plan = pickCalibrationSample(train, CALIBRATION_SAMPLES, meta.seed ?? 0);
+  const byId = new Map(train.map((x) => [x.id, x]));
+  const chosen = plan.ids.map((id) => byId.get(id)!);
   await ensurePreprocessed(projectId, chosen, meta.preprocess, () => undefined, () => false);
   const { inputSize: s, channels: c } = meta.preprocess;
   const data = new Float32Array(chosen.length * s * s * c);

@@ -7,6 +7,7 @@ import { BlobWriter, TextReader, Uint8ArrayReader, ZipWriter } from '@zip.js/zip
 import { modelCard, type CardFormat, type CardMeta } from '../registry/model-card';
 import { layersModelToOnnx, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } from './onnx/to-onnx';
 import { teachableArtifacts, TM_VERSION } from './teachable';
+import { convertToTflite, type IoQuant } from './tflite';
 import { UnsupportedLayerError } from './unsupported';
 import type { ExportFormatInfo } from './types';
 
@@ -17,6 +18,8 @@ export interface ExportMeta extends CardMeta {
   preprocess: { inputSize: number; channels: 1 | 3; resize: 'pad' | 'center-crop' | 'stretch'; background: [number, number, number] };
   normalization?: '0..1' | '-1..1';
   tfjsVersion?: string;
+  /** The run's seed: it also seeds which training images calibrate int8 formats. */
+  seed?: number;
   backboneId?: string;
   backbone?: { name: string };
 }
@@ -180,6 +183,54 @@ export const EXPORT_FORMATS: ExportFormat[] = [
       `const out = await session.run({ ${ONNX_INPUT}: new ort.Tensor('float32', data, shape) });`,
       `const probs = Array.from(out.${ONNX_OUTPUT}.data);`,
       'console.log(MODEL.labels[probs.indexOf(Math.max(...probs))]);',
+      '```',
+    ],
+  },
+  {
+    id: 'tflite-float32',
+    label: 'TFLite (float32)',
+    runsWith: 'TensorFlow Lite: Android, iOS, Python (tflite-runtime), @tensorflow/tfjs-tflite',
+    tags: ['tflite'],
+    library: 'tflite',
+    async build(src) {
+      const out = await convertToTflite(src.model, { quantization: 'float32', labels: src.meta.labels, description: `Trainyard model v${src.number} (float32)` });
+      return { 'model.tflite': out.bytes, 'labels.txt': `${src.meta.labels.join('\n')}\n` };
+    },
+    usage: (src) => [
+      `Input: [1, ${src.meta.preprocess.inputSize}, ${src.meta.preprocess.inputSize}, ${src.meta.preprocess.channels}] float32 (NHWC, batch 1), values ${range(src)}; output: [1, ${src.meta.labels.length}] class probabilities in the order of labels.txt.`,
+      '```python',
+      'from tflite_runtime.interpreter import Interpreter  # or tf.lite.Interpreter',
+      "interpreter = Interpreter('model.tflite'); interpreter.allocate_tensors()",
+      "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
+      "interpreter.set_tensor(inp['index'], x)  # x: float32 array shaped as above, made as preprocess.js makes it",
+      'interpreter.invoke(); probs = interpreter.get_tensor(out[\'index\'])[0]',
+      '```',
+    ],
+  },
+  {
+    id: 'tflite-int8',
+    label: 'TFLite (int8, full integer)',
+    runsWith: 'TensorFlow Lite int8: Coral Edge TPU (after edgetpu_compiler), microcontrollers (TFLite Micro), Android',
+    tags: ['tflite', 'int8'],
+    library: 'tflite',
+    async build(src) {
+      if (!src.calibration) throw new Error('int8 TFLite export needs calibration images from the training split, and none were given.');
+      const { data, shape } = await src.calibration();
+      const out = await convertToTflite(src.model, { quantization: 'int8', calibration: data, calibrationShape: shape, labels: src.meta.labels, description: `Trainyard model v${src.number} (int8, calibrated on ${shape[0]} training images)` });
+      const quantization = { input: out.input, output: out.output, calibrationImages: shape[0], formula: 'real = scale * (q - zeroPoint); q = round(real / scale) + zeroPoint' } satisfies Record<string, IoQuant | number | string>;
+      return { 'model.tflite': out.bytes, 'quantization.json': JSON.stringify(quantization, null, 2), 'labels.txt': `${src.meta.labels.join('\n')}\n` };
+    },
+    usage: (src) => [
+      `Full-integer model: input [1, ${src.meta.preprocess.inputSize}, ${src.meta.preprocess.inputSize}, ${src.meta.preprocess.channels}] int8 and output [1, ${src.meta.labels.length}] int8. Quantize the ${range(src)} input as q = round(x / scale) + zeroPoint and read probabilities as scale × (q − zeroPoint), with the input and output scale and zero point in quantization.json. Weights and activations were calibrated on a stratified sample of the training split.`,
+      '```python',
+      'import json, numpy as np',
+      'from tflite_runtime.interpreter import Interpreter',
+      "q = json.load(open('quantization.json'))",
+      "interpreter = Interpreter('model.tflite'); interpreter.allocate_tensors()",
+      "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
+      "xq = np.clip(np.round(x / q['input']['scale']) + q['input']['zeroPoint'], -128, 127).astype(np.int8)",
+      "interpreter.set_tensor(inp['index'], xq); interpreter.invoke()",
+      "probs = q['output']['scale'] * (interpreter.get_tensor(out['index'])[0].astype(np.float32) - q['output']['zeroPoint'])",
       '```',
     ],
   },
