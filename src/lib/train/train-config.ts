@@ -45,13 +45,13 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   batchSize: 64,
   // A maximum: the run goes on while validation improves, stops after `earlyStoppingPatience`
   // epochs without improvement (halving the learning rate after 2), and keeps the best epoch.
-  epochs: 30,
+  epochs: 20,
   dropout: 0.25,
   momentum: 0.9,
   // Light: up to ±4.5° rotation, crops keeping 90%+ of the area, ±9% brightness; no flips.
   augmentation: 0.3,
   excludeAutoLabels: false,
-  earlyStoppingPatience: 5,
+  earlyStoppingPatience: 4,
   seed: 42,
   backend: 'auto',
   backboneId: null,
