@@ -136,12 +136,12 @@ describe('every screen, at desktop and phone sizes', () => {
     await page.getByLabel('Choose images to predict').setInputFiles(join(dir, 'img', 'left', 'left-0.png'));
     await page.getByRole('list', { name: 'Predictions' }).getByRole('listitem').first().getByText(/ms$/).waitFor({ timeout: 60_000 });
     await page.goto(`${base}/monitor`);
-    // The version list loads after the page: pick version 1 once it is offered.
+    // The version list loads after the page: pick version 1 (listed first, "All versions" last) once offered.
     const check = page.getByRole('button', { name: 'Check drift now' });
     await expect
       .poll(async () => {
         const select = page.getByLabel('Model version');
-        if ((await select.locator('option').count()) > 1) await select.selectOption({ index: 1 });
+        if ((await select.locator('option').count()) > 1) await select.selectOption({ index: 0 });
         return check.isEnabled();
       }, { timeout: 30_000 })
       .toBe(true);
