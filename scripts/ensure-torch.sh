@@ -3,7 +3,7 @@
 # Debian's packages when they are missing (python3-torch lives under /usr/bin/python3; python3-onnx
 # lets the tests check the exported ONNX file). Not root: say so; the kit tests then skip, printing why.
 set -euo pipefail
-if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+if /usr/bin/python3 -c 'import torch, numpy, onnx' 2>/dev/null; then
   echo "PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') found at /usr/bin/python3"
   exit 0
 fi

@@ -85,7 +85,12 @@ if (needsBrowser) {
   }
 }
 
-// (c) all Vitest projects; the JSON report is what the summary below is computed from.
+// (c) PyTorch for the training kit's tests (installs Debian's python3-torch as root when missing;
+// otherwise says why those tests will skip). Its own exit status never stops the run: the kit tests
+// themselves fail, as root, when PyTorch is still missing.
+run('bash', [join(ROOT, 'scripts', 'ensure-torch.sh')]);
+
+// (d) all Vitest projects; the JSON report is what the summary below is computed from.
 // Remove the old report first so a crashed run can't be summarised from stale numbers.
 rmSync(RESULTS, { force: true });
 const vitestStatus = run(npx, [
@@ -97,7 +102,7 @@ const vitestStatus = run(npx, [
   ...extraArgs,
 ]);
 
-// (d) summary
+// (e) summary
 let report = null;
 try {
   report = JSON.parse(readFileSync(RESULTS, 'utf8'));
