@@ -165,7 +165,7 @@ describe('backbone catalog and Quick model', () => {
     await gotoStage(page, 'Train');
     const table = page.getByRole('table', { name: 'Pretrained backbones' });
     await table.waitFor();
-    expect(await table.getByRole('row').nth(1).innerText()).toMatch(/MobileNet v2 0\.35 \(224 px, colour\)\s+224×224 px\s+colour \(RGB\)\s+1280\s+about 1\.6 MB\s+Apache-2\.0/);
+    expect(await table.getByRole('row').nth(1).innerText()).toMatch(/MobileNet v2 0\.35 \(224 px, RGB\)\s+224×224 px\s+colour \(RGB\)\s+1280\s+about 1\.6 MB\s+Apache-2\.0/);
     expect(requests).toEqual([]); // nothing fetched just by looking
 
     // The first call to the training worker also runs its one-time backend probe: minutes on a loaded 2-core machine.

@@ -25,10 +25,15 @@ describe('Supply chain', () => {
     expect(JSON.parse(read('package-lock.json')).lockfileVersion).toBeGreaterThanOrEqual(2);
 
     // Every @tensorflow/* package: exact in package.json, one version in the whole lockfile.
+    // TFLite's interpreter (@tensorflow/tfjs-tflite, a devDependency the export tests run) is versioned
+    // on its own line: it is pinned exactly too, and its tfjs-core is overridden to the app's, so the
+    // tree still holds one TF.js.
     const pkg = JSON.parse(read('package.json'));
     const lock = JSON.parse(read('package-lock.json'));
     const declared = { ...pkg.dependencies, ...pkg.devDependencies } as Record<string, string>;
-    const tfDeclared = Object.entries(declared).filter(([name]) => name.startsWith('@tensorflow/'));
+    const OWN_LINE = new Set(['@tensorflow/tfjs-tflite']);
+    for (const name of OWN_LINE) if (declared[name]) expect(declared[name], `package.json range of ${name}`).toMatch(EXACT);
+    const tfDeclared = Object.entries(declared).filter(([name]) => name.startsWith('@tensorflow/') && !OWN_LINE.has(name));
     expect(tfDeclared.length).toBeGreaterThan(0);
     for (const [name, range] of tfDeclared) expect(range, `package.json range of ${name}`).toMatch(EXACT);
 
@@ -36,7 +41,7 @@ describe('Supply chain', () => {
     const versions = new Map<string, Set<string>>();
     for (const [path, entry] of Object.entries(lock.packages as Record<string, { version?: string }>)) {
       const m = /node_modules\/(@tensorflow\/[^/]+)$/.exec(path);
-      if (!m) continue;
+      if (!m || OWN_LINE.has(m[1])) continue;
       const set = versions.get(m[1]) ?? new Set<string>();
       set.add(entry.version ?? '(none)');
       versions.set(m[1], set);

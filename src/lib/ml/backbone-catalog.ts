@@ -42,7 +42,7 @@ const V2: Array<[string, number]> = [['0.35', 410_208], ['0.50', 706_224], ['0.7
 export const CATALOG: readonly CatalogEntry[] = Object.freeze([
   ...V2.map(([alpha, params]): CatalogEntry => ({
     id: `mobilenet-v2-${alpha}-224`,
-    name: `MobileNet v2 ${alpha} (224 px, colour)`,
+    name: `MobileNet v2 ${alpha} (224 px, RGB)`,
     path: `/teachable-machine-models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${alpha}_224_no_top/model.json`,
     inputSize: 224,
     channels: 3,

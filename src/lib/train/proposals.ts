@@ -77,7 +77,7 @@ function smallCnn(side: number, channels: 1 | 3, reasons: string[]): Proposal {
   const size = Math.max(LIMITS.minInput, Math.min(LIMITS.maxInput, Math.round(side) || 28));
   return {
     kind: 'small-cnn',
-    title: `Small CNN at ${size}×${size} px, ${channels === 1 ? 'grayscale' : 'colour'}`,
+    title: `Small CNN at ${size}×${size} px, ${channels === 1 ? 'grayscale' : 'RGB'}`,
     reasons: [...reasons, `The images' own size (${size} px) is kept, so no detail is lost or invented by resizing.`],
     settings: { architecture: 'cnn', inputSize: size, channels, resize: 'pad', backboneId: null },
   };
