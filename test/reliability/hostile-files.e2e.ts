@@ -200,6 +200,10 @@ describe('Hostile files that used to get through (issue #22)', () => {
     // Still usable: the untouched file imports, with its 2 images.
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import project file…', exact: true }).click()]);
     await chooser.setFiles(await zipProject(project, join(dir, 'good.zip')));
+    // A valid file is shown as a plan first; nothing is written until the user confirms it.
+    const plan = page.getByRole('heading', { name: /^Import project “.+”\?$/ });
+    await plan.or(page.getByRole('alert')).first().waitFor({ timeout: 60_000 });
+    if (await plan.isVisible()) await page.getByRole('button', { name: 'Import project', exact: true }).click();
     const note = page.getByRole('status').filter({ hasText: /^Imported “/ });
     const failed = await note.waitFor({ timeout: 60_000 }).then(
       () => null,
