@@ -149,7 +149,7 @@ const STORE_SPECS: Record<ArchiveStore, Record<string, Spec>> = {
     updatedAt: finite, config: any, history: arr, checkpointEpoch: count, backend: text(200), adapter: nullable(text(NAME)),
     message: nullable(text(MESSAGE)), versionId: nullable(id),
   },
-  checkpoints: { runId: id, epoch: count, weights: any, optimizer: any, savedAt: finite },
+  checkpoints: { runId: id, epoch: count, weights: any, optimizer: any, savedAt: finite, best: optional(nullable(shape({ epoch: count, weights: any }))) },
   models: { id, ...owned, number: count, createdAt: finite, runId: nullable(id), parentId: nullable(id), meta: obj },
   modelWeights: { versionId: id, modelTopology: any, weightSpecs: any, weightData: blob },
   aliases: { ...owned, alias: text(64), versionId: nullable(id), history: listOf(shape({ versionId: nullable(id), at: finite })) },
