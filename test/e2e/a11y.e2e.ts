@@ -55,7 +55,7 @@ describe('accessibility', () => {
 
   beforeAll(async () => {
     fx = await freshFixtures();
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await openProjectList(page);
     await waitForDemoImported(page);

@@ -46,7 +46,7 @@ describe('webcam capture and the playground', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-capture-'));
     writeBars(join(dir, 'bars'), 14);
-    b = await launchBrowser({ webgpu: false, args: CAMERA_FLAGS });
+    b = await launchBrowser({ webgpu: false, args: CAMERA_FLAGS, demoImported: true });
     page = await newPage(b);
     // A fresh profile imports the Digits demo first; one import runs at a time.
     await page.goto(appUrl());
@@ -133,7 +133,7 @@ describe('webcam capture and the playground', () => {
 
     await gotoStage(page, 'Deploy');
     const predictions = page.getByRole('list', { name: 'Predictions' }).getByRole('listitem');
-    const tries = page.getByRole('button', { name: /^Try test image \d+ \((across|down|wave)\)$/ });
+    const tries = page.getByRole('button', { name: /^Try test image \d+, labelled (across|down|wave)$/ });
     await expect.poll(() => tries.count()).toBeGreaterThanOrEqual(3);
     await tries.first().click();
     await expect.poll(() => predictions.first().innerText(), { timeout: 30_000 }).toMatch(/test image 1[\s\S]*\d+\.\d%/);

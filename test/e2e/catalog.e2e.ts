@@ -144,7 +144,7 @@ describe('backbone catalog and Quick model', () => {
       stdio: 'inherit',
     });
     app = await startServer({ root: OUT, port: 0 });
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(app.url);
     await waitForDemoImported(page);

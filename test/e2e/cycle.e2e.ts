@@ -108,7 +108,7 @@ describe('the pipeline cycle on the Digits demo', () => {
     def.triggers = [{ kind: 'manual' }, { kind: 'new-labels', count: 100, enabled: true }, { kind: 'drift-alert', enabled: false }];
     writeFileSync(join(dir, 'pipeline.json'), serializePipeline(def));
 
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -82,7 +82,7 @@ describe('export formats in the real runtimes', () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-export-'));
     writeHalvesDataset(join(dir, 'train'), 24);
     names = writeTestImages(join(dir, 'test'));
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -1,30 +1,24 @@
 // Helpers for the end-to-end tests: launch the system Chromium through playwright-core with the
 // flags that work on headless CI machines, open pages that record every console error, uncaught
 // page error and CSP violation, and build URLs against the server started by global-setup.ts.
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { findChromium } from '../../scripts/ensure-chromium.mjs';
+import { BASE_FLAGS, WEBGPU_FLAGS } from './chromium-flags';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Root URL of the built app, e.g. "http://localhost:41234/" (set by global-setup.ts). */
     baseUrl: string;
+    /** A closed profile holding the imported Digits demo (set by global-setup.ts). */
+    demoProfile: string;
   }
 }
 
-/** Flags from docs/testing guide: headless as root on machines without network or GPU. */
-export const BASE_FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-/** WebGPU on a software (SwiftShader) adapter when the machine has no GPU. */
-export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'];
+export { BASE_FLAGS, WEBGPU_FLAGS } from './chromium-flags';
 
 export interface LaunchOptions {
   /** Persistent profile directory (IndexedDB, service worker, OPFS survive a relaunch). */
@@ -33,6 +27,13 @@ export interface LaunchOptions {
   webgpu?: boolean;
   /** More Chromium flags. */
   args?: string[];
+  /**
+   * Start as a returning visitor whose first-run Digits demo import has finished: the profile
+   * global-setup.ts made is copied (into `userDataDir` when given, which must not exist yet or be
+   * empty; else into a temp folder removed on close). Without it the browser makes a first visit
+   * and the app imports the demo while the test runs, as a newcomer's does.
+   */
+  demoImported?: boolean;
 }
 
 export interface LaunchedBrowser {
@@ -54,15 +55,25 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<LaunchedB
   const executablePath = findChromium();
   const args = [...BASE_FLAGS, ...(opts.webgpu === false ? [] : WEBGPU_FLAGS), ...(opts.args ?? [])];
   const common = { executablePath, headless: true, args, timeout: 60_000 };
-  if (opts.userDataDir) {
-    const userDataDir = opts.userDataDir;
-    const context = await chromium.launchPersistentContext(userDataDir, common);
+  let tempProfile: string | null = null;
+  let userDataDir = opts.userDataDir;
+  if (opts.demoImported) {
+    if (!userDataDir) userDataDir = tempProfile = mkdtempSync(join(tmpdir(), 'trainyard-e2e-profile-'));
+    else if (existsSync(userDataDir) && readdirSync(userDataDir).length > 0) throw new Error(`demoImported: ${userDataDir} is not empty`);
+    cpSync(inject('demoProfile'), userDataDir, { recursive: true });
+  }
+  if (userDataDir) {
+    const dir = userDataDir;
+    const context = await chromium.launchPersistentContext(dir, common);
     return {
       browser: null,
       context,
-      userDataDir,
-      close: () => context.close().catch(() => {}),
-      kill: () => killBrowserUsing(userDataDir),
+      userDataDir: dir,
+      close: async () => {
+        await context.close().catch(() => {});
+        if (tempProfile) rmSync(tempProfile, { recursive: true, force: true });
+      },
+      kill: () => killBrowserUsing(dir),
     };
   }
   const browser = await chromium.launch(common);

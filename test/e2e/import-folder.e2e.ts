@@ -47,7 +47,7 @@ describe('importing a folder', () => {
 
   beforeAll(async () => {
     fx = await freshFixtures();
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     page.on('dialog', (d) => {
       dialogs.push(`${d.type()}: ${d.message()}`);

@@ -45,7 +45,7 @@ describe('cancelled and interrupted imports', () => {
   });
 
   it('Cancel stops the import and keeps what was committed', async () => {
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);
@@ -66,7 +66,7 @@ describe('cancelled and interrupted imports', () => {
 
   it('a browser killed mid-import leaves an incomplete import that resumes to the full count', async () => {
     const profile = join(root, 'profile');
-    b = await launchBrowser({ webgpu: false, userDataDir: profile });
+    b = await launchBrowser({ webgpu: false, userDataDir: profile, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

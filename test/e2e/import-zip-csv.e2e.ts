@@ -38,7 +38,7 @@ describe('importing zips and a CSV manifest', () => {
 
   beforeAll(async () => {
     fx = await freshFixtures();
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await openProjectList(page);
     await waitForDemoImported(page);

@@ -48,7 +48,7 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
       gate: { minImprovement: -1, maxClassDrop: 1 },
     });
     writeFileSync(join(dir, 'pipeline.json'), serializePipeline(def));
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -50,7 +50,7 @@ describe('labeling', () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-label-'));
     writeHalvesDataset(join(dir, 'labeled'), 16, ['left', 'right']);
     const pool = writePool(join(dir, 'pool'), 12, 99);
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -163,7 +163,7 @@ describe('the Pipeline stage', () => {
     expect(text.match(/"__proto__"/g)).toHaveLength(2);
     writeFileSync(file('hostile.json'), text);
 
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

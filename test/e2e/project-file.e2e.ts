@@ -252,7 +252,7 @@ describe('a whole project as one file, from one browser profile to another', () 
   });
 
   it('profile A: data, a trained version in production, a pipeline run and predictions, exported as one zip', async () => {
-    a = await launchBrowser({ userDataDir: join(dir, 'profile-a') });
+    a = await launchBrowser({ userDataDir: join(dir, 'profile-a'), demoImported: true });
     const foreignA = recordForeignRequests(a.context);
     const page = await newPage(a);
     await page.goto(appUrl());
@@ -322,7 +322,7 @@ describe('a whole project as one file, from one browser profile to another', () 
   }, 900_000);
 
   it('profile B (its own storage) imports the file, and exporting it again gives the same files hash for hash', async () => {
-    b = await launchBrowser({ userDataDir: join(dir, 'profile-b') });
+    b = await launchBrowser({ userDataDir: join(dir, 'profile-b'), demoImported: true });
     foreignB = recordForeignRequests(b.context);
     pageB = await newPage(b);
     await pageB.goto(appUrl());

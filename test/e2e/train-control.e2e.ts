@@ -36,7 +36,7 @@ describe('stopping, resuming and diverging runs', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-control-'));
     writeDataset(dir, 40);
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

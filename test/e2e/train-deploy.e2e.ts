@@ -42,7 +42,7 @@ describe('train, evaluate, export, import and deploy', () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-train-'));
     writeHalvesDataset(join(dir, 'three'), 24);
     writeHalvesDataset(join(dir, 'one'), 6, ['only']);
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -82,7 +82,7 @@ describe('transfer learning with an imported backbone', () => {
     writeHalvesDataset(join(dir, 'data'), 24);
     await writeBackbone(join(dir, 'tiny-backbone'));
     await zipFolder(join(dir, 'tiny-backbone'), ['model.json', 'weights.bin'], join(dir, 'tiny-backbone.zip'));
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -123,7 +123,7 @@ describe('tuning studies', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-tune-'));
     writeDataset(dir, 30);
-    b = await launchBrowser();
+    b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

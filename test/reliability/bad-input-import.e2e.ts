@@ -65,7 +65,7 @@ describe('Bad inputs through the importer', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-rel-bad-'));
     folder = writeHostileFolder(dir);
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     page.on('dialog', (d) => {
       dialogs.push(`${d.type()}: ${d.message()}`);

@@ -152,7 +152,7 @@ describe('Bad inputs: decoded pixels', () => {
       mkdirSync(dirname(join(dir, 'pixels', f.path)), { recursive: true });
       writeFileSync(join(dir, 'pixels', f.path), f.bytes);
     }
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     page.on('dialog', (d) => {
       dialogs.push(`${d.type()}: ${d.message()}`);

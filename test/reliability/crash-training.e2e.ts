@@ -69,7 +69,7 @@ describe('Storage (IndexedDB): browser killed mid-training', () => {
     root = mkdtempSync(join(tmpdir(), 'trainyard-rel-crash-'));
     writeDataset(join(root, 'data'), 20);
     profile = join(root, 'profile');
-    b = await launchBrowser({ webgpu: false, userDataDir: profile });
+    b = await launchBrowser({ webgpu: false, userDataDir: profile, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

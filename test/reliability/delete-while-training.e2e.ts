@@ -115,7 +115,7 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'trainyard-rel-delete-'));
     writeHalvesDataset(join(root, 'data'), 12);
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     deleter = await newPage(b);
     await deleter.goto(appUrl());
     await waitForDemoImported(deleter);

@@ -108,7 +108,7 @@ function suite(v: Variant): void {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-gpu-loss-tuning-'));
     writeDataset(dir, PER_CLASS);
     // The flags of webgl-context-loss.e2e.ts (no WebGPU) and webgpu-device-loss.e2e.ts (WEBGPU_FLAGS).
-    b = await launchBrowser({ webgpu: v.backend === 'webgpu' });
+    b = await launchBrowser({ webgpu: v.backend === 'webgpu', demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     if (v.backend === 'webgpu') {

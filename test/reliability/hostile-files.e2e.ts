@@ -108,7 +108,7 @@ describe('Hostile files that used to get through (issue #22)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-rel-hostile-'));
     project = await exportedProject();
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -93,7 +93,7 @@ describe('Security: importing hostile model zips', () => {
   beforeAll(async () => {
     art = await tinyModel();
     dir = mkdtempSync(join(tmpdir(), 'trainyard-rel-model-'));
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

@@ -107,7 +107,7 @@ describe('Storage (IndexedDB): two tabs writing', () => {
     writeHalvesDataset(join(root, 'one'), PER_CLASS, ['left', 'right']);
     writeHalvesDataset(join(root, 'two'), PER_CLASS, ['top', 'bottom']);
     writePool(join(root, 'unlabeled', 'pool'), 8);
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     a = await newPage(b);
     await a.goto(appUrl());
     await waitForDemoImported(a);

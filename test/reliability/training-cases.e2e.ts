@@ -209,7 +209,7 @@ describe('reliability: training (TF.js in a worker)', () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-training-cases-'));
     writeDataset(dir);
     // No WebGPU flags: "Automatic" goes straight to WebGL (a SwiftShader WebGPU adapter would be skipped anyway).
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     watch = watchPage(page);
     await page.goto(appUrl());
@@ -375,6 +375,7 @@ describe('reliability: training (TF.js in a worker)', () => {
     // --disable-3d-apis alone still give a worker's OffscreenCanvas a WebGL2 context here).
     const cpuBrowser = await launchBrowser({
       webgpu: false,
+      demoImported: true,
       args: ['--disable-gpu', '--disable-software-rasterizer', '--disable-webgl', '--disable-3d-apis'],
     });
     try {

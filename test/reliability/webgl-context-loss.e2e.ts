@@ -40,7 +40,7 @@ describe('reliability: GPU loss (WebGL)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-webgl-loss-'));
     writeDataset(dir, 60);
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

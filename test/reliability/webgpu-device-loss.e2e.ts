@@ -42,7 +42,7 @@ describe('reliability: GPU loss (WebGPU)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-webgpu-loss-'));
     writeDataset(dir, 30); // WebGPU on SwiftShader is slow: a smaller set
-    b = await launchBrowser(); // with WEBGPU_FLAGS
+    b = await launchBrowser({ demoImported: true }); // with WEBGPU_FLAGS
     page = await newPage(b);
     await page.goto(appUrl());
     noWebGpu = await page.evaluate(async () => {

@@ -45,7 +45,7 @@ describe('reliability: the training worker dies', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-worker-dies-'));
     writeDataset(dir, 40);
-    b = await launchBrowser({ webgpu: false });
+    b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await page.evaluate((ms) => localStorage.setItem('trainyard.workerTimeoutMs', String(ms)), TIMEOUT_MS);
