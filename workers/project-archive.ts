@@ -8,7 +8,8 @@ import {
   PAGED_STORES,
   addProjectRecord,
   addRecords,
-  missingBackbones,
+  describeBackbones,
+  resolveBackbones,
   projectNames,
   readByKeys,
   readProjectSnapshot,
@@ -168,6 +169,7 @@ export async function buildProjectArchive(projectId: string, onProgress: Progres
     await addFile(recordsPath(store), new TextEncoder().encode(lines.length ? lines.join('\n') + '\n' : ''));
   }
 
+  const requiredBackbones = backboneIds(held as Record<HeldStore, Rec[]>);
   const manifest: ArchiveManifest = {
     format: ARCHIVE_FORMAT,
     formatVersion: ARCHIVE_FORMAT_VERSION,
@@ -176,7 +178,8 @@ export async function buildProjectArchive(projectId: string, onProgress: Progres
     app: { name: 'Trainyard', version: appVersion },
     project,
     counts,
-    requiredBackbones: backboneIds(held as Record<HeldStore, Rec[]>),
+    requiredBackbones,
+    backbones: await describeBackbones(requiredBackbones),
     files,
   };
   await writer.add(MANIFEST_PATH, new TextReader(JSON.stringify(manifest, null, 1)));
@@ -287,6 +290,11 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: Res
   const projectId = crypto.randomUUID();
   const name = unusedName(manifest.project.name, await projectNames());
   const idMap = buildIdMap(manifest.project.id, projectId, await takenIds(sharedIds(records)), () => crypto.randomUUID());
+  // Backbones found here under another id (same weights, by SHA-256): versions and runs refer to
+  // this browser's copy. Backbone ids are UUIDs, so the deep remap touches nothing else.
+  const backbones = await resolveBackbones(manifest.requiredBackbones, manifest.backbones);
+  for (const [fileId, localId] of backbones.matched) idMap.set(fileId, localId);
+  const missing = backbones.missing.map((b) => b.id);
   const imageBytes = [...records.originals, ...records.thumbnails].reduce((n, r) => n + (blobSizes.get(blobRefs(r.data)[0]) ?? 0), 0);
   const project: ProjectRecord = {
     ...(remapIds(manifest.project, idMap) as ProjectRecord),
@@ -297,7 +305,6 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: Res
     bytes: imageBytes,
   };
   onProgress({ phase: 'check', done: checkTotal, total: checkTotal });
-  const missing = await missingBackbones(manifest.requiredBackbones);
   if (hooks.confirm) {
     const plan: ProjectImportPlan = {
       name,
@@ -308,6 +315,8 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: Res
       labels: [...(manifest.project.labels ?? [])],
       imageBytes,
       missingBackbones: missing,
+      missingBackboneDetails: backbones.missing,
+      matchedBackbones: backbones.matched.size,
     };
     if (!(await hooks.confirm(plan))) throw cancelled('Import cancelled before writing: nothing was stored.');
   }
@@ -348,6 +357,8 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: Res
     name,
     counts: Object.fromEntries(ARCHIVE_STORES.map((s) => [s, records[s].length])),
     missingBackbones: missing,
+    missingBackboneDetails: backbones.missing,
+    matchedBackbones: backbones.matched.size,
   };
 }
 

@@ -6,7 +6,7 @@ import { projectRange } from './keys';
 import { listProjects } from './projects';
 import { restoreImportSession, restoreProject, restoreSample } from './restore';
 import type { ProjectRecord, TrainyardSchema } from './schema';
-import { labelQualityKey, type ArchiveStore } from '../lib/archive/format';
+import { labelQualityKey, type ArchiveBackbone, type ArchiveStore, type MissingBackbone } from '../lib/archive/format';
 import type { IdUse } from '../lib/archive/remap';
 
 /** Stores whose records carry bytes: read page by page during export, never all at once. */
@@ -108,11 +108,44 @@ export async function projectNames(): Promise<Set<string>> {
   return new Set((await listProjects()).map((p) => p.name));
 }
 
-export async function missingBackbones(ids: string[]): Promise<string[]> {
+/** What the manifest says about the backbones a project uses (name, weights hash, catalog entry). */
+export async function describeBackbones(ids: string[]): Promise<ArchiveBackbone[]> {
   const tx = (await db()).transaction('backbones', 'readonly');
-  const found = await Promise.all(ids.map((id) => tx.store.getKey(id)));
+  const records = await Promise.all(ids.map((id) => tx.store.get(id)));
   await tx.done;
-  return ids.filter((_, i) => found[i] === undefined);
+  return ids.map((id, i) => {
+    const r = records[i];
+    return { id, name: r?.name ?? '', ...(r?.sha256 ? { sha256: r.sha256 } : {}), ...(r?.catalogId ? { catalogId: r.catalogId } : {}) };
+  });
+}
+
+export interface BackboneResolution {
+  /** File id -> this browser's id of the same weights (found by SHA-256 under another id). */
+  matched: Map<string, string>;
+  missing: MissingBackbone[];
+}
+
+/**
+ * Finds the file's backbones here: by id (the same browser, or a copy of its profile), else by
+ * the SHA-256 of their weights (ids are local to a browser; the same catalog download elsewhere
+ * has another id but the same bytes). What is found by neither is missing.
+ */
+export async function resolveBackbones(ids: string[], described: ArchiveBackbone[] = []): Promise<BackboneResolution> {
+  const tx = (await db()).transaction('backbones', 'readonly');
+  const [found, all] = await Promise.all([Promise.all(ids.map((id) => tx.store.getKey(id))), tx.store.getAll()]);
+  await tx.done;
+  const bySha = new Map(all.filter((b) => b.sha256).map((b) => [b.sha256!, b.id]));
+  const about = new Map(described.map((b) => [b.id, b]));
+  const matched = new Map<string, string>();
+  const missing: MissingBackbone[] = [];
+  ids.forEach((id, i) => {
+    if (found[i] !== undefined) return;
+    const info = about.get(id);
+    const local = info?.sha256 ? bySha.get(info.sha256) : undefined;
+    if (local) matched.set(id, local);
+    else missing.push({ id, name: info?.name ?? '', ...(info?.catalogId ? { catalogId: info.catalogId } : {}) });
+  });
+  return { matched, missing };
 }
 
 /**

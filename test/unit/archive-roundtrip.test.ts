@@ -191,6 +191,36 @@ describe('project file round trip', () => {
     expect((after.runs.find((r) => (r as { id: string }).id === 'run-2') as { history: Array<{ loss: number }> }).history[1].loss).toBeNaN();
   });
 
+  it('finds a backbone this browser has under another id by its weights SHA-256, and names a missing catalog one', async () => {
+    const sha = 'ab'.repeat(32);
+    const backbone = (id: string) => ({
+      id, name: 'MobileNet v2 0.35 (224 px, RGB)', format: 'layers-model' as const, inputShape: [224, 224, 3] as [number, number, number], embeddingSize: 1280,
+      normalization: '-1..1' as const, createdAt: 1, source: 'catalog' as const, sha256: sha, catalogId: 'mobilenet-v2-0.35-224',
+    });
+    const pid = await buildFixture();
+    await (await db()).put('backbones', backbone('backbone-x'));
+    const file = await buildProjectArchive(pid, noop);
+
+    // Another browser that downloaded the same catalog backbone: its copy has its own id.
+    await wipe();
+    await (await db()).put('backbones', backbone('here-1'));
+    const plans: ProjectImportPlan[] = [];
+    const matched = await restoreProjectArchive(file, noop, { confirm: async (plan) => (plans.push(plan), true) });
+    expect(plans[0]).toMatchObject({ missingBackbones: [], missingBackboneDetails: [], matchedBackbones: 1 });
+    expect(matched).toMatchObject({ missingBackbones: [], matchedBackbones: 1 });
+    const version2 = (await db()).getAllFromIndex('models', 'byProject', matched.projectId).then((ms) => ms.find((m) => m.number === 2)!);
+    expect(((await version2).meta as { backboneId: string }).backboneId).toBe('here-1');
+
+    // A browser without it: the plan names it and its catalog entry.
+    await wipe();
+    const missing = await restoreProjectArchive(file, noop);
+    expect(missing.missingBackbones).toEqual(['backbone-x']);
+    expect(missing.missingBackboneDetails).toEqual([{ id: 'backbone-x', name: 'MobileNet v2 0.35 (224 px, RGB)', catalogId: 'mobilenet-v2-0.35-224' }]);
+    expect(missing.matchedBackbones).toBe(0);
+    const stillFileId = (await (await db()).getAllFromIndex('models', 'byProject', missing.projectId)).find((m) => m.number === 2)!;
+    expect((stillFileId.meta as { backboneId: string }).backboneId).toBe('backbone-x');
+  });
+
   it('imports one file twice into one profile: a second project with consistently fresh ids, the first untouched', async () => {
     const file = await buildProjectArchive(await buildFixture(), noop);
     await wipe();

@@ -89,7 +89,30 @@ export interface ArchiveManifest {
   counts: Record<ArchiveStore, number>;
   /** Backbone ids the project's versions and runs use; backbones are not part of a project. */
   requiredBackbones: string[];
+  /**
+   * What each required backbone is (files from before this field lack it). Backbone ids are local
+   * to a browser, so another browser finds its own copy of the same weights by `sha256`, and a
+   * catalog backbone it lacks can be named by its catalog entry.
+   */
+  backbones?: ArchiveBackbone[];
   files: ArchiveFileEntry[];
+}
+
+export interface ArchiveBackbone {
+  id: string;
+  name: string;
+  /** SHA-256 (hex) of the weight bytes in manifest order (BackboneRecord.sha256). */
+  sha256?: string;
+  /** The catalog entry it was downloaded from (lib/ml/backbone-catalog.ts), if any. */
+  catalogId?: string;
+}
+
+/** A required backbone this browser has no copy of (by id or by weights hash). */
+export interface MissingBackbone {
+  id: string;
+  /** The name it had where the file was made ("" for files from before names were kept). */
+  name: string;
+  catalogId?: string;
 }
 
 export interface ArchiveProgress {
@@ -114,8 +137,12 @@ export interface ProjectImportPlan {
   labels: string[];
   /** Bytes of images and thumbnails to be stored. */
   imageBytes: number;
-  /** Backbones the file's versions need that this browser lacks. */
+  /** Backbones the file's versions need that this browser lacks (ids in the file). */
   missingBackbones: string[];
+  /** The same, with the name and catalog entry the file gives for each. */
+  missingBackboneDetails: MissingBackbone[];
+  /** Required backbones found here under another id, by their weights' SHA-256: versions use this browser's copy. */
+  matchedBackbones: number;
 }
 
 /** Thrown by a project import stopped by the person (before writing, or during it: what was written is removed). */
@@ -127,6 +154,8 @@ export interface ImportedProject {
   counts: Record<string, number>;
   /** requiredBackbones this browser does not have: versions using them cannot predict until imported. */
   missingBackbones: string[];
+  missingBackboneDetails: MissingBackbone[];
+  matchedBackbones: number;
 }
 
 // ---- Record encoding ---------------------------------------------------------------------------

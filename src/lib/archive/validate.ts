@@ -282,6 +282,7 @@ const MANIFEST_KEYS: KeyShape = {
   keys: {
     format: true, formatVersion: true, dbVersion: true, exportedAt: true, app: { keys: { name: true, version: true } },
     project: { keys: Object.fromEntries(Object.keys(PROJECT_SPEC).map((k) => [k, true])) }, counts: true, requiredBackbones: true,
+    backbones: { items: { keys: { id: true, name: true, sha256: true, catalogId: true } } },
     files: { items: { keys: { path: true, sha256: true, bytes: true } } },
   },
 };
@@ -315,6 +316,7 @@ export function parseManifest(json: string, options: ValidationOptions): Archive
     project: obj,
     counts: obj,
     requiredBackbones: listOf(id),
+    backbones: optional(listOf(shape({ id, name: text(NAME), sha256: optional(hex64), catalogId: optional(id) }))),
     files: arr,
   });
   if (top) throw bad(top);
