@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests of pure logic and storage in Node, and end-to-end
-// tests that drive the built app in real headless Chromium.
+const SLOW_UNIT_TESTS = ['test/unit/label-flipped-digits.test.ts', 'test/unit/tune-bayes-benchmarks.test.ts'];
+
+// Unit tests of pure logic and storage in Node (the benchmark-sized ones apart, in `slow`), and
+// end-to-end tests that drive the built app in real headless Chromium.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +11,16 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          exclude: SLOW_UNIT_TESTS,
+          environment: 'node',
+        },
+      },
+      // Benchmark-sized checks of pure logic (whole simulations on real digits): CI runs them
+      // with everything else; `npm run test:unit` leaves them out to stay under a minute.
+      {
+        test: {
+          name: 'slow',
+          include: SLOW_UNIT_TESTS,
           environment: 'node',
         },
       },
