@@ -41,7 +41,7 @@ describe('Storage (IndexedDB): browser killed mid-import (stored data audit)', (
     await page.waitForFunction(() => /\b([1-9]\d*) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''), null, { polling: 'raf', timeout: 60_000 });
     b.kill();
     counts.kills++;
-    b = await launchBrowser({ webgpu: false, userDataDir: profile, demoImported: true });
+    b = await launchBrowser({ webgpu: false, userDataDir: profile });
     page = await newPage(b);
     // A relaunch after a kill recovers the profile first: allow it more than the default wait.
     await page.goto(appUrl(`/#/p/${encodeURIComponent(projectId)}/data`));
@@ -55,7 +55,7 @@ describe('Storage (IndexedDB): browser killed mid-import (stored data audit)', (
     root = mkdtempSync(join(tmpdir(), 'trainyard-rel-crash-import-'));
     many = writeMany(root);
     profile = join(root, 'profile');
-    b = await launchBrowser({ webgpu: false, userDataDir: profile });
+    b = await launchBrowser({ webgpu: false, userDataDir: profile, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
     await waitForDemoImported(page);

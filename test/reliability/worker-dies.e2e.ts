@@ -79,7 +79,8 @@ describe('reliability: the training worker dies', () => {
     expect(await failure().innerText()).toMatch(expected);
     expect(await failure().innerText()).toMatch(/resumes the run from its last checkpoint/);
     // The run is no longer "running": Start is enabled again.
-    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isEnabled()).toBe(true);
+    // (Within seconds: the page first records the run as interrupted, on a loaded CI box too.)
+    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isEnabled(), { timeout: 10_000 }).toBe(true);
     return shownAfter;
   }
 
