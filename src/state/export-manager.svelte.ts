@@ -3,6 +3,7 @@
 // A format that failed offers no download, so nothing half-written ever reaches the disk.
 import { inferClient } from '../clients/ml-clients';
 import type { ExportOutcome } from '../lib/export/types';
+import { downloadBlob } from './download';
 
 export class ExportManager {
   outcomes = $state<ExportOutcome[] | null>(null);
@@ -37,14 +38,7 @@ export class ExportManager {
     this.message = null;
     try {
       const { blob, fileName } = await inferClient.call((api) => api.exportFile(this.versionId, formatId));
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = fileName;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      downloadBlob(blob, fileName);
       this.message = `${outcome.label}: ${fileName} downloaded.`;
     } catch (err) {
       this.error = `${outcome.label} export failed, nothing was downloaded: ${err instanceof Error ? err.message : String(err)}`;

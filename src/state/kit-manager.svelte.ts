@@ -3,6 +3,7 @@
 import * as Comlink from 'comlink';
 import { kitClient } from '../clients/kit-client';
 import type { KitExportProgress, KitGateResult, KitImportResult, KitSource } from '../../workers/kit.api';
+import { downloadBlob } from './download';
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -36,14 +37,7 @@ export class KitManager {
     return this.act(async () => {
       const started = performance.now();
       const result = await kitClient.call((api) => api.exportKit(this.projectId, datasetVersionId, Comlink.proxy((p: KitExportProgress) => (this.progress = p))));
-      const url = URL.createObjectURL(result.zip);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = result.fileName;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      downloadBlob(result.zip, result.fileName);
       const mb = (result.zip.size / 1e6).toFixed(1);
       this.message = `Training kit ready: ${result.fileName} (${mb} MB, ${result.images} images, job ${result.jobId.slice(0, 8)}) in ${((performance.now() - started) / 1000).toFixed(1)} s.`;
     });

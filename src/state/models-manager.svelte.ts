@@ -3,6 +3,7 @@
 import { deleteVersion, listAliases, listVersions, setAlias } from '../db/models';
 import type { AliasRecord, ModelVersionRecord } from '../db/schema';
 import { inferClient } from '../clients/ml-clients';
+import { downloadBlob } from './download';
 
 export class ModelsManager {
   versions = $state<ModelVersionRecord[]>([]);
@@ -66,14 +67,7 @@ export class ModelsManager {
   exportZip(version: ModelVersionRecord) {
     return this.act(async () => {
       const blob = await inferClient.call((api) => api.exportZip(version.id));
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `trainyard-model-v${version.number}.zip`;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      downloadBlob(blob, `trainyard-model-v${version.number}.zip`);
     });
   }
 

@@ -25,6 +25,7 @@ import { defaultPruner, type PrunerConfig } from '../lib/tune/pruners';
 import type { PipelineEvent, TrainApi, TrainProgress, TriggerInfo } from '../../workers/train.api';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
+import { downloadBlob } from './download';
 
 export const DEFAULT_PIPELINE_NAME = 'Retrain and promote';
 
@@ -267,17 +268,6 @@ function augmentationErrors(def: PipelineDefinition): string[] {
   if (!pre) return [];
   const checked = validateAugmentation(pre.settings.augmentation ?? {});
   return checked.ok ? [] : checked.errors.map((e) => `Step "${pre.id}" (augmentation): ${e}.`);
-}
-
-function downloadText(text: string, fileName: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function fileSlug(name: string): string {
@@ -690,7 +680,7 @@ export class PipelineManager {
     this.error = null;
     try {
       const { definition } = definitionOf(record);
-      downloadText(serializePipeline(definition), `${fileSlug(definition.name)}.pipeline.json`);
+      downloadBlob(new Blob([serializePipeline(definition)], { type: 'application/json' }), `${fileSlug(definition.name)}.pipeline.json`);
     } catch (err) {
       this.error = messageOf(err);
     }

@@ -9,6 +9,7 @@ import { estimateRemainingMs } from '../lib/util/format';
 import type { ProjectRecord } from '../db/schema';
 import { projects } from './projects-manager.svelte';
 import { storage } from './storage-manager.svelte';
+import { downloadBlob } from './download';
 
 export type ProjectImportPhase = 'checking' | 'plan' | 'writing' | 'done' | 'cancelled' | 'failed';
 
@@ -58,15 +59,7 @@ class ProjectFileManager {
         ),
       );
       const name = projectFileName(p.name);
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = name;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      // The download has its own copy once started; keep the URL a while for slow browsers.
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      downloadBlob(blob, name);
       this.exportNote = `Exported “${p.name}” as ${name}.`;
     } catch (err) {
       this.exportError = `Export failed: ${(err as Error).message}`;
