@@ -23,6 +23,7 @@ import type { Split } from '../lib/ml/split';
 import type { Strategy } from '../lib/tune/study';
 import { defaultPruner, type PrunerConfig } from '../lib/tune/pruners';
 import type { PipelineEvent, TrainApi, TrainProgress, TriggerInfo } from '../../workers/train.api';
+import { KitManager } from './kit-manager.svelte';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
 
@@ -325,7 +326,11 @@ export class PipelineManager {
   /** Triggers fire while the stage is open too (ProjectView runs its own watcher; they share checks). */
   private watcher = new PipelineTriggerWatcher();
 
+  /** The training kit (PyTorch): exported from a dataset version or from a run's train step, and its result imported. */
+  readonly kit: KitManager;
+
   constructor(readonly projectId: string) {
+    this.kit = new KitManager(projectId);
     this.unsubscribe = pipelineActivity.subscribe((n) => this.onActivity(n));
     // A run stored as running that this tab does not run: another tab runs it, or a reload cut it.
     this.poll = setInterval(() => {
