@@ -84,7 +84,7 @@ export class KitManager {
       this.origin = { kind: 'version' };
       if (!this.imported) return;
       this.gate = await kitClient.call((api) => api.gate(this.projectId, this.imported!.versionId, promote));
-      this.message = this.gate.promoted ? `Version ${this.imported.number} passed the gate and is now “production”.` : null;
+      this.message = this.gate.promoted ? `Version ${this.imported.number} passed the gate and is now “${this.gate.alias}”.` : null;
     });
   }
 }
