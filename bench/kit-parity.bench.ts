@@ -1,4 +1,4 @@
-// npm run bench:kit-parity [-- --seeds=1,2,3,4,5] [--set key=value ...]: does a seeded single-process
+// npm run bench:kit-parity [-- --seeds=1,2,3,4,5] [--set key=value ...] [--out=name.json]: does a seeded single-process
 // CPU run of the training kit give the same metrics as the app's WebAssembly run?
 //
 // One dataset version (the Digits demo's 5,000 images, ids = SHA-256 of the file, stratified split
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     };
     // Written after every seed, so a long run that is stopped keeps what it measured.
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    writeFileSync(join(ROOT, 'bench/results/kit-parity.json'), JSON.stringify(result, null, 2));
+    writeFileSync(join(ROOT, 'bench/results', arg('out') ?? 'kit-parity.json'), JSON.stringify(result, null, 2));
     return result;
   };
   for (const seed of seeds) {

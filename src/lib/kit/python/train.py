@@ -49,13 +49,45 @@ def log(rank, msg):
         print(msg, flush=True)
 
 
+class TfjsRMSprop(torch.optim.Optimizer):
+    """TF.js's RMSprop (decay 0.9, no momentum, epsilon 1e-7): w -= lr * g / sqrt(ms + eps). PyTorch's
+    adds eps after the square root (g / (sqrt(ms) + eps)), which takes visibly larger steps where
+    gradients are small."""
+
+    def __init__(self, params, lr, decay=0.9, eps=1e-7):
+        super().__init__(params, {'lr': lr, 'decay': decay, 'eps': eps})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if 'ms' not in state:
+                    state['ms'] = torch.zeros_like(p)
+                ms = state['ms']
+                ms.mul_(group['decay']).addcmul_(p.grad, p.grad, value=1 - group['decay'])
+                p.addcdiv_(p.grad, (ms + group['eps']).sqrt_(), value=-group['lr'])
+
+
 def make_optimizer(params, hp):
-    # TF.js defaults: Adam and RMSprop use epsilon 1e-7; RMSprop decay 0.9; SGD = classical momentum.
+    # TF.js's optimizers: Adam with epsilon 1e-7; RMSprop as TF.js computes it; SGD = classical momentum.
     if hp['optimizer'] == 'sgd':
         return torch.optim.SGD(params, lr=hp['learningRate'], momentum=hp['momentum'])
     if hp['optimizer'] == 'rmsprop':
-        return torch.optim.RMSprop(params, lr=hp['learningRate'], alpha=0.9, eps=1e-7)
+        return TfjsRMSprop(params, lr=hp['learningRate'])
     return torch.optim.Adam(params, lr=hp['learningRate'], eps=1e-7)
+
+
+def train_step(model, optimizer, xb, yb):
+    """One step, as the app's trainLoop takes it: mean cross-entropy of the softmax, one optimiser update."""
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
 
 
 def predict(net, x, device, batch=256):
@@ -167,11 +199,7 @@ def main(argv=None):
             idx = np.array(order[i:i + per_rank])
             xb = torch.from_numpy(augment.augment_batch(x_train[idx], spec, rng)).to(device)
             yb = torch.from_numpy(y_train[idx]).to(device)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            logits, loss = train_step(model, optimizer, xb, yb)
             stats += torch.tensor([loss.item() * len(idx), (logits.argmax(1) == yb).sum().item(), len(idx)], dtype=torch.float64)
         if distributed:
             stats_dev = stats.to(device)
