@@ -3,12 +3,13 @@
 //     epochs) with 1 and 2 CPU processes (torchrun, gloo), and with 1..N GPUs when CUDA is there;
 //  2. in the built app: exporting the Digits demo's dataset version as a kit (time, size) and
 //     importing a PyTorch out/ back (time, including the in-app evaluation on the test split).
-// Part 2 needs `npm run build` first and makes the dataset version with a one-epoch pipeline run.
-// Writes bench/results/scale-out.json. Set BENCH_SKIP_APP=1 to run part 1 only.
+// Part 2 needs `npm run build` first (or TRAINYARD_DIST=<a build folder>) and makes the dataset
+// version with a two-epoch pipeline run. Writes bench/results/scale-out.json and prints both parts
+// in one table. Set BENCH_SKIP_APP=1 to run part 1 only.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../scripts/serve.mjs';
@@ -46,7 +47,7 @@ async function appPart(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-kit-'));
   const def = defaultPipeline('Bench kit', { train: { mode: 'train', settings: { architecture: 'mlp', hidden: [128], epochs: 2, earlyStoppingPatience: 0 } }, gate: { minImprovement: -1, maxClassDrop: 1 } });
   writeFileSync(join(dir, 'pipeline.json'), serializePipeline(def));
-  const server = await startServer({ root: join(ROOT, 'dist'), port: 0 });
+  const server = await startServer({ root: process.env.TRAINYARD_DIST ? resolve(ROOT, process.env.TRAINYARD_DIST) : join(ROOT, 'dist'), port: 0 });
   const browser = await chromium.launch({ executablePath: findChromium(), args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   try {
     const page = await browser.newPage({ acceptDownloads: true });
@@ -65,7 +66,7 @@ async function appPart(): Promise<Record<string, unknown>> {
     await page.getByRole('table', { name: 'Runs' }).locator('tr[data-run="1"]').filter({ hasText: /succeeded/ }).waitFor({ timeout: 600_000 });
 
     let t = performance.now();
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 600_000 }), page.getByRole('button', { name: 'Export training kit' }).click()]);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 600_000 }), page.getByRole('button', { name: 'Export training kit', exact: true }).click()]);
     const exportSeconds = (performance.now() - t) / 1000;
     const zip = join(dir, 'kit.zip');
     await download.saveAs(zip);
@@ -111,7 +112,13 @@ for (let n = 1; n <= gpus; n++) {
 }
 rmSync(kit, { recursive: true, force: true });
 const app = process.env.BENCH_SKIP_APP === '1' ? null : await appPart();
-if (app) console.log(`kit export ${app.exportSeconds} s, ${app.kitMB} MB; import ${app.importSeconds} s`);
+console.log(`\n${cpus()[0]?.model}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end`);
+console.log('| step | where | figure |\n| --- | --- | --- |');
+for (const r of runs) console.log(`| train (small CNN, 3,500 images, batch 64) | PyTorch ${r.processes} x ${r.device} | ${r.imagesPerSecond} images/s |`);
+if (app) {
+  console.log(`| export kit (Digits demo v1, ${app.images} images) | app, headless Chromium | ${app.exportSeconds} s, ${app.kitMB} MB zip |`);
+  console.log(`| import out/ (validate + evaluate on ${app.testImages} test images + store) | app, headless Chromium | ${app.importSeconds} s |`);
+}
 const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30) }, torch: reason, model: 'small CNN 28x28x1, batch 64, 3,500 training images', runs, app };
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/scale-out.json'), JSON.stringify(result, null, 2));

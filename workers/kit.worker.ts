@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import './ml/wasm-setup';
 import { chooseBackend } from './ml/backend';
-import { exportTrainingKit } from './ml/kit-export';
+import { exportTrainingKit, exportTrainingKitFromRun } from './ml/kit-export';
 import { gateKitVersion, importKitResult } from './ml/kit-import';
 import type { KitApi } from './kit.api';
 
@@ -15,6 +15,10 @@ const api = {
   async exportKit(projectId, datasetVersionId, onProgress) {
     await backend();
     return exportTrainingKit(projectId, datasetVersionId, onProgress);
+  },
+  async exportKitFromRun(projectId, pipelineRunId, onProgress) {
+    await backend();
+    return exportTrainingKitFromRun(projectId, pipelineRunId, onProgress);
   },
   async importResult(projectId, source) {
     await backend();

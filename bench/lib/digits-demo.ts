@@ -2,6 +2,7 @@
 // must run on exactly the images the app ships: 5,000 28x28 grayscale PNGs in <digit>/ folders.
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
@@ -39,4 +40,29 @@ export async function loadDigitsDemo(): Promise<Digits> {
   }
   await reader.close();
   return { x, y, names };
+}
+
+export interface DigitRecord {
+  /** The app's sample id: SHA-256 of the file's bytes. */
+  id: string;
+  label: string;
+  /** 28x28 uint8, what the app's preprocessing makes of it (grayscale, 28 px, pad: the pixels themselves). */
+  pixels: Uint8Array;
+}
+
+/** The demo as the app stores it: ids, folder labels and model inputs. */
+export async function loadDigitsDemoRecords(): Promise<DigitRecord[]> {
+  if (!existsSync(ZIP)) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-digits-demo.mjs')], { stdio: 'inherit' });
+  const reader = new ZipReader(new BlobReader(new Blob([readFileSync(ZIP)])));
+  const out: DigitRecord[] = [];
+  for (const e of (await reader.getEntries()).filter((e): e is FileEntry => !e.directory && e.filename.endsWith('.png'))) {
+    const bytes = await e.getData(new Uint8ArrayWriter());
+    const png = pngjs.PNG.sync.read(Buffer.from(bytes));
+    if (png.width !== 28 || png.height !== 28) throw new Error(`${e.filename}: expected 28x28`);
+    const pixels = new Uint8Array(784);
+    for (let p = 0; p < 784; p++) pixels[p] = png.data[p * 4];
+    out.push({ id: createHash('sha256').update(bytes).digest('hex'), label: e.filename.split('/').at(-2)!, pixels });
+  }
+  await reader.close();
+  return out;
 }

@@ -2,7 +2,7 @@
 // as a model version, and put that version through the pipeline's gate.
 import * as Comlink from 'comlink';
 import { kitClient } from '../clients/kit-client';
-import type { KitExportProgress, KitGateResult, KitImportResult, KitSource } from '../../workers/kit.api';
+import type { KitExport, KitExportProgress, KitGateResult, KitImportResult, KitSource } from '../../workers/kit.api';
 import { downloadBlob } from './download';
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -33,10 +33,24 @@ export class KitManager {
     }
   }
 
+  /** Where the last action started: a dataset version, or a pipeline run's train step (its id), so its view shows the outcome. */
+  origin = $state<{ kind: 'version' } | { kind: 'run'; runId: string } | null>(null);
+
+  /** Exports the kit of a dataset version (settings of the pipeline run that made it). */
   exportKit(datasetVersionId: string): Promise<void> {
+    return this.exportWith({ kind: 'version' }, (progress) => kitClient.call((api) => api.exportKit(this.projectId, datasetVersionId, progress)));
+  }
+
+  /** Exports the kit of a pipeline run's train step: its dataset version, the settings it trained with. */
+  exportKitFromRun(pipelineRunId: string): Promise<void> {
+    return this.exportWith({ kind: 'run', runId: pipelineRunId }, (progress) => kitClient.call((api) => api.exportKitFromRun(this.projectId, pipelineRunId, progress)));
+  }
+
+  private exportWith(origin: NonNullable<KitManager['origin']>, start: (progress: (p: KitExportProgress) => void) => Promise<KitExport>): Promise<void> {
     return this.act(async () => {
+      this.origin = origin;
       const started = performance.now();
-      const result = await kitClient.call((api) => api.exportKit(this.projectId, datasetVersionId, Comlink.proxy((p: KitExportProgress) => (this.progress = p))));
+      const result = await start(Comlink.proxy((p: KitExportProgress) => (this.progress = p)));
       downloadBlob(result.zip, result.fileName);
       const mb = (result.zip.size / 1e6).toFixed(1);
       this.message = `Training kit ready: ${result.fileName} (${mb} MB, ${result.images} images, job ${result.jobId.slice(0, 8)}) in ${((performance.now() - started) / 1000).toFixed(1)} s.`;
@@ -46,6 +60,7 @@ export class KitManager {
   /** A zip of out/, or the files of the out/ folder (webkitRelativePath kept). */
   importResult(files: File[]): Promise<void> {
     return this.act(async () => {
+      this.origin = { kind: 'version' };
       if (files.length === 0) return;
       const source: KitSource = files.length === 1 && /\.zip$/i.test(files[0].name)
         ? { kind: 'zip', file: files[0] }
@@ -60,9 +75,10 @@ export class KitManager {
 
   runGate(promote: boolean): Promise<void> {
     return this.act(async () => {
+      this.origin = { kind: 'version' };
       if (!this.imported) return;
       this.gate = await kitClient.call((api) => api.gate(this.projectId, this.imported!.versionId, promote));
-      this.message = this.gate.promoted ? `Version ${this.imported.number} passed the gate and is now “production”.` : null;
+      this.message = this.gate.promoted ? `Version ${this.imported.number} passed the gate and is now “${this.gate.alias}”.` : null;
     });
   }
 }

@@ -23,6 +23,7 @@ import type { Split } from '../lib/ml/split';
 import type { Strategy } from '../lib/tune/study';
 import { defaultPruner, type PrunerConfig } from '../lib/tune/pruners';
 import type { PipelineEvent, TrainApi, TrainProgress, TriggerInfo } from '../../workers/train.api';
+import { KitManager } from './kit-manager.svelte';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
 import { downloadBlob } from './download';
@@ -315,7 +316,11 @@ export class PipelineManager {
   /** Triggers fire while the stage is open too (ProjectView runs its own watcher; they share checks). */
   private watcher = new PipelineTriggerWatcher();
 
+  /** The training kit (PyTorch): exported from a dataset version or from a run's train step, and its result imported. */
+  readonly kit: KitManager;
+
   constructor(readonly projectId: string) {
+    this.kit = new KitManager(projectId);
     this.unsubscribe = pipelineActivity.subscribe((n) => this.onActivity(n));
     // A run stored as running that this tab does not run: another tab runs it, or a reload cut it.
     this.poll = setInterval(() => {
@@ -443,7 +448,11 @@ export class PipelineManager {
       const live = pipelineActivity.running && pipelineActivity.pipelineId === id ? pipelineActivity.run : null;
       if (live) runs = [live, ...runs.filter((r) => r.id !== live.id)].sort((a, b) => b.number - a.number);
       this.runs = runs;
-      this.lockHeld = held.has(lockName(id));
+      // The worker takes the run's lock only after the page asked for the run: a lock query made
+      // in between says "not held". This tab knows it runs the pipeline; without this, a stale
+      // answer kept lockHeld false for the whole run, and the moment the run ended (before the
+      // final record was read back) it was shown as "interrupted".
+      this.lockHeld = held.has(lockName(id)) || this.runningHere;
       if (this.selectedRunId && !runs.some((r) => r.id === this.selectedRunId)) this.selectedRunId = null;
     } catch (err) {
       this.error = `The runs could not be read: ${messageOf(err)}`;
@@ -500,7 +509,15 @@ export class PipelineManager {
       if (typeof versionId === 'string' && !this.versions.some((v) => v.id === versionId)) void this.refreshVersions();
       return;
     }
-    // A run ended: everything it touched may have changed.
+    // A run ended. Its final record (the call's answer) is the truth: events travel on their own
+    // channel and the last one may arrive after the answer, when it is no longer applied, so the
+    // list would keep the run's previous record ('running', all steps done) until it is read back.
+    if (n.run && n.pipelineId === this.selectedId) {
+      const final = n.run;
+      this.runReads++; // a read begun before the end would put the older record back
+      this.runs = [final, ...this.runs.filter((r) => r.id !== final.id)].sort((a, b) => b.number - a.number);
+    }
+    // Everything it touched may have changed.
     void (async () => {
       await this.reloadPipelines();
       if (n.pipelineId === this.selectedId) {

@@ -1,15 +1,17 @@
-// Builds an unpacked training kit in Node from the mnist package's real digits, the way the app's
-// kit worker does (same job.json, .npy arrays, TF.js topology and initial weights), for the bench
-// and for tests of the Python side that need no browser.
+// Builds an unpacked training kit in Node the way the app's kit worker does (same job.json, .npy
+// arrays, TF.js topology and seeded initial weights, the Python beside them), for the bench and
+// for tests of the Python side that need no browser: from the mnist package's real digits
+// (writeSyntheticKit), or from any splits and settings (writeKit).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
-import { NO_AUGMENTATION } from '../../src/lib/augment/spec';
+import { NO_AUGMENTATION, type AugmentationSpec } from '../../src/lib/augment/spec';
 import { encodeNpy } from '../../src/lib/kit/npy';
-import { KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';
+import { kitHyperparameters, KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';
+import { DEFAULT_SETTINGS, type TrainSettings } from '../../src/lib/train/train-config';
 import { KIT_PYTHON_DIR } from './python';
 
 const require = createRequire(import.meta.url);
@@ -22,40 +24,37 @@ export interface SyntheticKitOptions {
   batchSize?: number;
 }
 
-export async function writeSyntheticKit(dir: string, opts: SyntheticKitOptions): Promise<KitJob> {
-  const size = 28;
-  const classes = Array.from({ length: 10 }, (_, i) => String(i));
+/** One split's exact model inputs: uint8 NHWC pixels, class indices, image ids. */
+export interface KitSplit {
+  x: Uint8Array;
+  y: Int32Array;
+  ids: string[];
+}
+
+export interface KitSpec {
+  splits: Record<'train' | 'val' | 'test', KitSplit>;
+  classes: string[];
+  inputSize: number;
+  channels: 1 | 3;
+  architecture: KitJob['architecture'];
+  /** Seed of the initial weights (built here with the app's builder) and of the kit's own draws. */
+  seed: number;
+  settings: TrainSettings;
+  augmentation: AugmentationSpec;
+}
+
+export async function writeKit(dir: string, spec: KitSpec): Promise<KitJob> {
+  const { inputSize: size, channels } = spec;
   const files = new Map<string, Uint8Array>();
-  let offset = 0;
   const counts = { train: 0, val: 0, test: 0 };
   for (const split of ['train', 'val', 'test'] as const) {
-    const n = opts.perClass[split];
-    const x = new Uint8Array(10 * n * size * size);
-    const y = new Int32Array(10 * n);
-    for (let d = 0; d < 10; d++) {
-      const { data } = JSON.parse(readFileSync(join(MNIST_DIR, `${d}.json`), 'utf8')) as { data: number[] };
-      for (let k = 0; k < n; k++) {
-        const src = (offset + k) * size * size;
-        const dst = (d * n + k) * size * size;
-        for (let p = 0; p < size * size; p++) x[dst + p] = Math.round(data[src + p] * 255);
-        y[d * n + k] = d;
-      }
-    }
-    offset += n;
-    counts[split] = 10 * n;
-    files.set(`data/${split}_x.npy`, encodeNpy(x, [10 * n, size, size, 1]));
-    files.set(`data/${split}_y.npy`, encodeNpy(y, [10 * n]));
-    files.set(`data/${split}_ids.txt`, new TextEncoder().encode(Array.from({ length: 10 * n }, (_, i) => `${split}-${i}`).join('\n') + '\n'));
+    const { x, y, ids } = spec.splits[split];
+    counts[split] = y.length;
+    files.set(`data/${split}_x.npy`, encodeNpy(x, [y.length, size, size, channels]));
+    files.set(`data/${split}_y.npy`, encodeNpy(y, [y.length]));
+    files.set(`data/${split}_ids.txt`, new TextEncoder().encode(ids.join('\n') + (ids.length ? '\n' : '')));
   }
-  const kind = opts.architecture ?? 'cnn';
-  const architecture = (kind === 'mlp'
-    ? { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.2, hidden: [128] }
-    : kind === 'mobilenet'
-      ? { kind, inputSize: 32, channels: 1, numClasses: 10, dropout: 0.2, widthMultiplier: 0.25 }
-      : { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.25 }) as KitJob['architecture'];
-  if (kind === 'mobilenet') throw new Error('the synthetic kit has 28 px digits; MobileNet needs 32 px or more');
-  await tf.setBackend('cpu');
-  const model = buildModel(architecture, 42);
+  const model = buildModel(spec.architecture, spec.seed);
   let topology: unknown;
   let specs: tf.io.WeightsManifestEntry[] = [];
   await model.save(tf.io.withSaveHandler(async (a) => {
@@ -72,10 +71,10 @@ export async function writeSyntheticKit(dir: string, opts: SyntheticKitOptions):
     kind: KIT_KIND, formatVersion: KIT_FORMAT_VERSION, jobId: randomUUID(), createdAt: new Date().toISOString(),
     project: { id: 'synthetic', name: 'Synthetic digits' },
     dataset: { versionId: hex('version'), number: 1, contentHash: hex('content'), counts },
-    classes, preprocess: { inputSize: size, channels: 1, resize: 'pad', background: [0, 0, 0], layout: 'NHWC uint8', scale: '0..1' },
-    augmentation: { ...NO_AUGMENTATION }, seed: 42,
-    hyperparameters: { optimizer: 'adam', learningRate: 0.002, batchSize: opts.batchSize ?? 64, epochs: opts.epochs ?? 2, momentum: 0.9, earlyStoppingPatience: 0 },
-    architecture,
+    classes: spec.classes, preprocess: { inputSize: size, channels, resize: 'pad', background: [0, 0, 0], layout: 'NHWC uint8', scale: '0..1' },
+    augmentation: spec.augmentation, seed: spec.seed >>> 0,
+    hyperparameters: kitHyperparameters(spec.settings),
+    architecture: spec.architecture,
     tfjs: { modelTopology: topology as Record<string, unknown>, weights: specs.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' })), initialWeights: 'init/weights.bin' },
     app: { version: '0.1.0', tfjsVersion: tf.version.tfjs }, files: fileInfo,
   };
@@ -87,4 +86,35 @@ export async function writeSyntheticKit(dir: string, opts: SyntheticKitOptions):
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job, null, 2));
   cpSync(KIT_PYTHON_DIR, dir, { recursive: true, filter: (src) => !src.includes('__pycache__') });
   return job;
+}
+
+export async function writeSyntheticKit(dir: string, opts: SyntheticKitOptions): Promise<KitJob> {
+  const size = 28;
+  const classes = Array.from({ length: 10 }, (_, i) => String(i));
+  let offset = 0;
+  const splits = {} as KitSpec['splits'];
+  for (const split of ['train', 'val', 'test'] as const) {
+    const n = opts.perClass[split];
+    const x = new Uint8Array(10 * n * size * size);
+    const y = new Int32Array(10 * n);
+    for (let d = 0; d < 10; d++) {
+      const { data } = JSON.parse(readFileSync(join(MNIST_DIR, `${d}.json`), 'utf8')) as { data: number[] };
+      for (let k = 0; k < n; k++) {
+        const src = (offset + k) * size * size;
+        const dst = (d * n + k) * size * size;
+        for (let p = 0; p < size * size; p++) x[dst + p] = Math.round(data[src + p] * 255);
+        y[d * n + k] = d;
+      }
+    }
+    offset += n;
+    splits[split] = { x, y, ids: Array.from({ length: 10 * n }, (_, i) => `${split}-${i}`) };
+  }
+  const kind = opts.architecture ?? 'cnn';
+  if (kind === 'mobilenet') throw new Error('the synthetic kit has 28 px digits; MobileNet needs 32 px or more');
+  const architecture = (kind === 'mlp'
+    ? { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.2, hidden: [128] }
+    : { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.25 }) as KitJob['architecture'];
+  await tf.setBackend('cpu');
+  const settings: TrainSettings = { ...DEFAULT_SETTINGS, learningRate: 0.002, batchSize: opts.batchSize ?? 64, epochs: opts.epochs ?? 2, earlyStoppingPatience: 0 };
+  return writeKit(dir, { splits, classes, inputSize: size, channels: 1, architecture, seed: 42, settings, augmentation: { ...NO_AUGMENTATION } });
 }

@@ -2,7 +2,8 @@
 // project / dataset version / classes checks an import makes before storing anything.
 import { describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy, npyHeader } from '../../src/lib/kit/npy';
-import { kitImagePath, kitMismatch, readKitResult, trainedOnText, validateKitJob, type KitJob } from '../../src/lib/kit/job';
+import { kitHyperparameters, kitImagePath, kitMismatch, readKitResult, trainedOnText, validateKitJob, type KitJob } from '../../src/lib/kit/job';
+import { DEFAULT_SETTINGS } from '../../src/lib/train/train-config';
 import { NO_AUGMENTATION } from '../../src/lib/augment/spec';
 
 const HEX = 'a'.repeat(64);
@@ -58,6 +59,19 @@ describe('job.json', () => {
     expect(validateKitJob('[]')).toEqual({ ok: false, errors: ['job.json must be an object'] });
     expect(validateKitJob({ ...job(), architecture: { ...job().architecture, numClasses: 3 } })).toMatchObject({ ok: false, errors: ['architecture.numClasses must equal the number of classes'] });
     expect(validateKitJob({ ...job(), tfjs: { ...job().tfjs, weights: [{ name: 'x', shape: [-1], dtype: 'float32' }] } }).ok).toBe(false);
+  });
+
+  it("carries the app's schedule around early stopping, and refuses a malformed one", () => {
+    // The Train stage's defaults: patience 4, so the rate halves after 2 epochs without improvement, down to 1/16, and the best epoch is kept.
+    expect(kitHyperparameters(DEFAULT_SETTINGS)).toEqual({
+      optimizer: 'adam', learningRate: 0.002, batchSize: 64, epochs: 20, momentum: 0.9, earlyStoppingPatience: 4,
+      reduceOnPlateau: { patience: 2, factor: 0.5, minLearningRate: 0.002 / 16 }, keepBestEpoch: true,
+    });
+    expect(kitHyperparameters({ ...DEFAULT_SETTINGS, earlyStoppingPatience: 0 })).toMatchObject({ reduceOnPlateau: null, keepBestEpoch: false });
+    expect(kitHyperparameters({ ...DEFAULT_SETTINGS, earlyStoppingPatience: 2 })).toMatchObject({ reduceOnPlateau: null, keepBestEpoch: true });
+    expect(validateKitJob(job({ hyperparameters: kitHyperparameters(DEFAULT_SETTINGS) })).ok).toBe(true);
+    const bad = validateKitJob(job({ hyperparameters: { ...job().hyperparameters, reduceOnPlateau: { patience: 0, factor: 2, minLearningRate: -1 }, keepBestEpoch: 'yes' as unknown as boolean } }));
+    expect(bad).toEqual({ ok: false, errors: ['hyperparameters.reduceOnPlateau must be null or {patience >= 1, 0 < factor < 1, minLearningRate >= 0}', 'hyperparameters.keepBestEpoch must be true or false'] });
   });
 });
 

@@ -56,6 +56,27 @@ describe.skipIf(!python)(`kit train.py (${reason})`, () => {
     else console.warn(`[kit tests] onnx checker not run: ${check.stderr.trim().split('\n').pop()}`);
   }, 180_000);
 
+  it("follows the app's early-stopping schedule: rate halved after 2 epochs without improvement, stop after the patience", () => {
+    // The app's rule (src/lib/ml/train-loop.ts with PLATEAU(0.002), patience 4), worked by hand for
+    // these validation losses: improvements at epochs 1, 2 and 5; halvings after epochs 4, 7 and 9; stop after 9.
+    const losses = [1.0, 0.8, 0.85, 0.9, 0.7, 0.75, 0.76, 0.77, 0.78];
+    const script = [
+      'import json, sys',
+      'from trainyard_kit.schedule import EarlyStopping',
+      "s = EarlyStopping(4, {'patience': 2, 'factor': 0.5, 'minLearningRate': 0.002 / 16}, 0.002)",
+      'print(json.dumps([list(s.update(x)) + [s.rate] for x in json.loads(sys.argv[1])]))',
+      "n = EarlyStopping(4, None, 0.1); print(json.dumps([n.update(float('nan')), n.update(float('nan'))]))",
+    ].join('\n');
+    const r = spawnSync(python!, ['-c', script, JSON.stringify(losses)], { cwd: dir, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const [steps, nan] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(steps).toEqual([
+      [true, false, 0.002], [true, false, 0.002], [false, false, 0.002], [false, false, 0.001], [true, false, 0.001],
+      [false, false, 0.001], [false, false, 0.0005], [false, false, 0.0005], [false, true, 0.00025],
+    ]);
+    expect(nan).toEqual([[false, false], [false, false]]); // a NaN loss never counts as an improvement
+  });
+
   it('refuses a damaged data file and a malformed job.json, with the reason', () => {
     const path = join(dir, 'data/val_y.npy');
     const original = readFileSync(path);

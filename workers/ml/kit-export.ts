@@ -5,24 +5,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { BlobWriter, TextReader, Uint8ArrayReader, ZipWriter, configure } from '@zip.js/zip.js';
 import { getDatasetVersion } from '../../src/db/datasets';
-import { getPipeline } from '../../src/db/pipelines';
+import { getPipeline, getPipelineRun } from '../../src/db/pipelines';
+import { getRun } from '../../src/db/runs';
 import { getPreprocessedBatch } from '../../src/db/preprocessed';
 import { getProject } from '../../src/db/projects';
 import { getOriginal, listSamples } from '../../src/db/samples';
 import type { DatasetVersionRecord } from '../../src/db/schema';
 import type { AugmentationSpec } from '../../src/lib/augment/spec';
 import { datasetVersionHash, unpackItems, type DatasetItem } from '../../src/lib/dataset/version';
-import { kitImagePath, KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';
+import { kitHyperparameters, kitImagePath, KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';
 import { encodeNpy } from '../../src/lib/kit/npy';
 import { KIT_PYTHON_FILES } from '../../src/lib/kit/python-sources';
 import { KIT_REQUIREMENTS, kitReadme } from '../../src/lib/kit/readme';
 import { buildModel } from '../../src/lib/ml/architectures';
-import { effectiveTrainSettings, type PipelineDefinition } from '../../src/lib/pipeline/definition';
+import { effectiveTrainSettings, findStep, type PipelineDefinition } from '../../src/lib/pipeline/definition';
+import type { PipelineRunRecord } from '../../src/lib/pipeline/runner';
 import { preprocessHash } from '../../src/lib/preprocess/config';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../../src/lib/train/train-config';
 import { ensurePreprocessed } from './data-feed';
 import { APP_VERSION, modelArtifacts } from './save-version';
-import { architectureOf } from './train-runner';
+import { architectureOf, type RunConfig } from './train-runner';
 
 configure({ useWebWorkers: false });
 
@@ -47,18 +49,61 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The training settings a version was made for: its pipeline's train step, else the app's defaults on the version's input shape. */
-async function settingsFor(version: DatasetVersionRecord): Promise<TrainSettings> {
-  const pipeline = version.origin.kind === 'pipeline' ? await getPipeline(version.origin.pipelineId) : undefined;
-  const base = pipeline ? effectiveTrainSettings(pipeline.definition as PipelineDefinition) : DEFAULT_SETTINGS;
-  return { ...base, inputSize: version.preprocess.inputSize, channels: version.preprocess.channels, resize: version.preprocess.resize };
+/**
+ * The training settings of a pipeline run's train step: the ones its training run used when the
+ * step finished (for a tune step, the best trial's), else the run's own copy of the definition's.
+ */
+async function runSettings(run: PipelineRunRecord): Promise<{ settings: TrainSettings; source: KitJob['source'] }> {
+  const step = findStep(run.definition, 'train');
+  if (!step) throw new Error(`Pipeline run #${run.number} has no train step.`);
+  const stepRun = run.steps.find((s) => s.stepId === step.id);
+  const trainedId = stepRun && (stepRun.state === 'done' || stepRun.state === 'cached') ? stepRun.outputs?.runId : undefined;
+  const trained = typeof trainedId === 'string' ? await getRun(trainedId) : undefined;
+  const settings = trained ? (trained.config as RunConfig).settings : effectiveTrainSettings(run.definition);
+  const source: KitJob['source'] = {
+    kind: 'pipeline-train-step', pipelineId: run.pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, runNumber: run.number, stepId: step.id,
+    settingsFrom: trained ? 'trained-run' : step.settings.mode === 'tune' ? 'tune-base-settings' : 'definition',
+  };
+  return { settings, source };
 }
 
-export async function exportTrainingKit(projectId: string, versionId: string, onProgress: (p: KitExportProgress) => void = () => {}): Promise<KitExport> {
+/**
+ * The training settings for a kit of `version`: those of the pipeline run's train step when one is
+ * named (its split step must have made this version), else those of the run that made the version,
+ * else of its pipeline as it is now, else the app's defaults; always on the version's input shape.
+ */
+async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string): Promise<{ settings: TrainSettings; source: KitJob['source'] }> {
+  let chosen: { settings: TrainSettings; source: KitJob['source'] } | null = null;
+  const runId = pipelineRunId ?? (version.origin.kind === 'pipeline' ? version.origin.runId : null);
+  const run = runId ? ((await getPipelineRun(runId)) as unknown as PipelineRunRecord | undefined) : undefined;
+  if (pipelineRunId) {
+    if (!run || run.projectId !== version.projectId) throw new Error('That pipeline run is not in this project (deleted?).');
+    const made = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
+    if (made !== version.id) throw new Error(`Pipeline run #${run.number} did not make dataset v${version.number}.`);
+  }
+  if (run) chosen = await runSettings(run);
+  else if (version.origin.kind === 'pipeline') {
+    const pipeline = await getPipeline(version.origin.pipelineId);
+    if (pipeline) chosen = { settings: effectiveTrainSettings(pipeline.definition as PipelineDefinition), source: { kind: 'pipeline-definition', pipelineId: pipeline.id, pipelineName: (pipeline.definition as PipelineDefinition).name } };
+  }
+  chosen ??= { settings: DEFAULT_SETTINGS, source: { kind: 'defaults' } };
+  return { settings: { ...chosen.settings, inputSize: version.preprocess.inputSize, channels: version.preprocess.channels, resize: version.preprocess.resize }, source: chosen.source };
+}
+
+/** "Export training kit" on a pipeline run's train step: the dataset version its split step made, with the settings of its train step. */
+export async function exportTrainingKitFromRun(projectId: string, pipelineRunId: string, onProgress: (p: KitExportProgress) => void = () => {}): Promise<KitExport> {
+  const run = (await getPipelineRun(pipelineRunId)) as unknown as PipelineRunRecord | undefined;
+  if (!run || run.projectId !== projectId) throw new Error('That pipeline run is not in this project.');
+  const versionId = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
+  if (typeof versionId !== 'string') throw new Error(`Pipeline run #${run.number} has no dataset version yet: its split step has not finished.`);
+  return exportTrainingKit(projectId, versionId, onProgress, pipelineRunId);
+}
+
+export async function exportTrainingKit(projectId: string, versionId: string, onProgress: (p: KitExportProgress) => void = () => {}, pipelineRunId?: string): Promise<KitExport> {
   const version = await getDatasetVersion(versionId);
   if (!version || version.projectId !== projectId) throw new Error('That dataset version is not in this project.');
   const project = await getProject(projectId);
-  const settings = await settingsFor(version);
+  const { settings, source } = await settingsFor(version, pipelineRunId);
   if (settings.backboneId) throw new Error('This version is trained with a transfer backbone; a training kit covers the three built-in architectures only.');
   const items = unpackItems(version, version.classes);
   const { samples } = await listSamples(projectId);
@@ -129,10 +174,8 @@ export async function exportTrainingKit(projectId: string, versionId: string, on
     preprocess: { inputSize: config.inputSize, channels: config.channels, resize: config.resize, background: config.background, layout: 'NHWC uint8', scale: '0..1' },
     augmentation: version.augmentation as AugmentationSpec,
     seed: settings.seed >>> 0,
-    hyperparameters: {
-      optimizer: settings.optimizer, learningRate: settings.learningRate, batchSize: settings.batchSize, epochs: settings.epochs,
-      momentum: settings.momentum, earlyStoppingPatience: settings.earlyStoppingPatience,
-    },
+    hyperparameters: kitHyperparameters(settings),
+    source,
     architecture: architecture as KitJob['architecture'],
     tfjs: {
       modelTopology: artifacts.modelTopology as Record<string, unknown>,

@@ -249,12 +249,15 @@ export interface KitGateResult {
   candidateAccuracy: number;
   champion: { versionId: string; number: number | null; accuracy: number } | null;
   promoted: boolean;
+  /** The alias the candidate is compared with and promoted to: the pipeline's promote step's ("production" by default). */
+  alias: string;
 }
 
 /**
- * The pipeline's gate for an imported kit version: it must beat the model aliased `production` on
- * the same frozen test split (the kit version's dataset version) by the project's pipeline gate
- * settings; with `promote`, a pass moves the alias (kept in its history) as the pipeline's promote does.
+ * The pipeline's gate for an imported kit version: it must beat the model holding the pipeline's
+ * alias (its promote step's, `production` by default) on the same frozen test split (the kit
+ * version's dataset version) by that pipeline's gate settings; with `promote`, a pass moves the
+ * alias (kept in its history) as the pipeline's promote step does.
  */
 export async function gateKitVersion(projectId: string, versionId: string, promote: boolean): Promise<KitGateResult> {
   const version = await getVersion(versionId);
@@ -268,9 +271,11 @@ export async function gateKitVersion(projectId: string, versionId: string, promo
   const pipelines = await listPipelines(projectId);
   const own = dataset.origin.kind === 'pipeline' ? dataset.origin.pipelineId : null;
   const ordered = [...pipelines.filter((p) => p.id === own), ...pipelines.filter((p) => p.id !== own)];
-  const gateStep = ordered.map((p) => findStep(p.definition as PipelineDefinition, 'gate')).find(Boolean) ?? findStep(defaultPipeline('gate'), 'gate')!;
+  const def = ordered.map((p) => p.definition as PipelineDefinition).find((d) => findStep(d, 'gate')) ?? defaultPipeline('gate');
+  const gateStep = findStep(def, 'gate')!;
+  const alias = findStep(def, 'promote')?.settings.alias ?? 'production';
   const candidate = await evaluateVersionOn(projectId, versionId, test, () => false);
-  const championId = (await listAliases(projectId)).find((a) => a.alias === 'production')?.versionId ?? null;
+  const championId = (await listAliases(projectId)).find((a) => a.alias === alias)?.versionId ?? null;
   let champion: KitGateResult['champion'] = null;
   let championScore: { versionId: string; accuracy: number; perClass: Record<string, number> } | null = null;
   if (championId && championId !== versionId) {
@@ -280,6 +285,6 @@ export async function gateKitVersion(projectId: string, versionId: string, promo
   }
   const decision = gateDecision({ candidate: { accuracy: candidate.accuracy, perClass: candidate.perClass }, champion: championScore, minImprovement: gateStep.settings.minImprovement, maxClassDrop: gateStep.settings.maxClassDrop });
   const promoted = promote && decision.pass;
-  if (promoted) await setAlias(projectId, 'production', versionId);
-  return { decision, candidateAccuracy: candidate.accuracy, champion, promoted };
+  if (promoted) await setAlias(projectId, alias, versionId);
+  return { decision, candidateAccuracy: candidate.accuracy, champion, promoted, alias };
 }

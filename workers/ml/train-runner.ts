@@ -13,7 +13,7 @@ import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectu
 import { trainLoop, predictAll } from '../../src/lib/ml/train-loop';
 import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights, type WeightsBlob } from '../../src/lib/ml/checkpoint';
 import { evaluate, predictions, type EvaluationReport } from '../../src/lib/ml/metrics';
-import { preprocessOf, validateSettings, withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
+import { PLATEAU, preprocessOf, validateSettings, withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
 import { warmStart } from './warm-start';
 import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
 import { Throttle } from '../../src/lib/util/format';
@@ -39,8 +39,7 @@ export interface RunControl {
 
 export class RefusedError extends Error {}
 
-/** With early stopping: halve the learning rate after 2 epochs without improvement, down to 1/16 of it. */
-export const PLATEAU = (learningRate: number) => ({ patience: 2, factor: 0.5, minLearningRate: learningRate / 16 });
+export { PLATEAU };
 
 /** Labeled samples from finished imports, without label conflicts (and without auto-accepted labels if asked). */
 export async function trainableSamples(projectId: string, options: { excludeAutoLabels?: boolean } = {}): Promise<SampleRecord[]> {

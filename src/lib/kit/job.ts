@@ -4,6 +4,7 @@
 import type { AugmentationSpec } from '../augment/spec';
 import { validateAugmentation } from '../augment/spec';
 import { validateArchitecture, type ArchitectureConfig } from '../ml/architectures';
+import { PLATEAU, type TrainSettings } from '../train/train-config';
 
 export const KIT_KIND = 'trainyard-training-kit';
 export const KIT_FORMAT_VERSION = 1;
@@ -28,13 +29,34 @@ export interface KitJob {
   preprocess: { inputSize: number; channels: 1 | 3; resize: string; background: [number, number, number]; layout: 'NHWC uint8'; scale: '0..1' };
   augmentation: AugmentationSpec;
   seed: number;
-  hyperparameters: { optimizer: 'adam' | 'sgd' | 'rmsprop'; learningRate: number; batchSize: number; epochs: number; momentum: number; earlyStoppingPatience: number };
+  hyperparameters: {
+    optimizer: 'adam' | 'sgd' | 'rmsprop'; learningRate: number; batchSize: number; epochs: number; momentum: number; earlyStoppingPatience: number;
+    /** The app's schedule with early stopping: multiply the rate by `factor` after each `patience` epochs without improvement (never below minLearningRate). Absent or null: constant rate. */
+    reduceOnPlateau?: { patience: number; factor: number; minLearningRate: number } | null;
+    /** End on the weights of the epoch with the lowest validation loss, as the app does with early stopping. Absent: false. */
+    keepBestEpoch?: boolean;
+  };
+  /** Where the training settings came from (shown in the kit's README; not needed to train). */
+  source?:
+    | { kind: 'pipeline-train-step'; pipelineId: string; pipelineName: string; pipelineRunId: string; runNumber: number; stepId: string; settingsFrom: 'trained-run' | 'tune-base-settings' | 'definition' }
+    | { kind: 'pipeline-definition'; pipelineId: string; pipelineName: string }
+    | { kind: 'defaults' };
   architecture: ArchitectureConfig & { kind: 'cnn' | 'mobilenet' | 'mlp' };
   /** The app's TF.js model for this architecture: out/model.json must carry this topology and manifest. */
   tfjs: { modelTopology: Record<string, unknown>; weights: KitWeightSpec[]; initialWeights: string };
   app: { version: string; tfjsVersion: string };
   /** Every data file with its size and SHA-256 (the Python side checks them before training). */
   files: Record<string, { bytes: number; sha256: string }>;
+}
+
+/** job.json's hyperparameters for these settings, with the app's schedule around early stopping (train-runner.ts). */
+export function kitHyperparameters(s: TrainSettings): KitJob['hyperparameters'] {
+  return {
+    optimizer: s.optimizer, learningRate: s.learningRate, batchSize: s.batchSize, epochs: s.epochs, momentum: s.momentum,
+    earlyStoppingPatience: s.earlyStoppingPatience,
+    reduceOnPlateau: s.earlyStoppingPatience > 2 ? PLATEAU(s.learningRate) : null,
+    keepBestEpoch: s.earlyStoppingPatience > 0,
+  };
 }
 
 export type KitJobValidation = { ok: true; job: KitJob } | { ok: false; errors: string[] };
@@ -72,6 +94,11 @@ export function validateKitJob(x: unknown): KitJobValidation {
     if (!isInt(hp.epochs, 1, 10000)) errors.push('hyperparameters.epochs must be a whole number from 1 to 10000');
     if (!isNum(hp.momentum) || hp.momentum < 0 || hp.momentum >= 1) errors.push('hyperparameters.momentum must be at least 0 and below 1');
     if (!isInt(hp.earlyStoppingPatience, 0, 10000)) errors.push('hyperparameters.earlyStoppingPatience must be a whole number (0 = off)');
+    const r = hp.reduceOnPlateau;
+    if (r !== undefined && r !== null && !(isObj(r) && isInt(r.patience, 1, 10000) && isNum(r.factor) && r.factor > 0 && r.factor < 1 && isNum(r.minLearningRate) && r.minLearningRate >= 0)) {
+      errors.push('hyperparameters.reduceOnPlateau must be null or {patience >= 1, 0 < factor < 1, minLearningRate >= 0}');
+    }
+    if (hp.keepBestEpoch !== undefined && typeof hp.keepBestEpoch !== 'boolean') errors.push('hyperparameters.keepBestEpoch must be true or false');
   }
   const arch = x.architecture;
   if (!isObj(arch) || !['cnn', 'mobilenet', 'mlp'].includes(arch.kind as string)) errors.push('architecture.kind must be cnn, mobilenet or mlp');

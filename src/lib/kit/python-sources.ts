@@ -5,6 +5,7 @@ import augmentPy from './python/trainyard_kit/augment.py?raw';
 import convertPy from './python/trainyard_kit/convert.py?raw';
 import jobPy from './python/trainyard_kit/job.py?raw';
 import modelsPy from './python/trainyard_kit/models.py?raw';
+import schedulePy from './python/trainyard_kit/schedule.py?raw';
 
 export const KIT_PYTHON_FILES: Readonly<Record<string, string>> = {
   'train.py': trainPy,
@@ -13,4 +14,5 @@ export const KIT_PYTHON_FILES: Readonly<Record<string, string>> = {
   'trainyard_kit/convert.py': convertPy,
   'trainyard_kit/job.py': jobPy,
   'trainyard_kit/models.py': modelsPy,
+  'trainyard_kit/schedule.py': schedulePy,
 };

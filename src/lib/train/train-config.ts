@@ -57,6 +57,9 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   backboneId: null,
 };
 
+/** With early stopping: halve the learning rate after 2 epochs without improvement, down to 1/16 of it. */
+export const PLATEAU = (learningRate: number) => ({ patience: 2, factor: 0.5, minLearningRate: learningRate / 16 });
+
 /** Limits that keep a run inside what a browser tab can hold. */
 export const LIMITS = { maxBatch: 512, maxInput: 224, minInput: 8, maxEpochs: 500 };
 

@@ -111,3 +111,6 @@ export function formatOutput(value: unknown): string {
   }
   return shortText(String(value));
 }
+
+/** The training kit export's phases, as shown beside its progress. */
+export const KIT_PHASES = { preprocessing: 'Preparing pixels', arrays: 'Writing arrays', images: 'Adding images', zipping: 'Zipping' } as const;

@@ -8,6 +8,7 @@ for the app's import), model.onnx, metrics.json and a copy of job.json.
     torchrun --nproc_per_node=4 train.py              # four processes on this machine
 See README.md for several nodes and every option."""
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from trainyard_kit import augment, convert, models  # noqa: E402
+from trainyard_kit.schedule import EarlyStopping  # noqa: E402
 from trainyard_kit.job import JobError, check_files, load_job  # noqa: E402
 
 
@@ -47,13 +49,45 @@ def log(rank, msg):
         print(msg, flush=True)
 
 
+class TfjsRMSprop(torch.optim.Optimizer):
+    """TF.js's RMSprop (decay 0.9, no momentum, epsilon 1e-7): w -= lr * g / sqrt(ms + eps). PyTorch's
+    adds eps after the square root (g / (sqrt(ms) + eps)), which takes visibly larger steps where
+    gradients are small."""
+
+    def __init__(self, params, lr, decay=0.9, eps=1e-7):
+        super().__init__(params, {'lr': lr, 'decay': decay, 'eps': eps})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if 'ms' not in state:
+                    state['ms'] = torch.zeros_like(p)
+                ms = state['ms']
+                ms.mul_(group['decay']).addcmul_(p.grad, p.grad, value=1 - group['decay'])
+                p.addcdiv_(p.grad, (ms + group['eps']).sqrt_(), value=-group['lr'])
+
+
 def make_optimizer(params, hp):
-    # TF.js defaults: Adam and RMSprop use epsilon 1e-7; RMSprop decay 0.9; SGD = classical momentum.
+    # TF.js's optimizers: Adam with epsilon 1e-7; RMSprop as TF.js computes it; SGD = classical momentum.
     if hp['optimizer'] == 'sgd':
         return torch.optim.SGD(params, lr=hp['learningRate'], momentum=hp['momentum'])
     if hp['optimizer'] == 'rmsprop':
-        return torch.optim.RMSprop(params, lr=hp['learningRate'], alpha=0.9, eps=1e-7)
+        return TfjsRMSprop(params, lr=hp['learningRate'])
     return torch.optim.Adam(params, lr=hp['learningRate'], eps=1e-7)
+
+
+def train_step(model, optimizer, xb, yb):
+    """One step, as the app's trainLoop takes it: mean cross-entropy of the softmax, one optimiser update."""
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
 
 
 def predict(net, x, device, batch=256):
@@ -127,6 +161,11 @@ def main(argv=None):
 
     ckpt_path = os.path.join(out, 'checkpoint.pt')
     start, history, best, since_best = 0, [], float('inf'), 0
+    # The app's schedule around early stopping (its train-runner): the rate is multiplied by
+    # `factor` after every `patience` epochs without improvement, and the best epoch is kept.
+    plateau = hp.get('reduceOnPlateau') if hp['earlyStoppingPatience'] else None
+    keep_best = bool(hp.get('keepBestEpoch')) and hp['earlyStoppingPatience'] > 0
+    best_epoch, best_state = None, None
     if args.resume and os.path.isfile(ckpt_path):
         ckpt = torch.load(ckpt_path, map_location=device)
         if ckpt['jobId'] != job['jobId']:
@@ -135,6 +174,9 @@ def main(argv=None):
         net.load_state_dict(ckpt['model'])
         optimizer.load_state_dict(ckpt['optimizer'])
         start, history, best, since_best = ckpt['epoch'], ckpt['history'], ckpt['best'], ckpt['sinceBest']
+        best_epoch, best_state = ckpt.get('bestEpoch'), ckpt.get('bestState')
+        if best_state is None and best_epoch == start:  # the best epoch was the checkpoint's own
+            best_state = copy.deepcopy(ckpt['model'])
         log(rank, f"resumed from epoch {start}")
 
     per_rank = max(1, hp['batchSize'] // world)
@@ -157,11 +199,7 @@ def main(argv=None):
             idx = np.array(order[i:i + per_rank])
             xb = torch.from_numpy(augment.augment_batch(x_train[idx], spec, rng)).to(device)
             yb = torch.from_numpy(y_train[idx]).to(device)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            logits, loss = train_step(model, optimizer, xb, yb)
             stats += torch.tensor([loss.item() * len(idx), (logits.argmax(1) == yb).sum().item(), len(idx)], dtype=torch.float64)
         if distributed:
             stats_dev = stats.to(device)
@@ -169,7 +207,8 @@ def main(argv=None):
             stats = stats_dev.cpu()
         seconds = time.time() - t0
         images_seen += int(stats[2])
-        stop = torch.zeros(1, device=device)
+        # [stop, learning rate]: rank 0 decides, every rank follows.
+        control = torch.tensor([0.0, optimizer.param_groups[0]['lr']], dtype=torch.float64, device=device)
         if rank == 0:
             probs = predict(net, x_val, device)
             val_loss = float(F.nll_loss(torch.log(probs.clamp_min(1e-7)), torch.from_numpy(y_val)).item()) if len(y_val) else float('nan')
@@ -180,21 +219,29 @@ def main(argv=None):
             print(json.dumps(entry), flush=True)
             with open(os.path.join(out, 'train-log.jsonl'), 'a') as f:
                 f.write(json.dumps(entry) + '\n')
-            if val_loss < best - 1e-9:
-                best, since_best = val_loss, 0
-            else:
-                since_best += 1
-            patience = hp['earlyStoppingPatience']
-            if patience and since_best >= patience:
-                print(f"early stop: no validation-loss improvement for {patience} epochs", flush=True)
-                stop[0] = 1
+            schedule = EarlyStopping(hp['earlyStoppingPatience'], plateau, control[1].item(), best, since_best)
+            improved, stop = schedule.update(val_loss if len(y_val) else entry['loss'])
+            best, since_best = schedule.best, schedule.since_best
+            if improved and keep_best:
+                best_epoch, best_state = epoch + 1, copy.deepcopy(net.state_dict())
+            if schedule.rate != control[1].item():
+                print(f"learning rate {control[1].item():g} -> {schedule.rate:g} ({since_best} epochs without improvement)", flush=True)
+                control[1] = schedule.rate
+            if stop:
+                print(f"early stop: no validation-loss improvement for {hp['earlyStoppingPatience']} epochs", flush=True)
+                control[0] = 1
             tmp = ckpt_path + '.tmp'
+            for group in optimizer.param_groups:
+                group['lr'] = control[1].item()
             torch.save({'jobId': job['jobId'], 'epoch': epoch + 1, 'model': net.state_dict(), 'optimizer': optimizer.state_dict(),
-                        'history': history, 'best': best, 'sinceBest': since_best}, tmp)
+                        'history': history, 'best': best, 'sinceBest': since_best,
+                        'bestEpoch': best_epoch, 'bestState': best_state if best_epoch != epoch + 1 else None}, tmp)
             os.replace(tmp, ckpt_path)
         if distributed:
-            dist.broadcast(stop, 0)
-        if stop.item():
+            dist.broadcast(control, 0)
+        for group in optimizer.param_groups:
+            group['lr'] = control[1].item()
+        if control[0].item():
             epoch += 1
             break
     else:
@@ -203,6 +250,11 @@ def main(argv=None):
 
     code = 0
     if rank == 0:
+        kept = None
+        if keep_best and best_epoch is not None and best_epoch != epoch and best_state is not None:
+            net.load_state_dict(best_state)
+            kept = best_epoch
+            print(f"kept epoch {best_epoch}'s weights (lowest validation loss)", flush=True)
         probs = predict(net, x_test, device)
         pred = probs.argmax(1).numpy()
         classes = job['classes']
@@ -222,6 +274,9 @@ def main(argv=None):
         metrics = {
             'jobId': job['jobId'], 'datasetVersionId': job['dataset']['versionId'], 'projectId': job['project']['id'],
             'testAccuracy': float((pred == y_test).mean()) if len(y_test) else None, 'testCount': int(len(y_test)),
+            # Mean cross-entropy of the true class, probabilities clamped at 1e-7 (as the validation loss).
+            'testLoss': float(F.nll_loss(torch.log(probs.clamp_min(1e-7)), torch.from_numpy(y_test)).item()) if len(y_test) else None,
+            'keptEpoch': kept,
             'perClassRecall': per_class, 'epochs': epoch, 'trainCount': int(len(x_train)), 'history': history,
             'trainSeconds': round(train_seconds, 3), 'imagesPerSecond': round(images_seen / max(train_seconds, 1e-9), 1),
             'trainedOn': trained_on, 'onnx': onnx_file, 'onnxError': onnx_error,

@@ -71,6 +71,12 @@ def validate_job(job):
             errors.append('hyperparameters.momentum must be at least 0 and below 1')
         if not _int(hp.get('earlyStoppingPatience'), 0, 10000):
             errors.append('hyperparameters.earlyStoppingPatience must be a whole number (0 = off)')
+        r = hp.get('reduceOnPlateau')
+        if r is not None and not (isinstance(r, dict) and _int(r.get('patience'), 1, 10000) and _num(r.get('factor')) and 0 < r['factor'] < 1
+                                  and _num(r.get('minLearningRate')) and r['minLearningRate'] >= 0):
+            errors.append('hyperparameters.reduceOnPlateau must be null or {patience >= 1, 0 < factor < 1, minLearningRate >= 0}')
+        if not isinstance(hp.get('keepBestEpoch', False), bool):
+            errors.append('hyperparameters.keepBestEpoch must be true or false')
     arch = job.get('architecture')
     if not isinstance(arch, dict) or arch.get('kind') not in ('cnn', 'mobilenet', 'mlp'):
         errors.append('architecture.kind must be cnn, mobilenet or mlp')
