@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const SLOW_UNIT_TESTS = ['test/unit/label-flipped-digits.test.ts', 'test/unit/tune-bayes-benchmarks.test.ts'];
+const SLOW_UNIT_TESTS = ['test/unit/label-flipped-digits.test.ts', 'test/unit/tune-bayes-benchmarks.test.ts', 'test/unit/kit-train-step.test.ts'];
 
 // Unit tests of pure logic and storage in Node (the benchmark-sized ones apart, in `slow`), and
 // end-to-end tests that drive the built app in real headless Chromium.

@@ -10,6 +10,7 @@ import type { ImportSession } from '../src/db/schema';
 import type { DecodePool } from './decode-pool';
 import type { ImportProgress } from './import.api';
 import type { OpenedSource } from './import-sources';
+import { errorMessage } from '../src/lib/util/errors';
 
 export const BATCH_SIZE = 128;
 /** Entries in flight between reading and writing; bounds memory whatever the dataset size. */
@@ -129,7 +130,7 @@ async function execute(ctx: RunContext, session: ImportSession): Promise<ImportS
       if (pending.length >= BATCH_SIZE) await flush();
     } catch (err) {
       if (err instanceof ZipBombError) throw err;
-      skip(entry.path, err instanceof Error ? err.message : String(err));
+      skip(entry.path, errorMessage(err));
     } finally {
       done++;
       report();

@@ -5,6 +5,7 @@ import { ZipGuard } from '../src/lib/import/zip-guard';
 import { inflateEntry } from './zip-entry';
 import type { RawEntry } from '../src/lib/import/plan';
 import type { ImportSource } from './import.api';
+import { errorMessage } from '../src/lib/util/errors';
 
 // zip.js would otherwise start its own workers from blob URLs; we are already in one.
 configure({ useWebWorkers: false });
@@ -59,7 +60,7 @@ async function openZip(blob: Blob, name: string, kind: 'zip' | 'demo'): Promise<
   try {
     entries = await reader.getEntries();
   } catch (err) {
-    throw new Error(`${name} is not a readable zip file: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${name} is not a readable zip file: ${errorMessage(err)}`);
   }
   guard.checkEntryCount(entries.length);
   // Declared sizes can lie low (caught while inflating) but when they admit a bomb, refuse now.

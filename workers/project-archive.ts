@@ -57,6 +57,7 @@ import { ZipBombError, ZipGuard } from '../src/lib/import/zip-guard';
 import { Throttle } from '../src/lib/util/format';
 import { inflateEntry } from './zip-entry';
 import { version as appVersion } from '../package.json';
+import { errorMessage } from '../src/lib/util/errors';
 
 // zip.js would otherwise start its own workers from blob URLs; we are already in one.
 configure({ useWebWorkers: false });
@@ -157,7 +158,7 @@ export async function buildProjectArchive(projectId: string, onProgress: Progres
         try {
           lines.push(JSON.stringify(encodeRecord(record, addBlob)));
         } catch (err) {
-          throw new Error(`A ${store} record could not be exported: ${err instanceof Error ? err.message : String(err)}`);
+          throw new Error(`A ${store} record could not be exported: ${errorMessage(err)}`);
         }
       }
       // Images and weights are already dense: stored, not deflated (as fast as a copy, as small).
@@ -252,7 +253,7 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: Res
   const read = (path: string, guard: ZipGuard) =>
     inflateEntry(zipFiles.get(path)!, guard).catch((err: unknown) => {
       if (err instanceof ZipBombError) return bomb(err);
-      throw new ArchiveError(`${path} ${err instanceof Error ? err.message : String(err)}.`);
+      throw new ArchiveError(`${path} ${errorMessage(err)}.`);
     });
   const manifest = parseManifest(utf8(await read(MANIFEST_PATH, checkGuard), MANIFEST_PATH), { dbVersion: DB_VERSION });
   checkListedFiles(manifest, [...zipFiles.keys()]);
@@ -397,6 +398,6 @@ async function writeFailure(err: unknown): Promise<Error> {
       ),
     );
   }
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   return new Error(`The project could not be saved (${reason}); what was written was removed.`);
 }

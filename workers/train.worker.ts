@@ -24,6 +24,7 @@ import { withDefaults } from '../src/lib/train/train-config';
 import { hostPipelineRun, planPipeline, type PipelineEvent, type TriggerInfo } from './ml/pipeline-host';
 import { getPipeline, getPipelineRun } from '../src/db/pipelines';
 import { GPU_LOST_ERROR_NAME, resumableRun, type PipelineRunRecord } from '../src/lib/pipeline/runner';
+import { errorMessage } from '../src/lib/util/errors';
 
 let backend: BackendInfo | null = null;
 let stopped = false;
@@ -113,7 +114,7 @@ async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) =>
     const full = await describeTrainingWriteFailure(err, stored?.checkpointEpoch ?? run.checkpointEpoch);
     result = full
       ? { ...(stored ?? run), state: 'interrupted', message: full }
-      : { ...run, state: 'failed', message: err instanceof Error ? err.message : String(err) };
+      : { ...run, state: 'failed', message: errorMessage(err) };
   } finally {
     watch.dispose();
   }

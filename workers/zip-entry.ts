@@ -2,6 +2,7 @@
 // shared by imports, model zips and backbone zips, so every zip gets the same bomb limits.
 import type { FileEntry } from '@zip.js/zip.js';
 import { ZipBombError, type ZipGuard } from '../src/lib/import/zip-guard';
+import { errorMessage } from '../src/lib/util/errors';
 
 export function concatBytes(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -39,7 +40,7 @@ export async function inflateEntry(entry: FileEntry, guard: ZipGuard): Promise<U
     if (err instanceof Error && /uncompressed size/i.test(err.message)) {
       throw new ZipBombError(`zip entry "${entry.filename}" inflates past the size its header declares`);
     }
-    throw new Error(`could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`could not be extracted: ${errorMessage(err)}`);
   }
   if (bomb) throw bomb;
   return concatBytes(chunks);

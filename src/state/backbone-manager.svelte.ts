@@ -4,6 +4,7 @@ import { trainClient } from '../clients/ml-clients';
 import { backboneDisplayName } from '../lib/ml/backbone';
 import type { BackboneImportSource, BackboneInfo } from '../../workers/train.api';
 import { training } from './train-manager.svelte';
+import { errorMessage } from '../lib/util/errors';
 
 class BackboneManager {
   list = $state<BackboneInfo[]>([]);
@@ -20,7 +21,7 @@ class BackboneManager {
       const chosen = training.settings.backboneId;
       if (chosen && !this.list.some((b) => b.id === chosen)) training.settings.backboneId = null;
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     }
   }
 
@@ -49,7 +50,7 @@ class BackboneManager {
       training.settings.backboneId = b.id;
       await this.load();
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     } finally {
       this.busy = false;
     }
@@ -63,7 +64,7 @@ class BackboneManager {
       this.message = 'Backbone deleted.';
       await this.load();
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     }
   }
 }

@@ -1,5 +1,6 @@
 // Database connection health as UI state: too new (update required), blocked, closed by another tab.
 import { DatabaseTooNewError, db, onConnectionEvent } from '../db/open';
+import { errorMessage } from '../lib/util/errors';
 
 type Status = 'opening' | 'ready' | 'too-new' | 'blocked' | 'closed-for-upgrade' | 'error';
 
@@ -19,7 +20,7 @@ class DbStatus {
       return true;
     } catch (err) {
       this.status = err instanceof DatabaseTooNewError ? 'too-new' : 'error';
-      this.message = err instanceof Error ? err.message : String(err);
+      this.message = errorMessage(err);
       return false;
     }
   }

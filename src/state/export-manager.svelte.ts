@@ -4,6 +4,7 @@
 import { inferClient } from '../clients/ml-clients';
 import type { ExportOutcome } from '../lib/export/types';
 import { downloadBlob } from './download';
+import { errorMessage } from '../lib/util/errors';
 
 export class ExportManager {
   outcomes = $state<ExportOutcome[] | null>(null);
@@ -24,7 +25,7 @@ export class ExportManager {
       const outcomes = await inferClient.call((api) => api.prepareExports(this.versionId));
       if (token === this.token) this.outcomes = outcomes;
     } catch (err) {
-      if (token === this.token) this.error = err instanceof Error ? err.message : String(err);
+      if (token === this.token) this.error = errorMessage(err);
     } finally {
       if (token === this.token) this.preparing = false;
     }
@@ -41,7 +42,7 @@ export class ExportManager {
       downloadBlob(blob, fileName);
       this.message = `${outcome.label}: ${fileName} downloaded.`;
     } catch (err) {
-      this.error = `${outcome.label} export failed, nothing was downloaded: ${err instanceof Error ? err.message : String(err)}`;
+      this.error = `${outcome.label} export failed, nothing was downloaded: ${errorMessage(err)}`;
     } finally {
       this.downloading = null;
     }

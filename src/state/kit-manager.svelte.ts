@@ -4,8 +4,8 @@ import * as Comlink from 'comlink';
 import { kitClient } from '../clients/kit-client';
 import type { KitExport, KitExportProgress, KitGateResult, KitImportResult, KitSource } from '../../workers/kit.api';
 import { downloadBlob } from './download';
+import { errorMessage } from '../lib/util/errors';
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 export class KitManager {
@@ -26,7 +26,7 @@ export class KitManager {
     try {
       await fn();
     } catch (err) {
-      this.error = messageOf(err);
+      this.error = errorMessage(err);
     } finally {
       this.busy = false;
       this.progress = null;

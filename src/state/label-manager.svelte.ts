@@ -15,6 +15,7 @@ import type { LabelQualityReport, LabelQualityProgress } from '../../workers/tra
 import { inferClient, trainClient } from '../clients/ml-clients';
 import { importClient } from '../clients/import-client';
 import type { DatasetManager } from './dataset-manager.svelte';
+import { errorMessage } from '../lib/util/errors';
 
 export type QueueKind = 'unlabeled' | 'prelabeled' | 'auto' | 'issues' | 'conflicts' | 'labeled' | 'all';
 export type LabelMode = 'grid' | 'single';
@@ -183,7 +184,7 @@ export class LabelManager {
     try {
       await work();
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     } finally {
       this.busy = null;
       this.progress = null;

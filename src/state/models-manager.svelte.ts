@@ -4,6 +4,7 @@ import { deleteVersion, listAliases, listVersions, setAlias } from '../db/models
 import type { AliasRecord, ModelVersionRecord } from '../db/schema';
 import { inferClient } from '../clients/ml-clients';
 import { downloadBlob } from './download';
+import { errorMessage } from '../lib/util/errors';
 
 export class ModelsManager {
   versions = $state<ModelVersionRecord[]>([]);
@@ -42,7 +43,7 @@ export class ModelsManager {
     try {
       await work();
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     } finally {
       this.busy = false;
     }

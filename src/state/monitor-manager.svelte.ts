@@ -28,6 +28,7 @@ import {
 import type { DriftCheckResult } from '../../workers/infer.api';
 import type { ImportSource } from '../../workers/import.api';
 import { imports, type ImportPhase } from './import-manager.svelte';
+import { errorMessage } from '../lib/util/errors';
 
 /** Read fresh after an await (TypeScript keeps the narrowing from before it). */
 const importPhase = (): ImportPhase => imports.phase;
@@ -382,5 +383,5 @@ export class MonitorManager {
 }
 
 function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -27,10 +27,10 @@ import { KitManager } from './kit-manager.svelte';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
 import { downloadBlob } from './download';
+import { errorMessage } from '../lib/util/errors';
 
 export const DEFAULT_PIPELINE_NAME = 'Retrain and promote';
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** The worker (or another tab) is busy with another job: a trigger tries again later. */
 export function isBusyError(message: string): boolean {
@@ -128,7 +128,7 @@ class PipelineActivity {
     try {
       run = await trainClient.call((api) => start(api, Comlink.proxy(onEvent)));
     } catch (err) {
-      error = messageOf(err);
+      error = errorMessage(err);
     }
     if (token === this.token) {
       this.running = false;
@@ -392,7 +392,7 @@ export class PipelineManager {
       await this.refreshVersions();
       if (!this.destroyed) this.watcher.start(this.projectId);
     } catch (err) {
-      this.error = `The pipelines could not be read: ${messageOf(err)}`;
+      this.error = `The pipelines could not be read: ${errorMessage(err)}`;
     } finally {
       this.loading = false;
     }
@@ -455,7 +455,7 @@ export class PipelineManager {
       this.lockHeld = held.has(lockName(id)) || this.runningHere;
       if (this.selectedRunId && !runs.some((r) => r.id === this.selectedRunId)) this.selectedRunId = null;
     } catch (err) {
-      this.error = `The runs could not be read: ${messageOf(err)}`;
+      this.error = `The runs could not be read: ${errorMessage(err)}`;
     }
   }
 
@@ -473,7 +473,7 @@ export class PipelineManager {
     } catch (err) {
       if (this.destroyed || read !== this.planReads) return;
       this.plan = null;
-      this.planError = messageOf(err);
+      this.planError = errorMessage(err);
     } finally {
       if (read === this.planReads) this.planning = false;
     }
@@ -488,7 +488,7 @@ export class PipelineManager {
       this.runNumbers = numbers;
       this.versions = versions;
     } catch (err) {
-      this.error = `The dataset versions could not be read: ${messageOf(err)}`;
+      this.error = `The dataset versions could not be read: ${errorMessage(err)}`;
     }
   }
 
@@ -617,7 +617,7 @@ export class PipelineManager {
       void this.refreshPlan();
       return true;
     } catch (err) {
-      this.error = `The pipeline could not be saved: ${messageOf(err)}`;
+      this.error = `The pipeline could not be saved: ${errorMessage(err)}`;
       return false;
     } finally {
       this.saving = false;
@@ -662,7 +662,7 @@ export class PipelineManager {
       const record = await this.createPipeline(this.uniqueName(DEFAULT_PIPELINE_NAME), true);
       this.message = `Created “${(record.definition as PipelineDefinition).name}”.`;
     } catch (err) {
-      this.error = `The pipeline could not be created: ${messageOf(err)}`;
+      this.error = `The pipeline could not be created: ${errorMessage(err)}`;
     }
   }
 
@@ -686,7 +686,7 @@ export class PipelineManager {
       await this.createPipeline(definition.name, true, definition);
       this.message = `Imported “${definition.name}” from ${file.name}.`;
     } catch (err) {
-      this.importErrors = [`The file could not be read: ${messageOf(err)}`];
+      this.importErrors = [`The file could not be read: ${errorMessage(err)}`];
     }
   }
 
@@ -699,7 +699,7 @@ export class PipelineManager {
       const { definition } = definitionOf(record);
       downloadBlob(new Blob([serializePipeline(definition)], { type: 'application/json' }), `${fileSlug(definition.name)}.pipeline.json`);
     } catch (err) {
-      this.error = messageOf(err);
+      this.error = errorMessage(err);
     }
   }
 
@@ -718,7 +718,7 @@ export class PipelineManager {
       await this.select(this.pipelines[0]?.id ?? null);
       this.message = `Deleted “${definitionOf(record).definition.name}”.`;
     } catch (err) {
-      this.error = `The pipeline could not be deleted: ${messageOf(err)}`;
+      this.error = `The pipeline could not be deleted: ${errorMessage(err)}`;
     }
   }
 
@@ -784,7 +784,7 @@ export class PipelineManager {
         { items: this.items(b), classes: b.classes, preprocess: b.preprocess, augmentation: validAugmentation(b.augmentation) },
       );
     } catch (err) {
-      return `These versions could not be compared: ${messageOf(err)}`;
+      return `These versions could not be compared: ${errorMessage(err)}`;
     }
   }
 }

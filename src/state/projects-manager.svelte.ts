@@ -13,6 +13,7 @@ import { storage } from './storage-manager.svelte';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
 import { pipelineActivity } from './pipeline-manager.svelte';
+import { errorMessage } from '../lib/util/errors';
 
 /**
  * Tabs of one profile tell each other about deleted projects, so work running on one in another
@@ -87,7 +88,7 @@ class ProjectsManager {
       this.unfinished = unfinished;
       this.loaded = true;
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     }
   }
 

@@ -7,6 +7,7 @@ import type { EpochMetrics, TrainRunRecord } from '../db/schema';
 import { DEFAULT_SETTINGS, validateSettings, type TrainSettings } from '../lib/train/train-config';
 import type { GpuLoss, TrainOutcome, TrainProgress } from '../../workers/train.api';
 import type { BackendName } from '../../workers/ml/backend';
+import { errorMessage } from '../lib/util/errors';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
@@ -159,7 +160,7 @@ class TrainManager {
       if (err instanceof WorkerDiedError) {
         this.failure = { worker: err.worker, reason: err.reason, projectId, runId: this.currentRunId };
       } else {
-        this.error = err instanceof Error ? err.message : String(err);
+        this.error = errorMessage(err);
       }
     } finally {
       const after = await trainClient.call((api) => api.tensorCount()).catch(() => null);

@@ -14,6 +14,7 @@ import type { PrunerConfig } from '../lib/tune/pruners';
 import { DEFAULT_SPACE, spaceProblem, TUNABLE, type TunableName } from '../lib/tune/training-space';
 import type { StudyEvent, StudyGpuLoss, StudyOutcome, TrainProgress } from '../../workers/train.api';
 import type { BackendName } from '../../workers/ml/backend';
+import { errorMessage } from '../lib/util/errors';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
@@ -431,7 +432,7 @@ export class TuneManager {
       // so and "Resume study" continues on a fresh or fallback one.
       if (outcome.interruption) this.gpuLosses = { ...this.gpuLosses, [outcome.study.id]: outcome.interruption };
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     } finally {
       this.running = false;
       this.stopping = false;
@@ -462,7 +463,7 @@ export class TuneManager {
       const stored = await getStudy(study.id);
       if (stored) this.studies = this.studies.map((s) => (s.id === stored.id ? stored : s));
     } catch (err) {
-      this.error = err instanceof Error ? err.message : String(err);
+      this.error = errorMessage(err);
     } finally {
       this.registering = null;
       this.registerProgress = null;

@@ -8,6 +8,7 @@ import { CATALOG_ORIGIN } from '../../src/lib/ml/backbone-catalog';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
 import { JSON_LIMITS, UntrustedJsonError, parseUntrustedJson } from '../../src/lib/util/safe-json';
 import { concatBytes, inflateEntry } from '../zip-entry';
+import { errorMessage } from '../../src/lib/util/errors';
 
 configure({ useWebWorkers: false });
 
@@ -160,7 +161,7 @@ async function readLimited(res: Response, limit: number, what: string, onChunk?:
       step = await reader.read();
     } catch (err) {
       if ((err as { name?: string })?.name === 'AbortError') throw err;
-      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${err instanceof Error ? err.message : String(err)}).`);
+      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${errorMessage(err)}).`);
     }
     const { done, value } = step;
     if (done) break;
@@ -212,7 +213,7 @@ export async function fromUrl(text: string, fetchImpl: FetchLike = fetch, opts: 
       if (isOffline()) throw new Error(OFFLINE);
       // A CSP block or a missing CORS header both surface as a bare TypeError; say what it may be.
       throw new Error(
-        `Could not load ${what} from ${href} (${err instanceof Error ? err.message : String(err)}). ` +
+        `Could not load ${what} from ${href} (${errorMessage(err)}). ` +
           (opts.catalogOrigin
             ? 'The catalog server could not be reached or refused a cross-origin read; check the connection, or import a backbone zip instead.'
             : `The app may only connect to its own origin and the backbone catalog's (Content-Security-Policy connect-src 'self' ${new URL(CATALOG_ORIGIN).origin}), and the server must allow ` +

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getMeta, setMeta } from '../../src/db/meta';
 import { buildModel } from '../../src/lib/ml/architectures';
 import { chooseBackend, softwareWebGpu, type BackendName } from './backend';
+import { errorMessage } from '../../src/lib/util/errors';
 
 export interface ProbeResult {
   /** The device the ranking was measured on. */
@@ -80,7 +81,7 @@ export async function probeBackends(candidates: BackendName[]): Promise<ProbeRes
       if (started.name !== name) throw new Error('did not start');
       results.push({ name, imagesPerSecond: await trainingSpeed(), reason: null });
     } catch (err) {
-      results.push({ name, imagesPerSecond: null, reason: err instanceof Error ? err.message : String(err) });
+      results.push({ name, imagesPerSecond: null, reason: errorMessage(err) });
     }
   }
   const ranking = results

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
 import { registerWebGpuTrainingKernels } from '../../src/lib/ml/webgpu-training';
+import { errorMessage } from '../../src/lib/util/errors';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -77,7 +78,7 @@ export async function chooseBackend(order: BackendName[]): Promise<BackendInfo> 
       if (value !== 4) throw new Error('produced wrong results');
       return { name, adapter: await describeAdapter(name), fallbacks };
     } catch (err) {
-      fallbacks.push({ name, reason: err instanceof Error ? err.message : String(err) });
+      fallbacks.push({ name, reason: errorMessage(err) });
     }
   }
   throw new Error(`No TensorFlow.js backend could start: ${fallbacks.map((f) => `${f.name}: ${f.reason}`).join('; ')}`);

@@ -6,6 +6,7 @@ import { sniffImage } from '../../src/lib/import/sniff';
 import { toCsv } from '../../src/lib/import/csv-manifest';
 import { openSource } from '../import-sources';
 import type { ImportSource } from '../import.api';
+import { errorMessage } from '../../src/lib/util/errors';
 
 export interface BatchProgress {
   done: number;
@@ -43,7 +44,7 @@ export async function batchPredictCsv(
         rows.push(row);
         predicted++;
       } catch (err) {
-        rows.push([path, '', '', ...Array((topK - 1) * 2).fill(''), '', err instanceof Error ? err.message : String(err)]);
+        rows.push([path, '', '', ...Array((topK - 1) * 2).fill(''), '', errorMessage(err)]);
         skipped++;
       }
       if (i % 16 === 0 || i === images.length - 1) onProgress({ done: i + 1, total: images.length });

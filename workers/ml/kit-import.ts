@@ -21,6 +21,7 @@ import { concatBytes, inflateEntry } from '../zip-entry';
 import { ensurePreprocessed, epochData } from './data-feed';
 import { evaluateVersionOn } from './evaluate-version';
 import { APP_VERSION } from './save-version';
+import { errorMessage } from '../../src/lib/util/errors';
 
 /** out/ as a zip, or the files of the folder (their relative paths, e.g. "out/model.json"). */
 export type KitSource = { kind: 'zip'; file: Blob } | { kind: 'files'; files: Array<{ path: string; file: Blob }> };
@@ -97,7 +98,7 @@ async function readJson(out: OutFiles, name: string): Promise<unknown> {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new Error(`${name} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${name} is not valid JSON: ${errorMessage(err)}`);
   }
 }
 

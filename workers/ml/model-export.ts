@@ -11,6 +11,7 @@ import { UnsupportedLayerError } from '../../src/lib/export/unsupported';
 import { DEFAULT_CALIBRATION_SIZE, pickCalibrationSample } from '../../src/lib/export/tflite/calibration';
 import { ensurePreprocessed, epochData } from './data-feed';
 import { APP_VERSION } from './save-version';
+import { errorMessage } from '../../src/lib/util/errors';
 
 /** Training-split images used to calibrate quantized formats. */
 const CALIBRATION_SAMPLES = DEFAULT_CALIBRATION_SIZE;
@@ -83,7 +84,7 @@ export async function prepareExports(versionId: string): Promise<ExportOutcome[]
         built.set(format.id, out);
         outcomes.push({ ...info, ok: true, fileName: out.fileName, bytes: out.bytes, modelBytes: out.modelBytes, ms: performance.now() - t0 });
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
+        const error = errorMessage(err);
         outcomes.push({ ...info, ok: false, error, ...(err instanceof UnsupportedLayerError ? { layer: err.layerName } : {}) });
       }
     }

@@ -15,6 +15,7 @@ import type { BackendInfo } from './backend';
 import { executeRun, RefusedError, type RunConfig } from './train-runner';
 import { db } from '../../src/db/open';
 import { watchGpu } from './device-watch';
+import { errorMessage } from '../../src/lib/util/errors';
 
 export type StudyEvent =
   | { kind: 'trial-start'; trial: TrialRecord }
@@ -147,7 +148,7 @@ async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: Study
       } catch (err) {
         // Errors from a dying GPU can arrive before its loss event: wait a moment for it.
         lost = watch.lost() ?? (await watch.settle(500));
-        finished = { ...run, state: 'failed', message: err instanceof RefusedError || err instanceof Error ? err.message : String(err) };
+        finished = { ...run, state: 'failed', message: errorMessage(err) };
       }
       if (lost) {
         // Nothing more is stored from the cut trial: it is recorded interrupted and reruns on resume.

@@ -3,6 +3,7 @@
 // and where records and results are stored; this file only decides states.
 import type { PipelineDefinition, StepDefinition, StepKind } from './definition';
 import { REASON_CACHED, type StepKeyParts, type StepPlan } from './plan';
+import { errorMessage } from '../util/errors';
 
 export type StepState = 'pending' | 'running' | 'done' | 'cached' | 'skipped' | 'failed' | 'cancelled';
 
@@ -122,10 +123,6 @@ export function newRunRecord(args: {
  */
 export function resumableRun(record: PipelineRunRecord): boolean {
   return (record.state === 'running' || record.state === 'interrupted' || record.state === 'cancelled') && record.steps.some((s) => !COMPLETE.has(s.state));
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**
