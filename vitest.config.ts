@@ -1,6 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-const SLOW_UNIT_TESTS = ['test/unit/label-flipped-digits.test.ts', 'test/unit/tune-bayes-benchmarks.test.ts', 'test/unit/kit-train-step.test.ts'];
+// Over ~10 s each on a 2-core machine: whole simulations (active learning, Bayesian optimisation
+// benchmarks), kernel sweeps against the CPU backend (WASM, WebGPU on SwiftShader), the real
+// TFLite interpreter on every architecture, and PyTorch beside the app (kit).
+const SLOW_UNIT_TESTS = [
+  'test/unit/label-flipped-digits.test.ts',
+  'test/unit/tune-bayes-benchmarks.test.ts',
+  'test/unit/wasm-kernels.test.ts',
+  'test/unit/webgpu-kernels.test.ts',
+  'test/unit/export-tflite.test.ts',
+  'test/unit/kit-train.test.ts',
+  'test/unit/kit-train-step.test.ts',
+];
 
 // Unit tests of pure logic and storage in Node (the benchmark-sized ones apart, in `slow`), and
 // end-to-end tests that drive the built app in real headless Chromium.
