@@ -271,6 +271,26 @@ export function filterSelect(page: Page, name: 'Label' | 'Split' | 'Status'): Lo
 
 export const HALVES_CLASSES = ['left', 'right', 'top'];
 
+/**
+ * Two classes of 16x16 grayscale PNGs, "dark" and "light" with seeded noise: learnable in a couple
+ * of epochs, so training tests spend their time on what they test. Each test keeps its own seed.
+ */
+export function writeDarkLightDataset(root: string, perClass: number, seed: number): void {
+  let state = seed;
+  const rand = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (const cls of ['dark', 'light']) {
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const png = new pngjs.PNG({ width: 16, height: 16 });
+      for (let j = 0; j < 16 * 16; j++) {
+        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
+        png.data.set([v, v, v, 255], j * 4);
+      }
+      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
+    }
+  }
+}
+
 /** 28x28 grayscale PNGs whose bright half tells the class, with seeded noise: learnable in seconds. */
 export function writeHalvesDataset(root: string, perClass: number, classes = HALVES_CLASSES): void {
   let seed = 7;

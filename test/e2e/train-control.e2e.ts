@@ -1,28 +1,12 @@
 // Control of a training run: Stop keeps the last complete epoch and Resume continues from it
 // (after a reload too), and a diverging run (NaN/Inf loss) stops with a reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from './app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from './app-helpers';
 
-function writeDataset(root: string, perClass: number): void {
-  let seed = 11;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 describe('stopping, resuming and diverging runs', () => {
   let b: LaunchedBrowser;
@@ -35,7 +19,7 @@ describe('stopping, resuming and diverging runs', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-control-'));
-    writeDataset(dir, 40);
+    writeDarkLightDataset(dir, 40, 11);
     b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());

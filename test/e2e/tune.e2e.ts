@@ -8,29 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from './app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from './app-helpers';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** 2 classes of 16x16 PNGs (dark and light with noise): learnable in a couple of epochs. */
-function writeDataset(root: string, perClass: number): void {
-  let seed = 23;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 interface Row {
   number: number;
@@ -122,7 +105,7 @@ describe('tuning studies', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-tune-'));
-    writeDataset(dir, 30);
+    writeDarkLightDataset(dir, 30, 23);
     b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());

@@ -3,31 +3,15 @@
 // profile), then relaunched on the same profile. The run is offered as interrupted at its last stored
 // checkpoint, resumes from there, and ends with each epoch exactly once and one model version.
 // (The import half of this case is covered by test/e2e/import-interrupt.e2e.ts.)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
 const EPOCHS = 12;
 
-function writeDataset(root: string, perClass: number): void {
-  let seed = 23;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 /** The project's runs and checkpoints, straight from IndexedDB. */
 const storedRuns = (page: TrackedPage, projectId: string) =>
@@ -67,7 +51,7 @@ describe('Storage (IndexedDB): browser killed mid-training', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'trainyard-rel-crash-'));
-    writeDataset(join(root, 'data'), 20);
+    writeDarkLightDataset(join(root, 'data'), 20, 23);
     profile = join(root, 'profile');
     b = await launchBrowser({ webgpu: false, userDataDir: profile, demoImported: true });
     page = await newPage(b);

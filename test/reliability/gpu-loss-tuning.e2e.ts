@@ -6,34 +6,17 @@
 // context (or a fallback backend) with every trial counted once; the label check must reject
 // promptly with a clear message and run again afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import type { Worker as PwWorker } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 import { defaultPipeline, defaultTunePlan, serializePipeline } from '../../src/lib/pipeline/definition';
 
 const PER_CLASS = 30;
 const TRIAL_EPOCHS = 8;
 
-/** 2 classes of 16x16 PNGs (dark and light with noise): learnable in a couple of epochs. */
-function writeDataset(root: string, perClass: number): void {
-  let seed = 11;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 interface StoredTrial {
   number: number;
@@ -106,7 +89,7 @@ function suite(v: Variant): void {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-gpu-loss-tuning-'));
-    writeDataset(dir, PER_CLASS);
+    writeDarkLightDataset(dir, PER_CLASS, 11);
     // The flags of webgl-context-loss.e2e.ts (no WebGPU) and webgpu-device-loss.e2e.ts (WEBGPU_FLAGS).
     b = await launchBrowser({ webgpu: v.backend === 'webgpu', demoImported: true });
     page = await newPage(b);

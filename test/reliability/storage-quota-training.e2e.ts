@@ -3,30 +3,14 @@
 // covers the import half of "Quota hit mid-import"). The run must stop with a message that says
 // storage is full; nothing half-written is listed as usable (no run pointing at a missing
 // checkpoint, no model version without weights); and once space is back, training works again.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import type { CDPSession } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
-function writeDataset(root: string, perClass: number): void {
-  let seed = 31;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 /** Runs, checkpoints, versions and weights of the project, straight from IndexedDB. */
 const stored = (page: TrackedPage, projectId: string) =>
@@ -77,7 +61,7 @@ describe('Storage (IndexedDB): storage full during training', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'trainyard-rel-quota-train-'));
-    writeDataset(join(root, 'data'), 20);
+    writeDarkLightDataset(join(root, 'data'), 20, 31);
     origin = new URL(appUrl()).origin;
     const userDataDir = join(root, 'profile');
     b = await launchBrowser({ webgpu: false, userDataDir });

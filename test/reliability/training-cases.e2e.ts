@@ -6,32 +6,16 @@
 // (16x16 PNGs, 2 classes x 30, batch 8); the stored state is read straight from IndexedDB.
 // Tensor counts after every tuning trial are covered by test/e2e/tune.e2e.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import type { Page, Worker as PwWorker } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
 const PER_CLASS = 30;
 const CLASSES = ['dark', 'light'];
 
-function writeDataset(root: string): void {
-  let seed = 3;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of CLASSES) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < PER_CLASS; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 interface RunSettings {
   inputSize?: number;
@@ -207,7 +191,7 @@ describe('reliability: training (TF.js in a worker)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-training-cases-'));
-    writeDataset(dir);
+    writeDarkLightDataset(dir, PER_CLASS, 3);
     // No WebGPU flags: "Automatic" goes straight to WebGL (a SwiftShader WebGPU adapter would be skipped anyway).
     b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);

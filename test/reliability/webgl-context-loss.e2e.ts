@@ -3,31 +3,15 @@
 // backend; the page resumes it once from its last checkpoint on a fresh context, with a notice.
 // The loss is injected into the training worker itself (WEBGL_lose_context.loseContext()).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import type { Worker as PwWorker } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
 const EPOCHS = 10;
 
-function writeDataset(root: string, perClass: number): void {
-  let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 describe('reliability: GPU loss (WebGL)', () => {
   let b: LaunchedBrowser;
@@ -39,7 +23,7 @@ describe('reliability: GPU loss (WebGL)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-webgl-loss-'));
-    writeDataset(dir, 60);
+    writeDarkLightDataset(dir, 60, 5);
     b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());

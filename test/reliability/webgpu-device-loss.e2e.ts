@@ -4,31 +4,15 @@
 // injected into the training worker itself. Needs WebGPU (SwiftShader in headless Chromium, with
 // the harness's WEBGPU_FLAGS); where the browser has no adapter the test is skipped, saying so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import type { Worker as PwWorker } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
 const EPOCHS = 5;
 
-function writeDataset(root: string, perClass: number): void {
-  let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 describe('reliability: GPU loss (WebGPU)', () => {
   let b: LaunchedBrowser;
@@ -41,7 +25,7 @@ describe('reliability: GPU loss (WebGPU)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-webgpu-loss-'));
-    writeDataset(dir, 30); // WebGPU on SwiftShader is slow: a smaller set
+    writeDarkLightDataset(dir, 30, 5); // WebGPU on SwiftShader is slow: a smaller set
     b = await launchBrowser({ demoImported: true }); // with WEBGPU_FLAGS
     page = await newPage(b);
     await page.goto(appUrl());

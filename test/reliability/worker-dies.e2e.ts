@@ -3,13 +3,12 @@
 // probes time out) in the middle of a run: the Train stage must say which worker failed and why
 // within the timeout, and Retry must start a fresh worker that resumes the run from its checkpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import type { Worker as PwWorker } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { createProject, importAndReport, pickFolder, waitForDemoImported } from '../e2e/app-helpers';
+import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
 const EPOCHS = 6;
 /** The page's liveness timeout for this test (localStorage override of WorkerClient's default). */
@@ -17,21 +16,6 @@ const TIMEOUT_MS = 8_000;
 /** Probes go out every 2 s, so a hang shows within TIMEOUT_MS + 2 s; allow for a loaded machine. */
 const SHOW_WITHIN_MS = TIMEOUT_MS + 2_000 + 5_000;
 
-function writeDataset(root: string, perClass: number): void {
-  let seed = 3;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const cls of ['dark', 'light']) {
-    mkdirSync(join(root, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const png = new pngjs.PNG({ width: 16, height: 16 });
-      for (let j = 0; j < 16 * 16; j++) {
-        const v = Math.round((cls === 'light' ? 150 : 20) + rand() * 100);
-        png.data.set([v, v, v, 255], j * 4);
-      }
-      writeFileSync(join(root, cls, `${cls}-${i}.png`), pngjs.PNG.sync.write(png));
-    }
-  }
-}
 
 describe('reliability: the training worker dies', () => {
   let b: LaunchedBrowser;
@@ -44,7 +28,7 @@ describe('reliability: the training worker dies', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-worker-dies-'));
-    writeDataset(dir, 40);
+    writeDarkLightDataset(dir, 40, 3);
     b = await launchBrowser({ webgpu: false, demoImported: true });
     page = await newPage(b);
     await page.goto(appUrl());
