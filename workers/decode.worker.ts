@@ -1,13 +1,7 @@
 // Decode pool member: hashes, decodes (EXIF orientation applied) and thumbnails one image at a time.
 import * as Comlink from 'comlink';
 import { THUMBNAIL_SIZE, type DecodeApi, type DecodeRequest, type DecodeResult } from './decode.api';
-
-async function sha256Hex(data: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
-}
+import { sha256Hex } from '../src/lib/util/hex';
 
 async function makeThumbnail(bitmap: ImageBitmap, req: DecodeRequest): Promise<{ data: ArrayBuffer; mime: string }> {
   const { width, height } = bitmap;

@@ -9,6 +9,7 @@ import { ZipGuard } from '../../src/lib/import/zip-guard';
 import { JSON_LIMITS, UntrustedJsonError, parseUntrustedJson } from '../../src/lib/util/safe-json';
 import { concatBytes, inflateEntry } from '../zip-entry';
 import { errorMessage } from '../../src/lib/util/errors';
+import { sha256Hex } from '../../src/lib/util/hex';
 
 configure({ useWebWorkers: false });
 
@@ -33,10 +34,8 @@ export interface ReadOptions {
   onExpected?: (modelJsonBytes: number, weightBytes: number) => void;
 }
 
-export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+/** Re-exported for the backbone readers that import it from here. */
+export { sha256Hex };
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
 

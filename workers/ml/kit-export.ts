@@ -25,6 +25,7 @@ import { DEFAULT_SETTINGS, type TrainSettings } from '../../src/lib/train/train-
 import { ensurePreprocessed } from './data-feed';
 import { APP_VERSION, modelArtifacts } from './save-version';
 import { architectureOf, type RunConfig } from './train-runner';
+import { sha256Hex } from '../../src/lib/util/hex';
 
 configure({ useWebWorkers: false });
 
@@ -43,11 +44,6 @@ export interface KitExport {
 
 const READ_BATCH = 256;
 const SPLITS = ['train', 'val', 'test'] as const;
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /**
  * The training settings of a pipeline run's train step: the ones its training run used when the

@@ -22,6 +22,7 @@ import { ensurePreprocessed, epochData } from './data-feed';
 import { evaluateVersionOn } from './evaluate-version';
 import { APP_VERSION } from './save-version';
 import { errorMessage } from '../../src/lib/util/errors';
+import { sha256Hex } from '../../src/lib/util/hex';
 
 /** out/ as a zip, or the files of the folder (their relative paths, e.g. "out/model.json"). */
 export type KitSource = { kind: 'zip'; file: Blob } | { kind: 'files'; files: Array<{ path: string; file: Blob }> };
@@ -100,11 +101,6 @@ async function readJson(out: OutFiles, name: string): Promise<unknown> {
   } catch (err) {
     throw new Error(`${name} is not valid JSON: ${errorMessage(err)}`);
   }
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function finite(data: Uint8Array): boolean {

@@ -14,6 +14,7 @@ import { unpackItems } from '../../src/lib/dataset/version';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
 import { featuresAndProbs, twoHeaded, type PrelabelModel } from './prelabel';
 import { toModelPixelsWithStats } from './pixels';
+import { toHex } from '../../src/lib/util/hex';
 
 export interface MonitoredModel extends PrelabelModel {
   /** The model with a second output at its penultimate layer, built once per loaded version. */
@@ -50,7 +51,7 @@ export class PredictionLogWriter {
 
   async add(entry: Omit<PredictionLogRecord, 'projectId' | 'id' | 'inputId' | 'inputBytes' | 'sentToLabeling'>, image: Blob): Promise<PredictionLogRecord> {
     const data = await image.arrayBuffer();
-    const inputId = hex(await crypto.subtle.digest('SHA-256', data));
+    const inputId = toHex(await crypto.subtle.digest('SHA-256', data));
     const log: PredictionLogRecord = { ...entry, projectId: this.projectId, id: timeOrderedId(entry.at), inputId, inputBytes: data.byteLength, sentToLabeling: false };
     this.logs.push(log);
     this.inputs.push({ projectId: this.projectId, id: inputId, fileName: entry.fileName, mime: image.type, data });
@@ -67,7 +68,6 @@ export class PredictionLogWriter {
   }
 }
 
-const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 /** How many training images describe "normal" for drift: enough for KS and MMD, cheap to compute. */
 const REFERENCE_SIZE = 400;

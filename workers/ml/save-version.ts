@@ -7,6 +7,7 @@ import type { ArchitectureConfig } from '../../src/lib/ml/architectures';
 import type { EvaluationReport } from '../../src/lib/ml/metrics';
 import type { TrainSettings } from '../../src/lib/train/train-config';
 import type { BackendInfo } from './backend';
+import { sha256Hex } from '../../src/lib/util/hex';
 
 export const APP_VERSION = '0.1.0';
 
@@ -28,11 +29,6 @@ export async function modelArtifacts(model: tf.LayersModel): Promise<LayersArtif
   );
   if (!captured) throw new Error('The model could not be serialised.');
   return captured;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export interface VersionInput {

@@ -231,8 +231,6 @@ export function decodeRecord(value: unknown, blob: (path: string) => ArrayBuffer
   return value;
 }
 
-export function toHex(buffer: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+export { toHex } from '../util/hex';
 
 export const NON_FINITE_NAMES = Object.keys(NON_FINITE);

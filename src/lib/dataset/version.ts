@@ -3,6 +3,7 @@
 // always gets the same id whatever order it was gathered in (pipeline step caching relies on it).
 import type { AugmentationSpec } from '../augment/spec';
 import type { Split } from '../ml/split';
+import { sha256Hex } from '../util/hex';
 
 export interface DatasetItem {
   id: string;
@@ -73,8 +74,7 @@ export function contentKey(c: DatasetContent): string {
 
 /** Hex SHA-256 of contentKey (Web Crypto: available in browsers, workers and Node 20). */
 export async function datasetVersionHash(c: DatasetContent): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(contentKey(c)));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(contentKey(c));
 }
 
 export interface VersionDiff {

@@ -34,8 +34,5 @@ export function canonicalJson(value: unknown): string {
   throw new Error(`canonicalJson: a ${typeof value} has no JSON form`);
 }
 
-/** Lower-case hex SHA-256 of the UTF-8 bytes of `text` (Web Crypto: Node 20, browsers, workers). */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+/** Lower-case hex SHA-256 of the UTF-8 bytes of a text (re-exported: the pipeline's callers import it from here). */
+export { sha256Hex } from '../util/hex';
