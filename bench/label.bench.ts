@@ -13,7 +13,7 @@
 //   --strategies=random,balanced-margin,...   (random is always run: it sets the target)
 //   --share=0.1                       random share of each non-random batch
 //   --schedule=warm|scratch --first-steps=N --steps=N
-//   --jobs=N                          child processes sharing the seeds (default: one per core)
+//   --jobs=N                          child processes sharing the curves (default: one per core)
 //   --dry                             do not write the Label stage's JSON
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -196,11 +196,13 @@ async function simulate(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promi
   const report = (seed: number, strategy: string, c: Curve) =>
     console.log(`seed ${seed} ${strategy.padEnd(15)} ${c.map((p) => `${p.labels}:${(p.accuracy * 100).toFixed(1)}`).join(' ')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   if (JOBS > 1 && !WORKER) {
-    // Curves are independent: split the seeds over child processes (each single-threaded).
-    const groups = Array.from({ length: Math.min(JOBS, SEEDS.length) }, (_, j) => SEEDS.filter((_, i) => i % JOBS === j));
-    const passOn = argv.filter((a) => !/^--(seeds|jobs)=/.test(a));
-    await Promise.all(groups.map((seeds) => new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, '--worker', `--seeds=${seeds.join(',')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Curves are independent: deal the (seed, strategy) curves round-robin to child processes
+    // (each single-threaded); a curve's figures do not depend on which process draws it.
+    const tasks = SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => `${seed}:${strategy}`));
+    const groups = Array.from({ length: Math.min(JOBS, tasks.length) }, (_, j) => tasks.filter((_, i) => i % JOBS === j));
+    const passOn = argv.filter((a) => !/^--(jobs|tasks)=/.test(a));
+    await Promise.all(groups.map((group) => new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, '--worker', `--tasks=${group.join(',')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
       let buffered = '';
       child.stdout.on('data', (chunk: Buffer) => {
         buffered += chunk.toString();
@@ -214,16 +216,17 @@ async function simulate(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promi
           report(seed, strategy, curve);
         }
       });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`seeds ${seeds.join(',')}: exit ${code}`))));
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${group.join(',')}: exit ${code}`))));
     })));
   } else {
-    for (const seed of SEEDS) {
-      for (const strategy of STRATEGIES) {
-        const { curve } = await simulateCurve(data, pool, test, seed, { strategy, randomShare: strategy === 'random' ? 0 : SHARE }, cfg);
-        bySeed.set(seed, { ...bySeed.get(seed), [strategy]: curve });
-        if (WORKER) console.log(`CURVE ${JSON.stringify({ seed, strategy, curve })}`);
-        else report(seed, strategy, curve);
-      }
+    const mine = arg('tasks')?.split(',').map((t) => t.split(':')) ?? SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => [String(seed), strategy]));
+    for (const [seedText, strategyText] of mine) {
+      const seed = Number(seedText);
+      const strategy = strategyText as AcquisitionStrategy;
+      const { curve } = await simulateCurve(data, pool, test, seed, { strategy, randomShare: strategy === 'random' ? 0 : SHARE }, cfg);
+      bySeed.set(seed, { ...bySeed.get(seed), [strategy]: curve });
+      if (WORKER) console.log(`CURVE ${JSON.stringify({ seed, strategy, curve })}`);
+      else report(seed, strategy, curve);
     }
     if (WORKER) return {};
   }
