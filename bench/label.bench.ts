@@ -155,7 +155,13 @@ function writeLabelStageFigures(sim: Record<string, unknown>): void {
     randomAtEnd: r.randomAtEnd,
     strategies: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [k, { labelsPerSeed: v.labelsPerSeed, meanLabels: v.meanLabels, worstLabels: v.worstLabels }])),
   };
-  writeFileSync(join(ROOT, 'src', 'lib', 'label', 'al-benchmark.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  // A run of other strategies on the same setup has the same random curves (the simulation is
+  // deterministic), so strategies measured by an earlier run against the same baseline are kept.
+  const path = join(ROOT, 'src', 'lib', 'label', 'al-benchmark.json');
+  const before = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as typeof figures) : null;
+  const same = before && before.dataset === figures.dataset && before.model === figures.model && before.seeds === figures.seeds && before.end === figures.end && before.randomAtEnd === figures.randomAtEnd;
+  if (same) figures.strategies = { ...before.strategies, ...figures.strategies };
+  writeFileSync(path, `${JSON.stringify(figures, null, 2)}\n`);
   console.log('Wrote src/lib/label/al-benchmark.json (shown on the Label stage).');
 }
 

@@ -57,6 +57,9 @@ describe('acquire', () => {
     expect(acquire({ probs: small.probs, numClasses: 3, features: null, dim: 0 }, { strategy: 'badge', batchSize: 10, seed: 1 }).sort()).toEqual([0, 1, 2, 3, 4, 5]);
     expect(acquire({ probs: small.probs, numClasses: 3, features: null, dim: 0 }, { strategy: 'badge', batchSize: 3, seed: 1 })).toEqual(rankByUncertainty(small.probs, 3, 'margin').slice(0, 3));
     expect(acquire(input, { strategy: 'margin', batchSize: 0, seed: 1 })).toEqual([]);
+    // BADGE's embeddings here are 300 x 5 x 9 floats: under a smaller cap it is plain margin.
+    expect(acquire(input, { strategy: 'badge', batchSize: 12, seed: 1, maxBadgeFloats: 300 * 5 * 9 - 1 })).toEqual(rankByUncertainty(probs, 5, 'margin').slice(0, 12));
+    expect(acquire(input, { strategy: 'badge', batchSize: 12, seed: 1, maxBadgeFloats: 300 * 5 * 9 })).not.toEqual(rankByUncertainty(probs, 5, 'margin').slice(0, 12));
     expect(needsFeatures('badge') && needsFeatures('margin-kcenter') && !needsFeatures('balanced-margin')).toBe(true);
     expect(() => acquire({ probs, numClasses: 5, features: new Float32Array(16), dim: 8 }, { strategy: 'badge', batchSize: 3, seed: 1 })).toThrow(/rows/);
   });
