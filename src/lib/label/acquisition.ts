@@ -42,15 +42,7 @@ export interface AcquisitionOptions {
   randomShare?: number;
   /** Seeds BADGE's k-means++ draws and the random share. */
   seed: number;
-  /**
-   * BADGE's embeddings hold n x classes x (dim + 1) floats; above this many it falls back to
-   * margin rather than fill the tab's memory (default 2^25 floats = 128 MB, e.g. 20,000 images of
-   * 10 classes with 64 features is 13M).
-   */
-  maxBadgeFloats?: number;
 }
-
-export const MAX_BADGE_FLOATS = 2 ** 25;
 
 /** Does this strategy read features (penultimate-layer embeddings)? */
 export function needsFeatures(strategy: AcquisitionStrategy): boolean {
@@ -59,8 +51,7 @@ export function needsFeatures(strategy: AcquisitionStrategy): boolean {
 
 /**
  * Rows of the pool to label next, in queue order, at most batchSize, no duplicates. A strategy
- * that needs features falls back to plain margin when none are given (e.g. a model without them),
- * and BADGE does too when its embeddings would exceed maxBadgeFloats.
+ * that needs features falls back to plain margin when none are given (e.g. a model without them).
  */
 export function acquire(input: AcquisitionInput, o: AcquisitionOptions): number[] {
   const n = rowCount(input.probs.length, input.numClasses);
@@ -71,8 +62,7 @@ export function acquire(input: AcquisitionInput, o: AcquisitionOptions): number[
   const rand = mulberry32(o.seed);
   const features = input.features && input.dim > 0 ? input.features : null;
   if (features && rowCount(features.length, input.dim) !== n) throw new Error(`features have ${features.length / input.dim} rows but probabilities have ${n}`);
-  const tooBig = o.strategy === 'badge' && n * input.numClasses * (input.dim + 1) > (o.maxBadgeFloats ?? MAX_BADGE_FLOATS);
-  const chosen = pickInformative(input, tooBig ? null : features, o.strategy, want - randomCount, rand);
+  const chosen = pickInformative(input, features, o.strategy, want - randomCount, rand);
   if (randomCount > 0) {
     const taken = new Set(chosen);
     const rest = shuffleInPlace(Array.from({ length: n }, (_, i) => i).filter((i) => !taken.has(i)), rand);
@@ -93,7 +83,7 @@ function pickInformative(input: AcquisitionInput, features: Float32Array | null,
       return balancedMargin(probs, numClasses, k);
     case 'badge':
       if (!features) return rankByUncertainty(probs, numClasses, 'margin').slice(0, k);
-      return kMeansPlusPlus(badgeEmbeddings(probs, numClasses, features, input.dim), numClasses * (input.dim + 1), k, rand);
+      return badgePicks(probs, numClasses, features, input.dim, k, rand);
   }
 }
 
@@ -185,6 +175,81 @@ export function kMeansPlusPlus(rows: Float32Array, dim: number, k: number, rand:
         const diff = rows[i * dim + d] - rows[c * dim + d];
         s += diff * diff;
       }
+      if (s < nearest[i]) nearest[i] = s;
+    }
+  };
+  add(first);
+  while (picked.length < want) {
+    let total = 0;
+    for (let i = 0; i < n; i++) total += nearest[i];
+    let next = -1;
+    if (total > 0) {
+      let target = rand() * total;
+      for (let i = 0; i < n; i++) {
+        if (nearest[i] <= 0) continue;
+        next = i;
+        target -= nearest[i];
+        if (target < 0) break;
+      }
+    } else {
+      next = isPicked.findIndex((p) => p === 0);
+    }
+    add(next);
+  }
+  return picked;
+}
+
+/**
+ * BADGE's picks without building the embeddings: a gradient embedding is an outer product g ⊗ h
+ * (g = p - onehot(ŷ), h = [features, 1]), so <g_i ⊗ h_i, g_c ⊗ h_c> = (g_i · g_c)(h_i · h_c) and a
+ * squared distance costs O(classes + dim) instead of O(classes x dim), with O(n (classes + dim))
+ * memory. The same choices as kMeansPlusPlus(badgeEmbeddings(...)) up to rounding (tested); fast
+ * enough for the page (a 20,000-image pool in well under a second).
+ */
+export function badgePicks(probs: Float32Array, numClasses: number, features: Float32Array, dim: number, k: number, rand: () => number): number[] {
+  const n = rowCount(probs.length, numClasses);
+  const hd = dim + 1;
+  const g = new Float64Array(n * numClasses);
+  const h = new Float64Array(n * hd);
+  const norm2 = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const top = argMax(probs, i * numClasses, numClasses);
+    let gn = 0;
+    for (let c = 0; c < numClasses; c++) {
+      // Rounded through float32 as badgeEmbeddings stores it, so both give the same distances.
+      const v = Math.fround(probs[i * numClasses + c] - (c === top ? 1 : 0));
+      g[i * numClasses + c] = v;
+      gn += v * v;
+    }
+    let hn = 1;
+    for (let d = 0; d < dim; d++) {
+      const v = features[i * dim + d];
+      h[i * hd + d] = v;
+      hn += v * v;
+    }
+    h[i * hd + dim] = 1;
+    norm2[i] = gn * hn;
+  }
+  const want = Math.min(n, Math.max(0, Math.floor(k)));
+  const picked: number[] = [];
+  if (want === 0) return picked;
+  let first = 0;
+  for (let i = 1; i < n; i++) if (norm2[i] > norm2[first]) first = i;
+  const nearest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const isPicked = new Uint8Array(n);
+  const add = (c: number) => {
+    picked.push(c);
+    isPicked[c] = 1;
+    for (let i = 0; i < n; i++) {
+      if (isPicked[i]) {
+        nearest[i] = 0;
+        continue;
+      }
+      let gg = 0;
+      for (let j = 0; j < numClasses; j++) gg += g[i * numClasses + j] * g[c * numClasses + j];
+      let hh = 0;
+      for (let d = 0; d < hd; d++) hh += h[i * hd + d] * h[c * hd + d];
+      const s = Math.max(0, norm2[i] + norm2[c] - 2 * gg * hh);
       if (s < nearest[i]) nearest[i] = s;
     }
   };
