@@ -1,19 +1,35 @@
 // npm run bench:label — active learning against random acquisition on the Digits demo, with the
-// true labels as the oracle: start from 50 labels, acquire 50 at a time up to 500, retrain after
-// each step; 3 seeds per strategy. Training uses the app's MLP builder and training loop, and
-// acquisition the app's uncertainty + k-center code, in Node (TF.js CPU backend: the browser's
-// software GPU would make 60 retrainings take hours). Then pre-labeling throughput is measured in
-// the built app in headless Chromium (real inference worker). Writes bench/results/label.json.
+// true labels as the oracle: start from 50 random labels, acquire 50 at a time up to 500, retrain
+// after each step; 5 seeds per strategy. The simulation (bench/lib/al-sim.ts) trains the model the
+// app trains by default (the Train stage's default settings: small CNN, Adam, dropout, light
+// augmentation) with the app's batch code and training loop, on TF.js's WASM backend with
+// Trainyard's training kernels, in Node, and acquires with the app's own acquisition code. It is
+// deterministic: the same command prints the same curves. Then pre-labeling throughput is measured
+// in the built app in headless Chromium (real inference worker). Writes bench/results/label.json and
+// the figures the Label stage shows (src/lib/label/al-benchmark.json).
+//
+//   --no-sim / --no-browser           skip a part
+//   --seeds=1,2,3,4,5                 seeds
+//   --strategies=random,balanced-margin,...   (random is always run: it sets the target)
+//   --share=0.1                       random share of each non-random batch
+//   --schedule=warm|scratch --first-steps=N --steps=N
+//   --jobs=N                          child processes sharing the curves (default: one per core)
+//   --dry                             do not write the Label stage's JSON
 import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
 import { chromium } from 'playwright-core';
 import { loadDigitsDemo } from './lib/digits-demo';
-import { accuracy, featureRows, fit, predictRows, type ArraySet } from './lib/array-trainer';
-import { selectBatch } from '../src/lib/label/diversity';
+import { labelsToReach, simulateCurve, type Curve, type SimConfig, type SimData } from './lib/al-sim';
+import { ACQUISITION_STRATEGIES, type AcquisitionStrategy } from '../src/lib/label/acquisition';
+import { registerWasmTrainingKernels } from '../src/lib/ml/wasm-training';
+import { DEFAULT_SETTINGS } from '../src/lib/train/train-config';
 import { mulberry32, shuffleInPlace } from '../src/lib/ml/random';
 // @ts-expect-error plain ESM helpers without types
 import { startServer } from '../scripts/serve.mjs';
@@ -21,64 +37,27 @@ import { startServer } from '../scripts/serve.mjs';
 import { findChromium } from '../scripts/ensure-chromium.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const START = 50;
 const STEP = 50;
 const END = 500;
-const SEEDS = [1, 2, 3];
+const SEEDS = (arg('seeds') ?? '1,2,3,4,5').split(',').map(Number);
 const TEST_SIZE = 1000;
-/** Gradient steps per retraining, whatever the label count: small sets get more epochs. */
-const STEPS = 300;
-const BATCH = 32;
+const SCHEDULE: SimConfig['schedule'] = {
+  mode: (arg('schedule') ?? 'warm') as 'warm' | 'scratch',
+  firstSteps: Number(arg('first-steps') ?? 150),
+  steps: Number(arg('steps') ?? 60),
+};
+const SHARE = Number(arg('share') ?? 0);
+/** Child processes to spread the seeds over (the machine's cores by default); --worker marks a child. */
+const JOBS = Number(arg('jobs') ?? cpus().length);
+const WORKER = argv.includes('--worker');
+const STRATEGIES: AcquisitionStrategy[] = ['random', ...((arg('strategies') ?? 'margin,balanced-margin,badge').split(',') as AcquisitionStrategy[]).filter((s) => s !== 'random')];
+for (const s of STRATEGIES) if (!ACQUISITION_STRATEGIES.includes(s)) throw new Error(`unknown strategy ${s}`);
 
-type Strategy = 'random' | 'margin' | 'margin+kcenter';
-const STRATEGIES: Strategy[] = ['random', 'margin', 'margin+kcenter'];
-
-async function curve(set: ArraySet, pool: number[], test: number[], seed: number, strategy: Strategy): Promise<Array<{ labels: number; accuracy: number }>> {
-  const rand = mulberry32(seed * 1000 + 17);
-  const labeled = shuffleInPlace(pool.slice(), mulberry32(seed)).slice(0, START);
-  const points: Array<{ labels: number; accuracy: number }> = [];
-  for (;;) {
-    const epochs = Math.max(1, Math.round((STEPS * BATCH) / labeled.length));
-    const { model } = await fit(set, labeled, {
-      architecture: { kind: 'mlp', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.2, hidden: [128] },
-      epochs, batchSize: BATCH, learningRate: 0.002, seed: seed + labeled.length,
-    });
-    try {
-      points.push({ labels: labeled.length, accuracy: accuracy(await predictRows(model, set, test), set, test) });
-      if (labeled.length >= END) return points;
-      const taken = new Set(labeled);
-      const unlabeled = pool.filter((i) => !taken.has(i));
-      if (strategy === 'random') {
-        labeled.push(...shuffleInPlace(unlabeled, rand).slice(0, STEP));
-      } else {
-        const probs = await predictRows(model, set, unlabeled);
-        const diversity = strategy === 'margin+kcenter';
-        const features = diversity ? await featureRows(model, set, unlabeled) : null;
-        const dim = features ? features.length / unlabeled.length : 0;
-        const picked = selectBatch(probs, 10, features, dim, { strategy: 'margin', batchSize: STEP, diversity });
-        labeled.push(...picked.map((i) => unlabeled[i]));
-      }
-    } finally {
-      model.dispose();
-    }
-  }
-}
-
-function mean(curves: Array<Array<{ labels: number; accuracy: number }>>): Array<{ labels: number; accuracy: number }> {
+function mean(curves: Curve[]): Curve {
   return curves[0].map((p, i) => ({ labels: p.labels, accuracy: curves.reduce((s, c) => s + c[i].accuracy, 0) / curves.length }));
-}
-
-/** Labels active learning needs to reach `target` (linear interpolation between steps), or null. */
-function labelsToReach(points: Array<{ labels: number; accuracy: number }>, target: number): number | null {
-  for (let i = 0; i < points.length; i++) {
-    if (points[i].accuracy >= target) {
-      if (i === 0) return points[0].labels;
-      const a = points[i - 1];
-      const b = points[i];
-      return Math.round(a.labels + ((target - a.accuracy) / (b.accuracy - a.accuracy)) * (b.labels - a.labels));
-    }
-  }
-  return null;
 }
 
 async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promise<{ images: number; imagesPerSecond: number; cycleSeconds: number | null }> {
@@ -163,12 +142,40 @@ async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo
   }
 }
 
+/** The figures the Label stage shows (src/lib/label/al-benchmark.ts reads them). */
+function writeLabelStageFigures(sim: Record<string, unknown>): void {
+  const r = sim as { date: string; machine: { cpu: string; cores: number }; setup: { seeds: number[]; pool: number; test: number }; randomAtEnd: number; summary: Record<string, { labelsPerSeed: Array<number | null>; meanLabels: number | null; worstLabels: number | null }> };
+  const figures = {
+    date: r.date,
+    machine: `${r.machine.cpu.trim()} (${r.machine.cores} cores), TF.js WASM in Node`,
+    dataset: `the Digits demo (${r.setup.pool} unlabeled, ${r.setup.test} test images; ${START} random labels, then batches of ${STEP})`,
+    model: `the Train stage's default small CNN (${SCHEDULE.mode === 'warm' ? 'warm-started' : 'from-scratch'} retraining after each batch)`,
+    seeds: r.setup.seeds.length,
+    end: END,
+    randomAtEnd: r.randomAtEnd,
+    strategies: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [k, { labelsPerSeed: v.labelsPerSeed, meanLabels: v.meanLabels, worstLabels: v.worstLabels }])),
+  };
+  // A run of other strategies on the same setup has the same random curves (the simulation is
+  // deterministic), so strategies measured by an earlier run against the same baseline are kept.
+  const path = join(ROOT, 'src', 'lib', 'label', 'al-benchmark.json');
+  const before = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as typeof figures) : null;
+  const same = before && before.dataset === figures.dataset && before.model === figures.model && before.seeds === figures.seeds && before.end === figures.end && before.randomAtEnd === figures.randomAtEnd;
+  if (same) figures.strategies = { ...before.strategies, ...figures.strategies };
+  writeFileSync(path, `${JSON.stringify(figures, null, 2)}\n`);
+  console.log('Wrote src/lib/label/al-benchmark.json (shown on the Label stage).');
+}
+
 async function main() {
   const demo = await loadDigitsDemo();
   const resultsPath = join(ROOT, 'bench', 'results', 'label.json');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   let out: Record<string, unknown> = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
-  if (!process.argv.includes('--no-sim')) out = { ...(await simulate(demo)), prelabel: null };
+  if (!process.argv.includes('--no-sim')) {
+    const sim = await simulate(demo);
+    if (WORKER) return;
+    out = { ...sim, prelabel: null };
+    if (!process.argv.includes('--dry')) writeLabelStageFigures(out);
+  }
   writeFileSync(resultsPath, JSON.stringify(out, null, 2));
   if (!process.argv.includes('--no-browser')) {
     const prelabel = await prelabelThroughput(demo);
@@ -178,36 +185,96 @@ async function main() {
   }
 }
 
-/** The active-learning simulation: every strategy's curve per seed, means, labels needed. */
+/** The active-learning simulation: every strategy's curve per seed, means, spread, labels needed. */
 async function simulate(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promise<Record<string, unknown>> {
-  await tf.setBackend('cpu');
-  const set: ArraySet = { x: demo.x, y: demo.y, shape: [28, 28, 1], numClasses: 10 };
+  setWasmPaths(`${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error('The TF.js WASM backend did not start.');
+  const images = demo.y.map((_, i) => Uint8Array.from(demo.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)));
+  const data: SimData = { images, labels: demo.y, size: 28, channels: 1, numClasses: 10 };
   const order = shuffleInPlace(demo.y.map((_, i) => i), mulberry32(424242));
   const test = order.slice(0, TEST_SIZE);
   const pool = order.slice(TEST_SIZE);
-  const results = Object.fromEntries(STRATEGIES.map((s) => [s, [] as Array<Array<{ labels: number; accuracy: number }>>])) as Record<Strategy, Array<Array<{ labels: number; accuracy: number }>>>;
+  const cfg: SimConfig = { start: START, step: STEP, end: END, schedule: SCHEDULE };
+  console.log(`Digits demo: pool ${pool.length}, test ${test.length}; ${START} -> ${END} labels by ${STEP}; seeds ${SEEDS.join(',')}; model: the Train stage's default (${DEFAULT_SETTINGS.architecture}, ${DEFAULT_SETTINGS.optimizer} ${DEFAULT_SETTINGS.learningRate}, batch ${DEFAULT_SETTINGS.batchSize}, dropout ${DEFAULT_SETTINGS.dropout}, augmentation ${DEFAULT_SETTINGS.augmentation}) on ${tf.getBackend()}; schedule ${JSON.stringify(SCHEDULE)}; random share ${SHARE}`);
   const t0 = Date.now();
-  for (const seed of SEEDS) {
-    for (const strategy of STRATEGIES) {
-      const c = await curve(set, pool, test, seed, strategy);
-      results[strategy].push(c);
-      console.log(`seed ${seed} ${strategy.padEnd(14)} ${c.map((p) => `${p.labels}:${(p.accuracy * 100).toFixed(1)}`).join(' ')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  const bySeed = new Map<number, Record<string, Curve>>();
+  const report = (seed: number, strategy: string, c: Curve) =>
+    console.log(`seed ${seed} ${strategy.padEnd(15)} ${c.map((p) => `${p.labels}:${(p.accuracy * 100).toFixed(1)}`).join(' ')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  if (JOBS > 1 && !WORKER) {
+    // Curves are independent: deal the (seed, strategy) curves round-robin to child processes
+    // (each single-threaded); a curve's figures do not depend on which process draws it.
+    const tasks = SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => `${seed}:${strategy}`));
+    const groups = Array.from({ length: Math.min(JOBS, tasks.length) }, (_, j) => tasks.filter((_, i) => i % JOBS === j));
+    const passOn = argv.filter((a) => !/^--(jobs|tasks)=/.test(a));
+    await Promise.all(groups.map((group) => new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, '--worker', `--tasks=${group.join(',')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.startsWith('CURVE ')) continue;
+          const { seed, strategy, curve } = JSON.parse(line.slice(6)) as { seed: number; strategy: string; curve: Curve };
+          bySeed.set(seed, { ...bySeed.get(seed), [strategy]: curve });
+          report(seed, strategy, curve);
+        }
+      });
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${group.join(',')}: exit ${code}`))));
+    })));
+  } else {
+    const mine = arg('tasks')?.split(',').map((t) => t.split(':')) ?? SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => [String(seed), strategy]));
+    for (const [seedText, strategyText] of mine) {
+      const seed = Number(seedText);
+      const strategy = strategyText as AcquisitionStrategy;
+      const { curve } = await simulateCurve(data, pool, test, seed, { strategy, randomShare: strategy === 'random' ? 0 : SHARE }, cfg);
+      bySeed.set(seed, { ...bySeed.get(seed), [strategy]: curve });
+      if (WORKER) console.log(`CURVE ${JSON.stringify({ seed, strategy, curve })}`);
+      else report(seed, strategy, curve);
     }
+    if (WORKER) return {};
   }
-  const means = Object.fromEntries(STRATEGIES.map((s) => [s, mean(results[s])])) as Record<Strategy, Array<{ labels: number; accuracy: number }>>;
+  const results = Object.fromEntries(STRATEGIES.map((s) => [s, SEEDS.map((seed) => bySeed.get(seed)![s])])) as Record<AcquisitionStrategy, Curve[]>;
+  const means = Object.fromEntries(STRATEGIES.map((s) => [s, mean(results[s])])) as Record<AcquisitionStrategy, Curve>;
   const target = means.random.at(-1)!.accuracy;
-  console.log(`\nlabels  ${STRATEGIES.map((s) => s.padStart(14)).join('')}   (mean test accuracy over seeds, %)`);
-  means.random.forEach((p, i) => console.log(`${String(p.labels).padStart(6)}  ${STRATEGIES.map((s) => (means[s][i].accuracy * 100).toFixed(1).padStart(14)).join('')}`));
-  const needed: Partial<Record<Strategy, number | null>> = {};
+  console.log(`\nlabels  ${STRATEGIES.map((s) => s.padStart(20)).join('')}   (mean test accuracy over seeds, %; [min-max])`);
+  means.random.forEach((p, i) =>
+    console.log(`${String(p.labels).padStart(6)}  ${STRATEGIES.map((s) => {
+      const accs = results[s].map((c) => c[i].accuracy * 100);
+      return `${(means[s][i].accuracy * 100).toFixed(1)} [${Math.min(...accs).toFixed(1)}-${Math.max(...accs).toFixed(1)}]`.padStart(20);
+    }).join('')}`));
+  const randomPerSeed = results.random.map((c) => c.at(-1)!.accuracy);
+  console.log(`\nRandom acquisition at ${END} labels: mean ${(target * 100).toFixed(1)}% (per seed ${randomPerSeed.map((a) => (a * 100).toFixed(1)).join(', ')}).`);
+  const summary: Record<string, unknown> = {};
   for (const s of STRATEGIES.filter((x) => x !== 'random')) {
-    needed[s] = labelsToReach(means[s], target);
-    const share = needed[s] === null ? null : needed[s]! / END;
-    console.log(`Random acquisition reaches ${(target * 100).toFixed(1)}% with ${END} labels; ${s} reaches it with ${needed[s] ?? `more than ${END}`} labels${share === null ? '' : ` = ${(share * 100).toFixed(0)}% of the labels`} (goal: at most 60%).`);
+    // Per seed: labels this strategy needs to reach the mean random 500-label accuracy, and that seed's own random 500-label accuracy.
+    const perSeed = results[s].map((c) => labelsToReach(c, target));
+    const perSeedOwn = results[s].map((c, i) => labelsToReach(c, randomPerSeed[i]));
+    const onMean = labelsToReach(means[s], target);
+    const known = (xs: Array<number | null>) => (xs.every((x) => x !== null) ? (xs as number[]) : null);
+    const all = known(perSeed);
+    const own = known(perSeedOwn);
+    const fmt = (x: number | null) => (x === null ? `>${END}` : `${x} (${Math.round((x / END) * 100)}%)`);
+    console.log(`${s}: reaches it with ${perSeed.map(fmt).join(', ')} per seed; mean curve ${fmt(onMean)}; mean of seeds ${all ? fmt(Math.round(all.reduce((a, b) => a + b, 0) / all.length)) : 'n/a'}; worst ${all ? fmt(Math.max(...all)) : `>${END}`}.` +
+      ` Against each seed's own random run: ${perSeedOwn.map(fmt).join(', ')}.`);
+    summary[s] = {
+      labelsPerSeed: perSeed, labelsOnMeanCurve: onMean,
+      meanLabels: all ? all.reduce((a, b) => a + b, 0) / all.length : null, worstLabels: all ? Math.max(...all) : null,
+      labelsPerSeedVsOwnRandom: perSeedOwn, worstLabelsVsOwnRandom: own ? Math.max(...own) : null,
+      accuracyAtEnd: means[s].at(-1)!.accuracy,
+    };
   }
+  console.log(`(${((Date.now() - t0) / 1000).toFixed(0)} s; goal: at most 60% of the labels on every seed, at most 50% on the mean)`);
   return {
-    date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, tfjsBackend: 'cpu (Node) for the simulation' },
-    setup: { start: START, step: STEP, end: END, seeds: SEEDS, testSize: TEST_SIZE, steps: STEPS, batch: BATCH, model: 'MLP 784-128-10', acquisition: 'margin (top 50); margin + k-center greedy over the 5x batch most uncertain' },
-    curves: results, means, randomAt500: target, labelsNeeded: needed,
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, tfjsBackend: `${tf.getBackend()} (Node, single-threaded, Trainyard's training kernels)` },
+    setup: {
+      pool: pool.length, test: test.length, start: START, step: STEP, end: END, seeds: SEEDS, schedule: SCHEDULE, randomShare: SHARE,
+      model: `the Train stage's default settings: ${DEFAULT_SETTINGS.architecture}, ${DEFAULT_SETTINGS.optimizer} lr ${DEFAULT_SETTINGS.learningRate}, batch ${DEFAULT_SETTINGS.batchSize}, dropout ${DEFAULT_SETTINGS.dropout}, augmentation ${DEFAULT_SETTINGS.augmentation}`,
+    },
+    curves: results, means, randomAtEnd: target, randomAtEndPerSeed: randomPerSeed, summary,
   };
 }
 

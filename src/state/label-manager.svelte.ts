@@ -9,7 +9,8 @@ import type { LabelSource, ModelVersionRecord, PrelabelRecord, SampleRecord } fr
 import { addClass, assignLabels, invertChangeSet, isAutoLabel, mergeClasses, renameClass, resolveConflicts, type ChangeSet } from '../lib/label/label-ops';
 import { labelsToCsv, parseLabelsCsv, planLabelImport, type LabelImportPlan } from '../lib/label/labels-csv';
 import { rankByUncertainty, type UncertaintyStrategy } from '../lib/label/uncertainty';
-import { selectBatch } from '../lib/label/diversity';
+import { DEFAULT_ACQUISITION, acquire, needsFeatures, type AcquisitionStrategy } from '../lib/label/acquisition';
+import { hashString } from '../lib/ml/random';
 import { DEFAULT_SETTINGS, withDefaults, type TrainSettings } from '../lib/train/train-config';
 import type { LabelQualityReport, LabelQualityProgress } from '../../workers/train.api';
 import { inferClient, trainClient } from '../clients/ml-clients';
@@ -47,7 +48,8 @@ export class LabelManager {
   mode = $state<LabelMode>('grid');
   order = $state<'uncertainty' | 'file'>('uncertainty');
   strategy = $state<UncertaintyStrategy>('margin');
-  diversity = $state(false);
+  /** How the next batch is chosen (measured by npm run bench:label; the default is the best there). */
+  acquisition = $state<AcquisitionStrategy>(DEFAULT_ACQUISITION);
   batchSize = $state(50);
   cursor = $state(0);
   selected = $state(new Set<string>());
@@ -147,7 +149,7 @@ export class LabelManager {
     this.rerank(records);
   }
 
-  /** Orders the unlabeled pool by the chosen uncertainty, with the diverse next batch first. */
+  /** Orders the unlabeled pool by the chosen uncertainty, with the next batch (chosen by `acquisition`) first. */
   rerank(records?: PrelabelRecord[]): void {
     void (records ? Promise.resolve(records) : listPrelabels(this.projectId)).then((all) => {
       const unlabeled = new Set(this.dataset.samples.filter((s) => s.label === null).map((s) => s.id));
@@ -163,13 +165,15 @@ export class LabelManager {
       const probs = new Float32Array(rows.length * k);
       rows.forEach((r, i) => probs.set(new Float32Array(r.probs), i * k));
       const order = rankByUncertainty(probs, k, this.strategy);
-      let batch: number[] = order.slice(0, this.batchSize);
       const dim = rows[0].embedding ? rows[0].embedding.byteLength / 4 : 0;
-      if (this.diversity && dim > 0 && rows.every((r) => r.embedding && r.embedding.byteLength === dim * 4)) {
-        const emb = new Float32Array(rows.length * dim);
-        rows.forEach((r, i) => emb.set(new Float32Array(r.embedding!), i * dim));
-        batch = selectBatch(probs, k, emb, dim, { strategy: this.strategy, batchSize: this.batchSize, diversity: true });
+      const withFeatures = needsFeatures(this.acquisition) && dim > 0 && rows.every((r) => r.embedding && r.embedding.byteLength === dim * 4);
+      let emb: Float32Array | null = null;
+      if (withFeatures) {
+        emb = new Float32Array(rows.length * dim);
+        rows.forEach((r, i) => emb!.set(new Float32Array(r.embedding!), i * dim));
       }
+      // Seeded by the predicting version, so the same model proposes the same batch every time.
+      const batch = acquire({ probs, numClasses: k, features: emb, dim: withFeatures ? dim : 0 }, { strategy: this.acquisition, batchSize: this.batchSize, seed: hashString(newest ?? "") });
       const inBatch = new Set(batch);
       const ranking = [...batch, ...order.filter((i) => !inBatch.has(i))].map((i) => rows[i].id);
       this.ranking = ranking;
