@@ -8,18 +8,17 @@
 // default learning rate, the app's training loop with its per-step dropout seeds. WebGPU runs on
 // Dawn in Node (test/node-webgpu.ts): a real GPU where VK_ICD_FILENAMES names its Vulkan driver,
 // else SwiftShader, which trains at a few images per second on 2 cores; that is why this is a
-// benchmark and not a CI test. WebGL has no Node runtime and is not covered here.
+// benchmark at full size; test/unit/seed-across-backends.test.ts runs a short one in CI. WebGL
+// has no Node runtime and is not covered here.
 // BENCH_SEED_TRAIN / BENCH_SEED_TEST / BENCH_SEED_EPOCHS / BENCH_SEED_BATCH size the run.
-import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { accuracy, epochsOver, predictRows, type ArraySet } from './lib/array-trainer';
+import type { ArraySet } from './lib/array-trainer';
 import { loadDigitsDemo } from './lib/digits-demo';
-import { buildModel } from '../src/lib/ml/architectures';
-import { disposeOptimizer, makeOptimizer } from '../src/lib/ml/optimizers';
+import { largestWeightDifference, seededRun } from './lib/seed-run';
 import { mulberry32, shuffleInPlace } from '../src/lib/ml/random';
-import { trainLoop } from '../src/lib/ml/train-loop';
 import { DEFAULT_SETTINGS } from '../src/lib/train/train-config';
 import { registerWasmTrainingKernels } from '../src/lib/ml/wasm-training';
 import { registerWebGpuTrainingKernels } from '../src/lib/ml/webgpu-training';
@@ -44,27 +43,10 @@ const adapter = (await installNodeWebGpu()).description;
 await import('@tensorflow/tfjs-backend-webgpu');
 registerWebGpuTrainingKernels();
 
-async function run(backend: 'wasm' | 'webgpu') {
-  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start`);
-  const started = performance.now();
-  const model = buildModel({ kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: DEFAULT_SETTINGS.dropout }, SEED);
-  const optimizer = makeOptimizer('adam', DEFAULT_SETTINGS.learningRate);
-  try {
-    const out = await trainLoop(model, epochsOver(set, trainRows, BATCH, SEED), { epochs: EPOCHS, optimizer, shouldStop: () => false, seed: SEED, readEvery: 1000 });
-    if (out.status !== 'completed') throw new Error(`${backend}: run ${out.status}`);
-    const probs = await predictRows(model, set, testRows);
-    const weights = await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
-    return { accuracy: accuracy(probs, set, testRows), weights, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    model.dispose();
-    disposeOptimizer(optimizer);
-  }
-}
-
-const wasm = await run('wasm');
-const webgpu = await run('webgpu');
-let worst = 0;
-wasm.weights.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - webgpu.weights[i][j])))));
+const options = { set, train: trainRows, test: testRows, epochs: EPOCHS, batchSize: BATCH, seed: SEED };
+const wasm = await seededRun('wasm', options);
+const webgpu = await seededRun('webgpu', options);
+const worst = largestWeightDifference(wasm.weights, webgpu.weights);
 const points = Math.abs(wasm.accuracy - webgpu.accuracy) * 100;
 console.log(`seed ${SEED}: small CNN, ${EPOCHS} epoch(s) of ${TRAIN} digits in batches of ${BATCH}, tested on ${TEST}`);
 console.log(`  WebAssembly         ${(wasm.accuracy * 100).toFixed(2)}%  (${wasm.seconds.toFixed(1)} s)`);
