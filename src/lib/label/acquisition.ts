@@ -148,8 +148,7 @@ export function badgeEmbeddings(probs: Float32Array, numClasses: number, feature
 export function kMeansPlusPlus(rows: Float32Array, dim: number, k: number, rand: () => number): number[] {
   const n = rowCount(rows.length, dim);
   const want = Math.min(n, Math.max(0, Math.floor(k)));
-  const picked: number[] = [];
-  if (want === 0) return picked;
+  if (want === 0) return [];
   let first = 0;
   let bestNorm = -1;
   for (let i = 0; i < n; i++) {
@@ -160,43 +159,14 @@ export function kMeansPlusPlus(rows: Float32Array, dim: number, k: number, rand:
       first = i;
     }
   }
-  const nearest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const isPicked = new Uint8Array(n);
-  const add = (c: number) => {
-    picked.push(c);
-    isPicked[c] = 1;
-    for (let i = 0; i < n; i++) {
-      if (isPicked[i]) {
-        nearest[i] = 0;
-        continue;
-      }
-      let s = 0;
-      for (let d = 0; d < dim; d++) {
-        const diff = rows[i * dim + d] - rows[c * dim + d];
-        s += diff * diff;
-      }
-      if (s < nearest[i]) nearest[i] = s;
+  return drawByDistance(n, want, first, rand, (i, c) => {
+    let s = 0;
+    for (let d = 0; d < dim; d++) {
+      const diff = rows[i * dim + d] - rows[c * dim + d];
+      s += diff * diff;
     }
-  };
-  add(first);
-  while (picked.length < want) {
-    let total = 0;
-    for (let i = 0; i < n; i++) total += nearest[i];
-    let next = -1;
-    if (total > 0) {
-      let target = rand() * total;
-      for (let i = 0; i < n; i++) {
-        if (nearest[i] <= 0) continue;
-        next = i;
-        target -= nearest[i];
-        if (target < 0) break;
-      }
-    } else {
-      next = isPicked.findIndex((p) => p === 0);
-    }
-    add(next);
-  }
-  return picked;
+    return s;
+  });
 }
 
 /**
@@ -231,10 +201,25 @@ export function badgePicks(probs: Float32Array, numClasses: number, features: Fl
     norm2[i] = gn * hn;
   }
   const want = Math.min(n, Math.max(0, Math.floor(k)));
-  const picked: number[] = [];
-  if (want === 0) return picked;
+  if (want === 0) return [];
   let first = 0;
   for (let i = 1; i < n; i++) if (norm2[i] > norm2[first]) first = i;
+  return drawByDistance(n, want, first, rand, (i, c) => {
+    let gg = 0;
+    for (let j = 0; j < numClasses; j++) gg += g[i * numClasses + j] * g[c * numClasses + j];
+    let hh = 0;
+    for (let d = 0; d < hd; d++) hh += h[i * hd + d] * h[c * hd + d];
+    return Math.max(0, norm2[i] + norm2[c] - 2 * gg * hh);
+  });
+}
+
+/**
+ * k-means++'s draw, given the first centre and a squared distance between rows: each next centre
+ * is drawn with probability proportional to its squared distance to the nearest centre so far;
+ * when every remaining row sits on a centre the rest are taken in index order.
+ */
+function drawByDistance(n: number, want: number, first: number, rand: () => number, squaredDistance: (i: number, c: number) => number): number[] {
+  const picked: number[] = [];
   const nearest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const isPicked = new Uint8Array(n);
   const add = (c: number) => {
@@ -245,11 +230,7 @@ export function badgePicks(probs: Float32Array, numClasses: number, features: Fl
         nearest[i] = 0;
         continue;
       }
-      let gg = 0;
-      for (let j = 0; j < numClasses; j++) gg += g[i * numClasses + j] * g[c * numClasses + j];
-      let hh = 0;
-      for (let d = 0; d < hd; d++) hh += h[i * hd + d] * h[c * hd + d];
-      const s = Math.max(0, norm2[i] + norm2[c] - 2 * gg * hh);
+      const s = squaredDistance(i, c);
       if (s < nearest[i]) nearest[i] = s;
     }
   };
