@@ -13,6 +13,7 @@ import { encodeNpy } from '../../src/lib/kit/npy';
 import { kitHyperparameters, KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../../src/lib/train/train-config';
 import { KIT_PYTHON_DIR } from './python';
+import { modelArtifacts } from '../../workers/ml/save-version';
 
 const require = createRequire(import.meta.url);
 const MNIST_DIR = join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
@@ -55,14 +56,8 @@ export async function writeKit(dir: string, spec: KitSpec): Promise<KitJob> {
     files.set(`data/${split}_ids.txt`, new TextEncoder().encode(ids.join('\n') + (ids.length ? '\n' : '')));
   }
   const model = buildModel(spec.architecture, spec.seed);
-  let topology: unknown;
-  let specs: tf.io.WeightsManifestEntry[] = [];
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    topology = a.modelTopology;
-    specs = a.weightSpecs ?? [];
-    files.set('init/weights.bin', new Uint8Array(a.weightData as ArrayBuffer));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  const { modelTopology: topology, weightSpecs: specs, weightData } = await modelArtifacts(model);
+  files.set('init/weights.bin', new Uint8Array(weightData));
   model.dispose();
   const fileInfo: KitJob['files'] = {};
   for (const [path, bytes] of files) fileInfo[path] = { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };

@@ -38,6 +38,7 @@ p.tofile(d + '/probs.bin')
 back = convert.to_tfjs(net, spec['topology'], spec['manifest'])
 print(json.dumps({'roundTrip': back == data}))
 `;
+import { modelArtifacts } from '../../workers/ml/save-version';
 
 describe.skipIf(!python)(`kit parity, TF.js against PyTorch (${reason})`, () => {
   let dir: string;
@@ -61,22 +62,14 @@ describe.skipIf(!python)(`kit parity, TF.js against PyTorch (${reason})`, () => 
           fresh.forEach((t) => t.dispose());
         }
       }
-      let topology: unknown;
-      let manifest: tf.io.WeightsManifestEntry[] = [];
-      let weights: ArrayBuffer | null = null;
-      await model.save(tf.io.withSaveHandler(async (a) => {
-        topology = a.modelTopology;
-        manifest = a.weightSpecs ?? [];
-        weights = a.weightData as ArrayBuffer;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
+      const { modelTopology: topology, weightSpecs: manifest, weightData: weights } = await modelArtifacts(model);
       const size = 'inputSize' in arch ? arch.inputSize : 1;
       const channels = 'channels' in arch ? arch.channels : 1;
       const n = 6;
       const x = new Float32Array(n * size * size * channels).map(() => rand());
       const sub = mkdtempSync(join(dir, arch.kind));
       writeFileSync(join(sub, 'spec.json'), JSON.stringify({ arch, topology, manifest, xShape: [n, size, size, channels] }));
-      writeFileSync(join(sub, 'weights.bin'), new Uint8Array(weights!));
+      writeFileSync(join(sub, 'weights.bin'), new Uint8Array(weights));
       writeFileSync(join(sub, 'x.bin'), new Uint8Array(x.buffer));
       const out = execFileSync(python!, ['-c', SCRIPT, sub], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: KIT_PYTHON_DIR } });
       expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ roundTrip: true });

@@ -51,6 +51,7 @@ for d in sys.argv[1:]:
     open(d + '/after.bin', 'wb').write(convert.to_tfjs(net, spec['topology'], spec['manifest']))
     json.dump(losses, open(d + '/losses.json', 'w'))
 `;
+import { modelArtifacts } from '../../workers/ml/save-version';
 
 interface Prepared {
   model: tf.LayersModel;
@@ -79,15 +80,7 @@ describe.skipIf(!python)(`kit training steps, TF.js against PyTorch (${reason})`
 
   async function prepare(arch: ArchitectureConfig, optimizer: string, learningRate: number, steps: number): Promise<Prepared> {
     const model = buildModel(arch, 11);
-    let topology: unknown;
-    let manifest: tf.io.WeightsManifestEntry[] = [];
-    let weights: ArrayBuffer | null = null;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      topology = a.modelTopology;
-      manifest = a.weightSpecs ?? [];
-      weights = a.weightData as ArrayBuffer;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    const { modelTopology: topology, weightSpecs: manifest, weightData: weights } = await modelArtifacts(model);
     const { inputSize: size, channels, numClasses: k } = arch as { inputSize: number; channels: number; numClasses: number };
     const per = size * size * channels;
     const rand = mulberry32(5);
@@ -96,7 +89,7 @@ describe.skipIf(!python)(`kit training steps, TF.js against PyTorch (${reason})`
     const sub = mkdtempSync(join(dir, `${arch.kind}-${optimizer}-`));
     const hp = { optimizer, learningRate, momentum: 0.9 };
     writeFileSync(join(sub, 'spec.json'), JSON.stringify({ arch, topology, manifest, hp, steps, batch: BATCH, xShape: [steps * BATCH, size, size, channels] }));
-    writeFileSync(join(sub, 'weights.bin'), new Uint8Array(weights!));
+    writeFileSync(join(sub, 'weights.bin'), new Uint8Array(weights));
     writeFileSync(join(sub, 'x.bin'), new Uint8Array(x.buffer));
     writeFileSync(join(sub, 'y.bin'), new Uint8Array(y.buffer));
     return { model, sub, x, y, shape: [size, size, channels], k };
