@@ -12,6 +12,7 @@ const SLOW_UNIT_TESTS = [
   'test/unit/kit-train.test.ts',
   'test/unit/kit-train-step.test.ts',
   'test/unit/seed-across-backends.test.ts',
+  'test/unit/seed-webgl.test.ts',
 ];
 
 // Unit tests of pure logic and storage in Node (the benchmark-sized ones apart, in `slow`), and

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { disposeOptimizer, makeOptimizer, type OptimizerName } from '../../src/lib/ml/optimizers';
+import { OPTIMIZER_EPSILON, disposeOptimizer, makeOptimizer, type OptimizerName } from '../../src/lib/ml/optimizers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,5 +18,22 @@ describe('optimizers', () => {
     disposeOptimizer(opt);
     w.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('optimizer epsilon', () => {
+  // TF.js's WebGL backend reports epsilon 1e-4 where it renders float32 (SwiftShader, most GPUs);
+  // an optimizer that took the backend's epsilon trained differently there than on WASM.
+  it.each<OptimizerName>(['adam', 'rmsprop'])('%s uses the same epsilon whatever the backend reports', (name) => {
+    const backend = tf.backend();
+    const original = backend.epsilon;
+    backend.epsilon = () => 1e-4;
+    try {
+      const opt = makeOptimizer(name, 0.01) as unknown as { epsilon: number };
+      expect(opt.epsilon).toBe(OPTIMIZER_EPSILON);
+      disposeOptimizer(opt as unknown as tf.Optimizer);
+    } finally {
+      backend.epsilon = original;
+    }
   });
 });

@@ -87,7 +87,8 @@ export function yieldToEventLoop(): Promise<void> {
  * as Keras does: a clip turns exploding logits into a finite plateau with zero gradient, a run that
  * looks alive but learns nothing. Unclipped, they surface as a non-finite loss, reported as 'diverged'.
  */
-function crossEntropy(probs: tf.Tensor, ys: tf.Tensor): tf.Scalar {
+/** The loop's loss: mean cross-entropy of softmax outputs against one-hot labels. */
+export function crossEntropy(probs: tf.Tensor, ys: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.mean(tf.log(tf.sum(tf.mul(ys, probs), -1)))) as tf.Scalar);
 }
 
