@@ -251,7 +251,7 @@ describe('Pascal VOC', () => {
         obj('cow', ['11', '11', '31', '21']) +
         '<object><name>cat</name></object><object><bndbox/></object>',
     );
-    const r = importVoc([{ path: 'a.xml', data: xml }], { classes: ['cat'] });
+    const r = importVoc([{ path: 'a.xml', data: new TextEncoder().encode('\ufeff' + xml) }], { classes: ['cat'] });
     expect(issues(r)).toEqual(['out-of-bounds:clipped:2', 'degenerate:dropped:3', 'non-finite:dropped:4', 'unknown-class:dropped:5', 'missing-field:dropped:6', 'missing-field:dropped:7']);
     const b = r.set.images[0].boxes[0];
     expect(b.label).toBe('cat');

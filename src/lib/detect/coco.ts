@@ -33,7 +33,8 @@ export function importCoco(input: string | Uint8Array, fileName: string, options
   const time = options.time ?? Date.now();
   let doc: unknown;
   try {
-    // Size first, on the raw input, so a huge file is never decoded into a string.
+    // Size first, on the raw input, so a huge file is never decoded into a string: given the
+    // oversized input, parseUntrustedJson throws its size refusal before reading anything.
     const limits = options.limits ?? COCO_LIMITS;
     if (byteLength(input) > limits.maxBytes) parseUntrustedJson(input, fileName, limits);
     doc = parseUntrustedJson(decodeText(input), fileName, limits);
