@@ -55,5 +55,6 @@ describe('CenterNet-lite model (TF.js, cpu backend)', () => {
     expect(dets).toHaveLength(2);
     expect(dets[0].length).toBeGreaterThan(0);
     for (const d of dets) for (const b of d) expect(b.x >= 0 && b.y >= 0 && b.x + b.w <= 1 + 1e-6 && b.y + b.h <= 1 + 1e-6).toBe(true);
-  });
+    // Six steps on the CPU backend: about 4 s on a quiet 2-core machine, more under load.
+  }, 60_000);
 });
