@@ -1,6 +1,6 @@
 // The import worker's API: plan an import (shown to the user first), run it, cancel it.
 import type { ImportPlanSummary } from '../src/lib/import/plan';
-import type { ImportSession } from '../src/db/schema';
+import type { ImportSession } from '../src/contracts/records';
 import type { ArchiveProgress, ImportedProject, ProjectImportPlan } from '../src/lib/archive/format';
 
 export type ImportSource =

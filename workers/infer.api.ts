@@ -1,7 +1,7 @@
 // The inference worker's API: load a version, predict images, export and import model zips.
 import type { BackendInfo } from './ml/backend';
 import type { ImportSource } from './import.api';
-import type { AlertRecord } from '../src/db/schema';
+import type { AlertRecord } from '../src/contracts/records';
 import type { DriftReport } from '../src/lib/monitor/drift';
 import type { ExportOutcome } from '../src/lib/export/types';
 

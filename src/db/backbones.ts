@@ -2,7 +2,7 @@
 // and the per-project cache of embeddings each backbone produced for each sample.
 import { db } from './open';
 import { restoreBackbone } from './restore';
-import type { BackboneRecord, BackboneWeightsRecord, EmbeddingRecord } from './schema';
+import type { BackboneRecord, BackboneWeightsRecord, EmbeddingRecord } from '../contracts/records';
 
 export async function listBackbones(): Promise<BackboneRecord[]> {
   const all = await (await db()).getAll('backbones');

@@ -1,7 +1,7 @@
 // Dataset versions: immutable, content-addressed snapshots (same content, same id, stored once).
 import { db } from './open';
 import { requireProject } from './project-guard';
-import type { DatasetVersionRecord } from './schema';
+import type { DatasetVersionRecord } from '../contracts/records';
 
 export async function listDatasetVersions(projectId: string): Promise<DatasetVersionRecord[]> {
   const all = await (await db()).getAllFromIndex('datasetVersions', 'byProject', projectId);

@@ -3,7 +3,7 @@
 import { db } from './open';
 import { projectRange } from './keys';
 import { restoreProject, restoreSample } from './restore';
-import type { LabelSource, PrelabelRecord } from './schema';
+import type { LabelSource, PrelabelRecord } from '../contracts/records';
 
 export interface LabelWrite {
   id: string;

@@ -1,7 +1,7 @@
 // The model registry: immutable versions (metadata apart from weights) and aliases with history.
 import { db } from './open';
 import { requireProject } from './project-guard';
-import type { AliasRecord, ModelVersionRecord, ModelWeightsRecord } from './schema';
+import type { AliasRecord, ModelVersionRecord, ModelWeightsRecord } from '../contracts/records';
 
 export async function listVersions(projectId: string): Promise<ModelVersionRecord[]> {
   const all = await (await db()).getAllFromIndex('models', 'byProject', projectId);

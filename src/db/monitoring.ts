@@ -3,7 +3,7 @@
 // never has to read the logs it deletes.
 import { db } from './open';
 import { projectRange } from './keys';
-import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord } from './schema';
+import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord } from '../contracts/records';
 
 export interface RetentionLimits {
   maxLogs: number;

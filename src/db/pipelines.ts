@@ -1,7 +1,8 @@
 // Pipelines, their runs and the step cache (outputs under a hash of each step's settings and inputs).
 import { db } from './open';
 import { requireProject } from './project-guard';
-import type { PipelineRecord, PipelineRunStoreRecord, StepCacheRecord } from './schema';
+import type { PipelineRecord, StepCacheRecord } from '../contracts/records';
+import type { PipelineRunRecord } from '../contracts/pipeline';
 
 export async function listPipelines(projectId: string): Promise<PipelineRecord[]> {
   const all = await (await db()).getAllFromIndex('pipelines', 'byProject', projectId);
@@ -24,21 +25,21 @@ export async function deletePipeline(id: string): Promise<void> {
   await tx.done;
 }
 
-export async function listPipelineRuns(pipelineId: string): Promise<PipelineRunStoreRecord[]> {
+export async function listPipelineRuns(pipelineId: string): Promise<PipelineRunRecord[]> {
   const all = await (await db()).getAllFromIndex('pipelineRuns', 'byPipeline', pipelineId);
   return all.sort((a, b) => b.number - a.number);
 }
 
-export async function listProjectPipelineRuns(projectId: string): Promise<PipelineRunStoreRecord[]> {
+export async function listProjectPipelineRuns(projectId: string): Promise<PipelineRunRecord[]> {
   const all = await (await db()).getAllFromIndex('pipelineRuns', 'byProject', projectId);
   return all.sort((a, b) => b.createdAt - a.createdAt);
 }
 
-export async function getPipelineRun(id: string): Promise<PipelineRunStoreRecord | undefined> {
+export async function getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {
   return (await db()).get('pipelineRuns', id);
 }
 
-export async function savePipelineRun(run: PipelineRunStoreRecord): Promise<void> {
+export async function savePipelineRun(run: PipelineRunRecord): Promise<void> {
   const tx = (await db()).transaction(['projects', 'pipelineRuns'], 'readwrite');
   requireProject(await tx.objectStore('projects').get(run.projectId), run.projectId);
   void tx.objectStore('pipelineRuns').put({ ...run, updatedAt: Date.now() });

@@ -2,7 +2,7 @@
 // a second run with the same preprocessing never decodes an image again.
 import { db } from './open';
 import { requireProject } from './project-guard';
-import type { PreprocessedRecord } from './schema';
+import type { PreprocessedRecord } from '../contracts/records';
 
 export async function cachedIds(configHash: string, projectId: string): Promise<Set<string>> {
   const range = IDBKeyRange.bound([projectId, configHash, ''], [projectId, configHash, '\uffff']);

@@ -1,6 +1,6 @@
 // Records read from disk are validated and repaired here, one restore function per type
 // (Excalidraw's restore.ts habit): old or damaged shapes never reach the UI as-is.
-import type { BackboneRecord, ImportSession, LabelSource, ProjectRecord, SampleRecord, Split } from './schema';
+import type { BackboneRecord, ImportSession, LabelSource, ProjectRecord, SampleRecord, Split } from '../contracts/records';
 
 const SPLITS: Split[] = ['unassigned', 'train', 'val', 'test'];
 const num = (v: unknown, fallback = 0) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);

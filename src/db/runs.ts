@@ -1,7 +1,7 @@
 // Training runs and their per-epoch checkpoints. A checkpoint is only ever written with
 // finite weights (the caller checks), so resuming never starts from a diverged state.
 import { db } from './open';
-import type { CheckpointRecord, TrainRunRecord } from './schema';
+import type { CheckpointRecord, TrainRunRecord } from '../contracts/records';
 import { requireProject } from './project-guard';
 
 /** Throws ProjectDeletedError (storing nothing) when the run's project was deleted meanwhile. */

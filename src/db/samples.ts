@@ -2,7 +2,7 @@
 import { db } from './open';
 import { projectRange } from './keys';
 import { restoreProject, restoreSample } from './restore';
-import type { BlobRecord, SampleRecord } from './schema';
+import type { BlobRecord, SampleRecord } from '../contracts/records';
 
 export interface PreparedSample {
   sample: SampleRecord;

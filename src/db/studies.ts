@@ -2,7 +2,7 @@
 // ends; a study found 'running' after a reload marks its running trial 'interrupted' and reruns it.
 import { db } from './open';
 import { requireProject } from './project-guard';
-import type { StudyRecord, TrialRecord } from './schema';
+import type { StudyRecord, TrialRecord } from '../contracts/records';
 
 const trialRange = (studyId: string) => IDBKeyRange.bound([studyId, 0], [studyId, Infinity]);
 

@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import { trainClient } from '../clients/ml-clients';
 import { getVersion } from '../db/models';
 import { getStudy, listStudies, listTrials } from '../db/studies';
-import type { StudyRecord, TrialRecord } from '../db/schema';
+import type { StudyRecord, TrialRecord } from '../contracts/records';
 import { validateSettings, type TrainSettings } from '../lib/train/train-config';
 import { gridSize } from '../lib/tune/grid';
 import { validateSpace, type ParamSpec, type ParamValue, type SearchSpace } from '../lib/tune/space';

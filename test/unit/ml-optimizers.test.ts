@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { disposeOptimizer, makeOptimizer, type OptimizerName } from '../../src/lib/ml/optimizers';
+import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
+import type { OptimizerKind } from '../../src/contracts/training';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 describe('optimizers', () => {
-  it.each<OptimizerName>(['adam', 'sgd', 'rmsprop'])('%s leaves no tensor behind after a step and dispose', (name) => {
+  it.each<OptimizerKind>(['adam', 'sgd', 'rmsprop'])('%s leaves no tensor behind after a step and dispose', (name) => {
     const before = tf.memory().numTensors;
     const init = tf.ones([3]);
     const w = tf.variable(init);

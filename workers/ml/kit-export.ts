@@ -10,7 +10,7 @@ import { getRun } from '../../src/db/runs';
 import { getPreprocessedBatch } from '../../src/db/preprocessed';
 import { getProject } from '../../src/db/projects';
 import { getOriginal, listSamples } from '../../src/db/samples';
-import type { DatasetVersionRecord } from '../../src/db/schema';
+import type { DatasetVersionRecord } from '../../src/contracts/records';
 import type { AugmentationSpec } from '../../src/lib/augment/spec';
 import { datasetVersionHash, unpackItems, type DatasetItem } from '../../src/lib/dataset/version';
 import { kitHyperparameters, kitImagePath, KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';

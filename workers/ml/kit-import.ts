@@ -23,6 +23,7 @@ import { evaluateVersionOn } from './evaluate-version';
 import { APP_VERSION } from './save-version';
 import { errorMessage } from '../../src/lib/util/errors';
 import { sha256Hex } from '../../src/lib/util/hex';
+import type { VersionMeta } from '../../src/contracts/training';
 
 /** out/ as a zip, or the files of the folder (their relative paths, e.g. "out/model.json"). */
 export type KitSource = { kind: 'zip'; file: Blob } | { kind: 'files'; files: Array<{ path: string; file: Blob }> };
@@ -207,7 +208,7 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
     ...(job.architecture.kind === 'mlp' ? { hidden: job.architecture.hidden } : {}),
   };
   const id = crypto.randomUUID();
-  const meta = {
+  const meta: VersionMeta = {
     architecture: job.architecture,
     labels: dataset.classes,
     inputShape: [pre.inputSize, pre.inputSize, pre.channels],

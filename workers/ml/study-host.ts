@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { getRun, saveRun } from '../../src/db/runs';
 import { listTrials, saveStudy, saveTrialAndStudy } from '../../src/db/studies';
-import type { EpochMetrics, StudyRecord, TrainRunRecord, TrialRecord } from '../../src/db/schema';
+import type { EpochMetrics } from '../../src/contracts/training';
+import type { StudyRecord, TrainRunRecord, TrialRecord } from '../../src/contracts/records';
 import { bestTrial, directionOf, trialSummary, type StudyPlan } from '../../src/lib/tune/study';
 import { runStudy, type StudyEnd, type TrialResult } from '../../src/lib/tune/runner';
 import { applyParams } from '../../src/lib/tune/training-space';

@@ -13,7 +13,7 @@
 //    the ids the project's versions and runs use, so the importing side can say what is missing.
 //  - imports still 'running' and the samples they wrote: uncommitted (an import in progress or
 //    interrupted), hidden from every reader but the Data page (see db/committed.ts).
-import type { ProjectRecord } from '../../db/schema';
+import type { ProjectRecord } from '../../contracts/records';
 
 export const ARCHIVE_FORMAT = 'trainyard.project';
 export const ARCHIVE_FORMAT_VERSION = 1;

@@ -1,9 +1,8 @@
 // Optimizers by name, and a dispose that frees everything they made.
 import * as tf from '@tensorflow/tfjs';
+import type { OptimizerKind } from '../../contracts/training';
 
-export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
-
-export function makeOptimizer(name: OptimizerName, learningRate: number, momentum = 0.9): tf.Optimizer {
+export function makeOptimizer(name: OptimizerKind, learningRate: number, momentum = 0.9): tf.Optimizer {
   if (name === 'sgd') return tf.train.momentum(learningRate, momentum);
   if (name === 'rmsprop') return tf.train.rmsprop(learningRate);
   return tf.train.adam(learningRate);
