@@ -13,8 +13,13 @@ export const noAugmentation = (): AugmentationSpec => ({ ...NO_AUGMENTATION });
 
 export function versionMeta(over: Partial<VersionMeta> = {}): VersionMeta {
   return {
-    labels: [], inputShape: [8, 8, 1], preprocess: { inputSize: 8, channels: 1, resize: 'stretch', background: [0, 0, 0] },
-    source: 'trained', appVersion: '0.1.0', tfjsVersion: '4.22.0', ...over,
+    labels: [],
+    inputShape: [8, 8, 1],
+    preprocess: { inputSize: 8, channels: 1, resize: 'stretch', background: [0, 0, 0] },
+    source: 'trained',
+    appVersion: '0.1.0',
+    tfjsVersion: '4.22.0',
+    ...over,
   };
 }
 
@@ -26,9 +31,19 @@ export function weightsBlob(...values: number[]): WeightsBlob {
   return { specs: [{ name: 'w', shape: [values.length], dtype: 'float32' }], data: new Float32Array(values).buffer };
 }
 
-export function pipelineRun(over: Partial<PipelineRunRecord> & Pick<PipelineRunRecord, 'id' | 'pipelineId' | 'projectId'>): PipelineRunRecord {
+export function pipelineRun(
+  over: Partial<PipelineRunRecord> & Pick<PipelineRunRecord, 'id' | 'pipelineId' | 'projectId'>,
+): PipelineRunRecord {
   return {
-    number: 1, definition: defaultPipeline('p'), trigger: { kind: 'manual', detail: '' }, state: 'running', createdAt: 1, updatedAt: 1,
-    steps: [], keys: [], message: null, ...over,
+    number: 1,
+    definition: defaultPipeline('p'),
+    trigger: { kind: 'manual', detail: '' },
+    state: 'running',
+    createdAt: 1,
+    updatedAt: 1,
+    steps: [],
+    keys: [],
+    message: null,
+    ...over,
   };
 }

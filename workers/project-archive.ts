@@ -159,7 +159,7 @@ export async function buildProjectArchive(projectId: string, onProgress: Progres
         try {
           lines.push(JSON.stringify(encodeRecord(record, addBlob)));
         } catch (err) {
-          throw new Error(`A ${store} record could not be exported: ${errorMessage(err)}`);
+          throw new Error(`A ${store} record could not be exported: ${errorMessage(err)}`, { cause: err });
         }
       }
       // Images and weights are already dense: stored, not deflated (as fast as a copy, as small).

@@ -206,7 +206,7 @@ async function watchedLabelCheck(projectId: string, settings: TrainSettings, fol
     // Let the abandoned folds wind down (they stop at their next batch) before the backend goes.
     await Promise.race([job?.catch(() => undefined), sleep(3000)]);
     dropLostBackend(info);
-    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`);
+    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`, { cause: err });
   } finally {
     watch.dispose();
   }

@@ -6,8 +6,7 @@ import type { ResizeMode, TrainProgress, TrainSettings } from './training';
 export type StepKind = 'validate' | 'snapshot' | 'split' | 'preprocess' | 'train' | 'evaluate' | 'gate' | 'register' | 'promote';
 
 export type TrainStepSettings =
-  | { mode: 'train'; settings: Partial<TrainSettings> }
-  | { mode: 'tune'; settings: Partial<TrainSettings>; plan: StudyPlan };
+  { mode: 'train'; settings: Partial<TrainSettings> } | { mode: 'tune'; settings: Partial<TrainSettings>; plan: StudyPlan };
 
 export interface StepSettings {
   validate: { minPerClass: number; minClasses: number };
@@ -27,7 +26,8 @@ export interface StepSettings {
 /** One step; a union over kinds, so narrowing on `kind` types `settings`. */
 export type StepDefinition<K extends StepKind = StepKind> = K extends StepKind ? { id: string; kind: K; settings: StepSettings[K] } : never;
 
-export type TriggerDefinition = { kind: 'manual' } | { kind: 'new-labels'; count: number; enabled: boolean } | { kind: 'drift-alert'; enabled: boolean };
+export type TriggerDefinition =
+  { kind: 'manual' } | { kind: 'new-labels'; count: number; enabled: boolean } | { kind: 'drift-alert'; enabled: boolean };
 
 export interface PipelineDefinition {
   format: 'trainyard.pipeline';
@@ -118,3 +118,12 @@ export interface PipelinePlan {
 }
 
 export type PipelineEvent = { kind: 'run'; run: PipelineRunRecord } | { kind: 'progress'; stepId: string; progress: TrainProgress };
+
+export interface GateDecision {
+  pass: boolean;
+  reasons: string[];
+  /** Candidate minus champion accuracy; null without a champion. */
+  improvement: number | null;
+  /** The class whose recall fell most; null without a champion or when no class fell. */
+  worstClass: { name: string; drop: number } | null;
+}

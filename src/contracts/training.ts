@@ -279,3 +279,13 @@ export interface DownloadProgress {
   /** Milliseconds since the download started. */
   elapsedMs: number;
 }
+
+export interface BatchPixelsRequest {
+  projectId: string;
+  configHash: string;
+  inputSize: number;
+  channels: number;
+  ids: string[];
+  /** Training batches only: the spec and this batch's seed (augmentSeed). */
+  augment?: { spec: AugmentationSpec; seed: number };
+}

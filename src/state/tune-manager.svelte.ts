@@ -13,7 +13,7 @@ import { bestTrial, type Strategy, directionOf, trialSummary, validatePlan, type
 import type { PrunerConfig } from '../lib/tune/pruners';
 import { DEFAULT_SPACE, spaceProblem, TUNABLE, type TunableName } from '../lib/tune/training-space';
 import type { StudyEvent, StudyGpuLoss, StudyOutcome, TrainProgress } from '../../workers/train.api';
-import type { BackendName } from '../../workers/ml/backend';
+import type { BackendName } from '../contracts/backend';
 import { errorMessage } from '../lib/util/errors';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };

@@ -186,7 +186,7 @@ async function storeBackbone(
       await addBackbone(record, weights);
     } catch (err) {
       if (isQuotaError(err)) {
-        throw new Error(await describeStorageFull(`The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`, 'Free space (delete a project, an old model version or other site data), then try again.'));
+        throw new Error(await describeStorageFull(`The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`, 'Free space (delete a project, an old model version or other site data), then try again.'), { cause: err });
       }
       throw err;
     }

@@ -26,21 +26,10 @@ import { ensurePreprocessed } from './data-feed';
 import { APP_VERSION, modelArtifacts } from './save-version';
 import { architectureOf, type RunConfig } from './train-runner';
 import { sha256Hex } from '../../src/lib/util/hex';
+import type { KitExportProgress, KitExport } from '../../src/contracts/kit';
+export type { KitExportProgress, KitExport };
 
 configure({ useWebWorkers: false });
-
-export interface KitExportProgress {
-  phase: 'preprocessing' | 'arrays' | 'images' | 'zipping';
-  done: number;
-  total: number;
-}
-
-export interface KitExport {
-  zip: Blob;
-  fileName: string;
-  jobId: string;
-  images: number;
-}
 
 const READ_BATCH = 256;
 const SPLITS = ['train', 'val', 'test'] as const;

@@ -13,7 +13,7 @@ import { applyParams } from '../../src/lib/tune/training-space';
 import { withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
 import type { StudyGpuLoss, TrainProgress } from '../train.api';
 import type { BackendInfo } from './backend';
-import { executeRun, RefusedError, type RunConfig } from './train-runner';
+import { executeRun, type RunConfig } from './train-runner';
 import { db } from '../../src/db/open';
 import { watchGpu } from './device-watch';
 import { errorMessage } from '../../src/lib/util/errors';
@@ -124,7 +124,7 @@ async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: Study
       let pruneReason: string | null = null;
       let finished: TrainRunRecord;
       let running: Promise<TrainRunRecord> | undefined;
-      let lost: string | null = null;
+      let lost: string | null;
       try {
         running = executeRun(run, {
           isStopped,

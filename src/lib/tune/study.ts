@@ -5,9 +5,9 @@ import type { TrialRecord } from '../../contracts/records';
 import { hashString, mulberry32, shuffleInPlace } from '../ml/random';
 import { suggestBayesian, type Observation } from './bayes';
 import { gridPoints, gridSize } from './grid';
-import { validatePruner, type PrunerConfig } from './pruners';
+import { validatePruner } from './pruners';
 import { sampleRandom } from './random-search';
-import { paramKey, validateSpace, type Params, type SearchSpace } from './space';
+import { paramKey, validateSpace, type Params } from './space';
 import type { Strategy, Objective, TrialState, StudyPlan } from '../../contracts/tuning';
 export type { Strategy, Objective, TrialState, StudyPlan };
 

@@ -249,7 +249,7 @@ class Lowering {
         const gamma = cfg.scale !== false ? w[i++] : null;
         const beta = cfg.center !== false ? w[i++] : null;
         const mean = w[i++];
-        const variance = w[i++];
+        const variance = w[i];
         const eps = Number(cfg.epsilon ?? 1e-3);
         const scale = new Float32Array(mean.length);
         const shift = new Float32Array(mean.length);
@@ -344,15 +344,6 @@ function consumers(g: Graph, t: number): number {
 /** Batch norm into the conv before it, then relu/relu6 into the conv/dense/add before it. */
 export function simplify(g: Graph): Graph {
   const ops = [...g.ops];
-  const replaceUse = (from: number, to: number) => {
-    for (const op of ops) {
-      if (op.kind === 'add') {
-        if (op.a === from) op.a = to;
-        if (op.b === from) op.b = to;
-      } else if (op.x === from) op.x = to;
-    }
-    if (g.output === from) g.output = to;
-  };
   const graph = (): Graph => ({ ...g, ops });
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
