@@ -307,7 +307,7 @@ const api = {
   runPipeline: (pipelineId, trigger, onEvent) => pipelineJob(pipelineId, trigger, onEvent),
 
   async resumePipeline(runId, onEvent) {
-    const run = (await getPipelineRun(runId)) as unknown as PipelineRunRecord | undefined;
+    const run = await getPipelineRun(runId);
     if (!run) throw new Error('That pipeline run no longer exists.');
     if (!resumableRun(run)) throw new Error('That pipeline run has nothing left to resume.');
     return pipelineJob(run.pipelineId, { kind: 'resume', detail: `resumed run #${run.number}` }, onEvent, run);
@@ -414,4 +414,4 @@ function debugFault(kind: DebugFault): string {
 Comlink.expose(api);
 // Also reachable from a test driving the worker directly (Playwright's worker.evaluate), so e2e
 // tests can inject a fault into the very worker that is training. Test-only, harmless otherwise.
-(self as unknown as { trainyardDebugFault?: (kind: DebugFault) => string }).trainyardDebugFault = debugFault;
+(self as typeof self & { trainyardDebugFault?: (kind: DebugFault) => string }).trainyardDebugFault = debugFault;

@@ -18,7 +18,7 @@ export async function describeAdapter(name: BackendName): Promise<string | null>
       return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' : null;
     }
     if (name === 'webgl') {
-      const gl = (tf.backend() as unknown as { gpgpu?: { gl: WebGL2RenderingContext } }).gpgpu?.gl;
+      const gl = (tf.backend() as { gpgpu?: { gl: WebGL2RenderingContext } }).gpgpu?.gl;
       if (!gl) return null;
       const ext = gl.getExtension('WEBGL_debug_renderer_info');
       return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));

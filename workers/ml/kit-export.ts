@@ -60,7 +60,7 @@ async function runSettings(run: PipelineRunRecord): Promise<{ settings: TrainSet
 async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string): Promise<{ settings: TrainSettings; source: KitJob['source'] }> {
   let chosen: { settings: TrainSettings; source: KitJob['source'] } | null = null;
   const runId = pipelineRunId ?? (version.origin.kind === 'pipeline' ? version.origin.runId : null);
-  const run = runId ? ((await getPipelineRun(runId)) as unknown as PipelineRunRecord | undefined) : undefined;
+  const run = runId ? await getPipelineRun(runId) : undefined;
   if (pipelineRunId) {
     if (!run || run.projectId !== version.projectId) throw new Error('That pipeline run is not in this project (deleted?).');
     const made = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
@@ -77,7 +77,7 @@ async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string
 
 /** "Export training kit" on a pipeline run's train step: the dataset version its split step made, with the settings of its train step. */
 export async function exportTrainingKitFromRun(projectId: string, pipelineRunId: string, onProgress: (p: KitExportProgress) => void = () => {}): Promise<KitExport> {
-  const run = (await getPipelineRun(pipelineRunId)) as unknown as PipelineRunRecord | undefined;
+  const run = await getPipelineRun(pipelineRunId);
   if (!run || run.projectId !== projectId) throw new Error('That pipeline run is not in this project.');
   const versionId = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
   if (typeof versionId !== 'string') throw new Error(`Pipeline run #${run.number} has no dataset version yet: its split step has not finished.`);

@@ -140,7 +140,7 @@ async function cutTrainingRun(projectId: string, pipelineRunId: string, stepId: 
 }
 
 async function previousKeys(pipelineId: string): Promise<StepKeyParts[] | null> {
-  const runs = (await listPipelineRuns(pipelineId)) as unknown as PipelineRunRecord[];
+  const runs = await listPipelineRuns(pipelineId);
   return runs.find((r) => r.keys?.length)?.keys ?? null;
 }
 

@@ -14,5 +14,5 @@ export function makeOptimizer(name: OptimizerKind, learningRate: number, momentu
  */
 export function disposeOptimizer(optimizer: tf.Optimizer): void {
   optimizer.dispose();
-  if (optimizer instanceof tf.SGDOptimizer) (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+  if (optimizer instanceof tf.SGDOptimizer) (optimizer as tf.SGDOptimizer & { c?: tf.Tensor }).c?.dispose();
 }

@@ -165,7 +165,7 @@ export function dropoutSeed(runSeed: number, epoch: number, batch: number, layer
 
 /** The optimizer's learning rate; SGD and momentum keep theirs in a tensor set by setLearningRate. */
 function learningRateOf(optimizer: tf.Optimizer): { get(): number; set(v: number): void } {
-  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+  const o = optimizer as tf.Optimizer & { learningRate: number; setLearningRate?: (v: number) => void };
   return { get: () => o.learningRate, set: (v) => (o.setLearningRate ? o.setLearningRate(v) : (o.learningRate = v)) };
 }
 

@@ -94,7 +94,7 @@ class Lowering {
   model(model: tf.LayersModel): void {
     const pending: Array<{ layer: tf.layers.Layer; node: KNode }> = [];
     for (const layer of model.layers) {
-      for (const node of (layer as unknown as { inboundNodes: KNode[] }).inboundNodes) pending.push({ layer, node });
+      for (const node of (layer as tf.layers.Layer & { inboundNodes: KNode[] }).inboundNodes) pending.push({ layer, node });
     }
     // Layers are listed in topological order, but nested or shared layers may carry nodes from
     // other graphs: run every node whose inputs are known and whose outputs are not, until fixed.
@@ -125,7 +125,7 @@ class Lowering {
 
   private layer(layer: tf.layers.Layer, node: KNode): void {
     const cls = layer.getClassName();
-    const nested = layer as unknown as tf.LayersModel;
+    const nested = layer as tf.LayersModel;
     if (Array.isArray((nested as { layers?: unknown }).layers) && Array.isArray(nested.inputs)) {
       if (nested.inputs.length !== node.inputTensors.length) throw new UnsupportedLayerError(FORMAT, layer.name, cls, 'nested model called with a different number of inputs');
       nested.inputs.forEach((t, i) => this.bind(t, this.get(node.inputTensors[i])));
