@@ -2,7 +2,7 @@
 // fire: each case lints a small snippet under a made-up path through ESLint's Node API with the
 // repository's own config, and expects the boundary error (or, for the allowed twin, none).
 import { ESLint } from 'eslint';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const eslint = new ESLint({ cwd: process.cwd() });
 
@@ -91,6 +91,9 @@ const cases: Array<[string, string, string, RegExp | null]> = [
 ];
 
 describe('lint import boundaries', () => {
+  // Loading the config (typescript-eslint, the Svelte parser) takes seconds on a busy 2-core machine.
+  beforeAll(() => eslint.lintText('', { filePath: 'src/lib/fake.ts' }), 60_000);
+
   it.each(cases)('%s', async (_what, file, code, expected) => {
     const errors = await boundaryErrors(file, code);
     if (expected === null) expect(errors).toEqual([]);
