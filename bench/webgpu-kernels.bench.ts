@@ -53,7 +53,7 @@ interface BackendInternals {
   submitQueue(): void;
   runWebGPUProgram(program: { shaderKey: string }, ...rest: unknown[]): TF.TensorInfo;
 }
-const backend = tf.backend() as unknown as BackendInternals;
+const backend = tf.backend() as BackendInternals;
 
 /** Submits whatever the backend has recorded and waits until the GPU has finished it. */
 async function finishGpuWork(): Promise<void> {

@@ -6,7 +6,7 @@ import { Throttle, estimateRemainingMs, formatBytes } from '../src/lib/util/form
 import type { PlannedEntry } from '../src/lib/import/plan';
 import { beginImport, discardImport, finishImport, getImport } from '../src/db/imports';
 import { writeSampleBatch, type PreparedSample } from '../src/db/samples';
-import type { ImportSession } from '../src/db/schema';
+import type { ImportSession } from '../src/contracts/records';
 import type { DecodePool } from './decode-pool';
 import type { ImportProgress } from './import.api';
 import type { OpenedSource } from './import-sources';

@@ -60,7 +60,7 @@ async function openZip(blob: Blob, name: string, kind: 'zip' | 'demo'): Promise<
   try {
     entries = await reader.getEntries();
   } catch (err) {
-    throw new Error(`${name} is not a readable zip file: ${errorMessage(err)}`);
+    throw new Error(`${name} is not a readable zip file: ${errorMessage(err)}`, { cause: err });
   }
   guard.checkEntryCount(entries.length);
   // Declared sizes can lie low (caught while inflating) but when they admit a bomb, refuse now.

@@ -1,18 +1,8 @@
 // The import worker's API: plan an import (shown to the user first), run it, cancel it.
-import type { ImportPlanSummary } from '../src/lib/import/plan';
-import type { ImportSession } from '../src/db/schema';
-import type { ArchiveProgress, ImportedProject, ProjectImportPlan } from '../src/lib/archive/format';
+import type { ImportSession } from '../src/contracts/records';
+import type { ArchiveProgress, ImportedProject, ImportPlanSummary, ImportSource, ProjectImportPlan } from '../src/contracts/imports';
 
-export type ImportSource =
-  /** A picked or dropped folder: paths are webkitRelativePath-style, first segment is the folder. */
-  | { kind: 'folder'; name: string; files: File[]; paths: string[] }
-  /** Loose files: images, optionally with one CSV manifest. Zips picked this way are opened. */
-  | { kind: 'files'; name: string; files: File[]; paths: string[] }
-  | { kind: 'zip'; file: File }
-  /** Webcam frames (JPEG files encoded on the page); paths are `<class>/<file>`. */
-  | { kind: 'webcam'; name: string; files: File[]; paths: string[] }
-  /** The bundled Digits demo, fetched from the app's own (precached) assets. */
-  | { kind: 'demo'; url: string };
+export type { ImportSource };
 
 export type ImportPlan = Omit<ImportPlanSummary, 'entries'> & {
   planId: string;

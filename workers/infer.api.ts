@@ -1,9 +1,9 @@
 // The inference worker's API: load a version, predict images, export and import model zips.
-import type { BackendInfo } from './ml/backend';
-import type { ImportSource } from './import.api';
-import type { AlertRecord } from '../src/db/schema';
-import type { DriftReport } from '../src/lib/monitor/drift';
-import type { ExportOutcome } from '../src/lib/export/types';
+import type { BackendInfo } from '../src/contracts/backend';
+import type { ImportSource } from '../src/contracts/imports';
+import type { AlertRecord } from '../src/contracts/records';
+import type { DriftReport } from '../src/contracts/monitor';
+import type { ExportOutcome } from '../src/contracts/export';
 
 /** Where a prediction is logged for monitoring (time, version, class, confidence, latency, image statistics, sketch). */
 export interface LogTarget {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import './ml/wasm-setup';
 import { backendOrder, chooseBackend, unmeasuredAutoOrder, type BackendInfo, type BackendName } from './ml/backend';
 import { getVersion, getWeights } from '../src/db/models';
-import type { PreprocessConfig } from '../src/db/schema';
+import type { PreprocessConfig } from '../src/contracts/training';
 import { toModelPixels } from './ml/pixels';
 import { openBackbone, type OpenedBackbone } from './ml/backbone-model';
 import { exportVersionZip, importModelZip } from './ml/model-zip';

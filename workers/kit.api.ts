@@ -1,6 +1,5 @@
 // The kit worker's API: export a dataset version as a PyTorch training kit, import its out/ back.
-import type { KitExport, KitExportProgress } from './ml/kit-export';
-import type { KitGateResult, KitImportResult, KitSource } from './ml/kit-import';
+import type { KitExport, KitExportProgress, KitGateResult, KitImportResult, KitSource } from '../src/contracts/kit';
 
 export type { KitExport, KitExportProgress, KitGateResult, KitImportResult, KitSource };
 

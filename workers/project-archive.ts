@@ -2,7 +2,8 @@
 // included: src/lib/archive/format.ts). No Comlink here, so Node tests call these directly; the
 // import worker exposes them as exportProject / importProject.
 import { BlobReader, BlobWriter, TextReader, Uint8ArrayReader, ZipReader, ZipWriter, configure, type Entry, type FileEntry } from '@zip.js/zip.js';
-import { DB_VERSION, type ProjectRecord } from '../src/db/schema';
+import { DB_VERSION } from '../src/db/schema';
+import type { ProjectRecord } from '../src/contracts/records';
 import { deleteProject } from '../src/db/projects';
 import {
   PAGED_STORES,
@@ -158,7 +159,7 @@ export async function buildProjectArchive(projectId: string, onProgress: Progres
         try {
           lines.push(JSON.stringify(encodeRecord(record, addBlob)));
         } catch (err) {
-          throw new Error(`A ${store} record could not be exported: ${errorMessage(err)}`);
+          throw new Error(`A ${store} record could not be exported: ${errorMessage(err)}`, { cause: err });
         }
       }
       // Images and weights are already dense: stored, not deflated (as fast as a copy, as small).

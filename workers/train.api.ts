@@ -1,61 +1,17 @@
 // The training worker's API: start, stop and resume runs; progress arrives as plain numbers.
-import type { TrainSettings } from '../src/lib/train/train-config';
-import type { BackendInfo, BackendName } from './ml/backend';
-import type { DownloadProgress } from '../src/lib/ml/backbone-catalog';
-import type { BackboneRecord, EpochMetrics, RunState, StudyRecord, TrialRecord } from '../src/db/schema';
-import type { StudyPlan } from '../src/lib/tune/study';
-import type { LabelIssue } from '../src/lib/label/label-errors';
-import type { DuplicatePair } from '../src/lib/label/near-duplicates';
-import type { PipelineEvent, PipelinePlan, TriggerInfo } from './ml/pipeline-host';
-import type { PipelineRunRecord } from '../src/lib/pipeline/runner';
+// Imports contracts only: the page and the worker both depend on this file, never on each other.
+import type { BackendInfo } from '../src/contracts/backend';
+import type { BackboneRecord, StudyRecord, TrialRecord } from '../src/contracts/records';
+import type { DownloadProgress, GpuLoss, TrainOutcome, TrainPhase, TrainProgress, TrainSettings } from '../src/contracts/training';
+import type { StudyPlan } from '../src/contracts/tuning';
+import type { DuplicatePair, LabelIssue } from '../src/contracts/labeling';
+import type { PipelineEvent, PipelinePlan, PipelineRunRecord, TriggerInfo } from '../src/contracts/pipeline';
 
 /** What the Train stage shows of a stored backbone. */
 export type BackboneInfo = BackboneRecord;
-export type { DownloadProgress };
+export type { DownloadProgress, GpuLoss, TrainOutcome, TrainPhase, TrainProgress };
 
 export type BackboneImportSource = { kind: 'zip'; file: File } | { kind: 'files'; files: File[]; paths: string[] } | { kind: 'url'; url: string };
-
-export type TrainPhase = 'starting' | 'preprocessing' | 'training' | 'evaluating' | 'saving';
-
-export interface TrainProgress {
-  runId: string;
-  phase: TrainPhase;
-  /** Preprocessing: images done/total. Training: batches done in the epoch / batches per epoch. */
-  done: number;
-  total: number;
-  epoch: number;
-  epochs: number;
-  /** Batch-level points (read every few steps, never every step). */
-  batch?: { step: number; loss: number; acc: number };
-  /** Set when an epoch ends. */
-  epochMetrics?: EpochMetrics;
-  imagesPerSecond?: number;
-  /** Transfer runs, while preparing: embeddings computed now and reused from the cache. */
-  embeddings?: { computed: number; reused: number };
-}
-
-export interface TrainOutcome {
-  runId: string;
-  state: RunState;
-  message: string | null;
-  versionId: string | null;
-  backend: BackendInfo;
-  /**
-   * Set when the run was interrupted because its GPU was lost (WebGPU device lost, WebGL context
-   * lost). The dead backend has been dropped: resuming initialises a fresh one or falls back.
-   */
-  interruption?: GpuLoss;
-}
-
-export interface GpuLoss {
-  kind: 'gpu-lost';
-  /** What was lost, e.g. "WebGL context lost", "WebGPU device lost: destroyed". */
-  reason: string;
-  /** The last complete (checkpointed) epoch; a resume continues after it. */
-  epoch: number;
-  /** The backend that lost its GPU. */
-  backend: BackendName;
-}
 
 /**
  * Faults the training worker can inject into itself, ONLY to test recovery (e2e tests). Harmless
@@ -109,7 +65,7 @@ export interface LabelQualityReport {
   oofAccuracy: number;
 }
 
-export type { PipelineEvent, PipelinePlan, TriggerInfo } from './ml/pipeline-host';
+export type { PipelineEvent, PipelinePlan, TriggerInfo };
 
 export interface StartOptions {
   /** "Retrain now": warm-start from this version's weights. */

@@ -11,13 +11,13 @@ import { ProjectDeletedError } from '../src/db/project-guard';
 import { deleteBackbone, listBackbones } from '../src/db/backbones';
 import { downloadCatalogBackbone, importBackbone } from './ml/backbone-model';
 import { catalogEntry } from '../src/lib/ml/backbone-catalog';
-import type { TrainRunRecord } from '../src/db/schema';
+import type { TrainRunRecord } from '../src/contracts/records';
 import type { TrainSettings } from '../src/lib/train/train-config';
 import type { DebugFault, GpuLoss, LabelQualityProgress, LabelQualityReport, StartOptions, StudyEvent, StudyOutcome, TrainApi, TrainOutcome, TrainProgress } from './train.api';
 import { dropBackend, loseGpu, watchGpu } from './ml/device-watch';
 import { getStudy, saveStudy } from '../src/db/studies';
 import { describeTrainingWriteFailure } from '../src/db/storage-errors';
-import type { StudyRecord } from '../src/db/schema';
+import type { StudyRecord } from '../src/contracts/records';
 import { bestStoredTrial, hostStudy, runForRegistration, type HostedStudy, type StudyControl } from './ml/study-host';
 import { checkLabels } from './ml/label-quality';
 import { withDefaults } from '../src/lib/train/train-config';
@@ -206,7 +206,7 @@ async function watchedLabelCheck(projectId: string, settings: TrainSettings, fol
     // Let the abandoned folds wind down (they stop at their next batch) before the backend goes.
     await Promise.race([job?.catch(() => undefined), sleep(3000)]);
     dropLostBackend(info);
-    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`);
+    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`, { cause: err });
   } finally {
     watch.dispose();
   }
@@ -307,7 +307,7 @@ const api = {
   runPipeline: (pipelineId, trigger, onEvent) => pipelineJob(pipelineId, trigger, onEvent),
 
   async resumePipeline(runId, onEvent) {
-    const run = (await getPipelineRun(runId)) as unknown as PipelineRunRecord | undefined;
+    const run = await getPipelineRun(runId);
     if (!run) throw new Error('That pipeline run no longer exists.');
     if (!resumableRun(run)) throw new Error('That pipeline run has nothing left to resume.');
     return pipelineJob(run.pipelineId, { kind: 'resume', detail: `resumed run #${run.number}` }, onEvent, run);
@@ -414,4 +414,4 @@ function debugFault(kind: DebugFault): string {
 Comlink.expose(api);
 // Also reachable from a test driving the worker directly (Playwright's worker.evaluate), so e2e
 // tests can inject a fault into the very worker that is training. Test-only, harmless otherwise.
-(self as unknown as { trainyardDebugFault?: (kind: DebugFault) => string }).trainyardDebugFault = debugFault;
+(self as typeof self & { trainyardDebugFault?: (kind: DebugFault) => string }).trainyardDebugFault = debugFault;

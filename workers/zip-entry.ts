@@ -40,7 +40,7 @@ export async function inflateEntry(entry: FileEntry, guard: ZipGuard): Promise<U
     if (err instanceof Error && /uncompressed size/i.test(err.message)) {
       throw new ZipBombError(`zip entry "${entry.filename}" inflates past the size its header declares`);
     }
-    throw new Error(`could not be extracted: ${errorMessage(err)}`);
+    throw new Error(`could not be extracted: ${errorMessage(err)}`, { cause: err });
   }
   if (bomb) throw bomb;
   return concatBytes(chunks);

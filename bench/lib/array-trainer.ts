@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
 import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
-import { predictAll, trainLoop, type EpochData, type EpochInfo, type TrainOutcome } from '../../src/lib/ml/train-loop';
+import { predictAll, trainLoop, type EpochData, type EpochInfo, type TrainLoopResult } from '../../src/lib/ml/train-loop';
 
 export interface ArraySet {
   /** n x features, row-major. */
@@ -50,7 +50,7 @@ export interface FitOptions {
 }
 
 /** Trains a fresh model; returns it with the loop's outcome. The caller disposes the model. */
-export async function fit(set: ArraySet, train: number[], o: FitOptions): Promise<{ model: tf.LayersModel; outcome: TrainOutcome }> {
+export async function fit(set: ArraySet, train: number[], o: FitOptions): Promise<{ model: tf.LayersModel; outcome: TrainLoopResult }> {
   const model = buildModel(o.architecture, o.seed);
   const optimizer = makeOptimizer(o.optimizer ?? 'adam', o.learningRate, o.momentum);
   let stop: string | null = null;

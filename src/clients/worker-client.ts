@@ -131,7 +131,7 @@ export class WorkerClient<Api extends object> {
     void (async () => {
       try {
         while (this.generation === gen && this.pending.size > 0) {
-          const remote = this.remote as unknown as Record<string, PromiseLike<unknown>>;
+          const remote = this.remote as Comlink.Remote<Api> & Record<string, PromiseLike<unknown>>;
           const timeout = this.timeoutMs;
           const started = Date.now();
           // `await remote.x` sends a Comlink GET for a property no worker has: one round trip.

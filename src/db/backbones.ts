@@ -1,8 +1,8 @@
 // Transfer-learning storage: imported backbones (metadata apart from weights, like model versions)
 // and the per-project cache of embeddings each backbone produced for each sample.
 import { db } from './open';
-import { restoreBackbone } from './restore';
-import type { BackboneRecord, BackboneWeightsRecord, EmbeddingRecord } from './schema';
+import { restoreAll, restoreBackbone, restoreBackboneWeights, restoreEmbedding, restoreOne } from './restore';
+import type { BackboneRecord, BackboneWeightsRecord, EmbeddingRecord } from '../contracts/records';
 
 export async function listBackbones(): Promise<BackboneRecord[]> {
   const all = await (await db()).getAll('backbones');
@@ -17,7 +17,7 @@ export async function getBackbone(id: string): Promise<BackboneRecord | null> {
 }
 
 export async function getBackboneWeights(id: string): Promise<BackboneWeightsRecord | undefined> {
-  return (await db()).get('backboneWeights', id);
+  return restoreOne(await (await db()).get('backboneWeights', id), restoreBackboneWeights);
 }
 
 /** Weights first, metadata last, in one transaction: a backbone is listed only when complete. */
@@ -48,7 +48,7 @@ const embeddingRange = (projectId: string, backboneId: string) =>
 export async function cachedEmbeddingIds(projectId: string, backboneId: string, configHash: string): Promise<Set<string>> {
   // Values are read (not only keys) to compare the preprocessing hash; embeddings are small
   // (a few KB each), so this stays cheap for the dataset sizes a tab trains on.
-  const records = await (await db()).getAll('embeddings', embeddingRange(projectId, backboneId));
+  const records = restoreAll(await (await db()).getAll('embeddings', embeddingRange(projectId, backboneId)), restoreEmbedding);
   return new Set(records.filter((r) => r.configHash === configHash).map((r) => r.id));
 }
 
@@ -63,7 +63,8 @@ export async function getEmbeddingBatch(projectId: string, backboneId: string, i
   const tx = (await db()).transaction('embeddings', 'readonly');
   const records = await Promise.all(ids.map((id) => tx.store.get([projectId, backboneId, id])));
   await tx.done;
-  return records.map((r, i) => {
+  return records.map((raw, i) => {
+    const r = restoreOne(raw, restoreEmbedding);
     if (!r) throw new Error(`The embedding of sample ${ids[i].slice(0, 12)} is missing; run again to rebuild the cache.`);
     return r;
   });

@@ -2,7 +2,7 @@
 // The page then keeps it in localStorage (a separate, small quota) so the saved images stay listed,
 // and writes it to IndexedDB at the next load that has room. Workers have no localStorage.
 import { finishImport } from './imports';
-import type { ImportSession } from './schema';
+import type { ImportSession } from '../contracts/records';
 
 const PREFIX = 'trainyard:closed-import:';
 

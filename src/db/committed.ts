@@ -4,7 +4,7 @@
 import { db } from './open';
 import { listImports } from './imports';
 import { listSamples } from './samples';
-import type { SampleRecord } from './schema';
+import type { SampleRecord } from '../contracts/records';
 
 export interface CommittedSamples {
   samples: SampleRecord[];

@@ -1,15 +1,16 @@
 // Dataset versions: immutable, content-addressed snapshots (same content, same id, stored once).
 import { db } from './open';
+import { restoreAll, restoreDatasetVersion, restoreOne } from './restore';
 import { requireProject } from './project-guard';
-import type { DatasetVersionRecord } from './schema';
+import type { DatasetVersionRecord } from '../contracts/records';
 
 export async function listDatasetVersions(projectId: string): Promise<DatasetVersionRecord[]> {
-  const all = await (await db()).getAllFromIndex('datasetVersions', 'byProject', projectId);
+  const all = restoreAll(await (await db()).getAllFromIndex('datasetVersions', 'byProject', projectId), restoreDatasetVersion);
   return all.sort((a, b) => b.number - a.number);
 }
 
 export async function getDatasetVersion(id: string): Promise<DatasetVersionRecord | undefined> {
-  return (await db()).get('datasetVersions', id);
+  return restoreOne(await (await db()).get('datasetVersions', id), restoreDatasetVersion);
 }
 
 /**

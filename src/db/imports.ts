@@ -3,7 +3,7 @@
 // session that never finished stay hidden until the user resumes or discards it.
 import { db } from './open';
 import { restoreImportSession, restoreProject } from './restore';
-import type { ImportSession, ImportSourceInfo } from './schema';
+import type { ImportSession, ImportSourceInfo } from '../contracts/records';
 
 export async function beginImport(projectId: string, source: ImportSourceInfo): Promise<ImportSession> {
   const session: ImportSession = {

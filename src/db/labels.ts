@@ -2,8 +2,8 @@
 // the project's class list, so an undo, a rename or a merge is never half applied.
 import { db } from './open';
 import { projectRange } from './keys';
-import { restoreProject, restoreSample } from './restore';
-import type { LabelSource, PrelabelRecord } from './schema';
+import { restoreAll, restoreOne, restorePrelabel, restoreProject, restoreSample } from './restore';
+import type { LabelSource, PrelabelRecord } from '../contracts/records';
 
 export interface LabelWrite {
   id: string;
@@ -82,14 +82,14 @@ export async function putPrelabels(records: PrelabelRecord[]): Promise<void> {
 }
 
 export async function listPrelabels(projectId: string): Promise<PrelabelRecord[]> {
-  return (await db()).getAll('prelabels', projectRange(projectId));
+  return restoreAll(await (await db()).getAll('prelabels', projectRange(projectId)), restorePrelabel);
 }
 
 export async function getPrelabels(projectId: string, ids: string[]): Promise<Array<PrelabelRecord | undefined>> {
   const tx = (await db()).transaction('prelabels', 'readonly');
   const out = await Promise.all(ids.map((id) => tx.store.get([projectId, id])));
   await tx.done;
-  return out;
+  return out.map((r) => restoreOne(r, restorePrelabel));
 }
 
 export async function setPrelabelsRejected(projectId: string, ids: string[], rejected: boolean): Promise<void> {

@@ -1,19 +1,20 @@
 // The model registry: immutable versions (metadata apart from weights) and aliases with history.
 import { db } from './open';
+import { restoreAlias, restoreAll, restoreModelWeights, restoreOne, restoreVersion } from './restore';
 import { requireProject } from './project-guard';
-import type { AliasRecord, ModelVersionRecord, ModelWeightsRecord } from './schema';
+import type { AliasRecord, ModelVersionRecord, ModelWeightsRecord } from '../contracts/records';
 
 export async function listVersions(projectId: string): Promise<ModelVersionRecord[]> {
-  const all = await (await db()).getAllFromIndex('models', 'byProject', projectId);
+  const all = restoreAll(await (await db()).getAllFromIndex('models', 'byProject', projectId), restoreVersion);
   return all.sort((a, b) => b.number - a.number);
 }
 
 export async function getVersion(id: string): Promise<ModelVersionRecord | undefined> {
-  return (await db()).get('models', id);
+  return restoreOne(await (await db()).get('models', id), restoreVersion);
 }
 
 export async function getWeights(versionId: string): Promise<ModelWeightsRecord | undefined> {
-  return (await db()).get('modelWeights', versionId);
+  return restoreOne(await (await db()).get('modelWeights', versionId), restoreModelWeights);
 }
 
 /** Weights first, metadata last, in one transaction: a version is listed only when complete. */
@@ -50,7 +51,7 @@ export async function deleteVersion(id: string): Promise<void> {
 
 export async function listAliases(projectId: string): Promise<AliasRecord[]> {
   const range = IDBKeyRange.bound([projectId, ''], [projectId, '\uffff']);
-  return (await db()).getAll('aliases', range);
+  return restoreAll(await (await db()).getAll('aliases', range), restoreAlias);
 }
 
 export async function setAlias(projectId: string, alias: string, versionId: string): Promise<void> {

@@ -2,8 +2,9 @@
 // Log ids are time-ordered, so "the oldest" and "older than N days" are key ranges: retention
 // never has to read the logs it deletes.
 import { db } from './open';
+import { restoreAlert, restoreAll, restoreMonitorReference, restoreOne, restorePredictionInput, restorePredictionLog } from './restore';
 import { projectRange } from './keys';
-import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord } from './schema';
+import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord } from '../contracts/records';
 
 export interface RetentionLimits {
   maxLogs: number;
@@ -67,7 +68,7 @@ export interface LogQuery {
 /** Logs in time order (oldest first). */
 export async function listPredictionLogs(projectId: string, query: LogQuery = {}): Promise<PredictionLogRecord[]> {
   const lower = query.since !== undefined ? [projectId, Math.floor(query.since).toString(36).padStart(10, '0')] : [projectId, ''];
-  const all = await (await db()).getAll('predictionLogs', IDBKeyRange.bound(lower, [projectId, '\uffff']));
+  const all = restoreAll(await (await db()).getAll('predictionLogs', IDBKeyRange.bound(lower, [projectId, '\uffff'])), restorePredictionLog);
   const picked = query.versionId ? all.filter((l) => l.versionId === query.versionId) : all;
   return query.limit !== undefined ? picked.slice(Math.max(0, picked.length - query.limit)) : picked;
 }
@@ -76,7 +77,7 @@ export async function getPredictionInputs(projectId: string, ids: string[]): Pro
   const tx = (await db()).transaction('predictionInputs');
   const found = await Promise.all(ids.map((id) => tx.store.get([projectId, id])));
   await tx.done;
-  return found;
+  return found.map((r) => restoreOne(r, restorePredictionInput));
 }
 
 export async function markSentToLabeling(projectId: string, logIds: string[]): Promise<void> {
@@ -89,7 +90,7 @@ export async function markSentToLabeling(projectId: string, logIds: string[]): P
 }
 
 export async function getMonitorReference(versionId: string): Promise<MonitorReferenceRecord | undefined> {
-  return (await db()).get('monitorReferences', versionId);
+  return restoreOne(await (await db()).get('monitorReferences', versionId), restoreMonitorReference);
 }
 
 export async function putMonitorReference(record: MonitorReferenceRecord): Promise<void> {
@@ -97,7 +98,7 @@ export async function putMonitorReference(record: MonitorReferenceRecord): Promi
 }
 
 export async function listAlerts(projectId: string): Promise<AlertRecord[]> {
-  const all = await (await db()).getAll('alerts', projectRange(projectId));
+  const all = restoreAll(await (await db()).getAll('alerts', projectRange(projectId)), restoreAlert);
   return all.sort((a, b) => b.at - a.at);
 }
 

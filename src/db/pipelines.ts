@@ -1,15 +1,17 @@
 // Pipelines, their runs and the step cache (outputs under a hash of each step's settings and inputs).
 import { db } from './open';
+import { restoreAll, restoreOne, restorePipeline, restorePipelineRun, restoreStepCache } from './restore';
 import { requireProject } from './project-guard';
-import type { PipelineRecord, PipelineRunStoreRecord, StepCacheRecord } from './schema';
+import type { PipelineRecord, StepCacheRecord } from '../contracts/records';
+import type { PipelineRunRecord } from '../contracts/pipeline';
 
 export async function listPipelines(projectId: string): Promise<PipelineRecord[]> {
-  const all = await (await db()).getAllFromIndex('pipelines', 'byProject', projectId);
+  const all = restoreAll(await (await db()).getAllFromIndex('pipelines', 'byProject', projectId), restorePipeline);
   return all.sort((a, b) => a.createdAt - b.createdAt);
 }
 
 export async function getPipeline(id: string): Promise<PipelineRecord | undefined> {
-  return (await db()).get('pipelines', id);
+  return restoreOne(await (await db()).get('pipelines', id), restorePipeline);
 }
 
 export async function savePipeline(record: PipelineRecord): Promise<void> {
@@ -24,21 +26,21 @@ export async function deletePipeline(id: string): Promise<void> {
   await tx.done;
 }
 
-export async function listPipelineRuns(pipelineId: string): Promise<PipelineRunStoreRecord[]> {
-  const all = await (await db()).getAllFromIndex('pipelineRuns', 'byPipeline', pipelineId);
+export async function listPipelineRuns(pipelineId: string): Promise<PipelineRunRecord[]> {
+  const all = restoreAll(await (await db()).getAllFromIndex('pipelineRuns', 'byPipeline', pipelineId), restorePipelineRun);
   return all.sort((a, b) => b.number - a.number);
 }
 
-export async function listProjectPipelineRuns(projectId: string): Promise<PipelineRunStoreRecord[]> {
-  const all = await (await db()).getAllFromIndex('pipelineRuns', 'byProject', projectId);
+export async function listProjectPipelineRuns(projectId: string): Promise<PipelineRunRecord[]> {
+  const all = restoreAll(await (await db()).getAllFromIndex('pipelineRuns', 'byProject', projectId), restorePipelineRun);
   return all.sort((a, b) => b.createdAt - a.createdAt);
 }
 
-export async function getPipelineRun(id: string): Promise<PipelineRunStoreRecord | undefined> {
-  return (await db()).get('pipelineRuns', id);
+export async function getPipelineRun(id: string): Promise<PipelineRunRecord | undefined> {
+  return restoreOne(await (await db()).get('pipelineRuns', id), restorePipelineRun);
 }
 
-export async function savePipelineRun(run: PipelineRunStoreRecord): Promise<void> {
+export async function savePipelineRun(run: PipelineRunRecord): Promise<void> {
   const tx = (await db()).transaction(['projects', 'pipelineRuns'], 'readwrite');
   requireProject(await tx.objectStore('projects').get(run.projectId), run.projectId);
   void tx.objectStore('pipelineRuns').put({ ...run, updatedAt: Date.now() });
@@ -52,7 +54,7 @@ export async function nextRunNumber(pipelineId: string): Promise<number> {
 }
 
 export async function getStepCache(key: string): Promise<StepCacheRecord | undefined> {
-  return (await db()).get('stepCache', key);
+  return restoreOne(await (await db()).get('stepCache', key), restoreStepCache);
 }
 
 export async function putStepCache(record: StepCacheRecord): Promise<void> {

@@ -1,8 +1,9 @@
 // Cache of preprocessed model inputs keyed by (preprocessing config hash, project, sample id):
 // a second run with the same preprocessing never decodes an image again.
 import { db } from './open';
+import { restoreOne, restorePreprocessed } from './restore';
 import { requireProject } from './project-guard';
-import type { PreprocessedRecord } from './schema';
+import type { PreprocessedRecord } from '../contracts/records';
 
 export async function cachedIds(configHash: string, projectId: string): Promise<Set<string>> {
   const range = IDBKeyRange.bound([projectId, configHash, ''], [projectId, configHash, '\uffff']);
@@ -23,7 +24,8 @@ export async function getPreprocessedBatch(configHash: string, projectId: string
   const tx = (await db()).transaction('preprocessed', 'readonly');
   const records = await Promise.all(ids.map((id) => tx.store.get([projectId, configHash, id])));
   await tx.done;
-  return records.map((r, i) => {
+  return records.map((raw, i) => {
+    const r = restoreOne(raw, restorePreprocessed);
     if (!r) throw new Error(`Preprocessed data for sample ${ids[i].slice(0, 12)} is missing; run again to rebuild the cache.`);
     return r;
   });

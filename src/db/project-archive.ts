@@ -5,7 +5,8 @@ import { db } from './open';
 import { projectRange } from './keys';
 import { listProjects } from './projects';
 import { restoreImportSession, restoreProject, restoreSample } from './restore';
-import type { ProjectRecord, TrainyardSchema } from './schema';
+import type { TrainyardSchema } from './schema';
+import type { ProjectRecord } from '../contracts/records';
 import { labelQualityKey, type ArchiveBackbone, type ArchiveStore, type MissingBackbone } from '../lib/archive/format';
 import type { IdUse } from '../lib/archive/remap';
 

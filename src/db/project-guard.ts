@@ -3,7 +3,7 @@
 // two are ordered: a write either lands before the delete (which then removes it) or finds the
 // project gone and stores nothing. That is what keeps a project deleted in one tab from coming
 // back as a stray run record written by another tab that was training on it.
-import type { ProjectRecord } from './schema';
+import type { ProjectRecord } from '../contracts/records';
 
 export const PROJECT_DELETED = 'ProjectDeletedError';
 

@@ -1,7 +1,7 @@
 // Project records: create, rename, list and delete (with everything that belongs to them).
 import { db } from './open';
 import { restoreProject } from './restore';
-import type { ProjectRecord } from './schema';
+import type { ProjectRecord } from '../contracts/records';
 import { projectRange } from './keys';
 
 export async function listProjects(): Promise<ProjectRecord[]> {

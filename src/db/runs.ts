@@ -1,7 +1,8 @@
 // Training runs and their per-epoch checkpoints. A checkpoint is only ever written with
 // finite weights (the caller checks), so resuming never starts from a diverged state.
 import { db } from './open';
-import type { CheckpointRecord, TrainRunRecord } from './schema';
+import { restoreAll, restoreCheckpoint, restoreOne, restoreRun } from './restore';
+import type { CheckpointRecord, TrainRunRecord } from '../contracts/records';
 import { requireProject } from './project-guard';
 
 /** Throws ProjectDeletedError (storing nothing) when the run's project was deleted meanwhile. */
@@ -13,11 +14,11 @@ export async function saveRun(run: TrainRunRecord): Promise<void> {
 }
 
 export async function getRun(id: string): Promise<TrainRunRecord | undefined> {
-  return (await db()).get('runs', id);
+  return restoreOne(await (await db()).get('runs', id), restoreRun);
 }
 
 export async function listRuns(projectId: string): Promise<TrainRunRecord[]> {
-  const runs = await (await db()).getAllFromIndex('runs', 'byProject', projectId);
+  const runs = restoreAll(await (await db()).getAllFromIndex('runs', 'byProject', projectId), restoreRun);
   return runs.sort((a, b) => b.createdAt - a.createdAt);
 }
 
@@ -31,7 +32,7 @@ export async function saveCheckpoint(run: TrainRunRecord, checkpoint: Checkpoint
 }
 
 export async function getCheckpoint(runId: string): Promise<CheckpointRecord | undefined> {
-  return (await db()).get('checkpoints', runId);
+  return restoreOne(await (await db()).get('checkpoints', runId), restoreCheckpoint);
 }
 
 /** A run and its checkpoint, together. */

@@ -1,8 +1,8 @@
 // Sample records with their image bytes and thumbnails: batched writes, listing, reads.
 import { db } from './open';
 import { projectRange } from './keys';
-import { restoreProject, restoreSample } from './restore';
-import type { BlobRecord, SampleRecord } from './schema';
+import { restoreBlob, restoreOne, restoreProject, restoreSample } from './restore';
+import type { BlobRecord, SampleRecord } from '../contracts/records';
 
 export interface PreparedSample {
   sample: SampleRecord;
@@ -101,11 +101,11 @@ export async function listSamples(projectId: string): Promise<{ samples: SampleR
 }
 
 export async function getThumbnail(projectId: string, id: string): Promise<BlobRecord | undefined> {
-  return (await db()).get('thumbnails', [projectId, id]);
+  return restoreOne(await (await db()).get('thumbnails', [projectId, id]), restoreBlob);
 }
 
 export async function getOriginal(projectId: string, id: string): Promise<BlobRecord | undefined> {
-  return (await db()).get('originals', [projectId, id]);
+  return restoreOne(await (await db()).get('originals', [projectId, id]), restoreBlob);
 }
 
 /**

@@ -1,8 +1,9 @@
 // Tuning studies and their trials. A trial record is written when it starts ('running') and when it
 // ends; a study found 'running' after a reload marks its running trial 'interrupted' and reruns it.
 import { db } from './open';
+import { restoreAll, restoreOne, restoreStudy, restoreTrial } from './restore';
 import { requireProject } from './project-guard';
-import type { StudyRecord, TrialRecord } from './schema';
+import type { StudyRecord, TrialRecord } from '../contracts/records';
 
 const trialRange = (studyId: string) => IDBKeyRange.bound([studyId, 0], [studyId, Infinity]);
 
@@ -14,16 +15,16 @@ export async function saveStudy(study: StudyRecord): Promise<void> {
 }
 
 export async function getStudy(id: string): Promise<StudyRecord | undefined> {
-  return (await db()).get('studies', id);
+  return restoreOne(await (await db()).get('studies', id), restoreStudy);
 }
 
 export async function listStudies(projectId: string): Promise<StudyRecord[]> {
-  const all = await (await db()).getAllFromIndex('studies', 'byProject', projectId);
+  const all = restoreAll(await (await db()).getAllFromIndex('studies', 'byProject', projectId), restoreStudy);
   return all.sort((a, b) => b.createdAt - a.createdAt);
 }
 
 export async function listTrials(studyId: string): Promise<TrialRecord[]> {
-  const all = await (await db()).getAll('trials', trialRange(studyId));
+  const all = restoreAll(await (await db()).getAll('trials', trialRange(studyId)), restoreTrial);
   return all.sort((a, b) => a.number - b.number);
 }
 

@@ -2,7 +2,7 @@
 // records, colour from a few thumbnails), proposes settings (lib/train/proposals.ts), applies one
 // on request, and runs "Quick model": download the backbone if needed, train a head, save a version.
 import { getThumbnail } from '../db/samples';
-import type { SampleRecord } from '../db/schema';
+import type { SampleRecord } from '../contracts/records';
 import { isGrayscaleRgba, profileData, proposeSettings, type DataProfile, type Proposal } from '../lib/train/proposals';
 import { backbones } from './backbone-manager.svelte';
 import { catalog } from './catalog-manager.svelte';

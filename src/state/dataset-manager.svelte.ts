@@ -4,7 +4,7 @@ import { listSamples, deleteSamples } from '../db/samples';
 import { discardImport, keepImport, listImports } from '../db/imports';
 import { closedImport, flushClosedImports } from '../db/closed-imports';
 import { getProject } from '../db/projects';
-import type { ImportSession, ProjectRecord, SampleRecord } from '../db/schema';
+import type { ImportSession, ProjectRecord, SampleRecord } from '../contracts/records';
 import { NO_FILTER, datasetStats, datasetWarnings, filterSamples, type SampleFilter } from '../lib/data/dataset-stats';
 import { imports } from './import-manager.svelte';
 

@@ -12,7 +12,10 @@ class DbStatus {
     onConnectionEvent((e) => {
       if (e.kind === 'blocked') this.status = 'blocked';
       else if (e.kind === 'closed-for-upgrade') this.status = 'closed-for-upgrade';
-      else this.status = 'error', (this.message = 'The browser closed the database connection. Reload the page.');
+      else {
+        this.status = 'error';
+        this.message = 'The browser closed the database connection. Reload the page.';
+      }
     });
     try {
       await db();

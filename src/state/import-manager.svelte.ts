@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import { importClient } from '../clients/import-client';
 import type { ImportPlan, ImportProgress, ImportSource } from '../../workers/import.api';
-import type { ImportSession } from '../db/schema';
+import type { ImportSession } from '../contracts/records';
 import { storage } from './storage-manager.svelte';
 import { rememberClosedImport } from '../db/closed-imports';
 

@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import { clearPrelabels, listPrelabels, setPrelabelsRejected, writeLabels } from '../db/labels';
 import { getMeta } from '../db/meta';
 import { listAliases, listVersions } from '../db/models';
-import type { LabelSource, ModelVersionRecord, PrelabelRecord, SampleRecord } from '../db/schema';
+import type { LabelSource, ModelVersionRecord, PrelabelRecord, SampleRecord } from '../contracts/records';
 import { addClass, assignLabels, invertChangeSet, isAutoLabel, mergeClasses, renameClass, resolveConflicts, type ChangeSet } from '../lib/label/label-ops';
 import { labelsToCsv, parseLabelsCsv, planLabelImport, type LabelImportPlan } from '../lib/label/labels-csv';
 import { rankByUncertainty, type UncertaintyStrategy } from '../lib/label/uncertainty';

@@ -1,7 +1,7 @@
 // The registry as UI state: versions, aliases with history, export and import through the
 // inference worker (TF.js never loads on this thread).
 import { deleteVersion, listAliases, listVersions, setAlias } from '../db/models';
-import type { AliasRecord, ModelVersionRecord } from '../db/schema';
+import type { AliasRecord, ModelVersionRecord } from '../contracts/records';
 import { inferClient } from '../clients/ml-clients';
 import { downloadBlob } from './download';
 import { errorMessage } from '../lib/util/errors';

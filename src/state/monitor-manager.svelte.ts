@@ -13,7 +13,7 @@ import {
   listPredictionLogs,
   markSentToLabeling,
 } from '../db/monitoring';
-import type { AlertRecord, AliasRecord, ModelVersionRecord, MonitorReferenceRecord, PredictionLogRecord } from '../db/schema';
+import type { AlertRecord, AliasRecord, ModelVersionRecord, MonitorReferenceRecord, PredictionLogRecord } from '../contracts/records';
 import type { DriftReport } from '../lib/monitor/drift';
 import {
   classDistribution,

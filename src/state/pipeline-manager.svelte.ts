@@ -11,7 +11,7 @@ import { deletePipeline, getPipeline, listPipelineRuns, listPipelines, listProje
 import { listDatasetVersions } from '../db/datasets';
 import { listAlerts } from '../db/monitoring';
 import { listCommittedSamples } from '../db/committed';
-import type { DatasetVersionRecord, PipelineRecord } from '../db/schema';
+import type { DatasetVersionRecord, PipelineRecord } from '../contracts/records';
 import { MAX_NAME_LENGTH, defaultPipeline, defaultTunePlan, findStep, parsePipeline, serializePipeline, type PipelineDefinition, type TriggerDefinition } from '../lib/pipeline/definition';
 import type { StepPlan } from '../lib/pipeline/plan';
 import { resumableRun, type PipelineRunRecord } from '../lib/pipeline/runner';

@@ -6,7 +6,7 @@ import * as Comlink from 'comlink';
 import { importClient } from '../clients/import-client';
 import { IMPORT_CANCELLED, type ArchiveProgress, type ImportedProject, type ProjectImportPlan } from '../lib/archive/format';
 import { estimateRemainingMs } from '../lib/util/format';
-import type { ProjectRecord } from '../db/schema';
+import type { ProjectRecord } from '../contracts/records';
 import { projects } from './projects-manager.svelte';
 import { storage } from './storage-manager.svelte';
 import { downloadBlob } from './download';

@@ -7,7 +7,7 @@ import { listPipelines } from '../db/pipelines';
 import { listImports } from '../db/imports';
 import { unfinishedImportCounts } from '../db/committed';
 import { closedImport } from '../db/closed-imports';
-import type { ProjectRecord } from '../db/schema';
+import type { ProjectRecord } from '../contracts/records';
 import { DEMO_URL, imports } from './import-manager.svelte';
 import { storage } from './storage-manager.svelte';
 import { training } from './train-manager.svelte';

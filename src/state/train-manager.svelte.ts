@@ -3,10 +3,11 @@ import * as Comlink from 'comlink';
 import { trainClient } from '../clients/ml-clients';
 import { WorkerDiedError } from '../clients/worker-client';
 import { getRun, listRuns } from '../db/runs';
-import type { EpochMetrics, TrainRunRecord } from '../db/schema';
+import type { EpochMetrics } from '../contracts/training';
+import type { TrainRunRecord } from '../contracts/records';
 import { DEFAULT_SETTINGS, validateSettings, type TrainSettings } from '../lib/train/train-config';
 import type { GpuLoss, TrainOutcome, TrainProgress } from '../../workers/train.api';
-import type { BackendName } from '../../workers/ml/backend';
+import type { BackendName } from '../contracts/backend';
 import { errorMessage } from '../lib/util/errors';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };

@@ -5,7 +5,7 @@ import * as Comlink from 'comlink';
 import { trainClient } from '../clients/ml-clients';
 import { getVersion } from '../db/models';
 import { getStudy, listStudies, listTrials } from '../db/studies';
-import type { StudyRecord, TrialRecord } from '../db/schema';
+import type { StudyRecord, TrialRecord } from '../contracts/records';
 import { validateSettings, type TrainSettings } from '../lib/train/train-config';
 import { gridSize } from '../lib/tune/grid';
 import { validateSpace, type ParamSpec, type ParamValue, type SearchSpace } from '../lib/tune/space';
@@ -13,7 +13,7 @@ import { bestTrial, type Strategy, directionOf, trialSummary, validatePlan, type
 import type { PrunerConfig } from '../lib/tune/pruners';
 import { DEFAULT_SPACE, spaceProblem, TUNABLE, type TunableName } from '../lib/tune/training-space';
 import type { StudyEvent, StudyGpuLoss, StudyOutcome, TrainProgress } from '../../workers/train.api';
-import type { BackendName } from '../../workers/ml/backend';
+import type { BackendName } from '../contracts/backend';
 import { errorMessage } from '../lib/util/errors';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };

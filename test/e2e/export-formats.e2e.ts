@@ -170,7 +170,7 @@ describe('export formats in the real runtimes', () => {
     try {
       await tmPage.goto(`http://127.0.0.1:${port}/`);
       const tm = await tmPage.evaluate(async (list) => {
-        const w = window as unknown as { tmImage: { load(m: string, md: string): Promise<{ predict(img: HTMLImageElement): Promise<Array<{ className: string; probability: number }>> }> }; tf: { version: { tfjs: string } } };
+        const w = window as typeof window & { tmImage: { load(m: string, md: string): Promise<{ predict(img: HTMLImageElement): Promise<Array<{ className: string; probability: number }>> }> }; tf: { version: { tfjs: string } } };
         const model = await w.tmImage.load('/model/model.json', '/model/metadata.json');
         const metadata = await (await fetch('/plain/metadata.json')).json();
         const control = await w.tmImage.load('/plain/model.json', { ...metadata, grayscale: true } as unknown as string);

@@ -30,7 +30,7 @@ async function seriousViolations(page: TrackedPage, where: string): Promise<stri
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   const { violations, passed } = await page.evaluate(async () => {
     type Result = { violations: unknown[]; passes: unknown[] };
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<Result> } }).axe;
+    const axe = (window as typeof window & { axe: { run: (ctx: Document, opts: object) => Promise<Result> } }).axe;
     const result = await axe.run(document, { resultTypes: ['violations'] });
     return { violations: result.violations, passed: result.passes.length };
   });

@@ -53,7 +53,7 @@ async function axeProblems(page: Page): Promise<string[]> {
   await page.evaluate(AXE_SOURCE);
   return page.evaluate(async () => {
     type V = { id: string; impact: string | null; nodes: Array<{ target: string[] }> };
-    const axe = (window as unknown as { axe: { run: (d: Document, o: object) => Promise<{ violations: V[] }> } }).axe;
+    const axe = (window as typeof window & { axe: { run: (d: Document, o: object) => Promise<{ violations: V[] }> } }).axe;
     const { violations } = await axe.run(document, { resultTypes: ['violations'] });
     return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes[0]?.target.join(' ')}`);
   });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessHash } from '../../src/lib/preprocess/config';
-import type { PreprocessConfig } from '../../src/db/schema';
+import type { PreprocessConfig } from '../../src/contracts/training';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
 import { closeReport, createProject, datasetTotal, importAndReport, perClass, pickFolder, waitForDemoImported, type ImportReport } from '../e2e/app-helpers';
 import { png } from './bad-input-fixtures';

@@ -66,7 +66,7 @@ function suite(v: Variant): void {
   async function loseGpu(): Promise<string> {
     const worker = trainWorker();
     expect(worker, 'the training worker is running').toBeTruthy();
-    return worker!.evaluate(() => (self as unknown as { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
+    return worker!.evaluate(() => (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
   }
 
   /** A study's trials as stored in IndexedDB. */

@@ -196,7 +196,7 @@ describe('Headers, CSP and CSV export', () => {
           } catch {
             /* blocked synchronously */
           }
-          setTimeout(() => resolve((window as unknown as { __evalRan?: boolean }).__evalRan === true), 100);
+          setTimeout(() => resolve((window as typeof window & { __evalRan?: boolean }).__evalRan === true), 100);
         }),
     );
     expect(evalRan, 'a string passed to setTimeout was evaluated').toBe(false);
@@ -210,8 +210,8 @@ describe('Headers, CSP and CSV export', () => {
     const workerIsolated = async () => {
       const before = page.workers().length;
       await page.evaluate((src) => {
-        (window as unknown as { __relWorkers: Worker[] }).__relWorkers ??= [];
-        (window as unknown as { __relWorkers: Worker[] }).__relWorkers.push(new Worker(src, { type: 'module' }));
+        (window as typeof window & { __relWorkers: Worker[] }).__relWorkers ??= [];
+        (window as typeof window & { __relWorkers: Worker[] }).__relWorkers.push(new Worker(src, { type: 'module' }));
       }, `/assets/${WORKER_CHUNK}`);
       await expect.poll(() => page.workers().length).toBeGreaterThan(before);
       const w = page.workers()[page.workers().length - 1];

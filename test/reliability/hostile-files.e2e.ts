@@ -22,6 +22,7 @@ import { beginImport, finishImport } from '../../src/db/imports';
 import { writeSampleBatch } from '../../src/db/samples';
 import { putDatasetVersion } from '../../src/db/datasets';
 import { buildProjectArchive } from '../../workers/project-archive';
+import { noAugmentation } from '../record-fixtures';
 
 configure({ useWebWorkers: false });
 
@@ -47,7 +48,7 @@ async function exportedProject(): Promise<Files> {
   await finishImport({ ...session, state: 'complete', endedAt: 2, imported: 2 });
   await putDatasetVersion({
     id: hex(77), projectId: p.id, createdAt: 3, ids: [hex(1), hex(2)], labelIndex: [0, 0], splitCode: [0, 1], classes: ['cat'],
-    preprocess: { inputSize: 16, channels: 1, resize: 'stretch', background: [0, 0, 0] }, augmentation: {}, origin: { kind: 'manual' },
+    preprocess: { inputSize: 16, channels: 1, resize: 'stretch', background: [0, 0, 0] }, augmentation: noAugmentation(), origin: { kind: 'manual' },
   });
   const blob = await buildProjectArchive(p.id, () => {});
   const reader = new ZipReader(new BlobReader(blob));

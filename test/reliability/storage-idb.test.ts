@@ -14,7 +14,9 @@ import { addVersion, listVersions, getWeights } from '../../src/db/models';
 import { saveRun, saveCheckpoint, getRun, getCheckpoint } from '../../src/db/runs';
 import { DatabaseTooNewError, db, onConnectionEvent, openDatabase, resetConnection, type ConnectionEvent } from '../../src/db/open';
 import { openDB } from 'idb';
-import { DB_NAME, DB_VERSION, migrations, type StudyRecord, type TrainRunRecord, type TrialRecord } from '../../src/db/schema';
+import { DB_NAME, DB_VERSION, migrations } from '../../src/db/schema';
+import type { StudyRecord, TrainRunRecord, TrialRecord } from '../../src/contracts/records';
+import { SETTINGS, runConfig, studyPlan, versionMeta, weightsBlob } from '../record-fixtures';
 
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -131,7 +133,7 @@ describe('Storage (IndexedDB)', () => {
 
     // Model save: weights and metadata in one strict transaction; a failed weights write lists nothing.
     const weights = { versionId: 'v-1', modelTopology: {}, weightSpecs: [], weightData: new ArrayBuffer(64) };
-    const version = { id: 'v-1', projectId: p.id, createdAt: 1, runId: null, parentId: null, meta: {} };
+    const version = { id: 'v-1', projectId: p.id, createdAt: 1, runId: null, parentId: null, meta: versionMeta() };
     failPuts('modelWeights', quotaError);
     faults.injected++;
     await expect(addVersion(version, weights)).rejects.toMatchObject({ name: 'QuotaExceededError' });
@@ -145,14 +147,14 @@ describe('Storage (IndexedDB)', () => {
 
     // Checkpoints: the run's checkpointEpoch and the checkpoint move together.
     const run: TrainRunRecord = {
-      id: 'r-1', projectId: p.id, state: 'running', createdAt: 1, updatedAt: 1, config: {}, history: [],
+      id: 'r-1', projectId: p.id, state: 'running', createdAt: 1, updatedAt: 1, config: runConfig(), history: [],
       checkpointEpoch: 0, backend: 'cpu', adapter: null, message: null, versionId: null,
     };
     await saveRun(run);
-    await saveCheckpoint(run, { runId: run.id, epoch: 1, weights: [1], optimizer: null, savedAt: 1 });
+    await saveCheckpoint(run, { runId: run.id, epoch: 1, weights: weightsBlob(1), optimizer: null, savedAt: 1 });
     failPuts('checkpoints', quotaError);
     faults.injected++;
-    await expect(saveCheckpoint({ ...run, checkpointEpoch: 1 }, { runId: run.id, epoch: 2, weights: [2], optimizer: null, savedAt: 2 })).rejects.toBeTruthy();
+    await expect(saveCheckpoint({ ...run, checkpointEpoch: 1 }, { runId: run.id, epoch: 2, weights: weightsBlob(2), optimizer: null, savedAt: 2 })).rejects.toBeTruthy();
     vi.mocked(IDBObjectStore.prototype.put).mockRestore();
     expect((await getRun(run.id))?.checkpointEpoch).toBe(1);
     expect((await getCheckpoint(run.id))?.epoch).toBe(1);
@@ -177,11 +179,11 @@ describe('Storage (IndexedDB)', () => {
     const classesBefore = (await getProject(p.id))?.labels;
     expect(classesBefore).toEqual(expect.arrayContaining(['bird', 'cat']));
     const study: StudyRecord = {
-      id: 'st-1', projectId: p.id, name: 'S', plan: {}, baseSettings: {}, state: 'running', createdAt: 1, updatedAt: 1,
+      id: 'st-1', projectId: p.id, name: 'S', plan: studyPlan(), baseSettings: SETTINGS, state: 'running', createdAt: 1, updatedAt: 1,
       elapsedMs: 10, message: null, registeredVersionId: null,
     };
     const trial = (n: number): TrialRecord => ({
-      studyId: study.id, number: n, params: { lr: 0.01 }, settings: {}, state: 'complete', history: [], values: [0.5], value: 0.5,
+      studyId: study.id, number: n, params: { lr: 0.01 }, settings: SETTINGS, state: 'complete', history: [], values: [0.5], value: 0.5,
       message: null, startedAt: 1, durationMs: 5, backend: 'cpu', runId: null, tensorsBefore: 0, tensorsAfter: 0,
     });
     await saveTrialAndStudy(trial(0), study);
@@ -207,11 +209,11 @@ describe('Storage (IndexedDB)', () => {
     const labelWrites = Array.from({ length: 300 }, (_, i) => ({ id: hex(i), label: 'fish', labelSource: { kind: 'human' as const }, labeledAt: 5 }));
     const classesBefore = (await getProject(p.id))?.labels;
     const study: StudyRecord = {
-      id: 'st-2', projectId: p.id, name: 'S', plan: {}, baseSettings: {}, state: 'running', createdAt: 1, updatedAt: 1,
+      id: 'st-2', projectId: p.id, name: 'S', plan: studyPlan(), baseSettings: SETTINGS, state: 'running', createdAt: 1, updatedAt: 1,
       elapsedMs: 10, message: null, registeredVersionId: null,
     };
     const trial = (n: number): TrialRecord => ({
-      studyId: study.id, number: n, params: { lr: 0.01 }, settings: {}, state: 'complete', history: [], values: [0.5], value: 0.5,
+      studyId: study.id, number: n, params: { lr: 0.01 }, settings: SETTINGS, state: 'complete', history: [], values: [0.5], value: 0.5,
       message: null, startedAt: 1, durationMs: 5, backend: 'cpu', runId: null, tensorsBefore: 0, tensorsAfter: 0,
     });
     await saveTrialAndStudy(trial(0), study);

@@ -122,7 +122,7 @@ function workerTensorCount(worker: PwWorker): Promise<number> {
   return worker.evaluate(
     () =>
       new Promise<number>((resolve, reject) => {
-        const scope = self as unknown as { postMessage: (...args: unknown[]) => void };
+        const scope = self as typeof self & { postMessage: (...args: unknown[]) => void };
         const original = scope.postMessage;
         const id = `reliability-tensor-count-${Math.random()}`;
         const timer = setTimeout(() => ((scope.postMessage = original), reject(new Error('the worker did not answer tensorCount()'))), 10_000);

@@ -51,7 +51,7 @@ describe('reliability: GPU loss (WebGL)', () => {
     await expect.poll(async () => (await epochCells()).length, { timeout: 90_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     const worker = trainWorker();
     expect(worker, 'the training worker is running').toBeTruthy();
-    const did = await worker!.evaluate(() => (self as unknown as { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
+    const did = await worker!.evaluate(() => (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
     expect(did).toBe('lost the webgl GPU');
 
     const notice = page.getByTestId('train-notice');

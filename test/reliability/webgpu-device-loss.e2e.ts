@@ -60,7 +60,7 @@ describe('reliability: GPU loss (WebGPU)', () => {
     await expect.poll(async () => (await epochCells()).length, { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     const worker = trainWorker();
     expect(worker, 'the training worker is running').toBeTruthy();
-    const did = await worker!.evaluate(() => (self as unknown as { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
+    const did = await worker!.evaluate(() => (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
     expect(did, 'the run trains on WebGPU (not a fallback)').toBe('lost the webgpu GPU');
 
     const notice = page.getByTestId('train-notice');

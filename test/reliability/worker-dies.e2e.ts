@@ -57,7 +57,7 @@ describe('reliability: the training worker dies', () => {
     const worker = trainWorker();
     expect(worker, 'the training worker is running').toBeTruthy();
     const injected = Date.now();
-    await worker!.evaluate((k) => (self as unknown as { trainyardDebugFault(k: string): string }).trainyardDebugFault(k), kind);
+    await worker!.evaluate((k) => (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault(k), kind);
     await failure().waitFor({ timeout: SHOW_WITHIN_MS });
     const shownAfter = Date.now() - injected;
     expect(await failure().innerText()).toMatch(expected);

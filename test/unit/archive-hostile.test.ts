@@ -10,6 +10,7 @@ import { addVersion, setAlias } from '../../src/db/models';
 import { DB_NAME } from '../../src/db/schema';
 import { MANIFEST_PATH, type ArchiveManifest } from '../../src/lib/archive/format';
 import { buildProjectArchive, restoreProjectArchive } from '../../workers/project-archive';
+import { versionMeta } from '../record-fixtures';
 
 const noop = () => {};
 const hex = (n: number) => n.toString(16).padStart(64, '0');
@@ -93,7 +94,7 @@ beforeAll(async () => {
   await finishImport({ ...session, state: 'complete', endedAt: 2, imported: 2 });
   const versionId = crypto.randomUUID();
   await addVersion(
-    { id: versionId, projectId: p.id, createdAt: 3, runId: null, parentId: null, meta: { labels: ['cat'] } },
+    { id: versionId, projectId: p.id, createdAt: 3, runId: null, parentId: null, meta: versionMeta({ labels: ['cat'] }) },
     { versionId, modelTopology: {}, weightSpecs: [], weightData: new Float32Array([1, 2]).buffer },
   );
   await setAlias(p.id, 'production', versionId);

@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { unwrap, wrap, type IDBPDatabase } from 'idb';
 import { db, resetConnection } from '../../src/db/open';
 import { createProject, listProjects } from '../../src/db/projects';
 import { beginImport, finishImport } from '../../src/db/imports';
@@ -46,7 +47,10 @@ async function buildFixture(): Promise<string> {
   ]);
   await finishImport({ ...session, state: 'complete', endedAt: 10, imported: 3 });
 
-  const tx = (await db()).transaction(
+  // Raw stores, untyped on purpose: these records keep older and odd shapes (a `{ flip: true }`
+  // augmentation, a definition of step names) that the archive must carry byte for byte.
+  const raw: IDBPDatabase = wrap(unwrap(await db()));
+  const tx = raw.transaction(
     ['runs', 'checkpoints', 'models', 'modelWeights', 'aliases', 'prelabels', 'studies', 'trials', 'datasetVersions', 'pipelines', 'pipelineRuns', 'stepCache', 'predictionLogs', 'predictionInputs', 'monitorReferences', 'alerts', 'meta'],
     'readwrite',
   );

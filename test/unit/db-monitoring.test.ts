@@ -1,11 +1,13 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { resetConnection } from '../../src/db/open';
-import { DB_NAME, type DatasetVersionRecord, type PredictionLogRecord } from '../../src/db/schema';
+import { DB_NAME } from '../../src/db/schema';
+import type { DatasetVersionRecord, PredictionLogRecord } from '../../src/contracts/records';
 import { appendPredictionLogs, getPredictionInputs, listPredictionLogs, markSentToLabeling, timeOrderedId } from '../../src/db/monitoring';
 import { listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
 import { createProject, deleteProject } from '../../src/db/projects';
 import { savePipeline, savePipelineRun, listPipelineRuns, putStepCache, getStepCache } from '../../src/db/pipelines';
+import { noAugmentation, pipelineDefinition, pipelineRun } from '../record-fixtures';
 
 beforeEach(async () => {
   await resetConnection();
@@ -63,7 +65,7 @@ describe('prediction logs', () => {
 describe('dataset versions and pipelines', () => {
   const version = (id: string): Omit<DatasetVersionRecord, 'number'> => ({
     id, projectId: 'p', createdAt: 1, ids: ['a'], labelIndex: [0], splitCode: [0], classes: ['x'],
-    preprocess: { inputSize: 28, channels: 1, resize: 'pad', background: [0, 0, 0] }, augmentation: {}, origin: { kind: 'manual' },
+    preprocess: { inputSize: 28, channels: 1, resize: 'pad', background: [0, 0, 0] }, augmentation: noAugmentation(), origin: { kind: 'manual' },
   });
 
   it('stores a content id once and numbers new versions', async () => {
@@ -79,7 +81,7 @@ describe('dataset versions and pipelines', () => {
 
   it('refuses to write a dataset version, pipeline run or step cache entry of a project that does not exist (deleted meanwhile)', async () => {
     await expect(putDatasetVersion({ ...version('h9'), projectId: 'gone' })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
-    await expect(savePipelineRun({ id: 'rx', pipelineId: 'pl', projectId: 'gone', number: 1, state: 'running', createdAt: 1, updatedAt: 1 })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
+    await expect(savePipelineRun(pipelineRun({ id: 'rx', pipelineId: 'pl', projectId: 'gone', number: 1, state: 'running', createdAt: 1, updatedAt: 1 }))).rejects.toMatchObject({ name: 'ProjectDeletedError' });
     await expect(putStepCache({ key: 'kx', projectId: 'gone', kind: 'train', outputs: {}, createdAt: 1 })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
     expect(await listDatasetVersions('gone')).toEqual([]);
     expect(await getStepCache('kx')).toBeUndefined();
@@ -87,8 +89,8 @@ describe('dataset versions and pipelines', () => {
 
   it('deleting a project removes its pipelines, runs, cache, dataset versions and logs', async () => {
     const p = await createProject('cycle');
-    await savePipeline({ id: 'pl', projectId: p.id, definition: {}, createdAt: 1, updatedAt: 1, labeledAtLastRun: null, lastRunAt: null });
-    await savePipelineRun({ id: 'r1', pipelineId: 'pl', projectId: p.id, number: 1, state: 'succeeded', createdAt: 1, updatedAt: 1 });
+    await savePipeline({ id: 'pl', projectId: p.id, definition: pipelineDefinition('p'), createdAt: 1, updatedAt: 1, labeledAtLastRun: null, lastRunAt: null });
+    await savePipelineRun(pipelineRun({ id: 'r1', pipelineId: 'pl', projectId: p.id, number: 1, state: 'succeeded', createdAt: 1, updatedAt: 1 }));
     await putStepCache({ key: 'k1', projectId: p.id, kind: 'train', outputs: {}, createdAt: 1 });
     await putDatasetVersion({ ...version('h3'), projectId: p.id });
     await appendPredictionLogs(p.id, [log(p.id, Date.now(), null)], []);

@@ -6,6 +6,7 @@ import { beginImport, discardImport, finishImport, keepImport, listImports } fro
 import { DatabaseTooNewError, openDatabase, resetConnection, db } from '../../src/db/open';
 import { DB_NAME, DB_VERSION } from '../../src/db/schema';
 import { restoreImportSession, restoreProject, restoreSample } from '../../src/db/restore';
+import { noAugmentation } from '../record-fixtures';
 
 const hex = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -123,7 +124,7 @@ describe('sample batches', () => {
     await writeSampleBatch(p.id, [prepared(p.id, s.id, 1), prepared(p.id, s.id, 2), prepared(p.id, s.id, 3)]);
     const { record } = await putDatasetVersion({
       id: 'dv', projectId: p.id, createdAt: 1, ids: [hex(1), hex(2), hex(3)], labelIndex: [0, 1, 0], splitCode: [0, 1, 2], classes: ['a', 'b'],
-      preprocess: { inputSize: 8, channels: 3, resize: 'stretch', background: [0, 0, 0] }, augmentation: {}, origin: { kind: 'manual' },
+      preprocess: { inputSize: 8, channels: 3, resize: 'stretch', background: [0, 0, 0] }, augmentation: noAugmentation(), origin: { kind: 'manual' },
     });
     await putPrelabels([{ projectId: p.id, id: hex(2), versionId: 'v', classes: ['a'], probs: new ArrayBuffer(4), embedding: null, predicted: 'a', confidence: 1, rejected: false, createdAt: 1 }]);
     await deleteSamples(p.id, [hex(2)]);

@@ -2,7 +2,8 @@
 // and the Train stage's count of images left out of training.
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DB_NAME, type SampleRecord } from '../../src/db/schema';
+import { DB_NAME } from '../../src/db/schema';
+import type { SampleRecord } from '../../src/contracts/records';
 import { createProject } from '../../src/db/projects';
 import { listSamples, writeSampleBatch, type PreparedSample } from '../../src/db/samples';
 import { beginImport } from '../../src/db/imports';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LabelSource } from '../../src/db/schema';
+import type { LabelSource } from '../../src/contracts/records';
 import { labelsToCsv, parseLabelsCsv, planLabelImport, type LabelTarget } from '../../src/lib/label/labels-csv';
 
 const model = (versionId: string, confidence: number, accepted: 'human' | 'auto' = 'human'): LabelSource => ({

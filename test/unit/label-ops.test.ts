@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LabelSource } from '../../src/db/schema';
+import type { LabelSource } from '../../src/contracts/records';
 import {
   addClass,
   assignLabels,

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OPTIMIZER_EPSILON, disposeOptimizer, makeOptimizer, type OptimizerName } from '../../src/lib/ml/optimizers';
+import { OPTIMIZER_EPSILON, disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
+import type { OptimizerKind } from '../../src/contracts/training';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 describe('optimizers', () => {
-  it.each<OptimizerName>(['adam', 'sgd', 'rmsprop'])('%s leaves no tensor behind after a step and dispose', (name) => {
+  it.each<OptimizerKind>(['adam', 'sgd', 'rmsprop'])('%s leaves no tensor behind after a step and dispose', (name) => {
     const before = tf.memory().numTensors;
     const init = tf.ones([3]);
     const w = tf.variable(init);
@@ -24,7 +25,7 @@ describe('optimizers', () => {
 describe('optimizer epsilon', () => {
   // TF.js's WebGL backend reports epsilon 1e-4 where it renders float32 (SwiftShader, most GPUs);
   // an optimizer that took the backend's epsilon trained differently there than on WASM.
-  it.each<OptimizerName>(['adam', 'rmsprop'])('%s uses the same epsilon whatever the backend reports', (name) => {
+  it.each<OptimizerKind>(['adam', 'rmsprop'])('%s uses the same epsilon whatever the backend reports', (name) => {
     const backend = tf.backend();
     const original = backend.epsilon;
     backend.epsilon = () => 1e-4;

@@ -145,7 +145,7 @@ describe('trainLoop', () => {
       const out = await trainLoop(model, epochData(40, 1, 20), {
         epochs: 5, optimizer, shouldStop: () => false, validation: epochData(20, 2, 20),
         earlyStopping: { patience: 10, minDelta: 100 }, reduceOnPlateau: { patience: 2, factor: 0.5, minLearningRate: 0.003 },
-      }, { onEpoch: () => void rates.push((optimizer as unknown as { learningRate: number }).learningRate) });
+      }, { onEpoch: () => void rates.push((optimizer as tf.Optimizer & { learningRate: number }).learningRate) });
       expect(out.status).toBe('completed');
       // Epoch 0 improves; 1-2 do not (halved after 2), 3-4 do not (halved again, but not below 0.003).
       expect(rates).toEqual([0.01, 0.01, 0.005, 0.005, 0.003]);
@@ -155,8 +155,8 @@ describe('trainLoop', () => {
       await trainLoop(model, epochData(40, 1, 20), {
         epochs: 4, startEpoch: 3, optimizer, shouldStop: () => false,
         earlyStopping: { patience: 10, previous }, reduceOnPlateau: { patience: 2, factor: 0.5 },
-      }, { onEpoch: (m) => expect([m.epoch, (optimizer as unknown as { learningRate: number }).learningRate]).toEqual([3, 0.005]) });
-      expect((optimizer as unknown as { learningRate: number }).learningRate).toBe(0.005);
+      }, { onEpoch: (m) => expect([m.epoch, (optimizer as tf.Optimizer & { learningRate: number }).learningRate]).toEqual([3, 0.005]) });
+      expect((optimizer as tf.Optimizer & { learningRate: number }).learningRate).toBe(0.005);
     });
   });
 

@@ -38,7 +38,7 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** Runs one kernel on one backend from plain arrays; checks it left no tensor behind. */
 async function runKernel(backend: 'cpu' | 'wasm', name: string, inputs: Record<string, [Float32Array, number[]]>, attrs: Attrs): Promise<{ values: Float32Array; shape: number[] }> {
   await tf.setBackend(backend);
-  const b = tf.backend() as unknown as { numDataIds(): number };
+  const b = tf.backend() as { numDataIds(): number };
   const ids = b.numDataIds();
   const tensors = Object.fromEntries(Object.entries(inputs).map(([k, [v, s]]) => [k, tf.tensor(v, s)]));
   const out = tf.engine().runKernel(name, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
@@ -580,7 +580,7 @@ describe('arithmetic with a row-broadcast operand on wasm equals cpu', () => {
 describe('Identity and same-dtype Cast on wasm alias their input', () => {
   it('share memory, survive the original being disposed, and free it with the last reference', async () => {
     await tf.setBackend('wasm');
-    const b = tf.backend() as unknown as { numDataIds(): number };
+    const b = tf.backend() as { numDataIds(): number };
     const ids = b.numDataIds();
     for (const dtype of ['float32', 'int32', 'bool'] as const) {
       const x = tf.tensor([1, 0, 3, 4], [2, 2], dtype);

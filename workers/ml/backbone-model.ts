@@ -3,7 +3,7 @@
 // tf.io.fromMemory, so a stored backbone works offline and never triggers a fetch.
 import * as tf from '@tensorflow/tfjs';
 import { addBackbone, getBackbone, getBackboneWeights } from '../../src/db/backbones';
-import type { BackboneRecord, BackboneWeightsRecord } from '../../src/db/schema';
+import type { BackboneRecord, BackboneWeightsRecord, WeightManifestEntry } from '../../src/contracts/records';
 import { backboneInputShape, embeddingCut } from '../../src/lib/ml/backbone';
 import { fromUrl, readBackboneSource, type BackboneFiles, type BackboneSource, type FetchLike, type UrlOptions } from './backbone-source';
 import { CATALOG_ORIGIN, catalogMaxBytes, catalogUrl, checkCatalogContract, type CatalogEntry } from '../../src/lib/ml/backbone-catalog';
@@ -153,7 +153,7 @@ async function storeBackbone(
   const weights: BackboneWeightsRecord = {
     id: crypto.randomUUID(),
     modelTopology: json.modelTopology,
-    weightSpecs: (json.weightsManifest as Array<{ weights: unknown[] }>).flatMap((g) => g.weights),
+    weightSpecs: (json.weightsManifest as Array<{ weights: WeightManifestEntry[] }>).flatMap((g) => g.weights),
     weightData: files.weightData,
     ...(files.checked.format === 'graph-model' && json.signature ? { signature: json.signature } : {}),
     ...(files.checked.format === 'graph-model' && json.modelInitializer ? { modelInitializer: json.modelInitializer } : {}),
@@ -186,7 +186,7 @@ async function storeBackbone(
       await addBackbone(record, weights);
     } catch (err) {
       if (isQuotaError(err)) {
-        throw new Error(await describeStorageFull(`The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`, 'Free space (delete a project, an old model version or other site data), then try again.'));
+        throw new Error(await describeStorageFull(`The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`, 'Free space (delete a project, an old model version or other site data), then try again.'), { cause: err });
       }
       throw err;
     }

@@ -85,7 +85,7 @@ async function collect(files: FileSet, opts: ReadOptions = {}): Promise<Backbone
   if (metaBytes) {
     // A hostile metadata.json (too deep, prototype keys) is refused like model.json; one that is
     // merely not JSON only loses the optional hints, the model itself was validated.
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = parseUntrustedJson(metaBytes, 'metadata.json', JSON_LIMITS.metadataJson);
     } catch (e) {
@@ -160,7 +160,7 @@ async function readLimited(res: Response, limit: number, what: string, onChunk?:
       step = await reader.read();
     } catch (err) {
       if ((err as { name?: string })?.name === 'AbortError') throw err;
-      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${errorMessage(err)}).`);
+      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${errorMessage(err)}).`, { cause: err });
     }
     const { done, value } = step;
     if (done) break;
@@ -209,7 +209,7 @@ export async function fromUrl(text: string, fetchImpl: FetchLike = fetch, opts: 
     } catch (err) {
       if (opts.signal?.aborted) throw abortError();
       if (optional) return null;
-      if (isOffline()) throw new Error(OFFLINE);
+      if (isOffline()) throw new Error(OFFLINE, { cause: err });
       // A CSP block or a missing CORS header both surface as a bare TypeError; say what it may be.
       throw new Error(
         `Could not load ${what} from ${href} (${errorMessage(err)}). ` +
@@ -217,6 +217,7 @@ export async function fromUrl(text: string, fetchImpl: FetchLike = fetch, opts: 
             ? 'The catalog server could not be reached or refused a cross-origin read; check the connection, or import a backbone zip instead.'
             : `The app may only connect to its own origin and the backbone catalog's (Content-Security-Policy connect-src 'self' ${new URL(CATALOG_ORIGIN).origin}), and the server must allow ` +
               'cross-origin reads: host the model next to the app, or download it and import the zip or folder instead.'),
+        { cause: err },
       );
     }
     if (!res.ok) {
@@ -232,7 +233,7 @@ export async function fromUrl(text: string, fetchImpl: FetchLike = fetch, opts: 
     } catch (err) {
       if (opts.signal?.aborted) throw abortError();
       if (optional) return null;
-      if (isOffline()) throw new Error(OFFLINE);
+      if (isOffline()) throw new Error(OFFLINE, { cause: err });
       throw err;
     }
   };

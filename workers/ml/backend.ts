@@ -7,17 +7,8 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
 import { registerWebGpuTrainingKernels } from '../../src/lib/ml/webgpu-training';
 import { errorMessage } from '../../src/lib/util/errors';
-
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-export interface BackendInfo {
-  name: BackendName;
-  adapter: string | null;
-  /** Backends tried before this one (or measured slower), with why each was not used. */
-  fallbacks: Array<{ name: BackendName; reason: string; slower?: boolean }>;
-  /** Automatic mode: how the probe ranked the backends. */
-  probe?: string;
-}
+import type { BackendName, BackendInfo } from '../../src/contracts/backend';
+export type { BackendName, BackendInfo };
 
 export async function describeAdapter(name: BackendName): Promise<string | null> {
   try {
@@ -27,7 +18,7 @@ export async function describeAdapter(name: BackendName): Promise<string | null>
       return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' : null;
     }
     if (name === 'webgl') {
-      const gl = (tf.backend() as unknown as { gpgpu?: { gl: WebGL2RenderingContext } }).gpgpu?.gl;
+      const gl = (tf.backend() as { gpgpu?: { gl: WebGL2RenderingContext } }).gpgpu?.gl;
       if (!gl) return null;
       const ext = gl.getExtension('WEBGL_debug_renderer_info');
       return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));

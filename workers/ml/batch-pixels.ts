@@ -2,18 +2,9 @@
 // or not. Shared by the batch loader worker and the in-thread fallback, so both give the same
 // numbers; it imports no TF.js, which keeps the loader's chunk small.
 import { augmentImage } from '../../src/lib/augment/apply';
-import type { AugmentationSpec } from '../../src/lib/augment/spec';
 import { fmix32, mulberry32 } from '../../src/lib/ml/random';
-
-export interface BatchPixelsRequest {
-  projectId: string;
-  configHash: string;
-  inputSize: number;
-  channels: number;
-  ids: string[];
-  /** Training batches only: the spec and this batch's seed (augmentSeed). */
-  augment?: { spec: AugmentationSpec; seed: number };
-}
+import type { BatchPixelsRequest } from '../../src/contracts/training';
+export type { BatchPixelsRequest };
 
 /**
  * The seed of one training batch's augmentation: a function of the run seed, the epoch and the

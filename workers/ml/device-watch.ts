@@ -24,7 +24,7 @@ type WebGpuBackend = { device?: GPUDevice };
 /** The current TF.js backend's WebGL context, if it is a WebGL backend. */
 export function webglContext(): WebGL2RenderingContext | null {
   try {
-    return (tf.backend() as unknown as WebGlBackend).gpgpu?.gl ?? null;
+    return (tf.backend() as WebGlBackend).gpgpu?.gl ?? null;
   } catch {
     return null;
   }
@@ -33,7 +33,7 @@ export function webglContext(): WebGL2RenderingContext | null {
 /** The current TF.js backend's WebGPU device, if it is a WebGPU backend. */
 export function webgpuDevice(): GPUDevice | null {
   try {
-    return (tf.backend() as unknown as WebGpuBackend).device ?? null;
+    return (tf.backend() as WebGpuBackend).device ?? null;
   } catch {
     return null;
   }
@@ -108,7 +108,7 @@ async function settle(check: () => string | null, whenLost: Promise<string>, ms:
 export function dropBackend(name: BackendName): void {
   const factory = tf.findBackendFactory(name);
   if (!factory) return;
-  const registry = (tf.engine() as unknown as { registryFactory: Record<string, { priority: number }> }).registryFactory;
+  const registry = (tf.engine() as ReturnType<typeof tf.engine> & { registryFactory: Record<string, { priority: number }> }).registryFactory;
   const priority = registry[name]?.priority ?? 1;
   try {
     tf.removeBackend(name);

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getVersion, getWeights } from '../../src/db/models';
 import { listSamples } from '../../src/db/samples';
-import type { PreprocessConfig } from '../../src/db/schema';
+import type { PreprocessConfig } from '../../src/contracts/training';
 import { predictions } from '../../src/lib/ml/metrics';
 import { predictAll } from '../../src/lib/ml/train-loop';
 import { openBackbone, type OpenedBackbone } from './backbone-model';

@@ -10,7 +10,7 @@ import { getRun } from '../../src/db/runs';
 import { getPreprocessedBatch } from '../../src/db/preprocessed';
 import { getProject } from '../../src/db/projects';
 import { getOriginal, listSamples } from '../../src/db/samples';
-import type { DatasetVersionRecord } from '../../src/db/schema';
+import type { DatasetVersionRecord } from '../../src/contracts/records';
 import type { AugmentationSpec } from '../../src/lib/augment/spec';
 import { datasetVersionHash, unpackItems, type DatasetItem } from '../../src/lib/dataset/version';
 import { kitHyperparameters, kitImagePath, KIT_FORMAT_VERSION, KIT_KIND, validateKitJob, type KitJob } from '../../src/lib/kit/job';
@@ -26,21 +26,10 @@ import { ensurePreprocessed } from './data-feed';
 import { APP_VERSION, modelArtifacts } from './save-version';
 import { architectureOf, type RunConfig } from './train-runner';
 import { sha256Hex } from '../../src/lib/util/hex';
+import type { KitExportProgress, KitExport } from '../../src/contracts/kit';
+export type { KitExportProgress, KitExport };
 
 configure({ useWebWorkers: false });
-
-export interface KitExportProgress {
-  phase: 'preprocessing' | 'arrays' | 'images' | 'zipping';
-  done: number;
-  total: number;
-}
-
-export interface KitExport {
-  zip: Blob;
-  fileName: string;
-  jobId: string;
-  images: number;
-}
 
 const READ_BATCH = 256;
 const SPLITS = ['train', 'val', 'test'] as const;
@@ -71,7 +60,7 @@ async function runSettings(run: PipelineRunRecord): Promise<{ settings: TrainSet
 async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string): Promise<{ settings: TrainSettings; source: KitJob['source'] }> {
   let chosen: { settings: TrainSettings; source: KitJob['source'] } | null = null;
   const runId = pipelineRunId ?? (version.origin.kind === 'pipeline' ? version.origin.runId : null);
-  const run = runId ? ((await getPipelineRun(runId)) as unknown as PipelineRunRecord | undefined) : undefined;
+  const run = runId ? await getPipelineRun(runId) : undefined;
   if (pipelineRunId) {
     if (!run || run.projectId !== version.projectId) throw new Error('That pipeline run is not in this project (deleted?).');
     const made = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
@@ -88,7 +77,7 @@ async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string
 
 /** "Export training kit" on a pipeline run's train step: the dataset version its split step made, with the settings of its train step. */
 export async function exportTrainingKitFromRun(projectId: string, pipelineRunId: string, onProgress: (p: KitExportProgress) => void = () => {}): Promise<KitExport> {
-  const run = (await getPipelineRun(pipelineRunId)) as unknown as PipelineRunRecord | undefined;
+  const run = await getPipelineRun(pipelineRunId);
   if (!run || run.projectId !== projectId) throw new Error('That pipeline run is not in this project.');
   const versionId = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
   if (typeof versionId !== 'string') throw new Error(`Pipeline run #${run.number} has no dataset version yet: its split step has not finished.`);

@@ -14,7 +14,7 @@ import { kitMismatch, readKitResult, trainedOnText, validateKitJob, type KitJob,
 import { evaluate, predictions } from '../../src/lib/ml/metrics';
 import { validateModelJson, validateWeightBytes } from '../../src/lib/ml/model-json-validate';
 import { predictAll } from '../../src/lib/ml/train-loop';
-import { gateDecision, type GateDecision } from '../../src/lib/pipeline/gate';
+import { gateDecision } from '../../src/lib/pipeline/gate';
 import { defaultPipeline, findStep, type PipelineDefinition } from '../../src/lib/pipeline/definition';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../../src/lib/train/train-config';
 import { concatBytes, inflateEntry } from '../zip-entry';
@@ -23,20 +23,9 @@ import { evaluateVersionOn } from './evaluate-version';
 import { APP_VERSION } from './save-version';
 import { errorMessage } from '../../src/lib/util/errors';
 import { sha256Hex } from '../../src/lib/util/hex';
-
-/** out/ as a zip, or the files of the folder (their relative paths, e.g. "out/model.json"). */
-export type KitSource = { kind: 'zip'; file: Blob } | { kind: 'files'; files: Array<{ path: string; file: Blob }> };
-
-export interface KitImportResult {
-  versionId: string;
-  number: number;
-  datasetVersionNumber: number;
-  trainedOn: string;
-  /** Accuracy measured here on the dataset version's test split, and what metrics.json claims. */
-  accuracy: number;
-  claimedAccuracy: number | null;
-  testCount: number;
-}
+import type { VersionMeta } from '../../src/contracts/training';
+import type { KitSource, KitImportResult, KitGateResult } from '../../src/contracts/kit';
+export type { KitSource, KitImportResult, KitGateResult };
 
 const LIMITS: Record<string, number> = {
   'model.json': 50 * 1024 * 1024,
@@ -99,7 +88,7 @@ async function readJson(out: OutFiles, name: string): Promise<unknown> {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    throw new Error(`${name} is not valid JSON: ${errorMessage(err)}`);
+    throw new Error(`${name} is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -207,7 +196,7 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
     ...(job.architecture.kind === 'mlp' ? { hidden: job.architecture.hidden } : {}),
   };
   const id = crypto.randomUUID();
-  const meta = {
+  const meta: VersionMeta = {
     architecture: job.architecture,
     labels: dataset.classes,
     inputShape: [pre.inputSize, pre.inputSize, pre.channels],
@@ -239,15 +228,6 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
     { versionId: id, modelTopology: kit.topology, weightSpecs: kit.weightSpecs, weightData: kit.weightData.buffer },
   );
   return { versionId: id, number: version.number, datasetVersionNumber: dataset.number, trainedOn, accuracy: report.accuracy, claimedAccuracy: result.testAccuracy, testCount: report.n };
-}
-
-export interface KitGateResult {
-  decision: GateDecision;
-  candidateAccuracy: number;
-  champion: { versionId: string; number: number | null; accuracy: number } | null;
-  promoted: boolean;
-  /** The alias the candidate is compared with and promoted to: the pipeline's promote step's ("production" by default). */
-  alias: string;
 }
 
 /**

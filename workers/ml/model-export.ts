@@ -21,7 +21,7 @@ let cache: { versionId: string; built: Map<string, BuiltExport> } | null = null;
 async function withSource<T>(versionId: string, use: (src: ExportSource) => Promise<T>): Promise<T> {
   const [version, weights] = await Promise.all([getVersion(versionId), getWeights(versionId)]);
   if (!version || !weights) throw new Error('That model version no longer exists.');
-  const meta = version.meta as unknown as ExportMeta;
+  const meta: ExportMeta = version.meta;
   const artifacts = {
     modelTopology: weights.modelTopology,
     weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[],

@@ -5,8 +5,8 @@ import { BlobReader, BlobWriter, TextReader, Uint8ArrayReader, ZipReader, ZipWri
 import { addVersion, getVersion, getWeights } from '../../src/db/models';
 import { validateModelJson, validateWeightBytes } from '../../src/lib/ml/model-json-validate';
 import { modelCard } from '../../src/lib/registry/model-card';
-import type { PreprocessConfig } from '../../src/db/schema';
-import { APP_VERSION, type VersionMeta } from './save-version';
+import type { PreprocessConfig, VersionMeta } from '../../src/contracts/training';
+import { APP_VERSION } from './save-version';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
 import { concatBytes, inflateEntry } from '../zip-entry';
 import { JSON_LIMITS, parseUntrustedJson } from '../../src/lib/util/safe-json';
@@ -16,7 +16,7 @@ configure({ useWebWorkers: false });
 export async function exportVersionZip(versionId: string): Promise<Blob> {
   const [version, weights] = await Promise.all([getVersion(versionId), getWeights(versionId)]);
   if (!version || !weights) throw new Error('That model version no longer exists.');
-  const meta = version.meta as unknown as VersionMeta;
+  const meta = version.meta;
   if (meta.backboneId) {
     throw new Error('This version was trained on a graph-model backbone: it is stored as a head that runs after that backbone, so it cannot be exported as a single layers model.');
   }
@@ -33,7 +33,7 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
     packageVersion: APP_VERSION,
     packageName: 'trainyard',
     timeStamp: new Date(version.createdAt).toISOString(),
-    userMetadata: { trainyard: { version: version.number, preprocess: meta.preprocess, normalization: meta.normalization ?? '0..1', metrics: { accuracy: meta.metrics.accuracy } } },
+    userMetadata: { trainyard: { version: version.number, preprocess: meta.preprocess, normalization: meta.normalization ?? '0..1', metrics: { accuracy: meta.metrics?.accuracy } } },
     modelName: `trainyard-v${version.number}`,
     labels: meta.labels,
     imageSize: meta.preprocess.inputSize,
@@ -109,9 +109,9 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
       const ours = (metadata.userMetadata as { trainyard?: { preprocess?: PreprocessConfig; normalization?: string } } | undefined)?.trainyard;
       const preprocess: PreprocessConfig = ours?.preprocess ?? { inputSize: inputShape[1]!, channels: inputShape[3] as 1 | 3, resize: 'center-crop', background: [0, 0, 0] };
       const id = crypto.randomUUID();
-      const meta = {
+      const meta: VersionMeta = {
         labels,
-        inputShape: inputShape.slice(1),
+        inputShape: inputShape.slice(1) as number[],
         preprocess,
         // Teachable Machine image models expect inputs in [-1, 1]; Trainyard's use [0, 1].
         normalization: ours ? (ours.normalization === '-1..1' ? '-1..1' : '0..1') : '-1..1',

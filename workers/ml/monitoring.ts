@@ -6,7 +6,8 @@ import { getVersion } from '../../src/db/models';
 import { listSamples, getOriginal } from '../../src/db/samples';
 import { getDatasetVersion } from '../../src/db/datasets';
 import { appendPredictionLogs, getMonitorReference, listAlerts, listPredictionLogs, putAlert, putMonitorReference, timeOrderedId } from '../../src/db/monitoring';
-import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord, PredictionStats } from '../../src/db/schema';
+import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord } from '../../src/contracts/records';
+import type { ImageStats } from '../../src/contracts/monitor';
 import { embeddingSketch } from '../../src/lib/monitor/sketch';
 import { driftReport, type DriftReport } from '../../src/lib/monitor/drift';
 import { STAT_NAMES } from '../../src/lib/monitor/image-stats';
@@ -24,7 +25,7 @@ export interface MonitoredModel extends PrelabelModel {
 export interface MonitoredPrediction {
   probs: Float32Array;
   sketch: number[];
-  stats: PredictionStats;
+  stats: ImageStats;
   latencyMs: number;
 }
 

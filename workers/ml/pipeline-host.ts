@@ -5,16 +5,16 @@ import { deleteRun, getRun, listRuns, saveRun } from '../../src/db/runs';
 import { getVersion, listAliases, setAlias } from '../../src/db/models';
 import { getDatasetVersion, listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
 import { getPipeline, getStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
-import type { DatasetVersionRecord, PipelineRecord, PipelineRunStoreRecord, SampleRecord, StudyRecord, TrainRunRecord } from '../../src/db/schema';
+import type { DatasetVersionRecord, PipelineRecord, SampleRecord, StudyRecord, TrainRunRecord } from '../../src/contracts/records';
 import { getStudy, listTrials, saveStudy } from '../../src/db/studies';
 import type { StudyPlan } from '../../src/lib/tune/study';
 import type { StudyEnd } from '../../src/lib/tune/runner';
 import type { TrainSettings } from '../../src/lib/train/train-config';
 import { bestStoredTrial } from './study-host';
 import { findStep, effectiveTrainSettings, type PipelineDefinition, type StepKind } from '../../src/lib/pipeline/definition';
-import { computeStepKeys, planRun, type StepKeyParts, type StepPlan } from '../../src/lib/pipeline/plan';
+import { computeStepKeys, planRun, type StepKeyParts } from '../../src/lib/pipeline/plan';
 import { sha256Hex } from '../../src/lib/pipeline/hash';
-import { newRunRecord, runPipeline, type PipelineRunRecord, type RunTriggerKind, type StepExecutor } from '../../src/lib/pipeline/runner';
+import { newRunRecord, runPipeline, type PipelineRunRecord, type StepExecutor } from '../../src/lib/pipeline/runner';
 import { gateDecision } from '../../src/lib/pipeline/gate';
 import { assignSplits, splitProblems, type Split } from '../../src/lib/ml/split';
 import { datasetVersionHash, diffVersions, packItems, splitCounts, unpackItems, type DatasetContent, type DatasetItem } from '../../src/lib/dataset/version';
@@ -26,8 +26,9 @@ import { cachedIds } from '../../src/db/preprocessed';
 import { executeRun, trainableSamples, type RunConfig, type RunControl } from './train-runner';
 import { evaluateVersionOn } from './evaluate-version';
 import type { TrainProgress } from '../train.api';
-
-export type PipelineEvent = { kind: 'run'; run: PipelineRunRecord } | { kind: 'progress'; stepId: string; progress: TrainProgress };
+import type { PipelinePlan, TriggerInfo, PipelineEvent } from '../../src/contracts/pipeline';
+import type { VersionOrigin } from '../../src/contracts/training';
+export type { PipelinePlan, TriggerInfo, PipelineEvent };
 
 export interface PipelineControl {
   isCancelled(): boolean;
@@ -139,13 +140,8 @@ async function cutTrainingRun(projectId: string, pipelineRunId: string, stepId: 
 }
 
 async function previousKeys(pipelineId: string): Promise<StepKeyParts[] | null> {
-  const runs = (await listPipelineRuns(pipelineId)) as unknown as PipelineRunRecord[];
+  const runs = await listPipelineRuns(pipelineId);
   return runs.find((r) => r.keys?.length)?.keys ?? null;
-}
-
-export interface PipelinePlan {
-  plan: StepPlan[];
-  labeled: number;
 }
 
 export async function planPipeline(pipeline: PipelineRecord): Promise<PipelinePlan> {
@@ -363,7 +359,7 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const trained = outputsOf('train');
       const tuning = trained?.studyId ? { studyId: trained.studyId, trialNumber: trained.bestTrial, params: trained.params, value: trained.value } : null;
       const fingerprintOf = (kind: StepKind) => keys.find((k) => k.kind === kind)?.fingerprint ?? null;
-      const origin = {
+      const origin: VersionOrigin = {
         kind: 'pipeline', pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, pipelineRunNumber: run.number,
         datasetVersionId: version.id, datasetVersionNumber: version.number, trainKey: keyOf('train'),
         fingerprints: { gate: fingerprintOf('gate'), promote: fingerprintOf('promote') }, gate, ...(tuning ? { tuning } : {}),
@@ -394,11 +390,6 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
   };
 }
 
-export interface TriggerInfo {
-  kind: RunTriggerKind;
-  detail: string;
-}
-
 /** Starts a new run of the pipeline, or continues `resume` (a run cut by a reload, a cancel or a lost GPU). */
 export async function hostPipelineRun(pipelineId: string, trigger: TriggerInfo, ctl: PipelineControl, resume?: PipelineRunRecord): Promise<PipelineRunRecord> {
   const pipeline = await getPipeline(pipelineId);
@@ -415,7 +406,7 @@ export async function hostPipelineRun(pipelineId: string, trigger: TriggerInfo, 
   }
   await savePipeline({ ...pipeline, labeledAtLastRun: labeled.items.length, lastRunAt: Date.now() });
   const save = async (r: PipelineRunRecord) => {
-    await savePipelineRun(structuredClone(r) as unknown as PipelineRunStoreRecord);
+    await savePipelineRun(structuredClone(r));
     ctl.onEvent({ kind: 'run', run: r });
   };
   return runPipeline(record, {

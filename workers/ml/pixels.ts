@@ -1,9 +1,9 @@
 // Image bytes to model pixels in a worker: decode (EXIF orientation applied), read the RGBA at
 // natural size, then recipe.js (the same module every export ships as preprocess.js) composites
 // alpha on the background, resamples by the documented policy and converts channels.
-import type { PreprocessConfig } from '../../src/db/schema';
+import type { PreprocessConfig } from '../../src/contracts/training';
 import { modelPixels } from '../../src/lib/preprocess/recipe.js';
-import type { PredictionStats } from '../../src/db/schema';
+import type { ImageStats } from '../../src/contracts/monitor';
 import { imageStats } from '../../src/lib/monitor/image-stats';
 
 let canvas: OffscreenCanvas | null = null;
@@ -22,7 +22,7 @@ export async function toModelPixels(data: ArrayBuffer | Blob, mime: string, conf
 }
 
 /** One decode for both: the model's pixels and the monitoring statistics of the image as it arrived. */
-export async function toModelPixelsWithStats(data: ArrayBuffer | Blob, mime: string, config: PreprocessConfig): Promise<{ pixels: Uint8Array; stats: PredictionStats }> {
+export async function toModelPixelsWithStats(data: ArrayBuffer | Blob, mime: string, config: PreprocessConfig): Promise<{ pixels: Uint8Array; stats: ImageStats }> {
   const blob = data instanceof Blob ? data : new Blob([data], { type: mime });
   const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
   try {

@@ -2,12 +2,15 @@
 // metadata that says everything needed to reproduce or compare it.
 import * as tf from '@tensorflow/tfjs';
 import { addVersion } from '../../src/db/models';
-import type { ModelVersionRecord, PreprocessConfig, TrainRunRecord } from '../../src/db/schema';
+import type { ModelVersionRecord, TrainRunRecord } from '../../src/contracts/records';
+import type { PreprocessConfig } from '../../src/contracts/training';
 import type { ArchitectureConfig } from '../../src/lib/ml/architectures';
 import type { EvaluationReport } from '../../src/lib/ml/metrics';
 import type { TrainSettings } from '../../src/lib/train/train-config';
 import type { BackendInfo } from './backend';
 import { sha256Hex } from '../../src/lib/util/hex';
+import type { VersionMeta } from '../../src/contracts/training';
+export type { VersionMeta };
 
 export const APP_VERSION = '0.1.0';
 
@@ -55,35 +58,7 @@ export interface VersionInput {
   };
   earlyStopped: boolean;
   /** Transfer runs: normalization, the backbone used, and backboneId when the head alone is saved. */
-  extraMeta?: Record<string, unknown>;
-}
-
-export interface VersionMeta {
-  architecture: ArchitectureConfig;
-  labels: string[];
-  inputShape: number[];
-  preprocess: PreprocessConfig;
-  hyperparameters: TrainSettings;
-  seed: number;
-  datasetHash: string;
-  testIds: string[];
-  testPredicted: number[];
-  testTrue: number[];
-  splitCounts: { train: number; val: number; test: number };
-  backend: string;
-  adapter: string | null;
-  metrics: EvaluationReport;
-  history: TrainRunRecord['history'];
-  timings: VersionInput['timings'];
-  appVersion: string;
-  tfjsVersion: string;
-  source: 'trained' | 'imported';
-  /** Input range: '0..1' unless recorded otherwise (transfer versions use their backbone's). */
-  normalization?: '0..1' | '-1..1';
-  /** Graph-backbone versions store only the head; the inference worker runs this backbone first. */
-  backboneId?: string;
-  /** sha256 fingerprints the backbone's weights; catalogId/url say where a catalog download came from. */
-  backbone?: { id: string; name: string; format: string; embeddingSize: number; sha256?: string; catalogId?: string; url?: string };
+  extraMeta?: Partial<VersionMeta>;
 }
 
 export async function saveTrainedVersion(input: VersionInput): Promise<ModelVersionRecord> {
@@ -113,7 +88,7 @@ export async function saveTrainedVersion(input: VersionInput): Promise<ModelVers
     ...input.extraMeta,
   };
   return addVersion(
-    { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: (input.extraMeta?.warmStartFrom as string | undefined) ?? null, meta: meta as unknown as Record<string, unknown> },
+    { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: input.extraMeta?.warmStartFrom ?? null, meta },
     { versionId: id, modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData },
   );
 }

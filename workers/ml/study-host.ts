@@ -5,14 +5,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { getRun, saveRun } from '../../src/db/runs';
 import { listTrials, saveStudy, saveTrialAndStudy } from '../../src/db/studies';
-import type { EpochMetrics, StudyRecord, TrainRunRecord, TrialRecord } from '../../src/db/schema';
+import type { EpochMetrics } from '../../src/contracts/training';
+import type { StudyRecord, TrainRunRecord, TrialRecord } from '../../src/contracts/records';
 import { bestTrial, directionOf, trialSummary, type StudyPlan } from '../../src/lib/tune/study';
 import { runStudy, type StudyEnd, type TrialResult } from '../../src/lib/tune/runner';
 import { applyParams } from '../../src/lib/tune/training-space';
 import { withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
 import type { StudyGpuLoss, TrainProgress } from '../train.api';
 import type { BackendInfo } from './backend';
-import { executeRun, RefusedError, type RunConfig } from './train-runner';
+import { executeRun, type RunConfig } from './train-runner';
 import { db } from '../../src/db/open';
 import { watchGpu } from './device-watch';
 import { errorMessage } from '../../src/lib/util/errors';
@@ -123,7 +124,7 @@ async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: Study
       let pruneReason: string | null = null;
       let finished: TrainRunRecord;
       let running: Promise<TrainRunRecord> | undefined;
-      let lost: string | null = null;
+      let lost: string | null;
       try {
         running = executeRun(run, {
           isStopped,

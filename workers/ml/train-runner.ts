@@ -6,7 +6,8 @@ import { unpackItems } from '../../src/lib/dataset/version';
 import type { AugmentationSpec } from '../../src/lib/augment/spec';
 import { listImports } from '../../src/db/imports';
 import { getCheckpoint, saveCheckpoint, saveRun, deleteCheckpoint } from '../../src/db/runs';
-import type { EpochMetrics, PreprocessConfig, SampleRecord, TrainRunRecord } from '../../src/db/schema';
+import type { EpochMetrics, PreprocessConfig } from '../../src/contracts/training';
+import type { SampleRecord, TrainRunRecord } from '../../src/contracts/records';
 import type { EpochData } from '../../src/lib/ml/train-loop';
 import { assignSplits, splitProblems } from '../../src/lib/ml/split';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
@@ -24,6 +25,8 @@ import { saveTrainedVersion } from './save-version';
 import { runTimings } from '../../src/lib/train/run-timings';
 import { prepareTransfer, type TransferSetup } from './transfer';
 import { embeddingSummary } from '../../src/lib/ml/backbone';
+import type { RunConfig, VersionMeta } from '../../src/contracts/training';
+export type { RunConfig };
 
 export interface RunControl {
   isStopped: () => boolean;
@@ -98,29 +101,6 @@ export async function prepareInputs(
     feed: (items, batchSize, seed) =>
       t ? t.data(items, numClasses, batchSize, seed) : epochData(projectId, items, preprocess, numClasses, batchSize, seed, augmentation ?? settings.augmentation),
   };
-}
-
-export interface RunConfig {
-  settings: TrainSettings;
-  labels: string[];
-  /** Warm start ("Retrain now"): start from this version's weights where layer shapes match. */
-  init?: { versionId: string };
-  /** Tuning trials stop after training: no test evaluation, no version; the last checkpoint is kept. */
-  trial?: boolean;
-  /** Where the run came from, recorded in the version's metadata (a tuning study's best trial, a pipeline run). */
-  origin?: Record<string, unknown>;
-  /** Pipeline runs: train on this dataset version's frozen items and splits. */
-  dataset?: { versionId: string };
-  /** Pipeline runs: the dataset version's augmentation (overrides the strength knob in settings). */
-  augmentation?: AugmentationSpec;
-  /** Pipeline "evaluate" step: score the final checkpoint on the test split (RunHooks.onEvaluated), save nothing. */
-  evaluateOnly?: boolean;
-  /** Keep the final checkpoint after saving the version (a pipeline's cached train step may be registered again). */
-  keepCheckpoint?: boolean;
-  /** Pipeline train step: which pipeline run and step started this training run (to adopt it after a crash). */
-  pipelineRun?: { runId: string; stepId: string };
-  /** Milliseconds already spent training the checkpoint this run starts from (a registered tuning trial). */
-  priorTrainMs?: number;
 }
 
 /**
@@ -318,7 +298,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
     hooks.onEvaluated?.(report, labels);
     if (config.evaluateOnly) return { ...current, state: 'trained' };
     progress({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
-    const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined as Record<string, unknown> | undefined, release: () => undefined };
+    const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined as Partial<VersionMeta> | undefined, release: () => undefined };
     const extraMeta = { ...saved.meta, ...(config.origin ? { origin: config.origin } : {}), ...(config.init ? { warmStartFrom: config.init.versionId } : {}), ...(config.dataset ? { datasetVersionId: config.dataset.versionId } : {}) };
     const version = await saveTrainedVersion({
       model: saved.model,

@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { getOriginal } from '../../src/db/samples';
 import { cachedEmbeddingIds, getEmbeddingBatch, getBackbone, putEmbeddings } from '../../src/db/backbones';
-import type { BackboneRecord, EmbeddingRecord, PreprocessConfig } from '../../src/db/schema';
+import type { BackboneRecord, EmbeddingRecord } from '../../src/contracts/records';
+import type { PreprocessConfig, VersionMeta } from '../../src/contracts/training';
 import type { ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { normalizePixels } from '../../src/lib/ml/backbone';
 import type { Batch, EpochData } from '../../src/lib/ml/train-loop';
@@ -32,7 +33,7 @@ export interface TransferSetup {
   counts: EmbeddingCounts;
   data(items: LabeledId[], numClasses: number, batchSize: number, shuffleSeed: number | null): EpochData & { epoch: number; waitMs: number };
   /** The model to save: backbone cut + head for layers backbones, the head alone for graph ones. */
-  versionModel(head: tf.LayersModel): Promise<{ model: tf.LayersModel; meta: Record<string, unknown>; release(): void }>;
+  versionModel(head: tf.LayersModel): Promise<{ model: tf.LayersModel; meta: Partial<VersionMeta>; release(): void }>;
 }
 
 export async function prepareTransfer(
@@ -135,7 +136,7 @@ function embeddingData(
 
 /** Exported for tests: the saved version's model for a trained head (see TransferSetup.versionModel). */
 export async function versionModel(backbone: BackboneRecord, head: tf.LayersModel) {
-  const meta: Record<string, unknown> = {
+  const meta: Partial<VersionMeta> = {
     normalization: backbone.normalization,
     backbone: {
       id: backbone.id,

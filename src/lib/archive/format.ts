@@ -13,7 +13,9 @@
 //    the ids the project's versions and runs use, so the importing side can say what is missing.
 //  - imports still 'running' and the samples they wrote: uncommitted (an import in progress or
 //    interrupted), hidden from every reader but the Data page (see db/committed.ts).
-import type { ProjectRecord } from '../../db/schema';
+import type { ProjectRecord } from '../../contracts/records';
+import type { MissingBackbone, ArchiveProgress, ProjectImportPlan, ImportedProject } from '../../contracts/imports';
+export type { MissingBackbone, ArchiveProgress, ProjectImportPlan, ImportedProject };
 
 export const ARCHIVE_FORMAT = 'trainyard.project';
 export const ARCHIVE_FORMAT_VERSION = 1;
@@ -107,56 +109,8 @@ export interface ArchiveBackbone {
   catalogId?: string;
 }
 
-/** A required backbone this browser has no copy of (by id or by weights hash). */
-export interface MissingBackbone {
-  id: string;
-  /** The name it had where the file was made ("" for files from before names were kept). */
-  name: string;
-  catalogId?: string;
-}
-
-export interface ArchiveProgress {
-  phase: string;
-  done: number;
-  total: number;
-}
-
-/**
- * What a checked project file holds, shown before anything is written (the import asks for
- * confirmation with it). Counts are of the records actually in the file, not its manifest's claims.
- */
-export interface ProjectImportPlan {
-  /** The name the new project will get (the file's, or "(imported)" when this browser has it). */
-  name: string;
-  /** The name in the file. */
-  originalName: string;
-  exportedAt: number;
-  appVersion: string;
-  counts: Record<string, number>;
-  /** The project's classes. */
-  labels: string[];
-  /** Bytes of images and thumbnails to be stored. */
-  imageBytes: number;
-  /** Backbones the file's versions need that this browser lacks (ids in the file). */
-  missingBackbones: string[];
-  /** The same, with the name and catalog entry the file gives for each. */
-  missingBackboneDetails: MissingBackbone[];
-  /** Required backbones found here under another id, by their weights' SHA-256: versions use this browser's copy. */
-  matchedBackbones: number;
-}
-
 /** Thrown by a project import stopped by the person (before writing, or during it: what was written is removed). */
 export const IMPORT_CANCELLED = 'ImportCancelled';
-
-export interface ImportedProject {
-  projectId: string;
-  name: string;
-  counts: Record<string, number>;
-  /** requiredBackbones this browser does not have: versions using them cannot predict until imported. */
-  missingBackbones: string[];
-  missingBackboneDetails: MissingBackbone[];
-  matchedBackbones: number;
-}
 
 // ---- Record encoding ---------------------------------------------------------------------------
 // Records are JSON with two markers for what JSON cannot hold:

@@ -287,6 +287,9 @@ const MANIFEST_KEYS: KeyShape = {
   },
 };
 
+/** Called once every field of the manifest has been checked (each failure throws): from then on it is one. */
+function markChecked(_raw: Record<string, unknown>): asserts _raw is Record<string, unknown> & ArchiveManifest {}
+
 export function parseManifest(json: string, options: ValidationOptions): ArchiveManifest {
   let raw: unknown;
   try {
@@ -344,8 +347,9 @@ export function parseManifest(json: string, options: ValidationOptions): Archive
       throw bad(`"counts" has ${counts[store] as number} ${store} records but ${recordsPath(store)} is not listed`);
     }
   }
+  markChecked(raw);
   return {
-    ...(raw as unknown as ArchiveManifest),
+    ...raw,
     counts: Object.fromEntries(ARCHIVE_STORES.map((s) => [s, (counts[s] as number | undefined) ?? 0])) as Record<ArchiveStore, number>,
   };
 }

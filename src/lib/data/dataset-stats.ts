@@ -1,5 +1,5 @@
 // Counts, filters and warnings over sample metadata. Pure, so the rules are tested in Node.
-import type { SampleRecord, Split } from '../../db/schema';
+import type { SampleRecord, Split } from '../../contracts/records';
 
 export type StatusFilter = 'all' | 'ok' | 'unlabeled' | 'truncated' | 'conflict';
 export interface SampleFilter {

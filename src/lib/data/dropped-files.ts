@@ -1,6 +1,6 @@
 // Turns a drop (files and folders, via the File System Entry API) into an import source.
 // Folder reading is callback-based and paged: readEntries returns at most 100 entries per call.
-import type { ImportSource } from '../../../workers/import.api';
+import type { ImportSource } from '../../contracts/imports';
 
 async function readAll(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
   const out: FileSystemEntry[] = [];

@@ -1,5 +1,7 @@
 // Label normalisation and the case-insensitive merge plan shown to the user before an import
 // commits (" Cat", "cat" and "CAT" must not silently become three classes).
+import type { LabelMerge } from '../../contracts/imports';
+export type { LabelMerge };
 
 const LINE_SPACES = /[\t\n\v\f\r]/g;
 const CONTROLS = /[\x00-\x1f\x7f]/g;
@@ -17,13 +19,6 @@ export function normaliseLabel(raw: string): string | null {
     .trim();
   return cleaned === '' ? null : cleaned;
 }
-
-export type LabelMerge = {
-  into: string;
-  from: string[];
-  /** `into` is a class the project already has (this import's spellings join it). */
-  existing?: true;
-};
 
 export type LabelMergePlan = {
   canonical: Map<string, string>;

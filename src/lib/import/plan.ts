@@ -2,8 +2,10 @@
 // into an import plan: which files to import under which label, what is ignored and why.
 // Pure: the import worker shows this plan to the user before anything is written.
 import { classifyEntryPath, findCaseCollisions } from './paths';
-import { normaliseLabel, planLabelMerges, type LabelMerge } from './labels';
+import { normaliseLabel, planLabelMerges } from './labels';
 import { matchManifest, parseManifest } from './csv-manifest';
+import type { PlannedEntry, PathNote, ManifestSummary, ImportPlanSummary } from '../../contracts/imports';
+export type { PlannedEntry, PathNote, ManifestSummary, ImportPlanSummary };
 
 /** Single files above this are refused before being read (no training image needs more). */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -11,42 +13,6 @@ export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 export interface RawEntry {
   path: string;
   size: number;
-}
-
-export interface PlannedEntry {
-  /** Index into the raw entry list, so the worker can find the file or zip entry. */
-  index: number;
-  path: string;
-  fileName: string;
-  label: string | null;
-  labelFrom: 'folder' | 'csv' | null;
-  /** The CSV named several labels for this file: imported unlabeled and flagged. */
-  conflictLabels?: string[];
-}
-
-export interface PathNote {
-  path: string;
-  reason: string;
-}
-
-export interface ManifestSummary {
-  path: string;
-  rows: number;
-  delimiter: string;
-  problems: Array<{ line: number; fileName?: string; message: string }>;
-  unlisted: string[];
-}
-
-export interface ImportPlanSummary {
-  total: number;
-  entries: PlannedEntry[];
-  ignored: PathNote[];
-  refused: PathNote[];
-  labelCounts: Record<string, number>;
-  unlabeled: number;
-  merges: LabelMerge[];
-  collisions: string[][];
-  manifest: ManifestSummary | null;
 }
 
 const isCsv = (p: string) => /\.csv$/i.test(p);

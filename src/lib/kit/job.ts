@@ -66,6 +66,11 @@ const isInt = (x: unknown, lo: number, hi: number): x is number => typeof x === 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isHex64 = (x: unknown): x is string => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x);
 
+/** Every check in validateKitJob passed: the value is a KitJob. */
+const isCheckedJob = (_x: unknown, errors: string[]): _x is KitJob => errors.length === 0;
+/** The kind was checked; validateArchitecture checks the numbers. */
+const isArchitectureKind = (a: Record<string, unknown>): a is Record<string, unknown> & ArchitectureConfig => ['cnn', 'mobilenet', 'mlp'].includes(a.kind as string);
+
 /** Untrusted JSON to a KitJob, or every problem found (same rules as trainyard_kit/job.py). */
 export function validateKitJob(x: unknown): KitJobValidation {
   if (!isObj(x)) return { ok: false, errors: ['job.json must be an object'] };
@@ -101,9 +106,9 @@ export function validateKitJob(x: unknown): KitJobValidation {
     if (hp.keepBestEpoch !== undefined && typeof hp.keepBestEpoch !== 'boolean') errors.push('hyperparameters.keepBestEpoch must be true or false');
   }
   const arch = x.architecture;
-  if (!isObj(arch) || !['cnn', 'mobilenet', 'mlp'].includes(arch.kind as string)) errors.push('architecture.kind must be cnn, mobilenet or mlp');
+  if (!isObj(arch) || !isArchitectureKind(arch)) errors.push('architecture.kind must be cnn, mobilenet or mlp');
   else {
-    const problem = validateArchitecture(arch as unknown as ArchitectureConfig);
+    const problem = validateArchitecture(arch);
     if (problem) errors.push(`architecture: ${problem}`);
     else if (classesOk && arch.numClasses !== (classes as string[]).length) errors.push('architecture.numClasses must equal the number of classes');
     else if (preOk && (arch.inputSize !== pre.inputSize || arch.channels !== pre.channels)) errors.push('architecture inputSize/channels must match preprocess');
@@ -116,7 +121,7 @@ export function validateKitJob(x: unknown): KitJobValidation {
   if (!isObj(x.files) || !Object.values(x.files).every((f) => isObj(f) && isInt(f.bytes, 0, Number.MAX_SAFE_INTEGER) && isHex64(f.sha256))) {
     errors.push('files must map each data file to its size and SHA-256');
   }
-  return errors.length ? { ok: false, errors } : { ok: true, job: x as unknown as KitJob };
+  return isCheckedJob(x, errors) ? { ok: true, job: x } : { ok: false, errors };
 }
 
 /** What an out/ folder's metadata.json and metrics.json say about the run (written by trainyard_kit). */

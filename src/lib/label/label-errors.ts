@@ -2,17 +2,8 @@
 // Learning: Estimating Uncertainty in Dataset Labels"). Input rows must be out-of-sample: a model
 // that trained on a sample has memorised its given label and would vouch for every mistake.
 import { rowCount } from './uncertainty';
-
-export interface LabelIssue {
-  index: number;
-  given: number;
-  suggested: number;
-  /** p[given] */
-  selfConfidence: number;
-  suggestedConfidence: number;
-  /** higher = more likely wrong */
-  score: number;
-}
+import type { LabelIssue } from '../../contracts/labeling';
+export type { LabelIssue };
 
 /**
  * Per-class thresholds t_j = mean p_j over the samples given label j (the model's typical

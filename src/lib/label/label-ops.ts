@@ -1,7 +1,7 @@
 // Labeling edits as pure change sets: each op returns the exact before/after of every sample it
 // touches plus the class list on both sides, so undo is applying the inverse and storage can
 // write one change set in one transaction.
-import type { LabelSource } from '../../db/schema';
+import type { LabelSource } from '../../contracts/records';
 import { normaliseLabel } from '../import/labels';
 
 export interface LabelState {

@@ -1,7 +1,7 @@
 // Labels out to CSV and back in, with where each label came from. Export then import must be a
 // no-op, so every value is written in a form that parses back to exactly itself.
 import Papa from 'papaparse';
-import type { LabelSource } from '../../db/schema';
+import type { LabelSource } from '../../contracts/records';
 import { toCsv, unneutraliseCell } from '../import/csv-manifest';
 import { normaliseLabel } from '../import/labels';
 import { sameLabelSource } from './label-ops';

@@ -3,12 +3,8 @@
 // labeled rows: 5,000 rows is 12.5M pairs, cheap enough in tight typed-array loops that an index
 // would cost more than it saves.
 import { rowCount } from './uncertainty';
-
-export interface DuplicatePair {
-  a: number;
-  b: number;
-  similarity: number;
-}
+import type { DuplicatePair } from '../../contracts/labeling';
+export type { DuplicatePair };
 
 /**
  * Pairs (a < b, original row indices) of labeled rows with different labels whose cosine

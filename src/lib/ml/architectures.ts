@@ -2,13 +2,8 @@
 // one-line descriptions and seeded construction. Every initializer gets its own derived seed.
 import * as tf from '@tensorflow/tfjs';
 import { seedStream } from './random';
-
-export type ArchitectureConfig =
-  | { kind: 'cnn'; inputSize: number; channels: 1 | 3; numClasses: number; dropout: number; filters?: number }
-  | { kind: 'mobilenet'; inputSize: number; channels: 1 | 3; numClasses: number; dropout: number; widthMultiplier: number }
-  | { kind: 'mlp'; inputSize: number; channels: 1 | 3; numClasses: number; dropout: number; hidden: number[] }
-  | { kind: 'head'; embeddingSize: number; numClasses: number; dropout: number; hidden: number };
-export type ArchitectureKind = ArchitectureConfig['kind'];
+import type { ArchitectureConfig, ArchitectureKind } from '../../contracts/training';
+export type { ArchitectureConfig, ArchitectureKind };
 
 // MobileNet v1's depthwise-separable stack: [output filters at alpha 1, stride].
 const MOBILENET_BLOCKS: Array<[number, 1 | 2]> = [

@@ -4,6 +4,8 @@
 //
 // The origin is fixed at build time (TRAINYARD_CATALOG_ORIGIN, see vite.config.ts), so tests serve
 // small stand-in models from a local server and the production CSP names exactly one origin.
+import type { DownloadProgress } from '../../contracts/training';
+export type { DownloadProgress };
 
 declare const __TRAINYARD_CATALOG_ORIGIN__: string | undefined;
 
@@ -113,15 +115,6 @@ export function checkCatalogContract(entry: CatalogEntry, got: { inputShape: [nu
     return `${entry.name} should give ${entry.embeddingSize} features; the downloaded model gives ${got.embeddingSize}. Nothing was stored.`;
   }
   return null;
-}
-
-export interface DownloadProgress {
-  /** Bytes received so far (model.json and weights). */
-  received: number;
-  /** Bytes expected in all (model.json's size plus its declared weights), null until model.json is read. */
-  total: number | null;
-  /** Milliseconds since the download started. */
-  elapsedMs: number;
 }
 
 /** Seconds left at the average rate so far, or null when it cannot be told yet. */

@@ -1,19 +1,11 @@
 // Model weights and optimizer state as plain ArrayBuffers (specs + one buffer) for IndexedDB, with
 // the checks that keep a mismatched, truncated or non-finite checkpoint from ever being used.
 import * as tf from '@tensorflow/tfjs';
+import type { WeightSpec, WeightsBlob } from '../../contracts/training';
+export type { WeightSpec, WeightsBlob };
 
-export interface WeightSpec {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-}
 // tf.NamedTensor is not re-exported by @tensorflow/tfjs 4.22; this is its shape.
 type NamedTensor = { name: string; tensor: tf.Tensor };
-
-export interface WeightsBlob {
-  specs: WeightSpec[];
-  data: ArrayBuffer;
-}
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);

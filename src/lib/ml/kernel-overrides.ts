@@ -38,7 +38,7 @@ export function kernelOverrides<F>(backendName: string, mark: string): KernelOve
       tf.registerKernel({
         kernelName: name,
         backendName,
-        kernelFunc: make(original.kernelFunc as unknown as F),
+        kernelFunc: make(original.kernelFunc as F),
         setupFunc: original.setupFunc,
         disposeFunc: original.disposeFunc,
         [mark]: true,

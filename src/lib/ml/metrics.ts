@@ -1,38 +1,7 @@
 // Evaluation metrics over plain numbers (class indices + row-major probabilities), no TF.js, so a
 // report can be computed anywhere and stored as JSON next to the model version it describes.
-
-export interface ClassMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-export interface ConfidentMistake {
-  index: number;
-  predicted: number;
-  confidence: number;
-  trueClass: number;
-}
-export interface CalibrationBin {
-  lo: number;
-  hi: number;
-  count: number;
-  accuracy: number;
-  confidence: number;
-}
-/** Plain JSON (arrays and numbers only): safe to structured-clone and store. */
-export interface EvaluationReport {
-  n: number;
-  numClasses: number;
-  accuracy: number;
-  macroF1: number;
-  logLoss: number;
-  ece: number;
-  confusion: number[][];
-  perClass: ClassMetrics[];
-  calibration: CalibrationBin[];
-  mostConfidentlyWrong: ConfidentMistake[];
-}
+import type { ClassMetrics, ConfidentMistake, CalibrationBin, EvaluationReport } from '../../contracts/training';
+export type { ClassMetrics, ConfidentMistake, CalibrationBin, EvaluationReport };
 
 function check(yTrue: number[], probs: Float32Array, numClasses: number): void {
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`numClasses must be a positive integer (got ${numClasses})`);

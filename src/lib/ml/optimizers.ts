@@ -1,7 +1,6 @@
 // Optimizers by name, and a dispose that frees everything they made.
 import * as tf from '@tensorflow/tfjs';
-
-export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
+import type { OptimizerKind } from '../../contracts/training';
 
 /**
  * Adam's and RMSprop's epsilon, fixed. Left out, TF.js takes the backend's `epsilon()`, and its
@@ -12,7 +11,7 @@ export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
  */
 export const OPTIMIZER_EPSILON = 1e-7;
 
-export function makeOptimizer(name: OptimizerName, learningRate: number, momentum = 0.9): tf.Optimizer {
+export function makeOptimizer(name: OptimizerKind, learningRate: number, momentum = 0.9): tf.Optimizer {
   if (name === 'sgd') return tf.train.momentum(learningRate, momentum);
   if (name === 'rmsprop') return tf.train.rmsprop(learningRate, 0.9, 0, OPTIMIZER_EPSILON);
   return tf.train.adam(learningRate, 0.9, 0.999, OPTIMIZER_EPSILON);
@@ -24,5 +23,5 @@ export function makeOptimizer(name: OptimizerName, learningRate: number, momentu
  */
 export function disposeOptimizer(optimizer: tf.Optimizer): void {
   optimizer.dispose();
-  if (optimizer instanceof tf.SGDOptimizer) (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+  if (optimizer instanceof tf.SGDOptimizer) (optimizer as tf.SGDOptimizer & { c?: tf.Tensor }).c?.dispose();
 }

@@ -56,7 +56,7 @@ export interface TrainOptions {
    */
   reduceOnPlateau?: { patience: number; factor: number; minLearningRate?: number };
 }
-export type TrainOutcome = {
+export type TrainLoopResult = {
   status: 'completed' | 'stopped' | 'early-stopped' | 'diverged';
   /** Absolute count of completed epochs: pass it as startEpoch to resume. */
   epochsDone: number;
@@ -166,7 +166,7 @@ export function dropoutSeed(runSeed: number, epoch: number, batch: number, layer
 
 /** The optimizer's learning rate; SGD and momentum keep theirs in a tensor set by setLearningRate. */
 function learningRateOf(optimizer: tf.Optimizer): { get(): number; set(v: number): void } {
-  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+  const o = optimizer as tf.Optimizer & { learningRate: number; setLearningRate?: (v: number) => void };
   return { get: () => o.learningRate, set: (v) => (o.setLearningRate ? o.setLearningRate(v) : (o.learningRate = v)) };
 }
 
@@ -179,7 +179,7 @@ function dropoutLayers(model: tf.LayersModel): SeededLayer[] {
 const divergedReason = (what: string, value: number, epoch: number) =>
   `${what} became ${value} in epoch ${epoch + 1}: training diverged. Try a lower learning rate.`;
 
-export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainOutcome> {
+export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainLoopResult> {
   const readEvery = Math.max(1, Math.floor(opts.readEvery ?? 10));
   const yieldEvery = Math.max(1, Math.floor(opts.yieldEvery ?? 1));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -211,7 +211,7 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
   if (rate !== lr.get()) lr.set(rate);
   const dropouts = opts.seed === undefined ? [] : dropoutLayers(model);
   const originalSeeds = dropouts.map((l) => l.seed);
-  const done = (status: TrainOutcome['status'], epochsDone: number, reason?: string): TrainOutcome => {
+  const done = (status: TrainLoopResult['status'], epochsDone: number, reason?: string): TrainLoopResult => {
     // The seeds were for training steps only: the saved model keeps its layers' own configuration.
     dropouts.forEach((l, i) => (l.seed = originalSeeds[i]));
     return { status, epochsDone, history, ...(reason ? { reason } : {}), ...(es ? { bestEpoch } : {}) };

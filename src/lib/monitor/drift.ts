@@ -3,6 +3,8 @@
 // KS for smaller samples, normalised Wasserstein for large ones, dataset drift when more than half
 // of the stats drift; MMD on embedding sketches catches changes no single stat shows.
 import { mulberry32, shuffleInPlace } from '../ml/random';
+import type { StatDrift, DriftReport } from '../../contracts/monitor';
+export type { StatDrift, DriftReport };
 
 /** An ascending copy; typed-array sort is numeric and faster than Array#sort with a comparator. */
 function sorted(values: number[]): Float64Array {
@@ -227,31 +229,6 @@ export interface DriftOptions {
   /** Below this many current values nothing is called drift. Default 30. */
   minCurrent?: number;
   embeddings?: { reference: number[][]; current: number[][] };
-}
-
-export interface StatDrift {
-  name: string;
-  test: 'ks' | 'wasserstein';
-  /** KS D, or the normalised Wasserstein distance. */
-  statistic: number;
-  /** KS p-value; null for Wasserstein. */
-  pValue: number | null;
-  /** Informational: never part of the decision. */
-  psi: number;
-  drifted: boolean;
-  refMean: number;
-  curMean: number;
-}
-
-export interface DriftReport {
-  perStat: StatDrift[];
-  share: number;
-  datasetDrift: boolean;
-  embedding: { mmd2: number; pValue: number; drifted: boolean } | null;
-  /** False when current has fewer than minCurrent values: then nothing is marked drifted. */
-  enough: boolean;
-  currentCount: number;
-  referenceCount: number;
 }
 
 export const WASSERSTEIN_DRIFT = 0.1;

@@ -1,20 +1,10 @@
 // Cheap per-image statistics logged with every prediction; their distributions are what drift
 // detection compares against the training data.
+import type { ImageStats } from '../../contracts/monitor';
+export type { ImageStats };
 
 export const STAT_NAMES = ['brightness', 'contrast', 'sharpness', 'width', 'height', 'aspect'] as const;
 export type StatName = (typeof STAT_NAMES)[number];
-
-export interface ImageStats {
-  /** Mean luma, 0..1. */
-  brightness: number;
-  /** Standard deviation of luma, 0..1. */
-  contrast: number;
-  /** Variance of the 4-neighbour Laplacian of luma (0..1 scale) on a <= 64x64 downscale. */
-  sharpness: number;
-  width: number;
-  height: number;
-  aspect: number;
-}
 
 /** Side of the downscale the Laplacian runs on, so sharpness costs the same for any photo size. */
 const SHARPNESS_SIDE = 64;

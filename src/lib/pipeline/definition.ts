@@ -11,8 +11,10 @@ import { defaultPruner } from '../tune/pruners';
 import type { ParamSpec, ParamValue } from '../tune/space';
 import { AUGMENTATION_LIMITS } from '../augment/spec';
 import { JSON_LIMITS, UntrustedJsonError, checkUntrustedValue, findUnknownKey, parseUntrustedJson, unknownKeyMessage, type KeyShape } from '../util/safe-json';
-
-export type StepKind = 'validate' | 'snapshot' | 'split' | 'preprocess' | 'train' | 'evaluate' | 'gate' | 'register' | 'promote';
+import type { StepKind, TrainStepSettings, StepSettings, StepDefinition, TriggerDefinition, PipelineDefinition } from '../../contracts/pipeline';
+import type { ResizeMode } from '../../contracts/training';
+export type { ResizeMode };
+export type { StepKind, TrainStepSettings, StepSettings, StepDefinition, TriggerDefinition, PipelineDefinition };
 
 /** The only order steps may run in: each step consumes what the ones before it produced. */
 export const STEP_ORDER: StepKind[] = ['validate', 'snapshot', 'split', 'preprocess', 'train', 'evaluate', 'gate', 'register', 'promote'];
@@ -23,39 +25,6 @@ export const STEP_ORDER: StepKind[] = ['validate', 'snapshot', 'split', 'preproc
  */
 export const REQUIRED_STEPS: StepKind[] = ['snapshot', 'split', 'preprocess', 'train', 'evaluate', 'register'];
 
-export type ResizeMode = 'stretch' | 'center-crop' | 'pad';
-export type TrainStepSettings =
-  | { mode: 'train'; settings: Partial<TrainSettings> }
-  | { mode: 'tune'; settings: Partial<TrainSettings>; plan: StudyPlan };
-
-export interface StepSettings {
-  validate: { minPerClass: number; minClasses: number };
-  snapshot: { excludeAutoLabels: boolean };
-  split: { train: number; val: number; test: number; seed: number };
-  /** augmentation: a plain JSON object, checked by the augmentation code, not here. */
-  preprocess: { inputSize: number; channels: 1 | 3; resize: ResizeMode; augmentation: unknown };
-  /** settings: only what differs from the Train stage defaults ({} = all defaults). */
-  train: TrainStepSettings;
-  evaluate: Record<string, never>;
-  /** Accuracy as fractions: 0.01 = one percentage point. */
-  gate: { minImprovement: number; maxClassDrop: number };
-  register: Record<string, never>;
-  promote: { alias: string };
-}
-
-/** One step; a union over kinds, so narrowing on `kind` types `settings`. */
-export type StepDefinition<K extends StepKind = StepKind> = K extends StepKind ? { id: string; kind: K; settings: StepSettings[K] } : never;
-
-export type TriggerDefinition = { kind: 'manual' } | { kind: 'new-labels'; count: number; enabled: boolean } | { kind: 'drift-alert'; enabled: boolean };
-
-export interface PipelineDefinition {
-  format: 'trainyard.pipeline';
-  schemaVersion: 1;
-  name: string;
-  revision: number;
-  steps: StepDefinition[];
-  triggers: TriggerDefinition[];
-}
 
 export const PIPELINE_FORMAT = 'trainyard.pipeline';
 export const PIPELINE_SCHEMA_VERSION = 1;

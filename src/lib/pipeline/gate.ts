@@ -1,21 +1,14 @@
 // The champion/challenger gate: a candidate replaces the production model only if it is at least
 // `minImprovement` more accurate and no class loses more than `maxClassDrop` of recall. Both
 // limits are inclusive, with a tolerance so 0.3 - 0.1 = 0.19999999999999998 still counts as 0.2.
+import type { GateDecision } from '../../contracts/pipeline';
+export type { GateDecision };
 
 export interface GateInput {
   candidate: { accuracy: number; perClass: Record<string, number> };
   champion: { versionId: string; accuracy: number; perClass: Record<string, number> } | null;
   minImprovement: number;
   maxClassDrop: number;
-}
-
-export interface GateDecision {
-  pass: boolean;
-  reasons: string[];
-  /** Candidate minus champion accuracy; null without a champion. */
-  improvement: number | null;
-  /** The class whose recall fell most; null without a champion or when no class fell. */
-  worstClass: { name: string; drop: number } | null;
 }
 
 export const GATE_TOLERANCE = 1e-9;

@@ -4,27 +4,8 @@
 // upstream changes every later key without the planner having to reason about dependencies.
 import type { PipelineDefinition, StepKind } from './definition';
 import { canonicalJson, sha256Hex } from './hash';
-
-export interface StepKeyParts {
-  stepId: string;
-  kind: StepKind;
-  /** Hash of { kind, settings }: tells "settings changed" apart from other changes. */
-  settingsHash: string;
-  /** The previous step's key; null for the first step. */
-  upstream: string | null;
-  /** The host's description of the step's external inputs (null when it has none). */
-  fingerprint: unknown;
-  key: string;
-}
-
-export type StepAction = 'run' | 'cached';
-
-export interface StepPlan {
-  stepId: string;
-  kind: StepKind;
-  action: StepAction;
-  reason: string;
-}
+import type { StepKeyParts, StepAction, StepPlan } from '../../contracts/pipeline';
+export type { StepKeyParts, StepAction, StepPlan };
 
 export interface PlanOptions {
   /**

@@ -4,48 +4,8 @@
 import type { PipelineDefinition, StepDefinition, StepKind } from './definition';
 import { REASON_CACHED, type StepKeyParts, type StepPlan } from './plan';
 import { errorMessage } from '../util/errors';
-
-export type StepState = 'pending' | 'running' | 'done' | 'cached' | 'skipped' | 'failed' | 'cancelled';
-
-export interface StepLogLine {
-  at: number;
-  message: string;
-}
-
-export interface StepRun {
-  stepId: string;
-  kind: StepKind;
-  state: StepState;
-  /** The cache key the step ran (or was reused) under; null until it starts. */
-  key: string | null;
-  reason: string;
-  startedAt: number | null;
-  durationMs: number;
-  logs: StepLogLine[];
-  /** Plain JSON (structured-clone friendly); the runner never looks inside. */
-  outputs: Record<string, unknown> | null;
-  error: string | null;
-}
-
-export type PipelineRunState = 'running' | 'succeeded' | 'rejected' | 'failed' | 'cancelled' | 'interrupted';
-export type RunTriggerKind = 'manual' | 'new-labels' | 'drift-alert' | 'resume';
-
-export interface PipelineRunRecord {
-  id: string;
-  pipelineId: string;
-  projectId: string;
-  number: number;
-  /** A copy of the definition as it was when the run started: later edits do not change it. */
-  definition: PipelineDefinition;
-  trigger: { kind: RunTriggerKind; detail: string };
-  state: PipelineRunState;
-  createdAt: number;
-  updatedAt: number;
-  steps: StepRun[];
-  /** The key parts of the latest start or resume: the next run's plan compares against them. */
-  keys: StepKeyParts[];
-  message: string | null;
-}
+import type { StepState, StepLogLine, StepRun, PipelineRunState, RunTriggerKind, PipelineRunRecord } from '../../contracts/pipeline';
+export type { StepState, StepLogLine, StepRun, PipelineRunState, RunTriggerKind, PipelineRunRecord };
 
 export interface StepContext {
   step: StepDefinition;

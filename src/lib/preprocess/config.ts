@@ -1,6 +1,6 @@
 // Preprocessing policy (documented in README "Preprocessing"): resize geometry and the cache key.
 // Pure, so the same numbers drive the training worker, the inference worker and the tests.
-import type { PreprocessConfig } from '../../db/schema';
+import type { PreprocessConfig } from '../../contracts/training';
 
 export const DEFAULT_BACKGROUND: [number, number, number] = [0, 0, 0];
 

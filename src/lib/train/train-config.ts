@@ -1,37 +1,9 @@
 // What a person sets on the Train stage, with defaults that reach 97.5%+ on the Digits demo in
 // about a minute on a 2-core machine (bench/digits-default.bench.mjs), and the checks that refuse
 // a run up front with a reason.
-import type { PreprocessConfig } from '../../db/schema';
-
-export type ArchitectureKind = 'cnn' | 'mobilenet' | 'mlp';
-export type OptimizerKind = 'adam' | 'sgd' | 'rmsprop';
-export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-export interface TrainSettings {
-  architecture: ArchitectureKind;
-  inputSize: number;
-  channels: 1 | 3;
-  resize: PreprocessConfig['resize'];
-  widthMultiplier: number;
-  hidden: number[];
-  optimizer: OptimizerKind;
-  learningRate: number;
-  batchSize: number;
-  epochs: number;
-  dropout: number;
-  /** SGD only: classical momentum. */
-  momentum: number;
-  /** On-the-fly augmentation strength for training batches (0 = off, 1 = strong); see lib/augment/spec fromStrength. */
-  augmentation: number;
-  /** Leave labels a model auto-accepted (above the threshold, unseen by a person) out of training. */
-  excludeAutoLabels: boolean;
-  /** Epochs without validation-loss improvement before stopping (the best epoch's weights are kept); 0 = off. */
-  earlyStoppingPatience: number;
-  seed: number;
-  backend: BackendChoice;
-  /** Transfer learning: an imported backbone's id (its embeddings feed a small head), or null to train from scratch. */
-  backboneId: string | null;
-}
+import type { PreprocessConfig, SettingsArchitecture, OptimizerKind, TrainSettings } from '../../contracts/training';
+import type { BackendChoice } from '../../contracts/backend';
+export type { SettingsArchitecture, OptimizerKind, BackendChoice, TrainSettings };
 
 export const DEFAULT_SETTINGS: TrainSettings = {
   architecture: 'cnn',

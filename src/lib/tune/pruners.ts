@@ -1,5 +1,7 @@
 // Early stopping of unpromising trials from their per-epoch validation values. Pure decisions
 // over curves; the study runner owns the trials and asks after every epoch.
+import type { PrunerConfig } from '../../contracts/tuning';
+export type { PrunerConfig };
 
 export interface TrialCurve {
   id: string;
@@ -8,11 +10,6 @@ export interface TrialCurve {
   /** Ran all its epochs (state "complete"). Pruned, failed and running trials are false. */
   finished: boolean;
 }
-
-export type PrunerConfig =
-  | { kind: 'none' }
-  | { kind: 'median'; warmupEpochs: number; minTrials: number }
-  | { kind: 'asha'; minEpochs: number; reductionFactor: number };
 
 export type Direction = 'maximize' | 'minimize';
 

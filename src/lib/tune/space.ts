@@ -1,19 +1,9 @@
 // Search-space description shared by every tuning strategy: what each hyperparameter may take,
 // which ones only matter when another has a given value, and the mapping of numeric ranges onto
 // [0, 1] that grid spacing and the Bayesian model both use (so "log" means the same everywhere).
+import type { ParamValue, Params, Condition, ParamSpec, SearchSpace } from '../../contracts/tuning';
+export type { ParamValue, Params, Condition, ParamSpec, SearchSpace };
 
-export type ParamValue = number | string | boolean;
-export type Params = Record<string, ParamValue>;
-/** The param is active only when the (earlier) param `param` has one of the values in `in`. */
-export interface Condition {
-  param: string;
-  in: ParamValue[];
-}
-export type ParamSpec =
-  | { name: string; type: 'float'; low: number; high: number; log?: boolean; condition?: Condition }
-  | { name: string; type: 'int'; low: number; high: number; step?: number; log?: boolean; condition?: Condition }
-  | { name: string; type: 'choice'; values: ParamValue[]; condition?: Condition };
-export type SearchSpace = ParamSpec[];
 export type NumericSpec = Extract<ParamSpec, { type: 'float' | 'int' }>;
 
 function describeValue(v: ParamValue): string {

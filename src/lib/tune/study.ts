@@ -1,18 +1,15 @@
 // Study-level decisions that do not touch training: which params the next trial gets, whether
 // the budget allows another trial, and which trial won. Everything is a pure function of the
 // plan and the trial records, so a study reloaded after a closed tab carries on identically.
-import type { TrialRecord } from '../../db/schema';
+import type { TrialRecord } from '../../contracts/records';
 import { hashString, mulberry32, shuffleInPlace } from '../ml/random';
 import { suggestBayesian, type Observation } from './bayes';
 import { gridPoints, gridSize } from './grid';
-import { validatePruner, type PrunerConfig } from './pruners';
+import { validatePruner } from './pruners';
 import { sampleRandom } from './random-search';
-import { paramKey, validateSpace, type Params, type SearchSpace } from './space';
-
-export type Strategy = 'grid' | 'random' | 'bayes';
-/** valAcc is maximised, valLoss minimised. */
-export type Objective = { metric: 'valAcc' | 'valLoss' };
-export type TrialState = 'running' | 'complete' | 'pruned' | 'failed' | 'interrupted';
+import { paramKey, validateSpace, type Params } from './space';
+import type { Strategy, Objective, TrialState, StudyPlan } from '../../contracts/tuning';
+export type { Strategy, Objective, TrialState, StudyPlan };
 
 export interface TrialSummary {
   number: number;
@@ -22,17 +19,6 @@ export interface TrialSummary {
   values: number[];
   /** Final objective (complete trials); null while running or when the trial produced none. */
   value: number | null;
-}
-
-export interface StudyPlan {
-  space: SearchSpace;
-  strategy: Strategy;
-  objective: Objective;
-  maxTrials: number;
-  maxMinutes: number | null;
-  seed: number;
-  pruner: PrunerConfig;
-  gridFloatSteps?: number;
 }
 
 /** Grids above this many points are refused rather than materialised. */

@@ -1,6 +1,6 @@
 // What a study can search over: the training settings, as search-space parameters. A trial's
 // parameters override the study's base settings; everything not searched stays as the person set it.
-import type { ArchitectureKind, OptimizerKind, TrainSettings } from '../train/train-config';
+import type { OptimizerKind, SettingsArchitecture, TrainSettings } from '../../contracts/training';
 import type { Params, ParamSpec, SearchSpace } from './space';
 
 /** Parameter names a study may use, with what they set. */
@@ -28,7 +28,7 @@ export const DEFAULT_SPACE: SearchSpace = [
   { name: 'dropout', type: 'float', low: 0, high: 0.5 },
 ];
 
-const ARCHITECTURES: ArchitectureKind[] = ['cnn', 'mobilenet', 'mlp'];
+const ARCHITECTURES: SettingsArchitecture[] = ['cnn', 'mobilenet', 'mlp'];
 const OPTIMIZERS: OptimizerKind[] = ['adam', 'sgd', 'rmsprop'];
 
 /** Refuses names the trainer does not know and values it cannot take. */
@@ -36,7 +36,7 @@ export function spaceProblem(space: SearchSpace): string | null {
   for (const p of space) {
     if (!(p.name in TUNABLE)) return `"${p.name}" is not a training setting that can be tuned.`;
     if (p.type === 'choice') {
-      if (p.name === 'architecture' && p.values.some((v) => !ARCHITECTURES.includes(v as ArchitectureKind))) return 'Architecture choices are cnn, mobilenet and mlp.';
+      if (p.name === 'architecture' && p.values.some((v) => !ARCHITECTURES.includes(v as SettingsArchitecture))) return 'Architecture choices are cnn, mobilenet and mlp.';
       if (p.name === 'optimizer' && p.values.some((v) => !OPTIMIZERS.includes(v as OptimizerKind))) return 'Optimizer choices are adam, sgd and rmsprop.';
       if (p.name !== 'architecture' && p.name !== 'optimizer' && p.values.some((v) => typeof v !== 'number')) return `${TUNABLE[p.name as TunableName]} choices must be numbers.`;
     } else if ((p.name === 'architecture' || p.name === 'optimizer')) {
@@ -60,7 +60,7 @@ export function applyParams(base: TrainSettings, params: Params, seed: number): 
       case 'widthMultiplier': s.widthMultiplier = Number(value); break;
       case 'inputSize': s.inputSize = Math.round(Number(value)); break;
       case 'augmentation': s.augmentation = Number(value); break;
-      case 'architecture': s.architecture = value as ArchitectureKind; break;
+      case 'architecture': s.architecture = value as SettingsArchitecture; break;
       case 'hiddenUnits': s.hidden = [Math.round(Number(value))]; break;
     }
   }

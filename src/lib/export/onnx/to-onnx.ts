@@ -402,7 +402,7 @@ function topologyLayers(topology: { class_name: string; config: unknown }): Arra
 /** ONNX model bytes for a one-input, one-output image (or embedding) classifier. */
 export function layersModelToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Uint8Array {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new UnsupportedLayerError(FORMAT, model.name, 'Model', 'exactly one input and one output are supported');
-  const topology = model.toJSON(null, false) as unknown as { class_name: string; config: unknown };
+  const topology = model.toJSON(null, false) as { class_name: string; config: unknown };
   const inputShape = model.inputs[0].shape.slice(1) as number[];
   if (inputShape.some((d) => d === null)) throw new UnsupportedLayerError(FORMAT, model.inputs[0].name, 'InputLayer', 'the input needs a fixed size');
   const conv = new Converter(model);

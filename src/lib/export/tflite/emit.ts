@@ -33,7 +33,7 @@ const i8bytes = (a: Int8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteL
 
 /** Asymmetric int8 parameters for a real range (widened to contain 0, as TFLite requires). */
 export function activationParams(r: Range): { scale: number; zeroPoint: number } {
-  let lo = Math.min(0, Number.isFinite(r.min) ? r.min : 0);
+  const lo = Math.min(0, Number.isFinite(r.min) ? r.min : 0);
   let hi = Math.max(0, Number.isFinite(r.max) ? r.max : 0);
   // A tensor that never moved (a dead ReLU) still needs a usable scale: TFLite quantizes the
   // fused activation's bounds (e.g. 6.0 for RELU6) with it, and they must fit in int32.

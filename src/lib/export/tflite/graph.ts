@@ -94,7 +94,7 @@ class Lowering {
   model(model: tf.LayersModel): void {
     const pending: Array<{ layer: tf.layers.Layer; node: KNode }> = [];
     for (const layer of model.layers) {
-      for (const node of (layer as unknown as { inboundNodes: KNode[] }).inboundNodes) pending.push({ layer, node });
+      for (const node of (layer as tf.layers.Layer & { inboundNodes: KNode[] }).inboundNodes) pending.push({ layer, node });
     }
     // Layers are listed in topological order, but nested or shared layers may carry nodes from
     // other graphs: run every node whose inputs are known and whose outputs are not, until fixed.
@@ -125,7 +125,7 @@ class Lowering {
 
   private layer(layer: tf.layers.Layer, node: KNode): void {
     const cls = layer.getClassName();
-    const nested = layer as unknown as tf.LayersModel;
+    const nested = layer as tf.LayersModel;
     if (Array.isArray((nested as { layers?: unknown }).layers) && Array.isArray(nested.inputs)) {
       if (nested.inputs.length !== node.inputTensors.length) throw new UnsupportedLayerError(FORMAT, layer.name, cls, 'nested model called with a different number of inputs');
       nested.inputs.forEach((t, i) => this.bind(t, this.get(node.inputTensors[i])));
@@ -249,7 +249,7 @@ class Lowering {
         const gamma = cfg.scale !== false ? w[i++] : null;
         const beta = cfg.center !== false ? w[i++] : null;
         const mean = w[i++];
-        const variance = w[i++];
+        const variance = w[i];
         const eps = Number(cfg.epsilon ?? 1e-3);
         const scale = new Float32Array(mean.length);
         const shift = new Float32Array(mean.length);
@@ -344,15 +344,6 @@ function consumers(g: Graph, t: number): number {
 /** Batch norm into the conv before it, then relu/relu6 into the conv/dense/add before it. */
 export function simplify(g: Graph): Graph {
   const ops = [...g.ops];
-  const replaceUse = (from: number, to: number) => {
-    for (const op of ops) {
-      if (op.kind === 'add') {
-        if (op.a === from) op.a = to;
-        if (op.b === from) op.b = to;
-      } else if (op.x === from) op.x = to;
-    }
-    if (g.output === from) g.output = to;
-  };
   const graph = (): Graph => ({ ...g, ops });
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];

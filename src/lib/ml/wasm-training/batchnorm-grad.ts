@@ -99,7 +99,7 @@ export function fusedBatchNormGrad(stock: GradFunc): GradFunc {
     if (scale) inputs.scale = scale;
     // Computed now, not in the closures: the engine calls each closure in its own tidy, which
     // would dispose the other outputs; unused ones are freed with the backward pass' scope.
-    const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor[];
     return { x: () => dx, mean: () => dMean, variance: () => dVariance, scale: () => dScale, offset: () => dOffset };
   };
 }

@@ -68,7 +68,7 @@ export function callWasm(
   attrs: Record<string, unknown>,
   impl?: WasmKernelFunc,
 ): TensorInfo {
-  const fn = impl ?? (tf.getKernel(name, 'wasm')?.kernelFunc as unknown as WasmKernelFunc | undefined);
+  const fn = impl ?? (tf.getKernel(name, 'wasm')?.kernelFunc as WasmKernelFunc | undefined);
   if (!fn) throw new Error(`Kernel '${name}' not registered for backend 'wasm'`);
   const out = fn({ inputs, backend, attrs });
   if (Array.isArray(out)) throw new Error(`Kernel '${name}' returned several outputs`);

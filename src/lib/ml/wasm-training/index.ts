@@ -55,7 +55,7 @@ const { add, replace } = kernels;
 const stockGradients = new Map<string, tf.GradConfig>();
 type GradConfig = tf.GradConfig & { [MARK]?: true };
 
-const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as unknown as tf.KernelFunc;
+const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as tf.KernelFunc;
 
 function replaceGradient(name: string, make: (original: tf.GradConfig['gradFunc']) => tf.GradConfig['gradFunc']): void {
   const original = tf.getGradient(name) as GradConfig | undefined;
@@ -70,7 +70,7 @@ function replaceGradient(name: string, make: (original: tf.GradConfig['gradFunc'
  * the WASM backend package loaded (imported) first; without it only the missing ones are added.
  */
 export function registerWasmTrainingKernels(): void {
-  const stockMatMul = () => (kernels.stockOf('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as unknown as WasmKernelFunc | undefined;
+  const stockMatMul = () => (kernels.stockOf('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as WasmKernelFunc | undefined;
   replace('BatchMatMul', (original) => asKernel((args) => batchMatMulWithTransposes(args, original)));
   replace('MaxPoolGrad', () => asKernel(maxPoolGrad));
   replace('Sum', (original) => asKernel((args) => sumKernel(args, original)));
@@ -84,7 +84,7 @@ export function registerWasmTrainingKernels(): void {
   add('DepthwiseConv2dNativeBackpropInput', asKernel(depthwiseConv2dNativeBackpropInput));
   replace('Identity', (original) => asKernel((args) => identityKernel(args, original)));
   replace('Cast', (original) => asKernel((args) => castKernel(args, original)));
-  add(BATCH_NORM_GRAD_KERNEL, batchNormGradKernel as unknown as tf.KernelFunc);
+  add(BATCH_NORM_GRAD_KERNEL, batchNormGradKernel as tf.KernelFunc);
   replaceGradient('FusedBatchNorm', fusedBatchNormGrad);
   replaceGradient('Mean', meanGrad);
 }

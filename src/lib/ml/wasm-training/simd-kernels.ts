@@ -703,7 +703,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
   try {
     bytes = buildKernelModule(shared);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), imports);
-    const kernels = instance.exports as unknown as SimdKernels;
+    const kernels = instance.exports as WebAssembly.Exports & SimdKernels;
     cache.set(memory, kernels);
     return kernels;
   } catch {
@@ -714,7 +714,7 @@ export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
     cache.set(
       memory,
       WebAssembly.instantiate(bytes as BufferSource, imports).then(
-        ({ instance }) => void cache.set(memory, instance.exports as unknown as SimdKernels),
+        ({ instance }) => void cache.set(memory, instance.exports as WebAssembly.Exports & SimdKernels),
         () => void cache.set(memory, null),
       ),
     );

@@ -55,7 +55,7 @@ export type WebGpuTrainingKernel = (typeof WEBGPU_TRAINING_KERNELS)[number];
 const kernels = kernelOverrides<WebGpuKernelFunc>('webgpu', '__trainyardWebGpuTraining');
 const replace = (name: WebGpuTrainingKernel, make: (original: WebGpuKernelFunc) => tf.KernelFunc) => kernels.replace(name, make);
 
-const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as unknown as tf.KernelFunc;
+const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as tf.KernelFunc;
 
 /**
  * Registers the WebGPU training kernels. Idempotent; safe before or after
