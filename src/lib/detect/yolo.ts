@@ -98,7 +98,7 @@ export function importYolo(files: readonly TextFile[], images: readonly YoloImag
   const yamlFile = files.find((f) => /(^|\/)[^/]*\.ya?ml$/i.test(f.path));
   const txtFile = files.find((f) => /(^|\/)(classes\.txt|[^/]*\.names)$/i.test(f.path));
   let classes: string[] | null = null;
-  let classFile = '';
+  let classFile: string;
   if (yamlFile) {
     classFile = yamlFile.path;
     if (byteLength(yamlFile.data) > 1024 * 1024) return refuseAll(classFile, `${classFile} is larger than 1 MB; it was refused.`);
