@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // Over ~10 s each on a 2-core machine: whole simulations (active learning, Bayesian optimisation
 // benchmarks), kernel sweeps against the CPU backend (WASM, WebGPU on SwiftShader), the real
@@ -19,7 +20,10 @@ const SLOW_UNIT_TESTS = [
 export default defineConfig({
   test: {
     projects: [
+      // The Svelte plugin compiles the rune classes (src/state/*.svelte.ts) so their logic runs in
+      // Node too; no component is rendered.
       {
+        plugins: [svelte()],
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
