@@ -23,6 +23,7 @@ import { evaluateVersionOn } from './evaluate-version';
 import { APP_VERSION } from './save-version';
 import { errorMessage } from '../../src/lib/util/errors';
 import { sha256Hex } from '../../src/lib/util/hex';
+import { isArchiveJunk } from '../../src/lib/util/archive-junk';
 
 /** out/ as a zip, or the files of the folder (their relative paths, e.g. "out/model.json"). */
 export type KitSource = { kind: 'zip'; file: Blob } | { kind: 'files'; files: Array<{ path: string; file: Blob }> };
@@ -54,7 +55,7 @@ interface OutFiles {
 
 async function openSource(source: KitSource): Promise<OutFiles> {
   if (source.kind === 'files') {
-    const files = source.files.filter((f) => !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(f.path));
+    const files = source.files.filter((f) => !isArchiveJunk(f.path));
     const model = files.find((f) => /(^|\/)model\.json$/.test(f.path));
     const dir = model ? model.path.slice(0, model.path.length - 'model.json'.length) : '';
     const byName = new Map(files.filter((f) => f.path.startsWith(dir)).map((f) => [f.path.slice(dir.length), f.file]));
@@ -71,7 +72,7 @@ async function openSource(source: KitSource): Promise<OutFiles> {
   const reader = new ZipReader(new BlobReader(source.file), { filenameValidation: 'tolerant' });
   let entries: FileEntry[];
   try {
-    entries = (await reader.getEntries()).filter((e) => !e.directory && !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(e.filename)) as FileEntry[];
+    entries = (await reader.getEntries()).filter((e) => !e.directory && !isArchiveJunk(e.filename)) as FileEntry[];
   } catch {
     await reader.close();
     throw new Error('This is not a readable zip file.');
