@@ -9,18 +9,34 @@ import type { PipelineEvent, TriggerInfo } from '../../workers/train.api';
 const worker = vi.hoisted(() => ({
   runPipeline: vi.fn(),
   stop: vi.fn(),
+  planPipeline: vi.fn(async () => ({ plan: [], labeled: 0 })),
 }));
 vi.mock('../../src/clients/ml-clients', () => ({
   trainClient: {
-    call: (fn: (api: unknown) => unknown) => Promise.resolve().then(() => fn({ runPipeline: worker.runPipeline })),
+    call: (fn: (api: unknown) => unknown) => Promise.resolve().then(() => fn({ runPipeline: worker.runPipeline, planPipeline: worker.planPipeline })),
     api: { stop: worker.stop },
   },
 }));
 const stores = vi.hoisted(() => ({
+  saves: 0,
+  runs: [] as PipelineRunRecord[],
   pipelines: new Map<string, PipelineRecord[]>(),
   samples: new Map<string, Array<{ label: string | null; flags: string[]; labelSource?: unknown }>>(),
 }));
-vi.mock('../../src/db/pipelines', () => ({ listPipelines: async (projectId: string) => stores.pipelines.get(projectId) ?? [] }));
+vi.mock('../../src/db/pipelines', () => ({
+  listPipelines: async (projectId: string) => structuredClone(stores.pipelines.get(projectId) ?? []),
+  getPipeline: async (id: string) => structuredClone([...stores.pipelines.values()].flat().find((p) => p.id === id)),
+  savePipeline: async (record: PipelineRecord) => {
+    stores.saves++;
+    const list = (stores.pipelines.get(record.projectId) ?? []).filter((p) => p.id !== record.id);
+    stores.pipelines.set(record.projectId, [...list, structuredClone(record)]);
+  },
+  deletePipeline: async () => undefined,
+  listPipelineRuns: async (id: string) => stores.runs.filter((r) => r.pipelineId === id),
+  listProjectPipelineRuns: async () => stores.runs,
+}));
+vi.mock('../../src/db/datasets', () => ({ listDatasetVersions: async () => [] }));
+vi.mock('../../src/state/kit-manager.svelte', () => ({ KitManager: class {} }));
 vi.mock('../../src/db/monitoring', () => ({ listAlerts: async () => [] }));
 vi.mock('../../src/db/committed', () => ({ listCommittedSamples: async (projectId: string) => ({ samples: stores.samples.get(projectId) ?? [], damaged: 0, uncommitted: 0 }) }));
 vi.mock('../../src/state/train-manager.svelte', () => ({ training: { running: false } }));
@@ -29,6 +45,7 @@ vi.mock('../../src/state/tune-manager.svelte', () => ({ tuning: { running: false
 const { PipelineDraft, augmentationErrors, definitionOf } = await import('../../src/state/pipeline-draft.svelte');
 const { pipelineActivity, isBusyError } = await import('../../src/state/pipeline-activity.svelte');
 const { PipelineTriggerWatcher } = await import('../../src/state/pipeline-trigger-watcher');
+const { PipelineManager, DEFAULT_PIPELINE_NAME } = await import('../../src/state/pipeline-manager.svelte');
 
 function record(definition: unknown, over: Partial<PipelineRecord> = {}): PipelineRecord {
   return { id: 'p1', projectId: 'proj', definition: definition as PipelineDefinition, createdAt: 1, updatedAt: 1, labeledAtLastRun: null, lastRunAt: null, ...over };
@@ -206,5 +223,75 @@ describe('PipelineTriggerWatcher', () => {
     await watcher.check(true);
     expect(worker.runPipeline).toHaveBeenCalledTimes(1);
     watcher.stop();
+  });
+});
+
+describe('PipelineManager', () => {
+  it('makes one default pipeline for a new project, even when two stages load at once', async () => {
+    stores.saves = 0;
+    const a = new PipelineManager('fresh');
+    const b = new PipelineManager('fresh');
+    await Promise.all([a.load(), b.load()]);
+    expect(stores.saves).toBe(1);
+    expect(a.pipelines.map((p) => (p.definition as PipelineDefinition).name)).toEqual([DEFAULT_PIPELINE_NAME]);
+    expect(a.selectedId).toBe(b.selectedId);
+    expect(a.editor.draft?.name).toBe(DEFAULT_PIPELINE_NAME);
+    expect(a.editor.dirty).toBe(false);
+    a.destroy();
+    b.destroy();
+  });
+
+  it('saves a valid draft with the next revision, and refuses an invalid one without storing it', async () => {
+    const pm = new PipelineManager('edit');
+    await pm.load();
+    const saves = stores.saves;
+    pm.editor.draft!.name = '   ';
+    expect(await pm.save()).toBe(false);
+    expect(pm.saveErrors).toEqual([expect.stringMatching(/needs a name/)]);
+    expect(stores.saves).toBe(saves);
+    pm.editor.draft!.name = ' Nightly ';
+    pm.editor.setTrainSetting('epochs', 5);
+    expect(await pm.save()).toBe(true);
+    expect(stores.saves).toBe(saves + 1);
+    expect(pm.message).toBe('Saved “Nightly” (revision 2).');
+    expect(pm.editor.dirty).toBe(false);
+    const stored = stores.pipelines.get('edit')![0].definition as PipelineDefinition;
+    expect(stored.revision).toBe(2);
+    expect(findStep(stored, 'train')!.settings.settings).toMatchObject({ epochs: 5 });
+    pm.destroy();
+  });
+
+  it('imports a pipeline file under a name not yet taken, and lists why a bad file is not one', async () => {
+    const pm = new PipelineManager('imports');
+    await pm.load();
+    const file = (text: string, name = 'p.pipeline.json') => new File([text], name, { type: 'application/json' });
+    await pm.importFile(file(JSON.stringify(defaultPipeline(DEFAULT_PIPELINE_NAME))));
+    expect(pm.importErrors).toEqual([]);
+    expect(pm.pipelines.map((p) => (p.definition as PipelineDefinition).name).sort()).toEqual([DEFAULT_PIPELINE_NAME, `${DEFAULT_PIPELINE_NAME} (2)`]);
+    expect(pm.selected?.id).toBe(pm.pipelines.find((p) => (p.definition as PipelineDefinition).name.endsWith('(2)'))!.id);
+    const before = stores.saves;
+    await pm.importFile(file('{"format": "something else"}'));
+    expect(pm.importErrors.length).toBeGreaterThan(0);
+    await pm.importFile(file('x'.repeat(1_000_001)));
+    expect(pm.importErrors).toEqual(['The file is too large to be a pipeline.']);
+    expect(stores.saves).toBe(before);
+    pm.destroy();
+  });
+
+  it('shows a stored running run that no tab runs as interrupted, and offers to resume it', async () => {
+    const pm = new PipelineManager('runs');
+    await pm.load();
+    const id = pm.selectedId!;
+    stores.runs = [run({ id: 'r9', pipelineId: id, projectId: 'runs', number: 1, state: 'running', steps: [
+      { stepId: 'snapshot', kind: 'snapshot', state: 'done' } as PipelineRunRecord['steps'][number],
+      { stepId: 'train', kind: 'train', state: 'running' } as PipelineRunRecord['steps'][number],
+    ] })];
+    await pm.refreshRuns();
+    expect(pm.runs.map((r) => r.id)).toEqual(['r9']);
+    expect(pm.lockHeld).toBe(false);
+    expect(pm.shownState(pm.runs[0])).toBe('interrupted');
+    expect(pm.resumable?.id).toBe('r9');
+    stores.runs = [];
+    pm.destroy();
   });
 });
