@@ -24,20 +24,16 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel } from '../src/lib/ml/architectures';
 import { assignSplits } from '../src/lib/ml/split';
-import { predictAll, trainLoop } from '../src/lib/ml/train-loop';
-import { disposeOptimizer, makeOptimizer } from '../src/lib/ml/optimizers';
-import { captureWeights, restoreWeights, type WeightsBlob } from '../src/lib/ml/checkpoint';
-import { fromStrength, isIdentity } from '../src/lib/augment/spec';
-import { DEFAULT_SETTINGS, PLATEAU, type TrainSettings } from '../src/lib/train/train-config';
+import { fromStrength } from '../src/lib/augment/spec';
+import { DEFAULT_SETTINGS, type TrainSettings } from '../src/lib/train/train-config';
 import { registerWasmTrainingKernels } from '../src/lib/ml/wasm-training';
-import { augmentSeed, recordsToPixels } from '../workers/ml/batch-pixels';
-import { pixelsToBatch, streamedEpochs, type LabeledId } from '../workers/ml/data-feed';
+import type { LabeledId } from '../workers/ml/data-feed';
 import { architectureOf } from '../workers/ml/train-runner';
 import { findTorchPython } from '../test/kit/python';
 import { writeKit, type KitSplit } from '../test/kit/synthetic-kit';
 import { loadDigitsDemoRecords } from './lib/digits-demo';
+import { digitsFeed, predictDigits, trainDigits } from './lib/digits-train';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -93,7 +89,6 @@ async function main(): Promise<void> {
     return { x, y: Int32Array.from(items, (it) => it.classIndex), ids: items.map((it) => it.id) };
   };
   const kitSplits = { train: kitSplit(train), val: kitSplit(val), test: kitSplit(test) };
-  const config = { inputSize: 28, channels: 1 as const, resize: 'pad' as const, background: [0, 0, 0] as [number, number, number] };
   const spec = fromStrength(base.augmentation);
   console.log(`dataset: ${train.length} train / ${val.length} val / ${test.length} test (split seed ${SPLIT_SEED}); settings: ${JSON.stringify({ ...base, seed: undefined })}`);
 
@@ -120,42 +115,17 @@ async function main(): Promise<void> {
   for (const seed of seeds) {
     const s = { ...base, seed };
     // --- the app, on WebAssembly
-    const feed = (items: LabeledId[], batch: number, shuffle: number | null) =>
-      streamedEpochs(items, batch, shuffle, async (ids, at) => recordsToPixels(ids.map((id) => byId.get(id)!.pixels.slice().buffer as ArrayBuffer), {
-        inputSize: 28, channels: 1, ...(shuffle !== null && !isIdentity(spec) ? { augment: { spec, seed: augmentSeed(shuffle, at.epoch, at.batch) } } : {}),
-      }), (px, classes) => pixelsToBatch(px, classes, config, labels.length));
-    const model = buildModel(architectureOf(s, labels.length), s.seed);
-    const optimizer = makeOptimizer(s.optimizer, s.learningRate, s.momentum);
-    let started = performance.now();
-    let best: { epoch: number; weights: WeightsBlob } | null = null;
-    const out = await trainLoop(model, feed(train, s.batchSize, s.seed), {
-      epochs: s.epochs, optimizer, shouldStop: () => false, validation: feed(val, s.batchSize, null), seed: s.seed,
-      earlyStopping: s.earlyStoppingPatience > 0 ? { patience: s.earlyStoppingPatience } : undefined,
-      reduceOnPlateau: s.earlyStoppingPatience > 2 ? PLATEAU(s.learningRate) : undefined,
-    }, {
-      onEpoch: async (m) => {
-        if (m.improved) best = { epoch: m.epoch, weights: await captureWeights(model) };
-      },
-    });
-    const kept = best as { epoch: number; weights: WeightsBlob } | null;
-    if (kept && out.bestEpoch === kept.epoch && kept.epoch + 1 < out.epochsDone) restoreWeights(model, kept.weights);
-    const appSeconds = (performance.now() - started) / 1000;
-    const testFeed = feed(test, 128, null);
-    const probs = await predictAll(model, (async function* () {
-      for await (const b of testFeed.batches()) {
-        b.ys.dispose();
-        yield b.xs;
-      }
-    })());
+    const feed = digitsFeed(digits, labels.length, s.augmentation);
+    const { model, outcome: out, seconds: appSeconds } = await trainDigits(s, labels.length, feed, { train, val });
+    const probs = await predictDigits(model, feed, test);
     model.dispose();
-    disposeOptimizer(optimizer);
     const app: Result = { ...score(probs, test.map((t) => t.classIndex), labels.length), epochs: out.epochsDone, bestEpoch: out.bestEpoch !== undefined ? out.bestEpoch + 1 : null, seconds: appSeconds };
 
     // --- the kit, one CPU process
     const dir = mkdtempSync(join(tmpdir(), 'kit-parity-'));
     try {
       await writeKit(dir, { splits: kitSplits, classes: labels, inputSize: 28, channels: 1, architecture: architectureOf(s, labels.length) as Parameters<typeof writeKit>[1]['architecture'], seed, settings: s, augmentation: spec });
-      started = performance.now();
+      const started = performance.now();
       const r = spawnSync(python!, ['train.py', '--device', 'cpu', '--threads', '1', '--no-onnx'], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
       if (r.status !== 0) throw new Error(`train.py failed:\n${(r.stdout + r.stderr).slice(-3000)}`);
       const m = JSON.parse(readFileSync(join(dir, 'out/metrics.json'), 'utf8'));

@@ -5,43 +5,22 @@ import * as Comlink from 'comlink';
 import { clearPrelabels, listPrelabels, setPrelabelsRejected, writeLabels } from '../db/labels';
 import { getMeta } from '../db/meta';
 import { listAliases, listVersions } from '../db/models';
-import type { LabelSource, ModelVersionRecord, PrelabelRecord, SampleRecord } from '../contracts/records';
-import { addClass, assignLabels, invertChangeSet, isAutoLabel, mergeClasses, renameClass, resolveConflicts, type ChangeSet } from '../lib/label/label-ops';
+import type { LabelSource, ModelVersionRecord, PrelabelRecord } from '../contracts/records';
+import { addClass, assignLabels, invertChangeSet, mergeClasses, renameClass, resolveConflicts, type ChangeSet } from '../lib/label/label-ops';
 import { labelsToCsv, parseLabelsCsv, planLabelImport, type LabelImportPlan } from '../lib/label/labels-csv';
-import { rankByUncertainty, type UncertaintyStrategy } from '../lib/label/uncertainty';
-import { DEFAULT_ACQUISITION, acquire, needsFeatures, type AcquisitionStrategy } from '../lib/label/acquisition';
-import { hashString } from '../lib/ml/random';
+import type { UncertaintyStrategy } from '../lib/label/uncertainty';
+import { DEFAULT_ACQUISITION, type AcquisitionStrategy } from '../lib/label/acquisition';
+import { buildQueue, byName, classesAfterChange, conflictOptions, patchSamples, qualityNotesOf, queueCounts, rankPool, type LabelMode, type Prelabel, type QualityNote, type QueueKind } from '../lib/label/queue';
 import { DEFAULT_SETTINGS, withDefaults, type TrainSettings } from '../lib/train/train-config';
 import type { LabelQualityReport, LabelQualityProgress } from '../../workers/train.api';
 import { inferClient, trainClient } from '../clients/ml-clients';
 import { importClient } from '../clients/import-client';
 import type { DatasetManager } from './dataset-manager.svelte';
+import { LabelHistory } from './label-history.svelte';
 import { errorMessage } from '../lib/util/errors';
 
-export type QueueKind = 'unlabeled' | 'prelabeled' | 'auto' | 'issues' | 'conflicts' | 'labeled' | 'all';
-export type LabelMode = 'grid' | 'single';
-
-export interface Prelabel {
-  versionId: string;
-  predicted: string;
-  confidence: number;
-  rejected: boolean;
-}
-
-/** What the label-quality queue shows beside an image. */
-export interface QualityNote {
-  kind: 'error' | 'duplicate';
-  text: string;
-  suggested?: string;
-}
-
-const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
-
-/** The labels a conflicted image arrived with, in the order offered for keys 1, 2, ... */
-export function conflictOptions(s: SampleRecord): string[] {
-  if (!s.flags.includes('conflict')) return [];
-  return [...new Set([...(s.conflictLabels ?? []), ...(s.label ? [s.label] : [])])];
-}
+export { conflictOptions };
+export type { LabelMode, Prelabel, QualityNote, QueueKind };
 
 export class LabelManager {
   queueKind = $state<QueueKind>('unlabeled');
@@ -61,8 +40,8 @@ export class LabelManager {
   versionId = $state<string | null>(null);
   autoAccept = $state(false);
   autoThreshold = $state(0.95);
-  undoStack = $state.raw<ChangeSet[]>([]);
-  redoStack = $state.raw<ChangeSet[]>([]);
+  /** Every edit as a change set, for undo and redo. */
+  readonly history = new LabelHistory();
   busy = $state<string | null>(null);
   progress = $state<{ done: number; total: number } | null>(null);
   message = $state<string | null>(null);
@@ -83,50 +62,9 @@ export class LabelManager {
     return this.dataset.project?.labels ?? [];
   }
 
-  queue = $derived.by(() => this.buildQueue(this.dataset.samples, this.queueKind, this.prelabels, this.ranking, this.qualityNotes, this.order));
+  queue = $derived.by(() => buildQueue(this.dataset.samples, this.queueKind, this.prelabels, this.ranking, this.qualityNotes, this.order));
   current = $derived(this.queue[Math.min(this.cursor, this.queue.length - 1)] ?? null);
-  counts = $derived.by(() => {
-    const s = this.dataset.samples;
-    let unlabeled = 0;
-    let auto = 0;
-    let pre = 0;
-    let conflicts = 0;
-    for (const x of s) {
-      if (x.flags.includes('conflict')) conflicts++;
-      if (x.label === null) {
-        unlabeled++;
-        const p = this.prelabels.get(x.id);
-        if (p && !p.rejected) pre++;
-      } else if (isAutoLabel(x.labelSource)) auto++;
-    }
-    return { unlabeled, auto, prelabeled: pre, labeled: s.length - unlabeled, issues: this.qualityNotes.size, conflicts };
-  });
-
-  private buildQueue(
-    samples: SampleRecord[],
-    kind: QueueKind,
-    prelabels: Map<string, Prelabel>,
-    ranking: string[],
-    notes: Map<string, QualityNote>,
-    order: 'uncertainty' | 'file',
-  ): SampleRecord[] {
-    const byId = new Map(samples.map((s) => [s.id, s]));
-    if (kind === 'issues') return [...notes.keys()].map((id) => byId.get(id)).filter((s): s is SampleRecord => !!s);
-    let list: SampleRecord[];
-    switch (kind) {
-      case 'unlabeled': list = samples.filter((s) => s.label === null); break;
-      case 'prelabeled': list = samples.filter((s) => s.label === null && prelabels.has(s.id) && !prelabels.get(s.id)!.rejected); break;
-      case 'auto': list = samples.filter((s) => isAutoLabel(s.labelSource)); break;
-      case 'conflicts': list = samples.filter((s) => s.flags.includes('conflict')); break;
-      case 'labeled': list = samples.filter((s) => s.label !== null); break;
-      default: list = samples.slice();
-    }
-    if (order === 'uncertainty' && ranking.length && (kind === 'unlabeled' || kind === 'prelabeled')) {
-      const rank = new Map(ranking.map((id, i) => [id, i]));
-      return list.sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity) || a.path.localeCompare(b.path));
-    }
-    return list.sort((a, b) => a.path.localeCompare(b.path));
-  }
+  counts = $derived.by(() => queueCounts(this.dataset.samples, this.prelabels, this.qualityNotes.size));
 
   async load(): Promise<void> {
     const [versions, aliases, records, report] = await Promise.all([
@@ -152,32 +90,9 @@ export class LabelManager {
   /** Orders the unlabeled pool by the chosen uncertainty, with the next batch (chosen by `acquisition`) first. */
   rerank(records?: PrelabelRecord[]): void {
     void (records ? Promise.resolve(records) : listPrelabels(this.projectId)).then((all) => {
-      const unlabeled = new Set(this.dataset.samples.filter((s) => s.label === null).map((s) => s.id));
-      // One version's predictions only: probabilities and features of two models do not mix.
-      const newest = all.filter((r) => unlabeled.has(r.id)).sort((a, b) => b.createdAt - a.createdAt)[0]?.versionId;
-      const rows = all.filter((r) => unlabeled.has(r.id) && r.versionId === newest && !r.rejected);
-      if (!rows.length) {
-        this.ranking = [];
-        this.nextBatch = new Set();
-        return;
-      }
-      const k = rows[0].classes.length;
-      const probs = new Float32Array(rows.length * k);
-      rows.forEach((r, i) => probs.set(new Float32Array(r.probs), i * k));
-      const order = rankByUncertainty(probs, k, this.strategy);
-      const dim = rows[0].embedding ? rows[0].embedding.byteLength / 4 : 0;
-      const withFeatures = needsFeatures(this.acquisition) && dim > 0 && rows.every((r) => r.embedding && r.embedding.byteLength === dim * 4);
-      let emb: Float32Array | null = null;
-      if (withFeatures) {
-        emb = new Float32Array(rows.length * dim);
-        rows.forEach((r, i) => emb!.set(new Float32Array(r.embedding!), i * dim));
-      }
-      // Seeded by the predicting version, so the same model proposes the same batch every time.
-      const batch = acquire({ probs, numClasses: k, features: emb, dim: withFeatures ? dim : 0 }, { strategy: this.acquisition, batchSize: this.batchSize, seed: hashString(newest ?? "") });
-      const inBatch = new Set(batch);
-      const ranking = [...batch, ...order.filter((i) => !inBatch.has(i))].map((i) => rows[i].id);
+      const { ranking, nextBatch } = rankPool(all, this.dataset.samples, { strategy: this.strategy, acquisition: this.acquisition, batchSize: this.batchSize });
       this.ranking = ranking;
-      this.nextBatch = new Set(batch.map((i) => rows[i].id));
+      this.nextBatch = nextBatch;
     });
   }
 
@@ -205,32 +120,11 @@ export class LabelManager {
       cs.changes.map((c) => ({ id: c.id, ...c.after })),
       { before: cs.classesBefore, after: cs.classesAfter },
     );
-    const after = new Map(cs.changes.map((c) => [c.id, c.after]));
-    this.dataset.samples = this.dataset.samples.map((s) => {
-      const a = after.get(s.id);
-      if (!a) return s;
-      const { conflictLabels, ...state } = a;
-      const next: SampleRecord = { ...s, ...state };
-      if (conflictLabels === null) {
-        next.flags = s.flags.filter((f) => f !== 'conflict');
-        delete next.conflictLabels;
-      } else if (conflictLabels !== undefined) {
-        next.flags = s.flags.includes('conflict') ? s.flags : [...s.flags, 'conflict'];
-        next.conflictLabels = [...conflictLabels];
-      }
-      return next;
-    });
+    this.dataset.samples = patchSamples(this.dataset.samples, cs);
     if (this.dataset.project) {
-      const list = new Set(this.dataset.project.labels);
-      for (const c of cs.classesBefore) if (!cs.classesAfter.includes(c)) list.delete(c);
-      for (const c of cs.classesAfter) list.add(c);
-      for (const s of this.dataset.samples) if (s.label) list.add(s.label);
-      this.dataset.project = { ...this.dataset.project, labels: [...list].sort(byName) };
+      this.dataset.project = { ...this.dataset.project, labels: classesAfterChange(this.dataset.project.labels, cs, this.dataset.samples) };
     }
-    if (record) {
-      this.undoStack = [...this.undoStack.slice(-99), cs];
-      this.redoStack = [];
-    }
+    if (record) this.history.record(cs);
     this.message = cs.description;
   }
 
@@ -349,23 +243,21 @@ export class LabelManager {
   }
 
   undo(): Promise<void> {
-    const cs = this.undoStack.at(-1);
+    const cs = this.history.undoStack.at(-1);
     if (!cs) return Promise.resolve();
     return this.run('undo', async () => {
       await this.apply(invertChangeSet(cs), false);
-      this.undoStack = this.undoStack.slice(0, -1);
-      this.redoStack = [...this.redoStack, cs];
+      this.history.undone(cs);
       this.rerank();
     });
   }
 
   redo(): Promise<void> {
-    const cs = this.redoStack.at(-1);
+    const cs = this.history.redoStack.at(-1);
     if (!cs) return Promise.resolve();
     return this.run('redo', async () => {
       await this.apply(cs, false);
-      this.redoStack = this.redoStack.slice(0, -1);
-      this.undoStack = [...this.undoStack, cs];
+      this.history.redone(cs);
       this.rerank();
     });
   }
@@ -484,20 +376,7 @@ export class LabelManager {
 
   private setQuality(report: LabelQualityReport): void {
     this.quality = report;
-    const notes = new Map<string, QualityNote>();
-    const current = new Map(this.dataset.samples.map((s) => [s.id, s.label]));
-    for (const issue of report.issues) {
-      // An issue someone already fixed (label changed since the check) is no longer shown.
-      if (current.get(issue.id) !== issue.given) continue;
-      notes.set(issue.id, { kind: 'error', suggested: issue.suggested, text: `labeled “${issue.given}”, looks like “${issue.suggested}” (${Math.round(issue.suggestedConfidence * 100)}%)` });
-    }
-    for (const d of report.duplicates) {
-      for (const [id, other, mine, theirs] of [[d.a, d.b, d.labelA, d.labelB], [d.b, d.a, d.labelB, d.labelA]] as const) {
-        if (notes.has(id) || current.get(id) !== mine) continue;
-        notes.set(id, { kind: 'duplicate', text: `near-duplicate (${(d.similarity * 100).toFixed(1)}%) of an image labeled “${theirs}” (${other.slice(0, 8)})` });
-      }
-    }
-    this.qualityNotes = notes;
+    this.qualityNotes = qualityNotesOf(report, this.dataset.samples);
   }
 
   checkLabels(settings: TrainSettings, folds: number): Promise<void> {

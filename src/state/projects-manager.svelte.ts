@@ -12,7 +12,7 @@ import { DEMO_URL, imports } from './import-manager.svelte';
 import { storage } from './storage-manager.svelte';
 import { training } from './train-manager.svelte';
 import { tuning } from './tune-manager.svelte';
-import { pipelineActivity } from './pipeline-manager.svelte';
+import { pipelineActivity } from './pipeline-activity.svelte';
 import { errorMessage } from '../lib/util/errors';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyEntryPath, findCaseCollisions } from '../../src/lib/import/paths';
+import { isArchiveJunk } from '../../src/lib/util/archive-junk';
 
 const zip = (p: string) => classifyEntryPath(p, { dropRoot: false });
 const picked = (p: string) => classifyEntryPath(p, { dropRoot: true });
@@ -111,5 +112,16 @@ describe('findCaseCollisions', () => {
     expect(findCaseCollisions(['a/x.png', 'a/x.png'])).toEqual([{ paths: ['a/x.png', 'a/x.png'] }]);
     expect(findCaseCollisions(['a/x.png', 'b/x.png', 'a/y.png'])).toEqual([]);
     expect(findCaseCollisions([])).toEqual([]);
+  });
+});
+
+describe('isArchiveJunk (model, backbone and kit archives)', () => {
+  it('skips macOS resource forks and Finder metadata at any depth, and nothing else', () => {
+    for (const junk of ['__MACOSX/model.json', 'export/__MACOSX/export/._model.json', '._model.json', 'dir/._weights.bin', '.DS_Store', 'export/.DS_Store']) {
+      expect(isArchiveJunk(junk), junk).toBe(true);
+    }
+    for (const kept of ['model.json', 'export/group1-shard1of1.bin', 'my__MACOSX/model.json', 'a.DS_Store.json', 'x._y', '.hidden/model.json']) {
+      expect(isArchiveJunk(kept), kept).toBe(false);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { JSON_LIMITS, UntrustedJsonError, parseUntrustedJson } from '../../src/l
 import { concatBytes, inflateEntry } from '../zip-entry';
 import { errorMessage } from '../../src/lib/util/errors';
 import { sha256Hex } from '../../src/lib/util/hex';
+import { isArchiveJunk } from '../../src/lib/util/archive-junk';
 
 configure({ useWebWorkers: false });
 
@@ -102,7 +103,7 @@ async function fromZip(file: Blob): Promise<BackboneFiles> {
   try {
     let entries;
     try {
-      entries = (await reader.getEntries()).filter((e) => !e.directory && !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(e.filename));
+      entries = (await reader.getEntries()).filter((e) => !e.directory && !isArchiveJunk(e.filename));
     } catch {
       throw new Error('This is not a readable zip file.');
     }

@@ -26,6 +26,7 @@ import { sha256Hex } from '../../src/lib/util/hex';
 import type { VersionMeta } from '../../src/contracts/training';
 import type { KitSource, KitImportResult, KitGateResult } from '../../src/contracts/kit';
 export type { KitSource, KitImportResult, KitGateResult };
+import { isArchiveJunk } from '../../src/lib/util/archive-junk';
 
 const LIMITS: Record<string, number> = {
   'model.json': 50 * 1024 * 1024,
@@ -43,7 +44,7 @@ interface OutFiles {
 
 async function openSource(source: KitSource): Promise<OutFiles> {
   if (source.kind === 'files') {
-    const files = source.files.filter((f) => !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(f.path));
+    const files = source.files.filter((f) => !isArchiveJunk(f.path));
     const model = files.find((f) => /(^|\/)model\.json$/.test(f.path));
     const dir = model ? model.path.slice(0, model.path.length - 'model.json'.length) : '';
     const byName = new Map(files.filter((f) => f.path.startsWith(dir)).map((f) => [f.path.slice(dir.length), f.file]));
@@ -60,7 +61,7 @@ async function openSource(source: KitSource): Promise<OutFiles> {
   const reader = new ZipReader(new BlobReader(source.file), { filenameValidation: 'tolerant' });
   let entries: FileEntry[];
   try {
-    entries = (await reader.getEntries()).filter((e) => !e.directory && !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(e.filename)) as FileEntry[];
+    entries = (await reader.getEntries()).filter((e) => !e.directory && !isArchiveJunk(e.filename)) as FileEntry[];
   } catch {
     await reader.close();
     throw new Error('This is not a readable zip file.');

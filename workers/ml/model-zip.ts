@@ -10,6 +10,7 @@ import { APP_VERSION } from './save-version';
 import { ZipGuard } from '../../src/lib/import/zip-guard';
 import { concatBytes, inflateEntry } from '../zip-entry';
 import { JSON_LIMITS, parseUntrustedJson } from '../../src/lib/util/safe-json';
+import { isArchiveJunk } from '../../src/lib/util/archive-junk';
 
 configure({ useWebWorkers: false });
 
@@ -60,7 +61,7 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
   try {
     let entries;
     try {
-      entries = (await reader.getEntries()).filter((e) => !e.directory && !/(^|\/)(__MACOSX\/|\.DS_Store$|\._)/.test(e.filename));
+      entries = (await reader.getEntries()).filter((e) => !e.directory && !isArchiveJunk(e.filename));
     } catch {
       throw new Error('This is not a readable zip file.');
     }

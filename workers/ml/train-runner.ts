@@ -11,7 +11,8 @@ import type { SampleRecord, TrainRunRecord } from '../../src/contracts/records';
 import type { EpochData } from '../../src/lib/ml/train-loop';
 import { assignSplits, splitProblems } from '../../src/lib/ml/split';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
-import { trainLoop, predictAll } from '../../src/lib/ml/train-loop';
+import { trainLoop, predictAll, type TrainLoopResult } from '../../src/lib/ml/train-loop';
+import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights, type WeightsBlob } from '../../src/lib/ml/checkpoint';
 import { evaluate, predictions, type EvaluationReport } from '../../src/lib/ml/metrics';
 import { PLATEAU, preprocessOf, validateSettings, withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
@@ -144,6 +145,188 @@ export interface RunHooks {
   onEvaluated?(report: EvaluationReport, labels: string[]): void;
 }
 
+/** Sends progress with the run's id and epoch count, and remembers the last one sent. */
+class ProgressReporter {
+  last: Omit<TrainProgress, 'runId' | 'epochs'> | null = null;
+  constructor(private readonly runId: string, private readonly epochs: number, private readonly onProgress: (p: TrainProgress) => void) {}
+  send(p: Omit<TrainProgress, 'runId' | 'epochs'>): void {
+    this.last = p;
+    this.onProgress({ ...p, runId: this.runId, epochs: this.epochs });
+  }
+}
+
+/** The best epoch so far (1-based) and its weights, kept for early stopping. */
+type BestEpoch = { epoch: number; weights: WeightsBlob };
+
+/**
+ * Puts a resumed run's last checkpoint into the model and optimizer; returns the epoch it ends
+ * on (0 for a fresh run) and the best epoch so far.
+ */
+async function restoreCheckpoint(run: TrainRunRecord, model: LayersModel, optimizer: Optimizer): Promise<{ startEpoch: number; best: BestEpoch | null }> {
+  const checkpoint = run.checkpointEpoch > 0 ? await getCheckpoint(run.id) : undefined;
+  if (!checkpoint) return { startEpoch: 0, best: null };
+  restoreWeights(model, checkpoint.weights as WeightsBlob);
+  if (checkpoint.optimizer) {
+    // Adam's slots exist only after a first step; one zero-learning-rate-free step is avoided by
+    // restoring lazily: TF.js creates the slots on setWeights when names match.
+    await restoreOptimizer(optimizer, checkpoint.optimizer as WeightsBlob).catch(() => undefined);
+  }
+  const best = checkpoint.best
+    ? { epoch: checkpoint.best.epoch, weights: checkpoint.best.weights as WeightsBlob }
+    : { epoch: checkpoint.epoch, weights: checkpoint.weights as WeightsBlob };
+  return { startEpoch: checkpoint.epoch, best };
+}
+
+interface TrainedEpochs {
+  outcome: TrainLoopResult;
+  /** The run record with every durable epoch in its history and checkpointEpoch. */
+  current: TrainRunRecord;
+  best: BestEpoch | null;
+  /** A hook stopped the run (pruning). */
+  stopReason: string | null;
+  /** The epoch whose weights became NaN or infinite (its checkpoint was not stored). */
+  weightsDivergedAt: number | null;
+  breakdown: { trainMs: number; validationMs: number; checkpointMs: number; waitingForDataMs: number };
+  trainMs: number;
+}
+
+/**
+ * Trains from `startEpoch` and writes a checkpoint after each epoch while the next one trains;
+ * stops when asked, when a hook says so, or when the weights stop being finite.
+ */
+async function trainWithCheckpoints(
+  run: TrainRunRecord,
+  model: LayersModel,
+  optimizer: Optimizer,
+  settings: TrainSettings,
+  data: { train: LabeledId[]; val: LabeledId[]; feed: PreparedInputs['feed'] },
+  resume: { startEpoch: number; best: BestEpoch | null },
+  /** When the run started training (performance.now()), checkpoint restore included. */
+  started: number,
+  ctl: RunControl,
+  hooks: RunHooks,
+  reporter: ProgressReporter,
+): Promise<TrainedEpochs> {
+  const { train, val, feed } = data;
+  const { startEpoch } = resume;
+  let stopReason: string | null = null;
+  let weightsDivergedAt: number | null = null;
+  // With early stopping, the best epoch so far (1-based) and its weights: the run ends on them, and
+  // each checkpoint carries them (when they are not its own) so a resumed run still can.
+  let best = resume.best;
+  const trainData = feed(train, settings.batchSize, settings.seed);
+  trainData.epoch = startEpoch;
+  const valData = val.length ? feed(val, settings.batchSize, null) : undefined;
+  const batchesPerEpoch = Math.ceil(train.length / settings.batchSize);
+  const throttle = new Throttle(125);
+  let current: TrainRunRecord = { ...run, state: 'running' };
+  let imagesSeen = 0;
+  let batchInEpoch = 0;
+  // Where the time goes (stored with the version, shown by bench:train): training batches,
+  // validation passes, and the part of checkpointing that holds training up (reading the weights).
+  // waitingForDataMs is the part of trainMs spent waiting for the batch loader.
+  const breakdown = { trainMs: 0, validationMs: 0, checkpointMs: 0, waitingForDataMs: 0 };
+  // A checkpoint is written while the next epoch trains: the worker only snapshots the weights
+  // (a copy), and IndexedDB's durable commit runs on the browser's storage thread. One write is
+  // in flight at a time; a failed write (e.g. the disk is full) fails the run at the next epoch
+  // end or when training ends, and the checkpoint before it stays the last good one.
+  let checkpointWrite: Promise<void> | null = null;
+  const finishCheckpointWrite = async () => {
+    const pending = checkpointWrite;
+    checkpointWrite = null;
+    await pending;
+  };
+  const outcome = await trainLoop(
+    model,
+    trainData,
+    {
+      epochs: settings.epochs,
+      startEpoch,
+      optimizer,
+      validation: valData,
+      shouldStop: () => ctl.isStopped() || stopReason !== null || weightsDivergedAt !== null,
+      readEvery: 10,
+      earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience, previous: run.history.map((h) => ({ ...h, epoch: h.epoch - 1 })) } : undefined,
+      seed: settings.seed,
+      // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
+      reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
+    },
+    {
+      onBatch: ({ epoch, batch, loss, acc }) => {
+        batchInEpoch = batch + 1;
+        imagesSeen = (epoch - startEpoch) * train.length + batchInEpoch * settings.batchSize;
+        if (!throttle.ready()) return;
+        const seconds = (performance.now() - started) / 1000;
+        reporter.send({ phase: 'training', done: batchInEpoch, total: batchesPerEpoch, epoch: epoch + 1, batch: { step: epoch * batchesPerEpoch + batch, loss, acc }, imagesPerSecond: imagesSeen / seconds });
+      },
+      onEpoch: async (m) => {
+        const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
+        breakdown.trainMs += m.trainMs;
+        breakdown.validationMs += m.validationMs;
+        breakdown.waitingForDataMs = trainData.waitMs;
+        if (ctl.abandoned?.()) return;
+        const snapshotStart = performance.now();
+        const weights = await captureWeights(model);
+        // Never store a checkpoint with NaN/Inf weights: the last good one stays, and the run ends
+        // diverged (the loss can stay finite while the weights overflow, e.g. on WebGPU).
+        if (!allFinite(weights)) {
+          weightsDivergedAt = epochMetrics.epoch;
+          return;
+        }
+        if (ctl.abandoned?.()) return;
+        const opt = await captureOptimizer(optimizer);
+        if (ctl.abandoned?.()) return;
+        if (m.improved) best = { epoch: epochMetrics.epoch, weights };
+        await finishCheckpointWrite();
+        breakdown.checkpointMs += performance.now() - snapshotStart;
+        current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
+        const epochEnd = { phase: 'training' as const, done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / ((performance.now() - started) / 1000) };
+        const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now(), best: best && best.epoch !== epochMetrics.epoch ? best : null }).then(() => {
+          current = { ...current, checkpointEpoch: Math.max(current.checkpointEpoch, epochMetrics.epoch) };
+          // The epoch is shown once its checkpoint is durable, so every epoch on screen survives
+          // a crash. The next epoch is usually under way by then: keep its live position.
+          const lastProgress = reporter.last;
+          const live = lastProgress && lastProgress.epoch > epochMetrics.epoch ? { ...lastProgress, batch: undefined } : epochEnd;
+          reporter.send({ ...live, epochMetrics });
+        });
+        write.catch(() => undefined); // handled where it is awaited; this only keeps it from being reported as unhandled meanwhile
+        checkpointWrite = write;
+        stopReason = hooks.afterEpoch?.(epochMetrics) ?? null;
+      },
+    },
+  ).finally(() => (ctl.abandoned?.() ? undefined : finishCheckpointWrite()));
+  return { outcome, current, best, stopReason, weightsDivergedAt, breakdown, trainMs: performance.now() - started };
+}
+
+/** How a run that did not train to the end (diverged, stopped, pruned, a tuning trial) ends; null if it did. */
+function unfinishedEnd(t: TrainedEpochs, config: RunConfig, note: string | null): TrainRunRecord | null {
+  const { outcome, current, weightsDivergedAt, stopReason } = t;
+  if (outcome.status === 'diverged') {
+    return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
+  }
+  if (weightsDivergedAt !== null) {
+    return { ...current, state: 'diverged', message: withNote(`The weights became NaN or infinite in epoch ${weightsDivergedAt}: training diverged. Try a lower learning rate. The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
+  }
+  if (stopReason !== null) return { ...current, state: 'stopped', message: stopReason };
+  if (outcome.status === 'stopped') {
+    return { ...current, state: 'stopped', message: withNote(`Stopped. Resume continues from epoch ${current.checkpointEpoch}.`, note) };
+  }
+  // A tuning trial ends here: its final checkpoint stays so "register best" can evaluate and save it.
+  if (config.trial) return { ...current, state: 'trained', message: withNote(outcome.reason ?? null, note) };
+  return null;
+}
+
+/** Class probabilities for the test split, in its order. */
+async function predictTest(model: LayersModel, feed: PreparedInputs['feed'], test: LabeledId[]): Promise<Float32Array> {
+  const testData = feed(test, 128, null);
+  return predictAll(model, (async function* () {
+    for await (const b of testData.batches()) {
+      b.ys.dispose();
+      yield b.xs;
+    }
+  })());
+}
+
 export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: RunHooks = {}): Promise<TrainRunRecord> {
   const config = run.config as RunConfig;
   const { labels } = config;
@@ -152,14 +335,10 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   if (refused) throw new RefusedError(refused);
   const { usable, train, val, test } = await selectData(run.projectId, config, settings);
 
-  let lastProgress: Omit<TrainProgress, 'runId' | 'epochs'> | null = null;
-  const progress = (p: Omit<TrainProgress, 'runId' | 'epochs'>) => {
-    lastProgress = p;
-    ctl.onProgress({ ...p, runId: run.id, epochs: settings.epochs });
-  };
+  const reporter = new ProgressReporter(run.id, settings.epochs, ctl.onProgress);
   const numClasses = labels.length;
-  progress({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
-  const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => progress({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped, config.augmentation);
+  reporter.send({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
+  const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => reporter.send({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped, config.augmentation);
   const { transfer, architecture, feed } = inputs;
   const note = transfer ? embeddingSummary(transfer.counts) : null;
   if (ctl.isStopped()) return { ...run, state: 'stopped', message: withNote('Stopped while preparing images.', note) };
@@ -167,137 +346,24 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   const model = buildModel(architecture, settings.seed);
   // Transfer heads train from cached embeddings in seconds, so only pixel models warm-start.
   if (config.init && !transfer && run.checkpointEpoch === 0) await warmStart(model, config.init.versionId);
-  let stopReason: string | null = null;
-  let weightsDivergedAt: number | null = null;
-  // With early stopping, the best epoch so far (1-based) and its weights: the run ends on them, and
-  // each checkpoint carries them (when they are not its own) so a resumed run still can.
-  let best: { epoch: number; weights: WeightsBlob } | null = null;
   const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
   const started = performance.now();
   try {
-    let startEpoch = 0;
-    const checkpoint = run.checkpointEpoch > 0 ? await getCheckpoint(run.id) : undefined;
-    if (checkpoint) {
-      restoreWeights(model, checkpoint.weights as WeightsBlob);
-      if (checkpoint.optimizer) {
-        // Adam's slots exist only after a first step; one zero-learning-rate-free step is avoided by
-        // restoring lazily: TF.js creates the slots on setWeights when names match.
-        await restoreOptimizer(optimizer, checkpoint.optimizer as WeightsBlob).catch(() => undefined);
-      }
-      startEpoch = checkpoint.epoch;
-      best = checkpoint.best
-        ? { epoch: checkpoint.best.epoch, weights: checkpoint.best.weights as WeightsBlob }
-        : { epoch: checkpoint.epoch, weights: checkpoint.weights as WeightsBlob };
-    }
-    const trainData = feed(train, settings.batchSize, settings.seed);
-    trainData.epoch = startEpoch;
-    const valData = val.length ? feed(val, settings.batchSize, null) : undefined;
-    const batchesPerEpoch = Math.ceil(train.length / settings.batchSize);
-    const throttle = new Throttle(125);
-    let current: TrainRunRecord = { ...run, state: 'running' };
-    let imagesSeen = 0;
-    let batchInEpoch = 0;
-    // Where the time goes (stored with the version, shown by bench:train): training batches,
-    // validation passes, and the part of checkpointing that holds training up (reading the weights).
-    // waitingForDataMs is the part of trainMs spent waiting for the batch loader.
-    const breakdown = { trainMs: 0, validationMs: 0, checkpointMs: 0, waitingForDataMs: 0 };
-    // A checkpoint is written while the next epoch trains: the worker only snapshots the weights
-    // (a copy), and IndexedDB's durable commit runs on the browser's storage thread. One write is
-    // in flight at a time; a failed write (e.g. the disk is full) fails the run at the next epoch
-    // end or when training ends, and the checkpoint before it stays the last good one.
-    let checkpointWrite: Promise<void> | null = null;
-    const finishCheckpointWrite = async () => {
-      const pending = checkpointWrite;
-      checkpointWrite = null;
-      await pending;
-    };
-    const outcome = await trainLoop(
-      model,
-      trainData,
-      {
-        epochs: settings.epochs,
-        startEpoch,
-        optimizer,
-        validation: valData,
-        shouldStop: () => ctl.isStopped() || stopReason !== null || weightsDivergedAt !== null,
-        readEvery: 10,
-        earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience, previous: run.history.map((h) => ({ ...h, epoch: h.epoch - 1 })) } : undefined,
-        seed: settings.seed,
-        // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
-        reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
-      },
-      {
-        onBatch: ({ epoch, batch, loss, acc }) => {
-          batchInEpoch = batch + 1;
-          imagesSeen = (epoch - startEpoch) * train.length + batchInEpoch * settings.batchSize;
-          if (!throttle.ready()) return;
-          const seconds = (performance.now() - started) / 1000;
-          progress({ phase: 'training', done: batchInEpoch, total: batchesPerEpoch, epoch: epoch + 1, batch: { step: epoch * batchesPerEpoch + batch, loss, acc }, imagesPerSecond: imagesSeen / seconds });
-        },
-        onEpoch: async (m) => {
-          const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
-          breakdown.trainMs += m.trainMs;
-          breakdown.validationMs += m.validationMs;
-          breakdown.waitingForDataMs = trainData.waitMs;
-          if (ctl.abandoned?.()) return;
-          const snapshotStart = performance.now();
-          const weights = await captureWeights(model);
-          // Never store a checkpoint with NaN/Inf weights: the last good one stays, and the run ends
-          // diverged (the loss can stay finite while the weights overflow, e.g. on WebGPU).
-          if (!allFinite(weights)) {
-            weightsDivergedAt = epochMetrics.epoch;
-            return;
-          }
-          if (ctl.abandoned?.()) return;
-          const opt = await captureOptimizer(optimizer);
-          if (ctl.abandoned?.()) return;
-          if (m.improved) best = { epoch: epochMetrics.epoch, weights };
-          await finishCheckpointWrite();
-          breakdown.checkpointMs += performance.now() - snapshotStart;
-          current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
-          const epochEnd = { phase: 'training' as const, done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / ((performance.now() - started) / 1000) };
-          const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now(), best: best && best.epoch !== epochMetrics.epoch ? best : null }).then(() => {
-            current = { ...current, checkpointEpoch: Math.max(current.checkpointEpoch, epochMetrics.epoch) };
-            // The epoch is shown once its checkpoint is durable, so every epoch on screen survives
-            // a crash. The next epoch is usually under way by then: keep its live position.
-            const live = lastProgress && lastProgress.epoch > epochMetrics.epoch ? { ...lastProgress, batch: undefined } : epochEnd;
-            progress({ ...live, epochMetrics });
-          });
-          write.catch(() => undefined); // handled where it is awaited; this only keeps it from being reported as unhandled meanwhile
-          checkpointWrite = write;
-          stopReason = hooks.afterEpoch?.(epochMetrics) ?? null;
-        },
-      },
-    ).finally(() => (ctl.abandoned?.() ? undefined : finishCheckpointWrite()));
-    const trainMs = performance.now() - started;
-    if (outcome.status === 'diverged') {
-      return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
-    }
-    if (weightsDivergedAt !== null) {
-      return { ...current, state: 'diverged', message: withNote(`The weights became NaN or infinite in epoch ${weightsDivergedAt}: training diverged. Try a lower learning rate. The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
-    }
-    if (stopReason !== null) return { ...current, state: 'stopped', message: stopReason };
-    if (outcome.status === 'stopped') {
-      return { ...current, state: 'stopped', message: withNote(`Stopped. Resume continues from epoch ${current.checkpointEpoch}.`, note) };
-    }
-    // A tuning trial ends here: its final checkpoint stays so "register best" can evaluate and save it.
-    if (config.trial) return { ...current, state: 'trained', message: withNote(outcome.reason ?? null, note) };
+    const resume = await restoreCheckpoint(run, model, optimizer);
+    const trained = await trainWithCheckpoints(run, model, optimizer, settings, { train, val, feed }, resume, started, ctl, hooks, reporter);
+    const ended = unfinishedEnd(trained, config, note);
+    if (ended) return ended;
+    const { outcome, current, best } = trained;
 
     // Early stopping ends on the best epoch's weights, not the last (patience) epochs' ones.
     const keptBest = outcome.bestEpoch !== undefined && best !== null && best.epoch === outcome.bestEpoch + 1 && best.epoch < outcome.epochsDone ? best.epoch : null;
     if (keptBest !== null) restoreWeights(model, best!.weights);
-    progress({ phase: 'evaluating', done: 0, total: test.length, epoch: settings.epochs });
-    const testData = feed(test, 128, null);
-    const probs = await predictAll(model, (async function* () {
-      for await (const b of testData.batches()) {
-        b.ys.dispose();
-        yield b.xs;
-      }
-    })());
+    reporter.send({ phase: 'evaluating', done: 0, total: test.length, epoch: settings.epochs });
+    const probs = await predictTest(model, feed, test);
     const report = evaluate(test.map((t) => t.classIndex), probs, numClasses);
     hooks.onEvaluated?.(report, labels);
     if (config.evaluateOnly) return { ...current, state: 'trained' };
-    progress({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
+    reporter.send({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
     const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined as Partial<VersionMeta> | undefined, release: () => undefined };
     const extraMeta = { ...saved.meta, ...(config.origin ? { origin: config.origin } : {}), ...(config.init ? { warmStartFrom: config.init.versionId } : {}), ...(config.dataset ? { datasetVersionId: config.dataset.versionId } : {}) };
     const version = await saveTrainedVersion({
@@ -314,7 +380,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       testTrue: test.map((t) => t.classIndex),
       splitCounts: { train: train.length, val: val.length, test: test.length },
       backend: ctl.backend,
-      timings: { ...runTimings({ loopMs: trainMs, epochsDone: outcome.epochsDone, startEpoch, trainImages: train.length, priorMs: config.priorTrainMs }), breakdown },
+      timings: { ...runTimings({ loopMs: trained.trainMs, epochsDone: outcome.epochsDone, startEpoch: resume.startEpoch, trainImages: train.length, priorMs: config.priorTrainMs }), breakdown: trained.breakdown },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
     if (!config.keepCheckpoint) await deleteCheckpoint(run.id);
