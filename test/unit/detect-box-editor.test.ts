@@ -75,6 +75,14 @@ describe('box editor: drawing', () => {
     expect(s.boxes).toHaveLength(1);
   });
 
+  it('draws over an existing box with drawOver (Shift), where a plain drag would move it', () => {
+    const s = editor([box(0, 0, 1, 1)]);
+    expect(pointerDown(s, { x: 0.2, y: 0.2 }, TOL).drag?.kind).toBe('move');
+    const t = finishDrag(dragTo(pointerDown(s, { x: 0.2, y: 0.2 }, TOL, true), { x: 0.4, y: 0.4 }));
+    expect(t.boxes).toHaveLength(2);
+    expect(geom(t.boxes[0])).toEqual([0, 0, 1, 1]);
+  });
+
   it('shows a preview while drawing and Escape cancels it', () => {
     let s = dragTo(pointerDown(editor(), { x: 0.1, y: 0.1 }, TOL), { x: 0.5, y: 0.5 });
     expect(geom(drawPreview(s) as EditorBox)).toEqual([0.1, 0.1, 0.4, 0.4]);

@@ -151,8 +151,12 @@ export function hitTest(s: EditorState, p: Point, tol: Tolerance): Hit | null {
   return best < 0 ? null : { kind: 'box', index: best };
 }
 
-/** Pointer down: resize on a handle, select and move on a box, else start drawing a new box. */
-export function pointerDown(s: EditorState, p: Point, tol: Tolerance): EditorState {
+/**
+ * Pointer down: resize on a handle, select and move on a box, else start drawing a new box.
+ * `drawOver` (Shift held in the UI) draws even over boxes, e.g. a small box inside a large one.
+ */
+export function pointerDown(s: EditorState, p: Point, tol: Tolerance, drawOver = false): EditorState {
+  if (drawOver) return startDraw(s, p);
   const hit = hitTest(s, p, tol);
   if (hit?.kind === 'handle') return startResize(s, hit.index, hit.handle);
   if (hit?.kind === 'box') return startMove(select(s, hit.index), hit.index, p);
