@@ -167,5 +167,13 @@ describe('box editor in Chromium', () => {
     expect(described?.split(' ')).toHaveLength(2);
     await drag([0.5, 0.1], [0.9, 0.3]);
     expect(await last()).toHaveLength(2);
+    // Shift draws a box inside that one instead of moving it.
+    await page.keyboard.down('Shift');
+    await drag([0.6, 0.15], [0.7, 0.25]);
+    await page.keyboard.up('Shift');
+    const boxes = await last();
+    expect(boxes).toHaveLength(3);
+    expectBox(boxes[1], 0.5, 0.1, 0.4, 0.2);
+    expectBox(boxes[2], 0.6, 0.15, 0.1, 0.1);
   });
 });
