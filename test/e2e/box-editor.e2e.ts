@@ -49,7 +49,7 @@ function expectBox(b: EditorBox, x: number, y: number, w: number, h: number) {
 describe('box editor in Chromium', () => {
   it('draws, resizes, moves, relabels, undoes, redoes and deletes a box', async () => {
     await drag([0.1, 0.1], [0.4, 0.5]);
-    let boxes = await last();
+    const boxes = await last();
     expect(boxes).toHaveLength(1);
     expectBox(boxes[0], 0.1, 0.1, 0.3, 0.4);
     expect(boxes[0]).toMatchObject({ label: 'cat', source: 'manual' });

@@ -243,8 +243,9 @@ describe('box editor: undo and redo', () => {
 describe('box editor: copy and pre-labels', () => {
   it("copies the previous image's boxes once, skipping unknown classes, as one undo step", () => {
     const prev = [box(0.1, 0.1, 0.2, 0.2, 'dog', { source: 'import' }), box(0.5, 0.5, 0.2, 0.2, 'fish')];
-    let { state: s, added } = copyBoxes(editor(), prev, 9);
-    expect(added).toBe(1);
+    const copied = copyBoxes(editor(), prev, 9);
+    let s = copied.state;
+    expect(copied.added).toBe(1);
     expect(s.boxes[0]).toMatchObject({ label: 'dog', source: 'manual', time: 9 });
     const again = copyBoxes(s, prev, 9);
     expect(again.added).toBe(0);
