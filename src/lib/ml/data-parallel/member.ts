@@ -57,8 +57,8 @@ export interface StepResult {
  * layout is the same everywhere.
  */
 export function memberSlotLength(model: tf.LayersModel): number {
-  const t = model.trainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
-  const n = model.nonTrainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  const t = model.trainableWeights.reduce((s, w) => s + w.read().size, 0);
+  const n = model.nonTrainableWeights.reduce((s, w) => s + w.read().size, 0);
   return Math.max(t, n, 1);
 }
 
@@ -81,7 +81,7 @@ export class DataParallelMember {
   ) {
     this.vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.layout = slotLayout(this.vars.map((v) => v.size));
-    this.stateLayout = slotLayout(model.nonTrainableWeights.map((w) => w.shape.reduce((a, b) => a * b, 1)));
+    this.stateLayout = slotLayout(model.nonTrainableWeights.map((w) => w.read().size));
     this.slotLength = memberSlotLength(model);
     if (opts.slotLength !== this.slotLength) throw new Error(`The shared buffer has ${opts.slotLength} values per slot; this model needs ${this.slotLength}.`);
     this.barrier = new Barrier(barrierCells(opts.buffer), opts.workers);
@@ -162,7 +162,7 @@ export class DataParallelMember {
     this.bank = this.bank === 0 ? 1 : 0;
     weights.forEach((w, i) => {
       const o = this.stateLayout.offsets[i];
-      const t = tf.tensor(this.reduced.slice(o, o + this.stateLayout.sizes[i]), w.shape, 'float32');
+      const t = tf.tensor(this.reduced.slice(o, o + this.stateLayout.sizes[i]), w.read().shape, 'float32');
       w.write(t);
       t.dispose();
     });
