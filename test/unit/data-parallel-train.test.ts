@@ -1,6 +1,7 @@
 // Synchronous data parallelism end to end in Node: two member workers (worker_threads, WASM
 // backend with the training kernels) train the small CNN and end with the weights one worker
-// gets on the full batches (trainLoop, same seed, same seeded dropout); a member dying mid-step
+// gets on the full batches (trainLoop, same seed, same seeded dropout), driven directly and
+// through trainLoop's data-parallel hook; a member dying mid-step
 // fails the run at once instead of hanging at the barrier.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -9,6 +10,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { DataParallelCoordinator } from '../../src/lib/ml/data-parallel/coordinator';
+import { parallelSteps } from '../../src/lib/ml/data-parallel/loop-hook';
 import { disposeOptimizer, makeOptimizer, type OptimizerName } from '../../src/lib/ml/optimizers';
 import { mulberry32 } from '../../src/lib/ml/random';
 import { trainLoop } from '../../src/lib/ml/train-loop';
@@ -81,27 +83,55 @@ describe('data-parallel training on WASM (2 worker_threads)', () => {
   // Three steps, the last one short and odd (shards of 4 and 3 rows), with dropout on.
   const data = batches([16, 16, 7]);
 
+  /** The members' weights after the steps, checked identical across members. */
+  async function parallelWeights(c: DataParallelCoordinator, optimizerName: OptimizerName): Promise<{ weights: Float32Array[]; losses: number[] }> {
+    await c.whenReady();
+    let losses: number[] = [];
+    if (optimizerName === 'sgd') {
+      // The coordinator on its own.
+      for (const [i, b] of data.entries()) {
+        const r = await c.step(b.x, b.y, b.rows, 0, i);
+        expect(r.rows).toBe(b.rows);
+        losses.push(r.loss);
+      }
+    } else {
+      // Through trainLoop's data-parallel hook, as the training worker runs it.
+      const model = buildModel(config, SEED);
+      const optimizer = makeOptimizer(optimizerName, 0.002);
+      try {
+        const outcome = await trainLoop(model, {
+          size: 39,
+          async *batches() {
+            for (const b of data) yield { xs: tf.tensor4d(b.x, [b.rows, 28, 28, 1]), ys: tf.tensor2d(b.y, [b.rows, 10]) };
+          },
+        }, { epochs: 1, optimizer, seed: SEED, shouldStop: () => false, parallel: parallelSteps(c) });
+        expect(outcome.status).toBe('completed');
+        losses = outcome.history.map((h) => h.loss);
+        // syncModel copied the members' weights into the training thread's model.
+        const [members] = await c.memberWeights();
+        model.getWeights().forEach((w, i) => expect([...(w.dataSync() as Float32Array)]).toEqual([...members[i]]));
+      } finally {
+        disposeOptimizer(optimizer);
+        model.dispose();
+      }
+    }
+    const [first, second] = await c.memberWeights();
+    // The members sum the same slots in the same order: the same bits, not merely close.
+    first.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(second[i].buffer)), `tensor ${i}`).toBe(true));
+    return { weights: first, losses };
+  }
+
   for (const optimizerName of ['sgd', 'adam'] as const) {
     it(`gives one worker's weights on the full batches (${optimizerName}, dropout 0.25)`, async () => {
       const { c } = coordinator(2, optimizerName);
       try {
-        await c.whenReady();
-        let lossSum = 0;
-        for (const [i, b] of data.entries()) {
-          const r = await c.step(b.x, b.y, b.rows, 0, i);
-          expect(r.rows).toBe(b.rows);
-          expect(Number.isFinite(r.loss)).toBe(true);
-          lossSum += r.loss;
-        }
-        expect(lossSum).toBeGreaterThan(0);
-        const [first, second] = await c.memberWeights();
-        // The members sum the same slots in the same order: the same bits, not merely close.
-        first.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(second[i].buffer)), `tensor ${i}`).toBe(true));
+        const { weights, losses } = await parallelWeights(c, optimizerName);
+        expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
         const expected = await reference(data, optimizerName);
         // Float sums in another order (two half-batch reductions, then their sum). Measured on this
         // data: SGD 1.0e-7 of each tensor's largest value, Adam 3.2e-6 (it divides by sqrt(v), so
         // a gradient near zero magnifies a tiny difference). Allowed: 1e-6 and 1e-4.
-        expect(worstRelative(first, expected)).toBeLessThan(optimizerName === 'sgd' ? 1e-6 : 1e-4);
+        expect(worstRelative(weights, expected)).toBeLessThan(optimizerName === 'sgd' ? 1e-6 : 1e-4);
       } finally {
         c.close();
       }

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/lib/ml/architectures';
 import { disposeOptimizer, makeOptimizer } from '../../src/lib/ml/optimizers';
+import { captureOptimizer, restoreOptimizer } from '../../src/lib/ml/checkpoint';
 import { DataParallelMember, memberSlotLength } from '../../src/lib/ml/data-parallel/member';
 import { BarrierAbortedError } from '../../src/lib/ml/data-parallel/plan';
 import type { FromMember, InitMessage, ToMember } from '../../src/lib/ml/data-parallel/protocol';
@@ -32,6 +33,7 @@ export function createMemberHandler(initBackend: () => Promise<void>, post: (m: 
             model.setWeights(current.map((w, i) => tf.tensor(m.weights![i], w.shape, 'float32')));
           }
           optimizer = makeOptimizer(m.optimizer.name, m.optimizer.learningRate);
+          if (m.optimizerState) await restoreOptimizer(optimizer, m.optimizerState);
           post({ type: 'ready', index: m.index, slotLength: memberSlotLength(model) });
           return;
         }
@@ -51,6 +53,7 @@ export function createMemberHandler(initBackend: () => Promise<void>, post: (m: 
             ys = tf.tensor2d(m.y, [m.rows, c.numClasses]);
           }
           try {
+            member.setLearningRate(m.learningRate);
             const r = member.step(xs, ys, { start: m.start, rows: m.rows }, m.fullRows, m.epoch, m.batch);
             post({ type: 'stepped', id: m.id, lossSum: r.lossSum, correct: r.correct });
           } finally {
@@ -67,6 +70,11 @@ export function createMemberHandler(initBackend: () => Promise<void>, post: (m: 
           if (!member) throw new Error('The member was not initialised.');
           const weights = member.weights();
           post({ type: 'weights', id: m.id, weights }, weights.map((w) => w.buffer));
+          return;
+        }
+        case 'optimizer': {
+          if (!optimizer) throw new Error('The member was not initialised.');
+          post({ type: 'optimizer', id: m.id, state: await captureOptimizer(optimizer) });
           return;
         }
         case 'abort':

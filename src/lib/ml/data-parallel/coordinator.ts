@@ -5,6 +5,7 @@
 // caller hands it one MemberPort per worker (a browser Worker or a Node worker_threads Worker).
 import { Barrier, barrierCells, planShards, sharedBytes } from './plan';
 import type { FromMember, InitMessage, ToMember } from './protocol';
+import type { WeightsBlob } from '../checkpoint';
 
 export interface MemberPort {
   post(message: ToMember, transfer?: Transferable[]): void;
@@ -128,7 +129,7 @@ export class DataParallelCoordinator {
    * One synchronous step on a full batch: x row-major [rows, ...inputShape], y one-hot. Resolves
    * with the batch's mean loss and correct count once every member applied the update.
    */
-  async step(x: Float32Array, y: Float32Array, rows: number, epoch: number, batch: number): Promise<{ loss: number; correct: number; rows: number }> {
+  async step(x: Float32Array, y: Float32Array, rows: number, epoch: number, batch: number, learningRate = this.opts.optimizer.learningRate): Promise<{ loss: number; correct: number; rows: number }> {
     const { rowSize, classes } = this.opts;
     if (x.length !== rows * rowSize) throw new Error(`A batch of ${rows} rows needs ${rows * rowSize} input values (got ${x.length}).`);
     if (y.length !== rows * classes) throw new Error(`A batch of ${rows} rows needs ${rows * classes} label values (got ${y.length}).`);
@@ -137,7 +138,7 @@ export class DataParallelCoordinator {
       shards.map(({ start, rows: n }) => {
         const xs = x.slice(start * rowSize, (start + n) * rowSize);
         const ys = y.slice(start * classes, (start + n) * classes);
-        return { message: { type: 'step', id, epoch, batch, start, rows: n, fullRows: rows, x: xs, y: ys }, transfer: [xs.buffer, ys.buffer] };
+        return { message: { type: 'step', id, epoch, batch, start, rows: n, fullRows: rows, learningRate, x: xs, y: ys }, transfer: [xs.buffer, ys.buffer] };
       }),
     );
     let lossSum = 0;
@@ -165,6 +166,14 @@ export class DataParallelCoordinator {
       if (a.type !== 'weights') throw new Error(`Unexpected answer ${a.type} to weights.`);
       return a.weights;
     });
+  }
+
+  /** The first member's optimizer state (captureOptimizer's blob), for a checkpoint; every member holds the same. */
+  async optimizerState(): Promise<WeightsBlob | null> {
+    const answers = await this.request((id) => this.ports.map(() => ({ message: { type: 'optimizer', id } })));
+    const a = answers[0];
+    if (a.type !== 'optimizer') throw new Error(`Unexpected answer ${a.type} to optimizer.`);
+    return a.state;
   }
 
   /** Ends the members. Pending calls reject. */

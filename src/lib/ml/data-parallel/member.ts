@@ -90,6 +90,14 @@ export class DataParallelMember {
     this.restore = this.dropouts.map((l) => shardDropout(l, () => this.current));
   }
 
+  /** The rate for the next step (SGD and momentum keep theirs in a tensor set by setLearningRate). */
+  setLearningRate(rate: number): void {
+    const o = this.optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+    if (o.learningRate === rate) return;
+    if (o.setLearningRate) o.setLearningRate(rate);
+    else o.learningRate = rate;
+  }
+
   abort(): void {
     this.barrier.abort();
   }

@@ -2,6 +2,7 @@
 // its member workers. Plain structured-clone data; shard inputs travel by transfer.
 import type { ArchitectureConfig } from '../architectures';
 import type { OptimizerName } from '../optimizers';
+import type { WeightsBlob } from '../checkpoint';
 
 export interface InitMessage {
   type: 'init';
@@ -14,6 +15,8 @@ export interface InitMessage {
   barrierTimeoutMs: number;
   /** Start from these weights (model.getWeights() order) instead of buildModel's, e.g. a resume. */
   weights?: Float32Array[];
+  /** And this optimizer state (captureOptimizer's blob of the checkpoint being resumed). */
+  optimizerState?: WeightsBlob;
 }
 export interface StepMessage {
   type: 'step';
@@ -23,6 +26,8 @@ export interface StepMessage {
   start: number;
   rows: number;
   fullRows: number;
+  /** The rate for this step; the member's optimizer takes it when it changed. */
+  learningRate: number;
   /** This shard's rows: x row-major [rows, ...inputShape], y one-hot [rows, classes]. */
   x: Float32Array;
   y: Float32Array;
@@ -34,12 +39,13 @@ export interface AttachMessage {
   buffer: SharedArrayBuffer;
   slotLength: number;
 }
-export type ToMember = InitMessage | AttachMessage | StepMessage | { type: 'sync'; id: number } | { type: 'weights'; id: number } | { type: 'abort' };
+export type ToMember = InitMessage | AttachMessage | StepMessage | { type: 'sync'; id: number } | { type: 'weights'; id: number } | { type: 'optimizer'; id: number } | { type: 'abort' };
 
 export type FromMember =
   | { type: 'ready'; index: number; slotLength: number }
   | { type: 'stepped'; id: number; lossSum: number; correct: number }
   | { type: 'synced'; id: number }
   | { type: 'attached'; id: number }
+  | { type: 'optimizer'; id: number; state: WeightsBlob | null }
   | { type: 'weights'; id: number; weights: Float32Array[] }
   | { type: 'error'; id?: number; message: string; aborted: boolean };
