@@ -1,6 +1,7 @@
 // The pure parts of synchronous data parallelism: shards, loss weights, slot layout, the fixed
 // reduce order and the barrier over an Int32Array.
 import { describe, expect, it } from 'vitest';
+import { cpuThreads, MAX_CPU_THREADS } from '../../src/lib/ml/data-parallel/threads';
 import { Barrier, BarrierAbortedError, barrierCells, planShards, reduceSlots, sharedBytes, shardLossScale, slotLayout, slotView } from '../../src/lib/ml/data-parallel/plan';
 
 describe('planShards', () => {
@@ -81,5 +82,24 @@ describe('Barrier', () => {
   it('rejects bad construction', () => {
     expect(() => new Barrier(new Int32Array(2), 2)).toThrow(/three/);
     expect(() => new Barrier(new Int32Array(4), 0)).toThrow(/at least one party/);
+  });
+});
+
+describe('cpuThreads', () => {
+  it('leaves a core free by default, capped, and never exceeds the cores', () => {
+    expect(cpuThreads(8)).toBe(7);
+    expect(cpuThreads(2)).toBe(1);
+    expect(cpuThreads(1)).toBe(1);
+    expect(cpuThreads(undefined)).toBe(1);
+    expect(cpuThreads(64)).toBe(MAX_CPU_THREADS);
+    expect(cpuThreads(8, 0)).toBe(7);
+    expect(cpuThreads(8, 3)).toBe(3);
+    expect(cpuThreads(2, 4)).toBe(2);
+  });
+
+  it('rejects a cap that is not a whole number from 1 to the maximum', () => {
+    expect(() => cpuThreads(8, -1)).toThrow(/CPU threads must be/);
+    expect(() => cpuThreads(8, 2.5)).toThrow(/CPU threads must be/);
+    expect(() => cpuThreads(8, MAX_CPU_THREADS + 1)).toThrow(/CPU threads must be/);
   });
 });

@@ -32,7 +32,7 @@ export function createMemberHandler(initBackend: () => Promise<void>, post: (m: 
             if (m.weights.length !== current.length) throw new Error(`Expected ${current.length} weight tensors, got ${m.weights.length}.`);
             model.setWeights(current.map((w, i) => tf.tensor(m.weights![i], w.shape, 'float32')));
           }
-          optimizer = makeOptimizer(m.optimizer.name, m.optimizer.learningRate);
+          optimizer = makeOptimizer(m.optimizer.name, m.optimizer.learningRate, m.optimizer.momentum);
           if (m.optimizerState) await restoreOptimizer(optimizer, m.optimizerState);
           post({ type: 'ready', index: m.index, slotLength: memberSlotLength(model) });
           return;

@@ -24,6 +24,7 @@ import { saveTrainedVersion } from './save-version';
 import { runTimings } from '../../src/lib/train/run-timings';
 import { prepareTransfer, type TransferSetup } from './transfer';
 import { embeddingSummary } from '../../src/lib/ml/backbone';
+import { startParallelRun, type ParallelRun } from './parallel-run';
 
 export interface RunControl {
   isStopped: () => boolean;
@@ -35,6 +36,8 @@ export interface RunControl {
    * good checkpoint.
    */
   abandoned?: () => boolean;
+  /** Data-parallel training threads on the WASM backend (parallel-run.ts); absent or 1: this thread alone. */
+  cpuThreads?: number;
 }
 
 export class RefusedError extends Error {}
@@ -194,6 +197,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   let best: { epoch: number; weights: WeightsBlob } | null = null;
   const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
   const started = performance.now();
+  let cores: ParallelRun | null = null;
   try {
     let startEpoch = 0;
     const checkpoint = run.checkpointEpoch > 0 ? await getCheckpoint(run.id) : undefined;
@@ -209,6 +213,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         ? { epoch: checkpoint.best.epoch, weights: checkpoint.best.weights as WeightsBlob }
         : { epoch: checkpoint.epoch, weights: checkpoint.weights as WeightsBlob };
     }
+    cores = await startParallelRun(ctl.cpuThreads ?? 1, ctl.backend, architecture, settings, model, checkpoint?.optimizer as WeightsBlob | undefined);
     const trainData = feed(train, settings.batchSize, settings.seed);
     trainData.epoch = startEpoch;
     const valData = val.length ? feed(val, settings.batchSize, null) : undefined;
@@ -245,6 +250,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         seed: settings.seed,
         // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
         reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
+        parallel: cores?.parallel,
       },
       {
         onBatch: ({ epoch, batch, loss, acc }) => {
@@ -269,7 +275,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
             return;
           }
           if (ctl.abandoned?.()) return;
-          const opt = await captureOptimizer(optimizer);
+          const opt = cores ? await cores.optimizerState() : await captureOptimizer(optimizer);
           if (ctl.abandoned?.()) return;
           if (m.improved) best = { epoch: epochMetrics.epoch, weights };
           await finishCheckpointWrite();
@@ -333,7 +339,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       testPredicted: predictions(probs, numClasses),
       testTrue: test.map((t) => t.classIndex),
       splitCounts: { train: train.length, val: val.length, test: test.length },
-      backend: ctl.backend,
+      backend: cores ? { ...ctl.backend, adapter: `${ctl.backend.adapter ?? 'WASM'}; data parallel over ${cores.threads} training threads` } : ctl.backend,
       timings: { ...runTimings({ loopMs: trainMs, epochsDone: outcome.epochsDone, startEpoch, trainImages: train.length, priorMs: config.priorTrainMs }), breakdown },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
@@ -352,6 +358,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       ),
     };
   } finally {
+    cores?.close();
     model.dispose();
     disposeOptimizer(optimizer);
   }

@@ -11,7 +11,7 @@ export interface InitMessage {
   config: ArchitectureConfig;
   /** Seeds the initial weights (buildModel) and, with dropoutSeed, dropout: the same in every worker. */
   seed: number;
-  optimizer: { name: OptimizerName; learningRate: number };
+  optimizer: { name: OptimizerName; learningRate: number; momentum?: number };
   barrierTimeoutMs: number;
   /** Start from these weights (model.getWeights() order) instead of buildModel's, e.g. a resume. */
   weights?: Float32Array[];
