@@ -2,6 +2,7 @@
 // reduce order and the barrier over an Int32Array.
 import { describe, expect, it } from 'vitest';
 import { cpuThreads, MAX_CPU_THREADS } from '../../src/lib/ml/data-parallel/threads';
+import { validateSettings, withDefaults } from '../../src/lib/train/train-config';
 import { Barrier, BarrierAbortedError, barrierCells, planShards, reduceSlots, sharedBytes, shardLossScale, slotLayout, slotView } from '../../src/lib/ml/data-parallel/plan';
 
 describe('planShards', () => {
@@ -101,5 +102,14 @@ describe('cpuThreads', () => {
     expect(() => cpuThreads(8, -1)).toThrow(/CPU threads must be/);
     expect(() => cpuThreads(8, 2.5)).toThrow(/CPU threads must be/);
     expect(() => cpuThreads(8, MAX_CPU_THREADS + 1)).toThrow(/CPU threads must be/);
+  });
+});
+
+describe('the CPU threads setting', () => {
+  it('is refused with a reason unless a whole number from 0 (automatic) to the maximum', () => {
+    expect(validateSettings(withDefaults({}))).toBeNull();
+    expect(validateSettings(withDefaults({ cpuThreads: 0 }))).toBeNull();
+    expect(validateSettings(withDefaults({ cpuThreads: 4 }))).toBeNull();
+    for (const bad of [-1, 1.5, MAX_CPU_THREADS + 1, NaN]) expect(validateSettings(withDefaults({ cpuThreads: bad }))).toMatch(/CPU threads must be/);
   });
 });

@@ -2,6 +2,7 @@
 // about a minute on a 2-core machine (bench/digits-default.bench.mjs), and the checks that refuse
 // a run up front with a reason.
 import type { PreprocessConfig } from '../../db/schema';
+import { MAX_CPU_THREADS } from '../ml/data-parallel/threads';
 
 export type ArchitectureKind = 'cnn' | 'mobilenet' | 'mlp';
 export type OptimizerKind = 'adam' | 'sgd' | 'rmsprop';
@@ -29,6 +30,8 @@ export interface TrainSettings {
   earlyStoppingPatience: number;
   seed: number;
   backend: BackendChoice;
+  /** WASM backend: data-parallel training threads (src/lib/ml/data-parallel/threads.ts); 0 or absent = every core but one. */
+  cpuThreads?: number;
   /** Transfer learning: an imported backbone's id (its embeddings feed a small head), or null to train from scratch. */
   backboneId: string | null;
 }
@@ -74,6 +77,7 @@ export function validateSettings(s: TrainSettings): string | null {
   if (!(s.momentum >= 0 && s.momentum < 1)) return 'Momentum must be at least 0 and below 1.';
   if (!(s.augmentation >= 0 && s.augmentation <= 1)) return 'Augmentation strength must be from 0 to 1.';
   if (s.widthMultiplier <= 0 || s.widthMultiplier > 1) return 'The width multiplier must be above 0 and at most 1.';
+  if (s.cpuThreads !== undefined && !(Number.isInteger(s.cpuThreads) && s.cpuThreads >= 0 && s.cpuThreads <= MAX_CPU_THREADS)) return `CPU threads must be a whole number from 1 to ${MAX_CPU_THREADS}, or 0 for automatic.`;
   const pixels = s.batchSize * s.inputSize * s.inputSize * s.channels;
   if (pixels > 64 * 224 * 224 * 3) return 'This batch size and input size together are too large for a browser tab; lower one of them.';
   return null;
