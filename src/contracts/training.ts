@@ -50,6 +50,11 @@ export interface TrainSettings {
   earlyStoppingPatience: number;
   seed: number;
   backend: BackendChoice;
+  /**
+   * WASM backend: data-parallel training threads (src/lib/ml/data-parallel). 0 or absent: this
+   * thread only, until the threaded path is measured in the app (workers/train.worker.ts).
+   */
+  cpuThreads?: number;
   /** Transfer learning: an imported backbone's id (its embeddings feed a small head), or null to train from scratch. */
   backboneId: string | null;
 }

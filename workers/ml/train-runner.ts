@@ -27,6 +27,7 @@ import { runTimings } from '../../src/lib/train/run-timings';
 import { prepareTransfer, type TransferSetup } from './transfer';
 import { embeddingSummary } from '../../src/lib/ml/backbone';
 import type { RunConfig, VersionMeta } from '../../src/contracts/training';
+import { startParallelRun, type ParallelRun } from './parallel-run';
 export type { RunConfig };
 
 export interface RunControl {
@@ -39,6 +40,8 @@ export interface RunControl {
    * good checkpoint.
    */
   abandoned?: () => boolean;
+  /** Data-parallel training threads on the WASM backend (parallel-run.ts); absent or 1: this thread alone. */
+  cpuThreads?: number;
 }
 
 export class RefusedError extends Error {}
@@ -162,7 +165,7 @@ type BestEpoch = { epoch: number; weights: WeightsBlob };
  * Puts a resumed run's last checkpoint into the model and optimizer; returns the epoch it ends
  * on (0 for a fresh run) and the best epoch so far.
  */
-async function restoreCheckpoint(run: TrainRunRecord, model: LayersModel, optimizer: Optimizer): Promise<{ startEpoch: number; best: BestEpoch | null }> {
+async function restoreCheckpoint(run: TrainRunRecord, model: LayersModel, optimizer: Optimizer): Promise<{ startEpoch: number; best: BestEpoch | null; optimizerState?: WeightsBlob }> {
   const checkpoint = run.checkpointEpoch > 0 ? await getCheckpoint(run.id) : undefined;
   if (!checkpoint) return { startEpoch: 0, best: null };
   restoreWeights(model, checkpoint.weights as WeightsBlob);
@@ -174,7 +177,7 @@ async function restoreCheckpoint(run: TrainRunRecord, model: LayersModel, optimi
   const best = checkpoint.best
     ? { epoch: checkpoint.best.epoch, weights: checkpoint.best.weights as WeightsBlob }
     : { epoch: checkpoint.epoch, weights: checkpoint.weights as WeightsBlob };
-  return { startEpoch: checkpoint.epoch, best };
+  return { startEpoch: checkpoint.epoch, best, optimizerState: (checkpoint.optimizer as WeightsBlob | undefined) ?? undefined };
 }
 
 interface TrainedEpochs {
@@ -206,6 +209,8 @@ async function trainWithCheckpoints(
   ctl: RunControl,
   hooks: RunHooks,
   reporter: ProgressReporter,
+  /** Data-parallel members, when the run trains on more than one thread: they step, this thread checkpoints. */
+  cores: ParallelRun | null,
 ): Promise<TrainedEpochs> {
   const { train, val, feed } = data;
   const { startEpoch } = resume;
@@ -250,6 +255,7 @@ async function trainWithCheckpoints(
       seed: settings.seed,
       // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
       reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
+      parallel: cores?.parallel,
     },
     {
       onBatch: ({ epoch, batch, loss, acc }) => {
@@ -274,7 +280,7 @@ async function trainWithCheckpoints(
           return;
         }
         if (ctl.abandoned?.()) return;
-        const opt = await captureOptimizer(optimizer);
+        const opt = cores ? await cores.optimizerState() : await captureOptimizer(optimizer);
         if (ctl.abandoned?.()) return;
         if (m.improved) best = { epoch: epochMetrics.epoch, weights };
         await finishCheckpointWrite();
@@ -348,9 +354,11 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   if (config.init && !transfer && run.checkpointEpoch === 0) await warmStart(model, config.init.versionId);
   const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
   const started = performance.now();
+  let cores: ParallelRun | null = null;
   try {
     const resume = await restoreCheckpoint(run, model, optimizer);
-    const trained = await trainWithCheckpoints(run, model, optimizer, settings, { train, val, feed }, resume, started, ctl, hooks, reporter);
+    cores = await startParallelRun(ctl.cpuThreads ?? 1, ctl.backend, architecture, settings, model, resume.optimizerState);
+    const trained = await trainWithCheckpoints(run, model, optimizer, settings, { train, val, feed }, resume, started, ctl, hooks, reporter, cores);
     const ended = unfinishedEnd(trained, config, note);
     if (ended) return ended;
     const { outcome, current, best } = trained;
@@ -379,7 +387,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       testPredicted: predictions(probs, numClasses),
       testTrue: test.map((t) => t.classIndex),
       splitCounts: { train: train.length, val: val.length, test: test.length },
-      backend: ctl.backend,
+      backend: cores ? { ...ctl.backend, adapter: `${ctl.backend.adapter ?? 'WASM'}; data parallel over ${cores.threads} training threads` } : ctl.backend,
       timings: { ...runTimings({ loopMs: trained.trainMs, epochsDone: outcome.epochsDone, startEpoch: resume.startEpoch, trainImages: train.length, priorMs: config.priorTrainMs }), breakdown: trained.breakdown },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
@@ -398,6 +406,7 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       ),
     };
   } finally {
+    cores?.close();
     model.dispose();
     disposeOptimizer(optimizer);
   }

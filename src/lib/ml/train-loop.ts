@@ -55,6 +55,17 @@ export interface TrainOptions {
    * the history, so a resume (earlyStopping.previous) continues at the rate it had.
    */
   reduceOnPlateau?: { patience: number; factor: number; minLearningRate?: number };
+  /**
+   * Data-parallel training (src/lib/ml/data-parallel/loop-hook.ts): each step runs in the member
+   * workers instead of on `model`, and before the epoch's validation and onEpoch, `syncModel`
+   * copies the members' weights into `model`. `optimizer` then only holds the learning rate.
+   */
+  parallel?: ParallelSteps;
+}
+export interface ParallelSteps {
+  /** learningRate: the optimizer's current rate (reduce-on-plateau changes it between epochs). */
+  step(xs: tf.Tensor, ys: tf.Tensor, epoch: number, batch: number, learningRate: number): Promise<{ loss: number; correct: number }>;
+  syncModel(model: tf.LayersModel): Promise<void>;
 }
 export type TrainLoopResult = {
   status: 'completed' | 'stopped' | 'early-stopped' | 'diverged';
@@ -228,16 +239,23 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
       for await (const { xs, ys } of train.batches()) {
         const kept: { correct?: tf.Scalar } = {};
         try {
-          dropouts.forEach((l, i) => (l.seed = dropoutSeed(opts.seed!, epoch, batch, i)));
-          const loss = opts.optimizer.minimize(() => {
-            const probs = model.apply(xs, { training: true }) as tf.Tensor;
-            // Kept out of the gradient scope's tidy; argMax is off the loss path, so no gradient flows.
-            kept.correct = tf.keep(countCorrect(probs, ys));
-            return crossEntropy(probs, ys);
-          }, true, vars) as tf.Scalar;
-          sum = accumulate(sum, loss, kept.correct!, xs.shape[0]);
+          if (opts.parallel) {
+            const r = await opts.parallel.step(xs, ys, epoch, batch, lr.get());
+            const [loss, correct] = [tf.scalar(r.loss), tf.scalar(r.correct)];
+            sum = accumulate(sum, loss, correct, xs.shape[0]);
+            tf.dispose([loss, correct]);
+          } else {
+            dropouts.forEach((l, i) => (l.seed = dropoutSeed(opts.seed!, epoch, batch, i)));
+            const loss = opts.optimizer.minimize(() => {
+              const probs = model.apply(xs, { training: true }) as tf.Tensor;
+              // Kept out of the gradient scope's tidy; argMax is off the loss path, so no gradient flows.
+              kept.correct = tf.keep(countCorrect(probs, ys));
+              return crossEntropy(probs, ys);
+            }, true, vars) as tf.Scalar;
+            sum = accumulate(sum, loss, kept.correct!, xs.shape[0]);
+            loss.dispose();
+          }
           seen += xs.shape[0];
-          loss.dispose();
         } finally {
           // kept.correct escapes minimize's tidy, so it is freed here even when the step throws.
           tf.dispose(kept.correct ? [xs, ys, kept.correct] : [xs, ys]);
@@ -258,6 +276,7 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
       sum.dispose();
     }
     if (!Number.isFinite(totals[0])) return done('diverged', epoch, divergedReason('The loss', totals[0], epoch));
+    await opts.parallel?.syncModel(model);
     const validationStart = performance.now();
     const info: EpochInfo = { epoch, loss: totals[0] / seen, acc: totals[1] / seen, valLoss: null, valAcc: null, trainMs: validationStart - epochStart, validationMs: 0 };
     if (opts.validation) {

@@ -265,7 +265,7 @@ const isFiniteNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(
 const oneOf = (options: readonly unknown[]) => (v: unknown) => options.includes(v);
 
 /** Type checks per training setting; ranges are validateSettings' job (plus what it leaves out). */
-const TRAIN_FIELD_CHECKS: { [K in keyof TrainSettings]: (v: unknown) => boolean } = {
+const TRAIN_FIELD_CHECKS: { [K in keyof TrainSettings]-?: (v: unknown) => boolean } = {
   architecture: oneOf(['cnn', 'mobilenet', 'mlp']),
   inputSize: (v) => Number.isInteger(v),
   channels: oneOf([1, 3]),
@@ -283,6 +283,7 @@ const TRAIN_FIELD_CHECKS: { [K in keyof TrainSettings]: (v: unknown) => boolean 
   earlyStoppingPatience: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LIMITS.maxEpochs,
   seed: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff,
   backend: oneOf(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']),
+  cpuThreads: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 16,
   backboneId: (v) => v === null || (typeof v === 'string' && v.length >= 1 && v.length <= 100),
 };
 

@@ -4,6 +4,7 @@
 import type { PreprocessConfig, SettingsArchitecture, OptimizerKind, TrainSettings } from '../../contracts/training';
 import type { BackendChoice } from '../../contracts/backend';
 export type { SettingsArchitecture, OptimizerKind, BackendChoice, TrainSettings };
+import { MAX_CPU_THREADS } from '../ml/data-parallel/threads';
 
 export const DEFAULT_SETTINGS: TrainSettings = {
   architecture: 'cnn',
@@ -46,6 +47,7 @@ export function validateSettings(s: TrainSettings): string | null {
   if (!(s.momentum >= 0 && s.momentum < 1)) return 'Momentum must be at least 0 and below 1.';
   if (!(s.augmentation >= 0 && s.augmentation <= 1)) return 'Augmentation strength must be from 0 to 1.';
   if (s.widthMultiplier <= 0 || s.widthMultiplier > 1) return 'The width multiplier must be above 0 and at most 1.';
+  if (s.cpuThreads !== undefined && !(Number.isInteger(s.cpuThreads) && s.cpuThreads >= 0 && s.cpuThreads <= MAX_CPU_THREADS)) return `CPU threads must be a whole number from 1 to ${MAX_CPU_THREADS}, or 0 for automatic.`;
   const pixels = s.batchSize * s.inputSize * s.inputSize * s.channels;
   if (pixels > 64 * 224 * 224 * 3) return 'This batch size and input size together are too large for a browser tab; lower one of them.';
   return null;
