@@ -27,7 +27,17 @@ const SPECS: Record<string, Partial<AugmentationSpec>> = {
   saturation: { saturation: 0.3 },
   noise: { noise: 0.05 },
   cutout: { cutout: 0.25 },
-  all: { hflip: 0.5, vflip: 0.1, rotation: 15, resizedCrop: 0.3, brightness: 0.3, contrast: 0.3, saturation: 0.3, noise: 0.05, cutout: 0.25 },
+  all: {
+    hflip: 0.5,
+    vflip: 0.1,
+    rotation: 15,
+    resizedCrop: 0.3,
+    brightness: 0.3,
+    contrast: 0.3,
+    saturation: 0.3,
+    noise: 0.05,
+    cutout: 0.25,
+  },
 };
 
 function measure(size: number, channels: number, spec: AugmentationSpec): number {
@@ -47,13 +57,18 @@ function measure(size: number, channels: number, spec: AugmentationSpec): number
 }
 
 const results: Record<string, Record<string, number>> = {};
-for (const [shape, size, channels] of [['28x28x1', 28, 1], ['96x96x3', 96, 3]] as const) {
+for (const [shape, size, channels] of [
+  ['28x28x1', 28, 1],
+  ['96x96x3', 96, 3],
+] as const) {
   results[shape] = {};
   for (const [name, partial] of Object.entries(SPECS)) {
     if (name === 'saturation' && channels === 1) continue;
     const ips = measure(size, channels, { ...NO_AUGMENTATION, ...partial });
     results[shape][name] = Math.round(ips);
-    console.log(`${shape} ${name.padEnd(12)} ${Math.round(ips).toLocaleString('en-US').padStart(9)} images/s  (${((BATCH / ips) * 1000).toFixed(2)} ms per batch of ${BATCH})`);
+    console.log(
+      `${shape} ${name.padEnd(12)} ${Math.round(ips).toLocaleString('en-US').padStart(9)} images/s  (${((BATCH / ips) * 1000).toFixed(2)} ms per batch of ${BATCH})`,
+    );
   }
 }
 

@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   const testSources = sources.filter((_, i) => i % 4 === 3);
   const train = composeDigitsCanvas(trainSources, nTrain, seed);
   const test = composeDigitsCanvas(testSources, nTest, seed + 1);
-  console.log(`backend ${tf.getBackend()}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); ${nTrain} training and ${nTest} test images, ${train.reduce((s, i) => s + i.boxes.length, 0)} training boxes`);
+  console.log(
+    `backend ${tf.getBackend()}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); ${nTrain} training and ${nTest} test images, ${train.reduce((s, i) => s + i.boxes.length, 0)} training boxes`,
+  );
 
   const model = buildDetector(cfg, seed);
   console.log(`model: ${model.countParams()} parameters`);
@@ -95,7 +97,10 @@ async function main(): Promise<void> {
       }
       const x = tf.tensor4d(pixels, [batch, S, S, 1]);
       const t = targetBatch(boxes, cfg);
-      const loss = optimizer.minimize(() => centernetLoss(model.apply(x, { training: true }) as tf.Tensor4D, t, cfg.numClasses).total, true) as tf.Scalar;
+      const loss = optimizer.minimize(
+        () => centernetLoss(model.apply(x, { training: true }) as tf.Tensor4D, t, cfg.numClasses).total,
+        true,
+      ) as tf.Scalar;
       const v = (await loss.data())[0];
       tf.dispose([x, t.heatmap, t.size, t.offset, t.mask, loss]);
       if (!Number.isFinite(v)) throw new Error(`loss is ${v} at epoch ${epoch}`);
@@ -104,24 +109,39 @@ async function main(): Promise<void> {
       seen += batch;
     }
     const secs = (performance.now() - started) / 1000;
-    console.log(`epoch ${epoch}: loss ${(lossSum / Math.max(1, steps)).toFixed(4)}, ${seen} images in ${secs.toFixed(0)} s (${(seen / secs).toFixed(1)} images/s), tensors ${tf.memory().numTensors}`);
+    console.log(
+      `epoch ${epoch}: loss ${(lossSum / Math.max(1, steps)).toFixed(4)}, ${seen} images in ${secs.toFixed(0)} s (${(seen / secs).toFixed(1)} images/s), tensors ${tf.memory().numTensors}`,
+    );
   }
   const trainSecs = (performance.now() - started) / 1000;
 
   // Evaluate on the held-out canvases.
-  const gt: ImageAnnotations[] = test.map((im, i) => ({ image: `test-${i}`, width: S, height: S, boxes: im.boxes.map((b) => ({ ...b, source: 'generated' as const, time: 0 })) }));
+  const gt: ImageAnnotations[] = test.map((im, i) => ({
+    image: `test-${i}`,
+    width: S,
+    height: S,
+    boxes: im.boxes.map((b) => ({ ...b, source: 'generated' as const, time: 0 })),
+  }));
   const preds: ImageDetections[] = [];
   for (let at = 0; at < test.length; at += 32) {
     const chunk = test.slice(at, at + 32);
     const x = tf.tensor4d(Float32Array.from(chunk.flatMap((im) => Array.from(im.pixels, (v) => v / 255))), [chunk.length, S, S, 1]);
     const dets = predictBoxes(model, x, cfg, { scoreThreshold: 0.05, nmsIou: 0.6 });
     x.dispose();
-    dets.forEach((d, j) => preds.push({ image: `test-${at + j}`, detections: d.map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, label: CLASSES[b.classIndex], score: b.score })) }));
+    dets.forEach((d, j) =>
+      preds.push({
+        image: `test-${at + j}`,
+        detections: d.map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, label: CLASSES[b.classIndex], score: b.score })),
+      }),
+    );
   }
   const ev = evaluateDetections(gt, preds, CLASSES);
 
   // Inference latency: one image at a time, decode and NMS included, after a warm-up.
-  const one = tf.tensor4d(Float32Array.from(test[0].pixels, (v) => v / 255), [1, S, S, 1]);
+  const one = tf.tensor4d(
+    Float32Array.from(test[0].pixels, (v) => v / 255),
+    [1, S, S, 1],
+  );
   for (let i = 0; i < 3; i++) predictBoxes(model, one, cfg, { nmsIou: 0.6 });
   const n = 30;
   const t0 = performance.now();

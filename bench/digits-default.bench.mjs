@@ -19,8 +19,15 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'results', 'digits-default.json');
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
 const ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
 ];
 
 if (!existsSync(join(ROOT, 'dist', 'index.html'))) throw new Error('No dist/: run npm run build first.');
@@ -54,7 +61,7 @@ function browserCpuSeconds() {
 
 /** Resolves once IndexedDB holds a finished demo import (state complete). */
 async function demoImported(page) {
-  for (const t0 = Date.now(); Date.now() - t0 < 600_000; ) {
+  for (const t0 = Date.now(); Date.now() - t0 < 600_000;) {
     const done = await page.evaluate(
       () =>
         new Promise((resolve) => {
@@ -90,7 +97,15 @@ function newestVersion(page) {
             const v = req.result.sort((a, b) => b.createdAt - a.createdAt)[0];
             if (!v) return resolve(null);
             const m = v.meta;
-            resolve({ id: v.id, accuracy: m.metrics.accuracy, backend: m.backend, epochs: m.timings.epochs, trainSeconds: m.timings.trainMs / 1000, history: m.history, hyperparameters: m.hyperparameters });
+            resolve({
+              id: v.id,
+              accuracy: m.metrics.accuracy,
+              backend: m.backend,
+              epochs: m.timings.epochs,
+              trainSeconds: m.timings.trainMs / 1000,
+              history: m.history,
+              hyperparameters: m.hyperparameters,
+            });
           };
           req.onerror = () => reject(req.error);
         };
@@ -144,5 +159,8 @@ try {
   await server.close();
 }
 mkdirSync(dirname(RESULTS), { recursive: true });
-writeFileSync(RESULTS, JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model }, at: new Date().toISOString(), runs }, null, 2) + '\n');
+writeFileSync(
+  RESULTS,
+  JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model }, at: new Date().toISOString(), runs }, null, 2) + '\n',
+);
 console.log(`wrote ${RESULTS}`);

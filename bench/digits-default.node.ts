@@ -38,15 +38,27 @@ async function main(): Promise<void> {
   console.log(`settings: ${JSON.stringify(settings)}`);
   for (const seed of seeds) {
     const s = { ...settings, seed };
-    const splits = assignSplits(digits.map((d) => ({ id: d.id, label: d.label })), { seed: s.seed, keepExisting: true });
-    const of = (name: string): LabeledId[] => digits.filter((d) => splits.get(d.id) === name).map((d) => ({ id: d.id, classIndex: labels.indexOf(d.label) }));
+    const splits = assignSplits(
+      digits.map((d) => ({ id: d.id, label: d.label })),
+      { seed: s.seed, keepExisting: true },
+    );
+    const of = (name: string): LabeledId[] =>
+      digits.filter((d) => splits.get(d.id) === name).map((d) => ({ id: d.id, classIndex: labels.indexOf(d.label) }));
     const [train, val, test] = [of('train'), of('val'), of('test')];
     const feed = digitsFeed(digits, labels.length, s.augmentation);
-    const { model, outcome: out, seconds } = await trainDigits(s, labels.length, feed, { train, val }, (m) => {
-      console.log(`  epoch ${m.epoch + 1}: loss ${m.loss.toFixed(4)} acc ${(m.acc * 100).toFixed(2)} val ${m.valLoss?.toFixed(4)} ${((m.valAcc ?? 0) * 100).toFixed(2)}%${m.improved ? ' *' : ''} (${(m.trainMs / 1000).toFixed(1)} s)`);
+    const {
+      model,
+      outcome: out,
+      seconds,
+    } = await trainDigits(s, labels.length, feed, { train, val }, (m) => {
+      console.log(
+        `  epoch ${m.epoch + 1}: loss ${m.loss.toFixed(4)} acc ${(m.acc * 100).toFixed(2)} val ${m.valLoss?.toFixed(4)} ${((m.valAcc ?? 0) * 100).toFixed(2)}%${m.improved ? ' *' : ''} (${(m.trainMs / 1000).toFixed(1)} s)`,
+      );
     });
     const result = await evaluateModel(model, feed(test, 128, null));
-    console.log(`seed ${seed}: test accuracy ${(result.acc * 100).toFixed(2)}% (${result.n} images), ${out.status} after ${out.epochsDone} epochs, best epoch ${(out.bestEpoch ?? out.epochsDone - 1) + 1}, ${seconds.toFixed(1)} s training on ${backend}`);
+    console.log(
+      `seed ${seed}: test accuracy ${(result.acc * 100).toFixed(2)}% (${result.n} images), ${out.status} after ${out.epochsDone} epochs, best epoch ${(out.bestEpoch ?? out.epochsDone - 1) + 1}, ${seconds.toFixed(1)} s training on ${backend}`,
+    );
     model.dispose();
   }
 }

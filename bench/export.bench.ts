@@ -48,7 +48,13 @@ async function unzip(blob: Blob): Promise<Files> {
 
 async function loadTfjs(files: Files): Promise<tf.LayersModel> {
   const json = JSON.parse(new TextDecoder().decode(files.get('model.json')));
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: files.get('weights.bin')!.slice().buffer }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: files.get('weights.bin')!.slice().buffer,
+    }),
+  );
 }
 
 const predict = (model: tf.LayersModel, x: tf.Tensor) => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
@@ -87,7 +93,18 @@ const RUNNERS: Record<string, Runner> = {
     try {
       // Back to uint8 pixels, then what @teachablemachine/image feeds: v / 127 - 1.
       const symmetric = src.meta.normalization === '-1..1';
-      return predict(m, tf.tidy(() => tf.tensor(x, shape).add(symmetric ? 1 : 0).mul(symmetric ? 127.5 : 255).round().div(127).sub(1)));
+      return predict(
+        m,
+        tf.tidy(() =>
+          tf
+            .tensor(x, shape)
+            .add(symmetric ? 1 : 0)
+            .mul(symmetric ? 127.5 : 255)
+            .round()
+            .div(127)
+            .sub(1),
+        ),
+      );
     } finally {
       m.dispose();
     }
@@ -124,7 +141,15 @@ interface Row {
   error?: string;
 }
 
-async function benchModel(name: string, set: ArraySet, train: number[], test: number[], architecture: ArchitectureConfig & { inputSize: number; channels: 1 | 3 }, epochs: number, batchSize: number): Promise<Row[]> {
+async function benchModel(
+  name: string,
+  set: ArraySet,
+  train: number[],
+  test: number[],
+  architecture: ArchitectureConfig & { inputSize: number; channels: 1 | 3 },
+  epochs: number,
+  batchSize: number,
+): Promise<Row[]> {
   const t0 = performance.now();
   const { model } = await fit(set, train, { architecture, epochs, batchSize, learningRate: 2e-3, seed: 5 });
   console.log(`${name}: trained ${epochs} epoch(s) on ${train.length} images in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -138,10 +163,12 @@ async function benchModel(name: string, set: ArraySet, train: number[], test: nu
     preciseBatchNorm(model, tx, train.length);
   }
   let artifacts!: tf.io.ModelArtifacts;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const { inputSize: s, channels: c } = architecture;
   const x = new Float32Array(test.length * s * s * c);
   test.forEach((r, i) => x.set(set.x.subarray(r * s * s * c, (r + 1) * s * s * c), i * s * s * c));
@@ -152,8 +179,17 @@ async function benchModel(name: string, set: ArraySet, train: number[], test: nu
   const src: ExportSource = {
     number: 1,
     createdAt: Date.now(),
-    meta: { labels: Array.from({ length: k }, (_, i) => String(i)), preprocess: { inputSize: s, channels: c, resize: 'pad', background: [0, 0, 0] }, normalization: '0..1', tfjsVersion: tf.version.tfjs },
-    artifacts: { modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs!, weightData: artifacts.weightData as ArrayBuffer },
+    meta: {
+      labels: Array.from({ length: k }, (_, i) => String(i)),
+      preprocess: { inputSize: s, channels: c, resize: 'pad', background: [0, 0, 0] },
+      normalization: '0..1',
+      tfjsVersion: tf.version.tfjs,
+    },
+    artifacts: {
+      modelTopology: artifacts.modelTopology,
+      weightSpecs: artifacts.weightSpecs!,
+      weightData: artifacts.weightData as ArrayBuffer,
+    },
     model,
     recipeSource: readFileSync(join(ROOT, 'src/lib/preprocess/recipe.js'), 'utf8'),
     appVersion: 'bench',
@@ -166,7 +202,17 @@ async function benchModel(name: string, set: ArraySet, train: number[], test: nu
   };
   const rows: Row[] = [];
   for (const format of EXPORT_FORMATS) {
-    const row: Row = { model: name, format: format.label, exportMs: 0, zipBytes: 0, modelBytes: 0, maxProbDiff: null, top1Agreement: null, accuracy: null, accuracyDrop: null };
+    const row: Row = {
+      model: name,
+      format: format.label,
+      exportMs: 0,
+      zipBytes: 0,
+      modelBytes: 0,
+      maxProbDiff: null,
+      top1Agreement: null,
+      accuracy: null,
+      accuracyDrop: null,
+    };
     try {
       const e0 = performance.now();
       const built = await packExport(format, src);
@@ -217,9 +263,14 @@ async function main(): Promise<void> {
     if (!(await tf.setBackend('wasm'))) throw new Error('The WASM backend did not start.');
   } else await tf.setBackend('cpu');
   await tf.ready();
-  console.log(`bench:export — TF.js ${tf.version.tfjs} (${tf.getBackend()} backend), onnxruntime-node, ${cpus().length} CPU(s): ${cpus()[0]?.model ?? '?'}`);
+  console.log(
+    `bench:export — TF.js ${tf.version.tfjs} (${tf.getBackend()} backend), onnxruntime-node, ${cpus().length} CPU(s): ${cpus()[0]?.model ?? '?'}`,
+  );
   const digits = await loadDigitsDemo();
-  const order = shuffleInPlace(Array.from({ length: digits.y.length }, (_, i) => i), mulberry32(3));
+  const order = shuffleInPlace(
+    Array.from({ length: digits.y.length }, (_, i) => i),
+    mulberry32(3),
+  );
   const test = order.slice(0, TEST);
   const train = order.slice(TEST, TEST + TRAIN);
   const gray: ArraySet = { x: digits.x, y: digits.y, numClasses: 10, shape: [28, 28, 1] };
@@ -240,12 +291,31 @@ async function main(): Promise<void> {
   // Batch norm's moving statistics (momentum 0.99) need a few hundred steps before inference
   // mode predicts anything: the MobileNet-style net gets small batches and a third epoch.
   const rows = [
-    ...(await benchModel('Digits CNN', gray, train, test, { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25, filters: 16 }, 2, 32)),
-    ...(await benchModel('MobileNet-style', rgb, train, test, { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 10, dropout: 0.2, widthMultiplier: 0.25 }, MOBILENET_EPOCHS, 16)),
+    ...(await benchModel(
+      'Digits CNN',
+      gray,
+      train,
+      test,
+      { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25, filters: 16 },
+      2,
+      32,
+    )),
+    ...(await benchModel(
+      'MobileNet-style',
+      rgb,
+      train,
+      test,
+      { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 10, dropout: 0.2, widthMultiplier: 0.25 },
+      MOBILENET_EPOCHS,
+      16,
+    )),
   ];
   table(rows);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'export.json'), JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, train: train.length, test: test.length, rows }, null, 2));
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'export.json'),
+    JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, train: train.length, test: test.length, rows }, null, 2),
+  );
 }
 
 await main();

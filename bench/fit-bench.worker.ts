@@ -79,7 +79,12 @@ function current() {
 async function fitOnce(epochs: number, withValidation: boolean): Promise<number | null> {
   const { o, model, xs, ys, val } = current();
   if (withValidation && !val) throw new Error('fit-val needs valSamples');
-  const history = await model.fit(xs, ys, { batchSize: o.batchSize, epochs, verbose: 0, ...(withValidation && val ? { validationData: val } : {}) });
+  const history = await model.fit(xs, ys, {
+    batchSize: o.batchSize,
+    epochs,
+    verbose: 0,
+    ...(withValidation && val ? { validationData: val } : {}),
+  });
   const losses = history.history.loss as number[];
   return losses.length ? Number(losses[losses.length - 1]) : null;
 }
@@ -97,12 +102,16 @@ async function loopOnce(epochs: number): Promise<number | null> {
       const xb = tf.gather(xs, idx);
       const yb = tf.gather(ys, idx);
       let correct: tf.Scalar | null = null;
-      const loss = optimizer.minimize(() => {
-        const probs = model.apply(xb, { training: true }) as tf.Tensor;
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(yb, -1)), 'float32')));
-        // Categorical cross-entropy on the softmax output, clipped like Keras.
-        return tf.neg(tf.mean(tf.sum(tf.mul(yb, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1))) as tf.Scalar;
-      }, true, vars) as tf.Scalar;
+      const loss = optimizer.minimize(
+        () => {
+          const probs = model.apply(xb, { training: true }) as tf.Tensor;
+          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(yb, -1)), 'float32')));
+          // Categorical cross-entropy on the softmax output, clipped like Keras.
+          return tf.neg(tf.mean(tf.sum(tf.mul(yb, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1))) as tf.Scalar;
+        },
+        true,
+        vars,
+      ) as tf.Scalar;
       const next = tf.tidy(() => tf.add(sum, tf.stack([tf.mul(loss, xb.shape[0]), correct!])));
       tf.dispose([sum, loss, correct!, xb, yb, idx]);
       sum = next;
@@ -128,7 +137,10 @@ const api = {
     const xs = tf.randomUniform([o.samples, o.inputSize, o.inputSize, o.channels], 0, 1, 'float32', 1);
     const ys = tf.tidy(() => tf.oneHot(tf.randomUniform([o.samples], 0, numClasses, 'int32', 2), numClasses).toFloat());
     const val: [tf.Tensor, tf.Tensor] | null = o.valSamples
-      ? [tf.randomUniform([o.valSamples, o.inputSize, o.inputSize, o.channels], 0, 1, 'float32', 3), tf.tidy(() => tf.oneHot(tf.randomUniform([o.valSamples!], 0, numClasses, 'int32', 4), numClasses).toFloat())]
+      ? [
+          tf.randomUniform([o.valSamples, o.inputSize, o.inputSize, o.channels], 0, 1, 'float32', 3),
+          tf.tidy(() => tf.oneHot(tf.randomUniform([o.valSamples!], 0, numClasses, 'int32', 4), numClasses).toFloat()),
+        ]
       : null;
     state = { o, model, xs, ys, val };
     // The data is on the backend before any clock starts.
@@ -159,8 +171,17 @@ const api = {
     const finalLoss = mode === 'loop' ? await loopOnce(o.epochs) : await fitOnce(o.epochs, mode === 'fit-val');
     const seconds = (performance.now() - t0) / 1000;
     // Training images per second; the validation images are work on top (as in the app's figure).
-    const valSamples = mode === 'fit-val' ? o.valSamples ?? 0 : 0;
-    return { mode, samples: o.samples, valSamples, batchSize: o.batchSize, epochs: o.epochs, seconds, imagesPerSecond: (o.samples * o.epochs) / seconds, finalLoss };
+    const valSamples = mode === 'fit-val' ? (o.valSamples ?? 0) : 0;
+    return {
+      mode,
+      samples: o.samples,
+      valSamples,
+      batchSize: o.batchSize,
+      epochs: o.epochs,
+      seconds,
+      imagesPerSecond: (o.samples * o.epochs) / seconds,
+      finalLoss,
+    };
   },
 
   dispose(): void {

@@ -88,7 +88,11 @@ async function importFolder(page, baseUrl, name, dir, expected) {
   const poller = (async () => {
     while (polling) {
       const bytes = await sampleMemory(page).catch(() => null);
-      const done = await page.locator('progress').first().getAttribute('value').catch(() => null);
+      const done = await page
+        .locator('progress')
+        .first()
+        .getAttribute('value')
+        .catch(() => null);
       if (bytes) samples.push({ t: Date.now(), bytes, done: Number(done ?? 0) });
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -106,7 +110,16 @@ async function importFolder(page, baseUrl, name, dir, expected) {
     const upto = samples.filter((s) => s.done <= q * expected);
     return upto.length ? Math.max(...upto.map((s) => s.bytes)) : null;
   });
-  return { name, expected, imported, seconds, imagesPerSecond: imported / seconds, peakHeapMB: peak / 1048576, heapByQuarterMB: quarters.map((b) => (b ? +(b / 1048576).toFixed(1) : null)), samples: samples.length };
+  return {
+    name,
+    expected,
+    imported,
+    seconds,
+    imagesPerSecond: imported / seconds,
+    peakHeapMB: peak / 1048576,
+    heapByQuarterMB: quarters.map((b) => (b ? +(b / 1048576).toFixed(1) : null)),
+    samples: samples.length,
+  };
 }
 
 async function main() {
@@ -116,21 +129,39 @@ async function main() {
   const server = await startServer({ root: join(ROOT, 'dist'), port: 0 });
   const browser = await chromium.launch({
     executablePath: findChromium(),
-    args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-blink-features=ForceEagerMeasureMemory'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-blink-features=ForceEagerMeasureMemory',
+    ],
   });
   try {
     const page = await browser.newPage();
     await page.goto(server.url);
     // Let the first-run Digits demo import finish so it does not share the CPU with the benchmark.
     // (Wait for the finished count, not for the progress bar to vanish: it is absent before the import starts too.)
-    await page.getByRole('listitem', { name: 'Digits demo' }).getByTestId('sample-count').filter({ hasText: /^5,000 images$/ }).waitFor({ timeout: 600_000 });
+    await page
+      .getByRole('listitem', { name: 'Digits demo' })
+      .getByTestId('sample-count')
+      .filter({ hasText: /^5,000 images$/ })
+      .waitFor({ timeout: 600_000 });
     await page.getByRole('progressbar', { name: 'Importing into Digits demo' }).waitFor({ state: 'detached', timeout: 600_000 });
     const results = [];
     results.push(await importFolder(page, server.url, 'Bench PNG 64', pngDir, 5000));
     results.push(await importFolder(page, server.url, 'Bench JPEG 512', jpgDir, 1000));
     const report = {
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGB: Math.round(os.totalmem() / 2 ** 30),
+        platform: `${os.platform()} ${os.release()}`,
+      },
       browser: browser.version(),
       results,
     };
@@ -138,7 +169,9 @@ async function main() {
     writeFileSync(join(ROOT, 'bench', 'results', 'import.json'), JSON.stringify(report, null, 2));
     console.log(`\nImport benchmark (${report.machine.cpus} cores, ${report.machine.cpuModel}, Chromium ${report.browser})`);
     for (const r of results) {
-      console.log(`${r.name}: ${r.imported}/${r.expected} images in ${r.seconds.toFixed(1)} s = ${r.imagesPerSecond.toFixed(0)} images/s; peak heap ${r.peakHeapMB.toFixed(1)} MB; by quarter ${r.heapByQuarterMB.join(' / ')} MB`);
+      console.log(
+        `${r.name}: ${r.imported}/${r.expected} images in ${r.seconds.toFixed(1)} s = ${r.imagesPerSecond.toFixed(0)} images/s; peak heap ${r.peakHeapMB.toFixed(1)} MB; by quarter ${r.heapByQuarterMB.join(' / ')} MB`,
+      );
     }
   } finally {
     await browser.close();

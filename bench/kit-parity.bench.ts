@@ -53,7 +53,13 @@ if (!python) {
   process.exit(1);
 }
 
-interface Result { accuracy: number; loss: number; epochs: number; bestEpoch: number | null; seconds: number }
+interface Result {
+  accuracy: number;
+  loss: number;
+  epochs: number;
+  bestEpoch: number | null;
+  seconds: number;
+}
 
 /** Accuracy and mean clamped cross-entropy of row-major probabilities. */
 function score(probs: Float32Array, y: number[], k: number): { accuracy: number; loss: number } {
@@ -80,8 +86,12 @@ async function main(): Promise<void> {
   const labels = [...new Set(digits.map((d) => d.label))].sort();
   const byId = new Map(digits.map((d) => [d.id, d]));
   // The dataset version: one split for every seed (the pipeline's split seed, not the training seed).
-  const splits = assignSplits(digits.map((d) => ({ id: d.id, label: d.label })), { seed: SPLIT_SEED, keepExisting: true });
-  const of = (name: string): LabeledId[] => digits.filter((d) => splits.get(d.id) === name).map((d) => ({ id: d.id, classIndex: labels.indexOf(d.label) }));
+  const splits = assignSplits(
+    digits.map((d) => ({ id: d.id, label: d.label })),
+    { seed: SPLIT_SEED, keepExisting: true },
+  );
+  const of = (name: string): LabeledId[] =>
+    digits.filter((d) => splits.get(d.id) === name).map((d) => ({ id: d.id, classIndex: labels.indexOf(d.label) }));
   const [train, val, test] = [of('train'), of('val'), of('test')];
   const kitSplit = (items: LabeledId[]): KitSplit => {
     const x = new Uint8Array(items.length * 784);
@@ -90,7 +100,9 @@ async function main(): Promise<void> {
   };
   const kitSplits = { train: kitSplit(train), val: kitSplit(val), test: kitSplit(test) };
   const spec = fromStrength(base.augmentation);
-  console.log(`dataset: ${train.length} train / ${val.length} val / ${test.length} test (split seed ${SPLIT_SEED}); settings: ${JSON.stringify({ ...base, seed: undefined })}`);
+  console.log(
+    `dataset: ${train.length} train / ${val.length} val / ${test.length} test (split seed ${SPLIT_SEED}); settings: ${JSON.stringify({ ...base, seed: undefined })}`,
+  );
 
   const rows: Array<{ seed: number; app: Result; kit: Result }> = [];
   const report = () => {
@@ -119,31 +131,64 @@ async function main(): Promise<void> {
     const { model, outcome: out, seconds: appSeconds } = await trainDigits(s, labels.length, feed, { train, val });
     const probs = await predictDigits(model, feed, test);
     model.dispose();
-    const app: Result = { ...score(probs, test.map((t) => t.classIndex), labels.length), epochs: out.epochsDone, bestEpoch: out.bestEpoch !== undefined ? out.bestEpoch + 1 : null, seconds: appSeconds };
+    const app: Result = {
+      ...score(
+        probs,
+        test.map((t) => t.classIndex),
+        labels.length,
+      ),
+      epochs: out.epochsDone,
+      bestEpoch: out.bestEpoch !== undefined ? out.bestEpoch + 1 : null,
+      seconds: appSeconds,
+    };
 
     // --- the kit, one CPU process
     const dir = mkdtempSync(join(tmpdir(), 'kit-parity-'));
     try {
-      await writeKit(dir, { splits: kitSplits, classes: labels, inputSize: 28, channels: 1, architecture: architectureOf(s, labels.length) as Parameters<typeof writeKit>[1]['architecture'], seed, settings: s, augmentation: spec });
+      await writeKit(dir, {
+        splits: kitSplits,
+        classes: labels,
+        inputSize: 28,
+        channels: 1,
+        architecture: architectureOf(s, labels.length) as Parameters<typeof writeKit>[1]['architecture'],
+        seed,
+        settings: s,
+        augmentation: spec,
+      });
       const started = performance.now();
-      const r = spawnSync(python!, ['train.py', '--device', 'cpu', '--threads', '1', '--no-onnx'], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+      const r = spawnSync(python!, ['train.py', '--device', 'cpu', '--threads', '1', '--no-onnx'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+      });
       if (r.status !== 0) throw new Error(`train.py failed:\n${(r.stdout + r.stderr).slice(-3000)}`);
       const m = JSON.parse(readFileSync(join(dir, 'out/metrics.json'), 'utf8'));
-      const kit: Result = { accuracy: m.testAccuracy, loss: m.testLoss, epochs: m.epochs, bestEpoch: m.keptEpoch ?? m.epochs, seconds: (performance.now() - started) / 1000 };
+      const kit: Result = {
+        accuracy: m.testAccuracy,
+        loss: m.testLoss,
+        epochs: m.epochs,
+        bestEpoch: m.keptEpoch ?? m.epochs,
+        seconds: (performance.now() - started) / 1000,
+      };
       rows.push({ seed, app, kit });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     const last = rows.at(-1)!;
-    const f = (x: Result) => `${(x.accuracy * 100).toFixed(2)}% loss ${x.loss.toFixed(4)} (${x.epochs} epochs, best ${x.bestEpoch}, ${x.seconds.toFixed(0)} s)`;
+    const f = (x: Result) =>
+      `${(x.accuracy * 100).toFixed(2)}% loss ${x.loss.toFixed(4)} (${x.epochs} epochs, best ${x.bestEpoch}, ${x.seconds.toFixed(0)} s)`;
     console.log(`seed ${seed}: app WASM ${f(last.app)} | kit CPU ${f(last.kit)}`);
     report();
   }
 
   const result = report();
   const pts = (x: number) => (x * 100).toFixed(2);
-  console.log(`\ntest accuracy, mean ± sd over ${rows.length} seeds: app ${pts(result.app.accuracy.mean)} ± ${pts(result.app.accuracy.sd)}%, kit ${pts(result.kit.accuracy.mean)} ± ${pts(result.kit.accuracy.sd)}%; kit - app per seed ${pts(result.kitMinusApp.accuracy.mean)} ± ${pts(result.kitMinusApp.accuracy.sd)} points (range ${pts(result.kitMinusApp.accuracy.min)} .. ${pts(result.kitMinusApp.accuracy.max)})`);
-  console.log(`test loss, mean ± sd: app ${result.app.loss.mean.toFixed(4)} ± ${result.app.loss.sd.toFixed(4)}, kit ${result.kit.loss.mean.toFixed(4)} ± ${result.kit.loss.sd.toFixed(4)}; kit - app ${result.kitMinusApp.loss.mean.toFixed(4)} ± ${result.kitMinusApp.loss.sd.toFixed(4)}`);
+  console.log(
+    `\ntest accuracy, mean ± sd over ${rows.length} seeds: app ${pts(result.app.accuracy.mean)} ± ${pts(result.app.accuracy.sd)}%, kit ${pts(result.kit.accuracy.mean)} ± ${pts(result.kit.accuracy.sd)}%; kit - app per seed ${pts(result.kitMinusApp.accuracy.mean)} ± ${pts(result.kitMinusApp.accuracy.sd)} points (range ${pts(result.kitMinusApp.accuracy.min)} .. ${pts(result.kitMinusApp.accuracy.max)})`,
+  );
+  console.log(
+    `test loss, mean ± sd: app ${result.app.loss.mean.toFixed(4)} ± ${result.app.loss.sd.toFixed(4)}, kit ${result.kit.loss.mean.toFixed(4)} ± ${result.kit.loss.sd.toFixed(4)}; kit - app ${result.kitMinusApp.loss.mean.toFixed(4)} ± ${result.kitMinusApp.loss.sd.toFixed(4)}`,
+  );
 }
 
 await main();

@@ -53,17 +53,25 @@ const SHARE = Number(arg('share') ?? 0);
 /** Child processes to spread the seeds over (the machine's cores by default); --worker marks a child. */
 const JOBS = Number(arg('jobs') ?? cpus().length);
 const WORKER = argv.includes('--worker');
-const STRATEGIES: AcquisitionStrategy[] = ['random', ...((arg('strategies') ?? 'margin,balanced-margin,badge').split(',') as AcquisitionStrategy[]).filter((s) => s !== 'random')];
+const STRATEGIES: AcquisitionStrategy[] = [
+  'random',
+  ...((arg('strategies') ?? 'margin,balanced-margin,badge').split(',') as AcquisitionStrategy[]).filter((s) => s !== 'random'),
+];
 for (const s of STRATEGIES) if (!ACQUISITION_STRATEGIES.includes(s)) throw new Error(`unknown strategy ${s}`);
 
 function mean(curves: Curve[]): Curve {
   return curves[0].map((p, i) => ({ labels: p.labels, accuracy: curves.reduce((s, c) => s + c[i].accuracy, 0) / curves.length }));
 }
 
-async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promise<{ images: number; imagesPerSecond: number; cycleSeconds: number | null }> {
+async function prelabelThroughput(
+  demo: Awaited<ReturnType<typeof loadDigitsDemo>>,
+): Promise<{ images: number; imagesPerSecond: number; cycleSeconds: number | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'trainyard-bench-label-'));
   const rand = mulberry32(5);
-  const order = shuffleInPlace(demo.y.map((_, i) => i), rand);
+  const order = shuffleInPlace(
+    demo.y.map((_, i) => i),
+    rand,
+  );
   const labeled = order.filter((_, k, all) => all.slice(0, k).filter((j) => demo.y[j] === demo.y[all[k]]).length < 40).slice(0, 400);
   const isLabeled = new Set(labeled);
   const write = (i: number, path: string) => {
@@ -87,7 +95,20 @@ async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo
     }
   }
   const server = await startServer({ root: join(ROOT, 'dist'), port: 0 });
-  const browser = await chromium.launch({ executablePath: findChromium(), args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
+  const browser = await chromium.launch({
+    executablePath: findChromium(),
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-unsafe-swiftshader',
+      '--use-angle=swiftshader',
+    ],
+  });
   try {
     const page = await browser.newPage();
     page.setDefaultTimeout(300_000);
@@ -95,7 +116,10 @@ async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo
     const step = (what: string) => console.log(`  browser: ${what}`);
     // A fresh profile imports the Digits demo first; one import runs at a time.
     step('waiting for the Digits demo import');
-    await page.getByRole('progressbar', { name: 'Importing into Digits demo' }).waitFor({ state: 'attached' }).catch(() => undefined);
+    await page
+      .getByRole('progressbar', { name: 'Importing into Digits demo' })
+      .waitFor({ state: 'attached' })
+      .catch(() => undefined);
     await page.getByRole('progressbar', { name: 'Importing into Digits demo' }).waitFor({ state: 'detached' });
     step('creating the project');
     await page.getByLabel('New project name').fill('Label bench');
@@ -113,12 +137,16 @@ async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo
     step(`importing ${poolFiles.length} unlabeled digits`);
     await page.getByLabel('Choose files to import').setInputFiles(poolFiles);
     await importAll();
-    const stage = (name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+    const stage = (name: string) =>
+      page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
     step('training the first model (2 epochs)');
     await stage('Train');
     await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('2');
     await page.getByRole('button', { name: 'Start training' }).click();
-    await page.getByTestId('train-outcome').filter({ hasText: /Run completed/ }).waitFor();
+    await page
+      .getByTestId('train-outcome')
+      .filter({ hasText: /Run completed/ })
+      .waitFor();
     step('pre-labeling');
     await stage('Label');
     await page.getByRole('button', { name: /^Pre-label \d+ unlabeled$/ }).click();
@@ -144,7 +172,13 @@ async function prelabelThroughput(demo: Awaited<ReturnType<typeof loadDigitsDemo
 
 /** The figures the Label stage shows (src/lib/label/al-benchmark.ts reads them). */
 function writeLabelStageFigures(sim: Record<string, unknown>): void {
-  const r = sim as { date: string; machine: { cpu: string; cores: number }; setup: { seeds: number[]; pool: number; test: number }; randomAtEnd: number; summary: Record<string, { labelsPerSeed: Array<number | null>; meanLabels: number | null; worstLabels: number | null }> };
+  const r = sim as {
+    date: string;
+    machine: { cpu: string; cores: number };
+    setup: { seeds: number[]; pool: number; test: number };
+    randomAtEnd: number;
+    summary: Record<string, { labelsPerSeed: Array<number | null>; meanLabels: number | null; worstLabels: number | null }>;
+  };
   const figures = {
     date: r.date,
     machine: `${r.machine.cpu.trim()} (${r.machine.cores} cores), TF.js WASM in Node`,
@@ -153,13 +187,24 @@ function writeLabelStageFigures(sim: Record<string, unknown>): void {
     seeds: r.setup.seeds.length,
     end: END,
     randomAtEnd: r.randomAtEnd,
-    strategies: Object.fromEntries(Object.entries(r.summary).map(([k, v]) => [k, { labelsPerSeed: v.labelsPerSeed, meanLabels: v.meanLabels, worstLabels: v.worstLabels }])),
+    strategies: Object.fromEntries(
+      Object.entries(r.summary).map(([k, v]) => [
+        k,
+        { labelsPerSeed: v.labelsPerSeed, meanLabels: v.meanLabels, worstLabels: v.worstLabels },
+      ]),
+    ),
   };
   // A run of other strategies on the same setup has the same random curves (the simulation is
   // deterministic), so strategies measured by an earlier run against the same baseline are kept.
   const path = join(ROOT, 'src', 'lib', 'label', 'al-benchmark.json');
   const before = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as typeof figures) : null;
-  const same = before && before.dataset === figures.dataset && before.model === figures.model && before.seeds === figures.seeds && before.end === figures.end && before.randomAtEnd === figures.randomAtEnd;
+  const same =
+    before &&
+    before.dataset === figures.dataset &&
+    before.model === figures.model &&
+    before.seeds === figures.seeds &&
+    before.end === figures.end &&
+    before.randomAtEnd === figures.randomAtEnd;
   if (same) figures.strategies = { ...before.strategies, ...figures.strategies };
   writeFileSync(path, `${JSON.stringify(figures, null, 2)}\n`);
   console.log('Wrote src/lib/label/al-benchmark.json (shown on the Label stage).');
@@ -179,7 +224,9 @@ async function main() {
   writeFileSync(resultsPath, JSON.stringify(out, null, 2));
   if (!process.argv.includes('--no-browser')) {
     const prelabel = await prelabelThroughput(demo);
-    console.log(`Pre-labeling in the app: ${prelabel.images} images at ${prelabel.imagesPerSecond} images/s; one label -> retrain (1 epoch, warm start) -> re-rank cycle: ${prelabel.cycleSeconds} s.`);
+    console.log(
+      `Pre-labeling in the app: ${prelabel.images} images at ${prelabel.imagesPerSecond} images/s; one label -> retrain (1 epoch, warm start) -> re-rank cycle: ${prelabel.cycleSeconds} s.`,
+    );
     out = { ...out, prelabel, prelabelDate: new Date().toISOString() };
     writeFileSync(resultsPath, JSON.stringify(out, null, 2));
   }
@@ -192,40 +239,59 @@ async function simulate(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promi
   if (!(await tf.setBackend('wasm'))) throw new Error('The TF.js WASM backend did not start.');
   const images = demo.y.map((_, i) => Uint8Array.from(demo.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)));
   const data: SimData = { images, labels: demo.y, size: 28, channels: 1, numClasses: 10 };
-  const order = shuffleInPlace(demo.y.map((_, i) => i), mulberry32(424242));
+  const order = shuffleInPlace(
+    demo.y.map((_, i) => i),
+    mulberry32(424242),
+  );
   const test = order.slice(0, TEST_SIZE);
   const pool = order.slice(TEST_SIZE);
   const cfg: SimConfig = { start: START, step: STEP, end: END, schedule: SCHEDULE };
-  console.log(`Digits demo: pool ${pool.length}, test ${test.length}; ${START} -> ${END} labels by ${STEP}; seeds ${SEEDS.join(',')}; model: the Train stage's default (${DEFAULT_SETTINGS.architecture}, ${DEFAULT_SETTINGS.optimizer} ${DEFAULT_SETTINGS.learningRate}, batch ${DEFAULT_SETTINGS.batchSize}, dropout ${DEFAULT_SETTINGS.dropout}, augmentation ${DEFAULT_SETTINGS.augmentation}) on ${tf.getBackend()}; schedule ${JSON.stringify(SCHEDULE)}; random share ${SHARE}`);
+  console.log(
+    `Digits demo: pool ${pool.length}, test ${test.length}; ${START} -> ${END} labels by ${STEP}; seeds ${SEEDS.join(',')}; model: the Train stage's default (${DEFAULT_SETTINGS.architecture}, ${DEFAULT_SETTINGS.optimizer} ${DEFAULT_SETTINGS.learningRate}, batch ${DEFAULT_SETTINGS.batchSize}, dropout ${DEFAULT_SETTINGS.dropout}, augmentation ${DEFAULT_SETTINGS.augmentation}) on ${tf.getBackend()}; schedule ${JSON.stringify(SCHEDULE)}; random share ${SHARE}`,
+  );
   const t0 = Date.now();
   const bySeed = new Map<number, Record<string, Curve>>();
   const report = (seed: number, strategy: string, c: Curve) =>
-    console.log(`seed ${seed} ${strategy.padEnd(15)} ${c.map((p) => `${p.labels}:${(p.accuracy * 100).toFixed(1)}`).join(' ')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(
+      `seed ${seed} ${strategy.padEnd(15)} ${c.map((p) => `${p.labels}:${(p.accuracy * 100).toFixed(1)}`).join(' ')}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   if (JOBS > 1 && !WORKER) {
     // Curves are independent: deal the (seed, strategy) curves round-robin to child processes
     // (each single-threaded); a curve's figures do not depend on which process draws it.
     const tasks = SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => `${seed}:${strategy}`));
     const groups = Array.from({ length: Math.min(JOBS, tasks.length) }, (_, j) => tasks.filter((_, i) => i % JOBS === j));
     const passOn = argv.filter((a) => !/^--(jobs|tasks)=/.test(a));
-    await Promise.all(groups.map((group) => new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, '--worker', `--tasks=${group.join(',')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let buffered = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (!line.startsWith('CURVE ')) continue;
-          const { seed, strategy, curve } = JSON.parse(line.slice(6)) as { seed: number; strategy: string; curve: Curve };
-          bySeed.set(seed, { ...bySeed.get(seed), [strategy]: curve });
-          report(seed, strategy, curve);
-        }
-      });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${group.join(',')}: exit ${code}`))));
-    })));
+    await Promise.all(
+      groups.map(
+        (group) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, '--worker', `--tasks=${group.join(',')}`],
+              { stdio: ['ignore', 'pipe', 'inherit'] },
+            );
+            let buffered = '';
+            child.stdout.on('data', (chunk: Buffer) => {
+              buffered += chunk.toString();
+              let nl: number;
+              while ((nl = buffered.indexOf('\n')) >= 0) {
+                const line = buffered.slice(0, nl);
+                buffered = buffered.slice(nl + 1);
+                if (!line.startsWith('CURVE ')) continue;
+                const { seed, strategy, curve } = JSON.parse(line.slice(6)) as { seed: number; strategy: string; curve: Curve };
+                bySeed.set(seed, { ...bySeed.get(seed), [strategy]: curve });
+                report(seed, strategy, curve);
+              }
+            });
+            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${group.join(',')}: exit ${code}`))));
+          }),
+      ),
+    );
   } else {
-    const mine = arg('tasks')?.split(',').map((t) => t.split(':')) ?? SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => [String(seed), strategy]));
+    const mine =
+      arg('tasks')
+        ?.split(',')
+        .map((t) => t.split(':')) ?? SEEDS.flatMap((seed) => STRATEGIES.map((strategy) => [String(seed), strategy]));
     for (const [seedText, strategyText] of mine) {
       const seed = Number(seedText);
       const strategy = strategyText as AcquisitionStrategy;
@@ -236,17 +302,25 @@ async function simulate(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promi
     }
     if (WORKER) return {};
   }
-  const results = Object.fromEntries(STRATEGIES.map((s) => [s, SEEDS.map((seed) => bySeed.get(seed)![s])])) as Record<AcquisitionStrategy, Curve[]>;
+  const results = Object.fromEntries(STRATEGIES.map((s) => [s, SEEDS.map((seed) => bySeed.get(seed)![s])])) as Record<
+    AcquisitionStrategy,
+    Curve[]
+  >;
   const means = Object.fromEntries(STRATEGIES.map((s) => [s, mean(results[s])])) as Record<AcquisitionStrategy, Curve>;
   const target = means.random.at(-1)!.accuracy;
   console.log(`\nlabels  ${STRATEGIES.map((s) => s.padStart(20)).join('')}   (mean test accuracy over seeds, %; [min-max])`);
   means.random.forEach((p, i) =>
-    console.log(`${String(p.labels).padStart(6)}  ${STRATEGIES.map((s) => {
-      const accs = results[s].map((c) => c[i].accuracy * 100);
-      return `${(means[s][i].accuracy * 100).toFixed(1)} [${Math.min(...accs).toFixed(1)}-${Math.max(...accs).toFixed(1)}]`.padStart(20);
-    }).join('')}`));
+    console.log(
+      `${String(p.labels).padStart(6)}  ${STRATEGIES.map((s) => {
+        const accs = results[s].map((c) => c[i].accuracy * 100);
+        return `${(means[s][i].accuracy * 100).toFixed(1)} [${Math.min(...accs).toFixed(1)}-${Math.max(...accs).toFixed(1)}]`.padStart(20);
+      }).join('')}`,
+    ),
+  );
   const randomPerSeed = results.random.map((c) => c.at(-1)!.accuracy);
-  console.log(`\nRandom acquisition at ${END} labels: mean ${(target * 100).toFixed(1)}% (per seed ${randomPerSeed.map((a) => (a * 100).toFixed(1)).join(', ')}).`);
+  console.log(
+    `\nRandom acquisition at ${END} labels: mean ${(target * 100).toFixed(1)}% (per seed ${randomPerSeed.map((a) => (a * 100).toFixed(1)).join(', ')}).`,
+  );
   const summary: Record<string, unknown> = {};
   for (const s of STRATEGIES.filter((x) => x !== 'random')) {
     // Per seed: labels this strategy needs to reach the mean random 500-label accuracy, and that seed's own random 500-label accuracy.
@@ -257,24 +331,45 @@ async function simulate(demo: Awaited<ReturnType<typeof loadDigitsDemo>>): Promi
     const all = known(perSeed);
     const own = known(perSeedOwn);
     const fmt = (x: number | null) => (x === null ? `>${END}` : `${x} (${Math.round((x / END) * 100)}%)`);
-    console.log(`${s}: reaches it with ${perSeed.map(fmt).join(', ')} per seed; mean curve ${fmt(onMean)}; mean of seeds ${all ? fmt(Math.round(all.reduce((a, b) => a + b, 0) / all.length)) : 'n/a'}; worst ${all ? fmt(Math.max(...all)) : `>${END}`}.` +
-      ` Against each seed's own random run: ${perSeedOwn.map(fmt).join(', ')}.`);
+    console.log(
+      `${s}: reaches it with ${perSeed.map(fmt).join(', ')} per seed; mean curve ${fmt(onMean)}; mean of seeds ${all ? fmt(Math.round(all.reduce((a, b) => a + b, 0) / all.length)) : 'n/a'}; worst ${all ? fmt(Math.max(...all)) : `>${END}`}.` +
+        ` Against each seed's own random run: ${perSeedOwn.map(fmt).join(', ')}.`,
+    );
     summary[s] = {
-      labelsPerSeed: perSeed, labelsOnMeanCurve: onMean,
-      meanLabels: all ? all.reduce((a, b) => a + b, 0) / all.length : null, worstLabels: all ? Math.max(...all) : null,
-      labelsPerSeedVsOwnRandom: perSeedOwn, worstLabelsVsOwnRandom: own ? Math.max(...own) : null,
+      labelsPerSeed: perSeed,
+      labelsOnMeanCurve: onMean,
+      meanLabels: all ? all.reduce((a, b) => a + b, 0) / all.length : null,
+      worstLabels: all ? Math.max(...all) : null,
+      labelsPerSeedVsOwnRandom: perSeedOwn,
+      worstLabelsVsOwnRandom: own ? Math.max(...own) : null,
       accuracyAtEnd: means[s].at(-1)!.accuracy,
     };
   }
   console.log(`(${((Date.now() - t0) / 1000).toFixed(0)} s; goal: at most 60% of the labels on every seed, at most 50% on the mean)`);
   return {
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, tfjsBackend: `${tf.getBackend()} (Node, single-threaded, Trainyard's training kernels)` },
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      node: process.version,
+      tfjsBackend: `${tf.getBackend()} (Node, single-threaded, Trainyard's training kernels)`,
+    },
     setup: {
-      pool: pool.length, test: test.length, start: START, step: STEP, end: END, seeds: SEEDS, schedule: SCHEDULE, randomShare: SHARE,
+      pool: pool.length,
+      test: test.length,
+      start: START,
+      step: STEP,
+      end: END,
+      seeds: SEEDS,
+      schedule: SCHEDULE,
+      randomShare: SHARE,
       model: `the Train stage's default settings: ${DEFAULT_SETTINGS.architecture}, ${DEFAULT_SETTINGS.optimizer} lr ${DEFAULT_SETTINGS.learningRate}, batch ${DEFAULT_SETTINGS.batchSize}, dropout ${DEFAULT_SETTINGS.dropout}, augmentation ${DEFAULT_SETTINGS.augmentation}`,
     },
-    curves: results, means, randomAtEnd: target, randomAtEndPerSeed: randomPerSeed, summary,
+    curves: results,
+    means,
+    randomAtEnd: target,
+    randomAtEndPerSeed: randomPerSeed,
+    summary,
   };
 }
 

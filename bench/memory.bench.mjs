@@ -27,7 +27,18 @@
 //   --sizes      any sizes <= 20,000, multiples of 10 (default 2000,20000)
 //   --incognito  an off-the-record context (IndexedDB in memory) instead of an on-disk profile
 // CHROME_PATH picks the browser.
-import { existsSync, linkSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -49,14 +60,24 @@ const MiB = 1048576;
 // The learning rate is lowered from the app's default (0.002): with Adam at 0.002 the MLP on 12,288
 // raw [0, 1] inputs blows up on these images (loss ~11 after one epoch of 2,000; NaN within the first
 // 10 batches of 20,000, which ends the run as 'diverged' before the memory of a full epoch is seen).
-const TRAIN = { architecture: 'mlp', inputSize: 64, channels: 3, epochs: 1, batchSize: 128, patience: 0, backend: 'webgl', learningRate: 0.0001 };
+const TRAIN = {
+  architecture: 'mlp',
+  inputSize: 64,
+  channels: 3,
+  epochs: 1,
+  batchSize: 128,
+  patience: 0,
+  backend: 'webgl',
+  learningRate: 0.0001,
+};
 
 const argv = process.argv.slice(2);
 const sizesArg = argv.find((a) => a.startsWith('--sizes='));
 const INCOGNITO = argv.includes('--incognito');
 const SIZES = sizesArg ? sizesArg.slice(8).split(',').map(Number) : [2000, FULL_COUNT];
 for (const n of SIZES) {
-  if (!Number.isInteger(n) || n < CLASSES * 2 || n > FULL_COUNT || n % CLASSES) throw new Error(`--sizes: ${n} is not a multiple of ${CLASSES} between ${CLASSES * 2} and ${FULL_COUNT}`);
+  if (!Number.isInteger(n) || n < CLASSES * 2 || n > FULL_COUNT || n % CLASSES)
+    throw new Error(`--sizes: ${n} is not a multiple of ${CLASSES} between ${CLASSES * 2} and ${FULL_COUNT}`);
 }
 
 const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -88,7 +109,9 @@ function rng(seed) {
 }
 
 const countFiles = (dir) =>
-  existsSync(dir) ? readdirSync(dir).reduce((n, c) => n + (statSync(join(dir, c)).isDirectory() ? readdirSync(join(dir, c)).length : 0), 0) : 0;
+  existsSync(dir)
+    ? readdirSync(dir).reduce((n, c) => n + (statSync(join(dir, c)).isDirectory() ? readdirSync(join(dir, c)).length : 0), 0)
+    : 0;
 
 /** Smooth RGB images (per-image gradient and waves, a class tint), each one distinct by construction. */
 function generateFull() {
@@ -164,7 +187,9 @@ function newestMtime(path) {
 function ensureAppBuild() {
   const index = join(ROOT, 'dist', 'index.html');
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;
-  const sources = ['src', 'workers', 'index.html', 'vite.config.ts', 'package.json', 'svelte.config.js'].map((p) => newestMtime(join(ROOT, p)));
+  const sources = ['src', 'workers', 'index.html', 'vite.config.ts', 'package.json', 'svelte.config.js'].map((p) =>
+    newestMtime(join(ROOT, p)),
+  );
   if (built && Math.max(...sources) <= built) return { rebuilt: false };
   log(built ? 'dist/ is older than the sources: npm run build' : 'no dist/: npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', env: process.env });
@@ -185,7 +210,16 @@ function ensureAppBuild() {
 function pageSample(page) {
   return page
     .evaluate(async () => {
-      const out = { ua: null, contexts: null, uaError: null, heap: performance.memory?.usedJSHeapSize ?? null, phase: 'idle', liveIps: null, done: null, total: null };
+      const out = {
+        ua: null,
+        contexts: null,
+        uaError: null,
+        heap: performance.memory?.usedJSHeapSize ?? null,
+        phase: 'idle',
+        liveIps: null,
+        done: null,
+        total: null,
+      };
       try {
         const m = await performance.measureUserAgentSpecificMemory();
         out.ua = m.bytes;
@@ -223,7 +257,15 @@ function pageSample(page) {
       }
       return out;
     })
-    .catch((err) => ({ ua: null, contexts: null, uaError: String(err?.message ?? err).split('\n')[0], heap: null, phase: 'error', liveIps: null, done: null }));
+    .catch((err) => ({
+      ua: null,
+      contexts: null,
+      uaError: String(err?.message ?? err).split('\n')[0],
+      heap: null,
+      phase: 'error',
+      liveIps: null,
+      done: null,
+    }));
 }
 
 /** Resident memory of Chromium's renderer and GPU processes (Linux /proc; null elsewhere). */
@@ -239,7 +281,16 @@ async function processRss(cdp) {
       } catch {
         continue; // the process is gone
       }
-      const key = p.type === 'renderer' ? 'renderer' : /gpu/i.test(p.type) ? 'gpu' : p.type === 'browser' ? 'browser' : /storage/i.test(p.type) ? 'storage' : 'other';
+      const key =
+        p.type === 'renderer'
+          ? 'renderer'
+          : /gpu/i.test(p.type)
+            ? 'gpu'
+            : p.type === 'browser'
+              ? 'browser'
+              : /storage/i.test(p.type)
+                ? 'storage'
+                : 'other';
       rss[key] += kb * 1024;
     }
     return rss;
@@ -329,7 +380,7 @@ async function newestVersion(page, projectId) {
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const db = open.result;
-          if (!db.objectStoreNames.contains('models')) return db.close(), resolve(null);
+          if (!db.objectStoreNames.contains('models')) return (db.close(), resolve(null));
           const req = db.transaction('models', 'readonly').objectStore('models').getAll();
           req.onerror = () => reject(req.error);
           req.onsuccess = () => {
@@ -337,7 +388,14 @@ async function newestVersion(page, projectId) {
             const v = req.result.filter((r) => r.projectId === projectId).sort((a, b) => b.createdAt - a.createdAt)[0];
             if (!v) return resolve(null);
             const m = v.meta ?? {};
-            resolve({ id: v.id, backend: m.backend, adapter: m.adapter, timings: m.timings, splitCounts: m.splitCounts, accuracy: m.metrics?.accuracy ?? null });
+            resolve({
+              id: v.id,
+              backend: m.backend,
+              adapter: m.adapter,
+              timings: m.timings,
+              splitCounts: m.splitCounts,
+              accuracy: m.metrics?.accuracy ?? null,
+            });
           };
         };
       }),
@@ -379,15 +437,24 @@ function summarize(samples) {
     peakStorageRssMiB: mib(max(pick(storageRss))),
     peakOtherRssMiB: mib(max(pick(otherRss))),
     medianByContextMiB: Object.fromEntries(
-      [...new Set(samples.flatMap((s) => Object.keys(s.contexts ?? {})))].sort().map((k) => [k, mib(median(pick((s) => s.contexts?.[k] ?? null)))]),
+      [...new Set(samples.flatMap((s) => Object.keys(s.contexts ?? {})))]
+        .sort()
+        .map((k) => [k, mib(median(pick((s) => s.contexts?.[k] ?? null)))]),
     ),
     peakByContextMiB: Object.fromEntries(
-      [...new Set(samples.flatMap((s) => Object.keys(s.contexts ?? {})))].sort().map((k) => [k, mib(max(pick((s) => s.contexts?.[k] ?? null)))]),
+      [...new Set(samples.flatMap((s) => Object.keys(s.contexts ?? {})))]
+        .sort()
+        .map((k) => [k, mib(max(pick((s) => s.contexts?.[k] ?? null)))]),
     ),
   };
 }
 
-const settledSummary = (s) => ({ uaMiB: mib(s.ua), pageHeapMiB: mib(s.heap), byContextMiB: Object.fromEntries(Object.entries(s.contexts ?? {}).map(([k, v]) => [k, mib(v)])), uaError: s.uaError });
+const settledSummary = (s) => ({
+  uaMiB: mib(s.ua),
+  pageHeapMiB: mib(s.heap),
+  byContextMiB: Object.fromEntries(Object.entries(s.contexts ?? {}).map(([k, v]) => [k, mib(v)])),
+  uaError: s.uaError,
+});
 
 async function runSize(ctx, count, dir) {
   const { context, baseUrl, cdp, errors } = ctx;
@@ -415,7 +482,12 @@ async function runSize(ctx, count, dir) {
   const importSeconds = (Date.now() - t0) / 1000;
   const importSamples = await stopImport();
   const imported = Number((await page.getByTestId('report-imported').textContent())?.trim());
-  result.import = { imported, seconds: round(importSeconds, 1), imagesPerSecond: round(imported / importSeconds, 1), ...summarize(importSamples) };
+  result.import = {
+    imported,
+    seconds: round(importSeconds, 1),
+    imagesPerSecond: round(imported / importSeconds, 1),
+    ...summarize(importSamples),
+  };
   log(`${count}: imported ${imported} in ${importSeconds.toFixed(1)} s; peak ${result.import.peakUaMiB} MiB (page+workers)`);
   if (imported !== count) throw new Error(`import of ${count} images: only ${imported} imported`);
   await page.close();
@@ -424,7 +496,11 @@ async function runSize(ctx, count, dir) {
   page = await context.newPage();
   watchPage(page, errors);
   await page.goto(`${baseUrl}#/p/${encodeURIComponent(projectId)}/data`);
-  await page.waitForFunction((n) => document.querySelector('[data-testid="dataset-total"]')?.textContent?.replace(/\D/g, '') === String(n), count, { timeout: 120_000 });
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="dataset-total"]')?.textContent?.replace(/\D/g, '') === String(n),
+    count,
+    { timeout: 120_000 },
+  );
   await sleep(1500);
   const atData = await settledSample(page);
   await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Train', exact: true }).click();
@@ -450,10 +526,42 @@ async function runSize(ctx, count, dir) {
   const wallSeconds = (Date.now() - t1) / 1000;
   const trainSamples = await stopTrain();
   const outcomeText = (await outcome.textContent())?.replace(/\s+/g, ' ').trim() ?? '';
-  const backendLine = (await page.locator('[data-testid="train-outcome"] + p').textContent().catch(() => null))?.replace(/\s+/g, ' ').trim() ?? null;
-  const tensors = (await page.getByTestId('tensor-count').textContent({ timeout: 10_000 }).catch(() => null))?.replace(/\s+/g, ' ').trim() ?? null;
-  const liveText = (await page.getByRole('region', { name: 'Training progress' }).innerText().catch(() => ''))?.replace(/\s+/g, ' ').trim().slice(0, 400) ?? null;
-  const alerts = (await page.getByRole('alert').allTextContents().catch(() => [])).map((s) => s.trim()).filter(Boolean);
+  const backendLine =
+    (
+      await page
+        .locator('[data-testid="train-outcome"] + p')
+        .textContent()
+        .catch(() => null)
+    )
+      ?.replace(/\s+/g, ' ')
+      .trim() ?? null;
+  const tensors =
+    (
+      await page
+        .getByTestId('tensor-count')
+        .textContent({ timeout: 10_000 })
+        .catch(() => null)
+    )
+      ?.replace(/\s+/g, ' ')
+      .trim() ?? null;
+  const liveText =
+    (
+      await page
+        .getByRole('region', { name: 'Training progress' })
+        .innerText()
+        .catch(() => '')
+    )
+      ?.replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 400) ?? null;
+  const alerts = (
+    await page
+      .getByRole('alert')
+      .allTextContents()
+      .catch(() => [])
+  )
+    .map((s) => s.trim())
+    .filter(Boolean);
   const version = await newestVersion(page, projectId).catch(() => null);
   await sleep(1000);
   const afterRun = await settledSample(page);
@@ -473,7 +581,9 @@ async function runSize(ctx, count, dir) {
     tensors,
     liveText,
     wallSeconds: round(wallSeconds, 1),
-    phaseSecondsApprox: Object.fromEntries(['starting', 'preprocessing', 'training', 'evaluating', 'saving'].map((p) => [p, phaseSeconds(p)])),
+    phaseSecondsApprox: Object.fromEntries(
+      ['starting', 'preprocessing', 'training', 'evaluating', 'saving'].map((p) => [p, phaseSeconds(p)]),
+    ),
     splitCounts: version?.splitCounts ?? null,
     backend: version?.backend ?? null,
     adapter: version?.adapter ?? null,
@@ -482,7 +592,11 @@ async function runSize(ctx, count, dir) {
     appImagesPerSecond: round(version?.timings?.imagesPerSecond ?? null, 1),
     appTrainSeconds: version?.timings ? round(version.timings.trainMs / 1000, 1) : null,
     /** The last "N images/s" the Train stage showed while training. */
-    liveImagesPerSecond: trainSamples.map((s) => s.liveIps).filter((x) => x != null).at(-1) ?? null,
+    liveImagesPerSecond:
+      trainSamples
+        .map((s) => s.liveIps)
+        .filter((x) => x != null)
+        .at(-1) ?? null,
     run: summarize(runSamples),
     preprocessing: summarize(byPhase('preprocessing')),
     training: summarize(byPhase('training')),
@@ -490,7 +604,9 @@ async function runSize(ctx, count, dir) {
   };
   result.samples = { import: importSamples, train: trainSamples };
   const r = result.train;
-  log(`${count}: ${outcomeText.slice(0, 60)} in ${wallSeconds.toFixed(1)} s; run peak ${r.run.peakUaMiB} MiB, training median ${r.training.medianUaMiB} MiB; app ${r.appImagesPerSecond} images/s`);
+  log(
+    `${count}: ${outcomeText.slice(0, 60)} in ${wallSeconds.toFixed(1)} s; run peak ${r.run.peakUaMiB} MiB, training median ${r.training.medianUaMiB} MiB; app ${r.appImagesPerSecond} images/s`,
+  );
   return result;
 }
 
@@ -507,10 +623,27 @@ function printReport(report) {
   const { machine, results } = report;
   console.log('');
   console.log(`Memory benchmark — ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGB} GB; Chromium ${report.browser}`);
-  console.log(`MLP ${TRAIN.inputSize}x${TRAIN.inputSize}x${TRAIN.channels} (hidden ${report.hidden}), ${TRAIN.epochs} epoch, batch ${TRAIN.batchSize}, Adam ${TRAIN.learningRate}, backend ${TRAIN.backend}. All memory in MiB.`);
-  console.log('"UA": measureUserAgentSpecificMemory (page + workers). "heap": the page\'s V8 heap. "rend"/"gpu": RSS of the renderer / GPU processes.');
+  console.log(
+    `MLP ${TRAIN.inputSize}x${TRAIN.inputSize}x${TRAIN.channels} (hidden ${report.hidden}), ${TRAIN.epochs} epoch, batch ${TRAIN.batchSize}, Adam ${TRAIN.learningRate}, backend ${TRAIN.backend}. All memory in MiB.`,
+  );
+  console.log(
+    '"UA": measureUserAgentSpecificMemory (page + workers). "heap": the page\'s V8 heap. "rend"/"gpu": RSS of the renderer / GPU processes.',
+  );
   console.log('');
-  const head = ['images', 'import pk', 'settled', 'run pk UA', 'train md UA', 'pk heap', 'pk rend', 'pk gpu', 'train wrk pk', 'app img/s', 'live img/s', 'run s'];
+  const head = [
+    'images',
+    'import pk',
+    'settled',
+    'run pk UA',
+    'train md UA',
+    'pk heap',
+    'pk rend',
+    'pk gpu',
+    'train wrk pk',
+    'app img/s',
+    'live img/s',
+    'run s',
+  ];
   const w = [7, 10, 8, 10, 12, 8, 8, 8, 13, 10, 11, 7];
   console.log(head.map((h, i) => pad(h, w[i])).join(' '));
   for (const r of results) {
@@ -519,8 +652,20 @@ function printReport(report) {
       continue;
     }
     const t = r.train;
-    const cells = [r.images, f(r.import.peakUaMiB), f(r.settled.trainStageBeforeRun.uaMiB), f(t.run.peakUaMiB), f(t.training.medianUaMiB), f(t.run.peakPageHeapMiB), f(t.run.peakRendererRssMiB), f(t.run.peakGpuRssMiB),
-      f(t.run.peakByContextMiB['train.worker'] ?? null), f(t.appImagesPerSecond), t.liveImagesPerSecond ?? '–', f(t.wallSeconds)];
+    const cells = [
+      r.images,
+      f(r.import.peakUaMiB),
+      f(r.settled.trainStageBeforeRun.uaMiB),
+      f(t.run.peakUaMiB),
+      f(t.training.medianUaMiB),
+      f(t.run.peakPageHeapMiB),
+      f(t.run.peakRendererRssMiB),
+      f(t.run.peakGpuRssMiB),
+      f(t.run.peakByContextMiB['train.worker'] ?? null),
+      f(t.appImagesPerSecond),
+      t.liveImagesPerSecond ?? '–',
+      f(t.wallSeconds),
+    ];
     console.log(cells.map((c, i) => pad(c, w[i])).join(' '));
   }
   const g = report.growth;
@@ -529,16 +674,22 @@ function printReport(report) {
     console.log(`Ratio ${g.larger}/${g.smaller} (dataset ratio ${g.datasetRatio}):`);
     for (const [k, v] of Object.entries(g.ratios)) console.log(`  ${pad(k, 40, false)} ${v == null ? '–' : v.toFixed(2)}`);
     if (g.metadataBytesPerSample != null) {
-      console.log(`Settled page heap at the Data stage grows by ${f(g.pageHeapGrowthMiB)} MiB for ${g.larger - g.smaller} more samples: ` +
-        `~${g.metadataBytesPerSample.toFixed(0)} bytes per sample record held by the page (by design: the open project's sample metadata).`);
+      console.log(
+        `Settled page heap at the Data stage grows by ${f(g.pageHeapGrowthMiB)} MiB for ${g.larger - g.smaller} more samples: ` +
+          `~${g.metadataBytesPerSample.toFixed(0)} bytes per sample record held by the page (by design: the open project's sample metadata).`,
+      );
     }
     if (g.trainWorkerBytesPerSample != null) {
-      console.log(`The train worker's median during training grows by ${f(g.trainWorkerGrowthMiB)} MiB: ~${g.trainWorkerBytesPerSample.toFixed(0)} bytes per sample ` +
-        `(the run's sample list, split and id lists). The model inputs themselves would be ${g.pixelBytesMiB[g.smaller]} / ${g.pixelBytesMiB[g.larger]} MiB as bytes.`);
+      console.log(
+        `The train worker's median during training grows by ${f(g.trainWorkerGrowthMiB)} MiB: ~${g.trainWorkerBytesPerSample.toFixed(0)} bytes per sample ` +
+          `(the run's sample list, split and id lists). The model inputs themselves would be ${g.pixelBytesMiB[g.smaller]} / ${g.pixelBytesMiB[g.larger]} MiB as bytes.`,
+      );
     }
-    console.log(`Outside the tab: Chromium's browser process peaked at ${g.browserProcessRssPeakMiB[g.smaller] ?? '–'} / ${g.browserProcessRssPeakMiB[g.larger] ?? '–'} MiB RSS, ` +
-      `its storage service (IndexedDB) at ${g.storageServiceRssPeakMiB[g.smaller] ?? '–'} / ${g.storageServiceRssPeakMiB[g.larger] ?? '–'} MiB during the ${g.smaller} / ${g.larger} runs ` +
-      `(${report.profile} profile; both are cumulative over the session).`);
+    console.log(
+      `Outside the tab: Chromium's browser process peaked at ${g.browserProcessRssPeakMiB[g.smaller] ?? '–'} / ${g.browserProcessRssPeakMiB[g.larger] ?? '–'} MiB RSS, ` +
+        `its storage service (IndexedDB) at ${g.storageServiceRssPeakMiB[g.smaller] ?? '–'} / ${g.storageServiceRssPeakMiB[g.larger] ?? '–'} MiB during the ${g.smaller} / ${g.larger} runs ` +
+        `(${report.profile} profile; both are cumulative over the session).`,
+    );
   }
   if (report.notes.length) {
     console.log('Notes:');
@@ -588,7 +739,10 @@ function growth(results) {
     trainWorkerGrowthMiB: round(workerGrown, 1),
     trainWorkerBytesPerSample: workerGrown != null ? round((workerGrown * MiB) / (b.images - a.images), 0) : null,
     /** What the model inputs alone would take if they were held: images x 64 x 64 x 3 bytes (float32 is 4x). */
-    pixelBytesMiB: { [a.images]: mib(a.images * TRAIN.inputSize ** 2 * TRAIN.channels), [b.images]: mib(b.images * TRAIN.inputSize ** 2 * TRAIN.channels) },
+    pixelBytesMiB: {
+      [a.images]: mib(a.images * TRAIN.inputSize ** 2 * TRAIN.channels),
+      [b.images]: mib(b.images * TRAIN.inputSize ** 2 * TRAIN.channels),
+    },
     browserProcessRssPeakMiB: { [a.images]: brA, [b.images]: brB },
     storageServiceRssPeakMiB: { [a.images]: a.train.run.peakStorageRssMiB, [b.images]: b.train.run.peakStorageRssMiB },
   };
@@ -599,7 +753,14 @@ function growth(results) {
 async function main() {
   const started = Date.now();
   const cpus = os.cpus();
-  const machine = { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: os.loadavg().map((x) => round(x, 2)) };
+  const machine = {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
+  };
   const build = ensureAppBuild();
   mkdirSync(OUT, { recursive: true });
   const full = generateFull();
@@ -608,8 +769,17 @@ async function main() {
   const server = await startServer({ root: join(ROOT, 'dist'), port: 0 });
   const launch = {
     executablePath: findChromium(),
-    args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--enable-blink-features=ForceEagerMeasureMemory', '--enable-precise-memory-info'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-blink-features=ForceEagerMeasureMemory',
+      '--enable-precise-memory-info',
+    ],
   };
   const profileDir = INCOGNITO ? null : mkdtempSync(join(os.tmpdir(), 'trainyard-membench-'));
   let browser;
@@ -659,8 +829,10 @@ async function main() {
   for (const r of results) {
     if (r.error || !r.train) continue;
     if (!r.train.completed) notes.push(`${r.images}: the run did not complete: ${r.train.outcome} ${r.train.alerts.join(' | ')}`);
-    if (r.train.backend && r.train.backend !== TRAIN.backend) notes.push(`${r.images}: asked for ${TRAIN.backend}, trained on ${r.train.backend}`);
-    if (r.train.training.samples < 3) notes.push(`${r.images}: only ${r.train.training.samples} sample(s) fell in the training phase; its median is rough.`);
+    if (r.train.backend && r.train.backend !== TRAIN.backend)
+      notes.push(`${r.images}: asked for ${TRAIN.backend}, trained on ${r.train.backend}`);
+    if (r.train.training.samples < 3)
+      notes.push(`${r.images}: only ${r.train.training.samples} sample(s) fell in the training phase; its median is rough.`);
     const uaErr = r.samples.train.find((s) => s.uaError)?.uaError;
     if (uaErr) notes.push(`${r.images}: measureUserAgentSpecificMemory failed at least once: ${uaErr}`);
   }
@@ -679,8 +851,10 @@ async function main() {
       ua: 'performance.measureUserAgentSpecificMemory().bytes: JS memory of the page and its workers (with --enable-blink-features=ForceEagerMeasureMemory); byContext splits it by realm (page, train.worker, import.worker, decode.worker...).',
       pageHeap: "performance.memory.usedJSHeapSize with --enable-precise-memory-info: the page's main-thread V8 heap.",
       rss: 'VmRSS from /proc of the Chromium processes the DevTools protocol lists (SystemInfo.getProcessInfo), summed by type; gpu holds WebGL (SwiftShader without a GPU) textures.',
-      phases: "From what the Train stage shows: 'Preparing images' = preprocessing, 'Epoch n of m' = training, then evaluating and saving. run = every sample from the click on Start training until the outcome.",
-      settled: 'After a fresh page load on the project (import done in another page), the page isolate garbage-collected through the DevTools protocol (workers are not).',
+      phases:
+        "From what the Train stage shows: 'Preparing images' = preprocessing, 'Epoch n of m' = training, then evaluating and saving. run = every sample from the click on Start training until the outcome.",
+      settled:
+        'After a fresh page load on the project (import done in another page), the page isolate garbage-collected through the DevTools protocol (workers are not).',
       samplingMs: SAMPLE_EVERY_MS,
     },
     growth: g,

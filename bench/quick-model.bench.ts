@@ -37,13 +37,15 @@ const ENTRY = catalogEntry('mobilenet-v2-0.35-224')!;
 
 function writePhotos(root: string): void {
   let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const colours: Record<string, number[]> = { red: [220, 60, 50], green: [50, 180, 70], blue: [60, 90, 230] };
   for (const cls of CLASSES) {
     mkdirSync(join(root, cls), { recursive: true });
     for (let i = 0; i < PER_CLASS; i++) {
       const png = new pngjs.PNG({ width: 224, height: 224 });
-      const cx = 60 + rand() * 104, cy = 60 + rand() * 104, r = 40 + rand() * 30;
+      const cx = 60 + rand() * 104,
+        cy = 60 + rand() * 104,
+        r = 40 + rand() * 30;
       for (let y = 0; y < 224; y++) {
         for (let x = 0; x < 224; x++) {
           const base = (x - cx) ** 2 + (y - cy) ** 2 < r * r ? colours[cls] : [110 + (x % 32), 120, 130 - (y % 32)];
@@ -55,7 +57,8 @@ function writePhotos(root: string): void {
   }
 }
 
-const stage = (page: Page, name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+const stage = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 
 async function newProjectWithPhotos(page: Page, url: string, name: string, photos: string): Promise<void> {
   await page.goto(url);
@@ -80,12 +83,16 @@ async function quickModel(page: Page): Promise<{ seconds: number; embedPerSecond
   let done = 0;
   const result = page.getByTestId('quick-model-result');
   while (!(await result.isVisible())) {
-    const text = (await page.getByRole('region', { name: 'Training progress' }).innerText().catch(() => '')) ?? '';
+    const text =
+      (await page
+        .getByRole('region', { name: 'Training progress' })
+        .innerText()
+        .catch(() => '')) ?? '';
     const m = /Computing embeddings\s*(\d+) of (\d+)/.exec(text);
     if (m) {
       const n = Number(m[1]);
-      if (n > 0 && first === null) (first = Date.now()), (firstDone = n);
-      if (n > done) (done = n), (last = Date.now());
+      if (n > 0 && first === null) ((first = Date.now()), (firstDone = n));
+      if (n > done) ((done = n), (last = Date.now()));
     }
     await page.waitForTimeout(50);
     if (Date.now() - t0 > 900_000) throw new Error('Quick model did not finish in 15 minutes.');
@@ -103,7 +110,9 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   await tf.setBackend('cpu');
   const served: ServedModel = await mobileNetV2(0.35);
-  console.log(`MobileNet v2 0.35 stand-in: ${(served['weights.bin'].byteLength / 2 ** 20).toFixed(2)} MB of weights (${served['weights.bin'].byteLength / 4} parameters)`);
+  console.log(
+    `MobileNet v2 0.35 stand-in: ${(served['weights.bin'].byteLength / 2 ** 20).toFixed(2)} MB of weights (${served['weights.bin'].byteLength / 4} parameters)`,
+  );
   const photos = join(OUT, 'photos');
   writePhotos(photos);
 
@@ -121,17 +130,31 @@ async function main() {
   const built = existsSync(join(DIST, 'catalog-origin.txt')) && readFileSync(join(DIST, 'catalog-origin.txt'), 'utf8').trim() === origin;
   if (!(argv.includes('--reuse-build') && built)) {
     console.log('Building the app for the local catalog origin…');
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'error'], {
-    cwd: ROOT,
-    env: { ...process.env, TRAINYARD_CATALOG_ORIGIN: origin },
-    stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', DIST, '--emptyOutDir', '--logLevel', 'error'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, TRAINYARD_CATALOG_ORIGIN: origin },
+        stdio: 'inherit',
+      },
+    );
   }
   const app = await startServer({ root: DIST, port: 0 });
   const browser = await chromium.launch({
     executablePath: findChromium(),
     headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-unsafe-webgpu',
+      '--enable-unsafe-swiftshader',
+    ],
   });
   const rows: Array<Record<string, unknown>> = [];
   try {
@@ -140,14 +163,27 @@ async function main() {
     // The first visit imports the Digits demo (5,000 images): let it finish so it does not share the CPU with the timings.
     await page.goto(app.url);
     const demo = page.getByRole('listitem', { name: 'Digits demo', exact: true });
-    await demo.getByTestId('sample-count').filter({ hasText: /^\s*5,000 images\s*$/ }).waitFor({ timeout: 300_000 });
+    await demo
+      .getByTestId('sample-count')
+      .filter({ hasText: /^\s*5,000 images\s*$/ })
+      .waitFor({ timeout: 300_000 });
     await page.getByRole('progressbar', { name: 'Importing into Digits demo' }).waitFor({ state: 'detached', timeout: 300_000 });
     // Store the backbone first: the timed clicks start with it in IndexedDB, as the goal says.
     await newProjectWithPhotos(page, app.url, 'Bench warm-up', photos);
     const t0 = Date.now();
     await page.getByRole('button', { name: `Download ${ENTRY.name}` }).click();
     const stored = page.getByRole('table', { name: 'Pretrained backbones' }).getByText('Stored');
-    const tick = setInterval(() => void page.getByTestId('catalog-progress').innerText({ timeout: 1000 }).then((t) => console.log(`  ${t}`), () => {}), 10_000);
+    const tick = setInterval(
+      () =>
+        void page
+          .getByTestId('catalog-progress')
+          .innerText({ timeout: 1000 })
+          .then(
+            (t) => console.log(`  ${t}`),
+            () => {},
+          ),
+      10_000,
+    );
     await stored.or(page.getByTestId('catalog-error')).waitFor({ timeout: 600_000 });
     clearInterval(tick);
     if (!(await stored.isVisible())) throw new Error(`The download failed: ${await page.getByTestId('catalog-error').innerText()}`);
@@ -155,9 +191,17 @@ async function main() {
 
     for (const backend of ['auto', ...BACKENDS]) {
       await newProjectWithPhotos(page, app.url, `Bench ${backend}`, photos);
-      await page.getByRole('combobox', { name: /Backend/ }).last().selectOption(backend);
+      await page
+        .getByRole('combobox', { name: /Backend/ })
+        .last()
+        .selectOption(backend);
       const r = await quickModel(page);
-      rows.push({ backendChosen: backend, backendUsed: r.backend, quickModelSeconds: Number(r.seconds.toFixed(1)), embeddingImagesPerSecond: r.embedPerSecond && Number(r.embedPerSecond.toFixed(1)) });
+      rows.push({
+        backendChosen: backend,
+        backendUsed: r.backend,
+        quickModelSeconds: Number(r.seconds.toFixed(1)),
+        embeddingImagesPerSecond: r.embedPerSecond && Number(r.embedPerSecond.toFixed(1)),
+      });
       console.log(rows.at(-1));
     }
   } finally {

@@ -58,5 +58,7 @@ console.log(`  WebAssembly         ${(wasm.accuracy * 100).toFixed(2)}%  (${wasm
 console.log(`  WebGPU (${adapter})  ${(webgpu.accuracy * 100).toFixed(2)}%  (${webgpu.seconds.toFixed(1)} s)`);
 console.log(`  WebGL (Chromium, ${webgl.backend})  ${(webgl.accuracy * 100).toFixed(2)}%  (${webgl.seconds.toFixed(1)} s)`);
 console.log(`  WebGPU: difference ${points.toFixed(2)} points (goal: at most 0.5); largest weight difference ${worst.toExponential(2)}`);
-console.log(`  WebGL:  difference ${pointsGl.toFixed(2)} points (goal: at most 0.5); largest weight difference ${worstGl.toExponential(2)}`);
+console.log(
+  `  WebGL:  difference ${pointsGl.toFixed(2)} points (goal: at most 0.5); largest weight difference ${worstGl.toExponential(2)}`,
+);
 process.exit(points <= 0.5 && pointsGl <= 0.5 ? 0 : 1);

@@ -40,7 +40,11 @@ export function tfjsProbabilities(model: tf.LayersModel, set: LabelledSet, batch
   const parts: Float32Array[] = [];
   for (let s = 0; s < n; s += batch) {
     const m = Math.min(batch, n - s);
-    parts.push(tf.tidy(() => (model.predict(tf.tensor(set.x.subarray(s * per, (s + m) * per), [m, ...shape])) as tf.Tensor).dataSync() as Float32Array));
+    parts.push(
+      tf.tidy(
+        () => (model.predict(tf.tensor(set.x.subarray(s * per, (s + m) * per), [m, ...shape])) as tf.Tensor).dataSync() as Float32Array,
+      ),
+    );
   }
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
@@ -150,7 +154,11 @@ export async function measureTflite(
 }
 
 /** Both TFLite variants of one model on one labelled test set; `calibration` comes from the training split. */
-export async function tfliteAgreement(model: tf.LayersModel, test: LabelledSet, calibration: Float32Array): Promise<{ float32: TfliteAgreement; int8: TfliteAgreement }> {
+export async function tfliteAgreement(
+  model: tf.LayersModel,
+  test: LabelledSet,
+  calibration: Float32Array,
+): Promise<{ float32: TfliteAgreement; int8: TfliteAgreement }> {
   const reference = tfjsProbabilities(model, test);
   return {
     float32: await measureTflite(model, test, reference, 'float32'),

@@ -55,7 +55,15 @@ interface Row extends TfliteAgreement {
   trainSeconds: number;
 }
 
-async function run(name: string, set: ArraySet, train: number[], test: number[], calibrationIds: number[], architecture: ArchitectureConfig, epochs: number): Promise<Row[]> {
+async function run(
+  name: string,
+  set: ArraySet,
+  train: number[],
+  test: number[],
+  calibrationIds: number[],
+  architecture: ArchitectureConfig,
+  epochs: number,
+): Promise<Row[]> {
   const t0 = performance.now();
   const { model } = await fit(set, train, { architecture, epochs, batchSize: 32, learningRate: 0.003, seed: SEED });
   // Three short epochs leave batch norm's moving averages near their initial values: recompute
@@ -79,27 +87,57 @@ async function main() {
   const index = new Map(digits.names.map((n, i) => [n, i]));
   const train = digits.names.filter((n) => splits.get(n) === 'train').map((n) => index.get(n)!);
   const test = digits.names.filter((n) => splits.get(n) === 'test').map((n) => index.get(n)!);
-  const plan = pickCalibrationSample(items.map((it) => ({ ...it, split: splits.get(it.id)! })), 200, SEED);
+  const plan = pickCalibrationSample(
+    items.map((it) => ({ ...it, split: splits.get(it.id)! })),
+    200,
+    SEED,
+  );
   const calibration = plan.ids.map((id) => index.get(id)!);
-  console.log(`Digits demo: ${train.length} train, ${test.length} test, ${calibration.length} calibration images; ${cpus().length} CPU cores, TF.js ${tf.getBackend()} backend.`);
+  console.log(
+    `Digits demo: ${train.length} train, ${test.length} test, ${calibration.length} calibration images; ${cpus().length} CPU cores, TF.js ${tf.getBackend()} backend.`,
+  );
 
   const out: Row[] = [];
-  if (process.env.TFLITE_BENCH_ONLY !== 'mobilenet') out.push(...(await run('Small CNN (Digits, 28×28×1)', set, train, test, calibration, { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25, filters: 16 }, 3)));
+  if (process.env.TFLITE_BENCH_ONLY !== 'mobilenet')
+    out.push(
+      ...(await run(
+        'Small CNN (Digits, 28×28×1)',
+        set,
+        train,
+        test,
+        calibration,
+        { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25, filters: 16 },
+        3,
+      )),
+    );
   const mobileTrain = train.filter((_, i) => i % Math.max(1, Math.floor(train.length / MOBILENET_TRAIN)) === 0).slice(0, MOBILENET_TRAIN);
   out.push(
-    ...(await run('MobileNet-style ×0.25 (Digits, 32×32×3)', toRgb32(set), mobileTrain, test, calibration, { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 10, dropout: 0.2, widthMultiplier: 0.25 }, 3)),
+    ...(await run(
+      'MobileNet-style ×0.25 (Digits, 32×32×3)',
+      toRgb32(set),
+      mobileTrain,
+      test,
+      calibration,
+      { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 10, dropout: 0.2, widthMultiplier: 0.25 },
+      3,
+    )),
   );
 
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   console.log('');
-  console.log('model                                   | format  |     size | export ms | max prob diff | top-1 agree | acc TF.js | acc TFLite | drop (pts)');
+  console.log(
+    'model                                   | format  |     size | export ms | max prob diff | top-1 agree | acc TF.js | acc TFLite | drop (pts)',
+  );
   for (const r of out) {
     console.log(
       `${r.model.padEnd(39)} | ${r.quantization.padEnd(7)} | ${(r.bytes / 1024).toFixed(0).padStart(5)} KiB | ${r.exportMs.toFixed(0).padStart(9)} | ${r.maxProbDiff.toExponential(2).padStart(13)} | ${pct(r.top1Agreement).padStart(11)} | ${pct(r.accuracyTfjs).padStart(9)} | ${pct(r.accuracyTflite).padStart(10)} | ${(r.accuracyDrop * 100).toFixed(2).padStart(10)}`,
     );
   }
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'tflite.json'), JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, rows: out }, null, 2));
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'tflite.json'),
+    JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, rows: out }, null, 2),
+  );
 }
 
 main().catch((err) => {

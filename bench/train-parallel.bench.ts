@@ -36,7 +36,10 @@ const threads = arg('threads')?.split(',').map(Number) ?? defaultThreads();
 const minSeconds = Number(arg('min-seconds') ?? 4);
 const log = (s: string) => console.error(s);
 
-async function timeTrainyard(name: ModelName, workers: number): Promise<{ imagesPerSecond: number; steps: number; seconds: number; loss: number }> {
+async function timeTrainyard(
+  name: ModelName,
+  workers: number,
+): Promise<{ imagesPerSecond: number; steps: number; seconds: number; loss: number }> {
   const { config, batch } = MODELS[name];
   if (config.kind === 'head') throw new Error('not an image model');
   const rowSize = config.inputSize * config.inputSize * config.channels;
@@ -44,7 +47,14 @@ async function timeTrainyard(name: ModelName, workers: number): Promise<{ images
   const x = Float32Array.from({ length: batch * rowSize }, () => rand());
   const y = new Float32Array(batch * config.numClasses);
   for (let i = 0; i < batch; i++) y[i * config.numClasses + Math.floor(rand() * config.numClasses)] = 1;
-  const c = new DataParallelCoordinator(startNodeMembers(workers), { config, seed: 42, optimizer: { name: 'adam', learningRate: 0.002 }, barrierTimeoutMs: 120_000, rowSize, classes: config.numClasses });
+  const c = new DataParallelCoordinator(startNodeMembers(workers), {
+    config,
+    seed: 42,
+    optimizer: { name: 'adam', learningRate: 0.002 },
+    barrierTimeoutMs: 120_000,
+    rowSize,
+    classes: config.numClasses,
+  });
   try {
     await c.whenReady();
     for (let i = 0; i < 3; i++) await c.step(x, y, batch, 0, i);
@@ -68,7 +78,11 @@ async function timeTrainyard(name: ModelName, workers: number): Promise<{ images
   }
 }
 
-interface TorchResult { model: string; threads: number; imagesPerSecond: number }
+interface TorchResult {
+  model: string;
+  threads: number;
+  imagesPerSecond: number;
+}
 function runTorch(): { available: boolean; reason?: string; version?: string; results?: TorchResult[] } {
   if (flag('skip-torch')) return { available: false, reason: '--skip-torch' };
   const pythons = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p))];
@@ -77,11 +91,18 @@ function runTorch(): { available: boolean; reason?: string; version?: string; re
   const script = fileURLToPath(new URL('./torch_bench.py', import.meta.url));
   const samples = models.map((m) => `--samples-${m}=${m === 'cnn' ? 1280 : 320}`);
   log(`PyTorch (${python}): ${models.join(', ')} at ${threads.join(', ')} thread(s)...`);
-  const r = spawnSync(python, [script, '--json', `--models=${models.join(',')}`, `--threads=${threads.join(',')}`, `--min-seconds=${minSeconds}`, ...samples], { encoding: 'utf8', timeout: 1_800_000 });
+  const r = spawnSync(
+    python,
+    [script, '--json', `--models=${models.join(',')}`, `--threads=${threads.join(',')}`, `--min-seconds=${minSeconds}`, ...samples],
+    { encoding: 'utf8', timeout: 1_800_000 },
+  );
   try {
     return JSON.parse((r.stdout ?? '').trim().split('\n').at(-1) ?? '');
   } catch {
-    return { available: false, reason: `torch_bench.py failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}` };
+    return {
+      available: false,
+      reason: `torch_bench.py failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`,
+    };
   }
 }
 
@@ -97,13 +118,19 @@ for (const model of models) {
   }
 }
 const torch = runTorch();
-for (const row of rows) row.pytorch = torch.results?.find((t) => t.model === row.model && t.threads === row.threads)?.imagesPerSecond ?? null;
+for (const row of rows)
+  row.pytorch = torch.results?.find((t) => t.model === row.model && t.threads === row.threads)?.imagesPerSecond ?? null;
 
 const fmt = (v: number | null) => (v == null || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-console.log(`\nData-parallel training scaling (${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} logical cores, Node ${process.version}; ` +
-  (torch.available ? `PyTorch ${torch.version}` : `PyTorch not available: ${torch.reason}`) + ')');
+console.log(
+  `\nData-parallel training scaling (${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} logical cores, Node ${process.version}; ` +
+    (torch.available ? `PyTorch ${torch.version}` : `PyTorch not available: ${torch.reason}`) +
+    ')',
+);
 console.log('model      threads  Trainyard img/s  vs 1 worker  PyTorch img/s  Trainyard/PyTorch');
 for (const r of rows) {
-  console.log(`${r.model.padEnd(10)} ${String(r.threads).padStart(7)}  ${fmt(r.trainyard).padStart(15)}  ${r.speedup.toFixed(2).padStart(10)}x  ${fmt(r.pytorch).padStart(13)}  ${r.pytorch ? (r.trainyard / r.pytorch).toFixed(2).padStart(17) : '–'.padStart(17)}`);
+  console.log(
+    `${r.model.padEnd(10)} ${String(r.threads).padStart(7)}  ${fmt(r.trainyard).padStart(15)}  ${r.speedup.toFixed(2).padStart(10)}x  ${fmt(r.pytorch).padStart(13)}  ${r.pytorch ? (r.trainyard / r.pytorch).toFixed(2).padStart(17) : '–'.padStart(17)}`,
+  );
 }
 if (flag('json')) console.log(JSON.stringify({ cores, rows, torch }));

@@ -49,7 +49,11 @@ const flag = (name) => argv.includes(`--${name}`);
 const listArg = (name, all) => {
   const a = argv.find((x) => x.startsWith(`--${name}=`));
   if (!a) return all;
-  const picked = a.slice(name.length + 3).split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = a
+    .slice(name.length + 3)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = picked.filter((p) => !all.includes(p));
   if (bad.length) throw new Error(`--${name}: unknown ${bad.join(', ')} (choose from ${all.join(', ')})`);
   return picked;
@@ -70,7 +74,12 @@ const SLOW = 'skipped in the quick profile: minutes per batch on a software adap
 const PROFILES = {
   quick: {
     cnn: {
-      backends: { webgpu: { samples: 128, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 2560, epochs: 2 }, cpu: { samples: 128, epochs: 2 } },
+      backends: {
+        webgpu: { samples: 128, epochs: 2 },
+        webgl: { samples: 320, epochs: 2 },
+        wasm: { samples: 2560, epochs: 2 },
+        cpu: { samples: 128, epochs: 2 },
+      },
       warmupBatches: 2,
       // 229 per class -> 1,600 / 350 / 340: 1,600 training images = 25 batches of 64. At WASM's
       // ~2,500 images/s an epoch takes well under a second: fewer images would leave the
@@ -87,12 +96,22 @@ const PROFILES = {
   },
   full: {
     cnn: {
-      backends: { webgpu: { samples: 1280, epochs: 2 }, webgl: { samples: 1280, epochs: 2 }, wasm: { samples: 1280, epochs: 2 }, cpu: { samples: 1280, epochs: 2 } },
+      backends: {
+        webgpu: { samples: 1280, epochs: 2 },
+        webgl: { samples: 1280, epochs: 2 },
+        wasm: { samples: 1280, epochs: 2 },
+        cpu: { samples: 1280, epochs: 2 },
+      },
       warmupBatches: null,
       app: { images: 1280, epochs: 3, split: { train: 900, val: 190 } },
     },
     mobilenet: {
-      backends: { webgpu: { samples: 320, epochs: 2 }, webgl: { samples: 320, epochs: 2 }, wasm: { samples: 320, epochs: 2 }, cpu: { samples: 320, epochs: 2 } },
+      backends: {
+        webgpu: { samples: 320, epochs: 2 },
+        webgl: { samples: 320, epochs: 2 },
+        wasm: { samples: 320, epochs: 2 },
+        cpu: { samples: 320, epochs: 2 },
+      },
       warmupBatches: null,
       app: { images: 320, epochs: 3, split: { train: 220, val: 50 } },
     },
@@ -100,7 +119,14 @@ const PROFILES = {
 };
 const MODEL_SHAPES = {
   cnn: { architecture: 'cnn', inputSize: 28, channels: 1, batchSize: 64, label: 'Small CNN 28x28x1, batch 64' },
-  mobilenet: { architecture: 'mobilenet', inputSize: 96, channels: 3, batchSize: 32, widthMultiplier: 0.5, label: 'MobileNet-style 96x96x3 (width 0.5), batch 32' },
+  mobilenet: {
+    architecture: 'mobilenet',
+    inputSize: 96,
+    channels: 3,
+    batchSize: 32,
+    widthMultiplier: 0.5,
+    label: 'MobileNet-style 96x96x3 (width 0.5), batch 32',
+  },
 };
 const CPU_MOBILENET = flag('cpu-mobilenet');
 const LOOP = flag('loop');
@@ -109,7 +135,9 @@ function profileFor(model) {
   const p = structuredClone(PROFILES[FULL ? 'full' : 'quick'][model]);
   if (model === 'mobilenet') {
     p.backends.cpu = CPU_MOBILENET
-      ? typeof p.backends.cpu === 'string' ? { samples: 32, epochs: 1 } : p.backends.cpu
+      ? typeof p.backends.cpu === 'string'
+        ? { samples: 32, epochs: 1 }
+        : p.backends.cpu
       : 'skipped: the cpu backend takes minutes per batch on this net (add --cpu-mobilenet to run it)';
   }
   return p;
@@ -134,10 +162,16 @@ function machineInfo() {
 }
 
 const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
   // WebGPU on machines without a GPU (SwiftShader); harmless where a real adapter exists.
-  '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
 ];
 
 function watchPage(page, tag) {
@@ -263,8 +297,9 @@ function newestMtime(path) {
 /** Builds the app with npm run build when dist/ is missing or older than its sources. */
 function ensureAppBuild() {
   const built = existsSync(join(ROOT, 'dist', 'index.html')) ? statSync(join(ROOT, 'dist', 'index.html')).mtimeMs : 0;
-  const sources = ['src', 'workers', 'index.html', 'vite.config.ts', 'package.json', 'svelte.config.js']
-    .map((p) => newestMtime(join(ROOT, p)));
+  const sources = ['src', 'workers', 'index.html', 'vite.config.ts', 'package.json', 'svelte.config.js'].map((p) =>
+    newestMtime(join(ROOT, p)),
+  );
   if (built && Math.max(...sources) <= built) return { rebuilt: false };
   log(built ? 'dist/ is older than the sources: npm run build' : 'no dist/: npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', env: process.env });
@@ -397,7 +432,17 @@ async function newestVersion(page, projectId) {
             const v = mine[0];
             if (!v) return resolve(null);
             const m = v.meta ?? {};
-            resolve({ id: v.id, number: v.number, createdAt: v.createdAt, backend: m.backend, adapter: m.adapter, timings: m.timings, splitCounts: m.splitCounts, history: m.history, accuracy: m.metrics?.accuracy ?? null });
+            resolve({
+              id: v.id,
+              number: v.number,
+              createdAt: v.createdAt,
+              backend: m.backend,
+              adapter: m.adapter,
+              timings: m.timings,
+              splitCounts: m.splitCounts,
+              history: m.history,
+              accuracy: m.metrics?.accuracy ?? null,
+            });
           };
         };
       }),
@@ -456,8 +501,23 @@ async function trainInApp(page, baseUrl, projectId, model, backend, epochs) {
   await outcome.waitFor({ timeout: 4 * 3_600_000 });
   const wallSeconds = (Date.now() - t0) / 1000;
   const outcomeText = (await outcome.textContent())?.replace(/\s+/g, ' ').trim() ?? '';
-  const alerts = (await page.getByRole('alert').allTextContents().catch(() => [])).map((s) => s.trim()).filter(Boolean);
-  const backendLine = (await page.locator('[data-testid="train-outcome"] + p').textContent().catch(() => null))?.replace(/\s+/g, ' ').trim() ?? null;
+  const alerts = (
+    await page
+      .getByRole('alert')
+      .allTextContents()
+      .catch(() => [])
+  )
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const backendLine =
+    (
+      await page
+        .locator('[data-testid="train-outcome"] + p')
+        .textContent()
+        .catch(() => null)
+    )
+      ?.replace(/\s+/g, ' ')
+      .trim() ?? null;
   const epochEnds = await page.evaluate(() => /** @type {any} */ (window).__benchEpochEnds);
   const longTasks = await page.evaluate(() => /** @type {any} */ (window).__benchLongTasks ?? []);
   const mainThread = { longTasks: longTasks.length, longestTaskMs: longTasks.length ? Math.round(Math.max(...longTasks)) : 0 };
@@ -472,7 +532,11 @@ async function trainInApp(page, baseUrl, projectId, model, backend, epochs) {
   const last = epochEnds.at(-1);
   const steady =
     first && last && last.rows > 1 && trainImages
-      ? { epochs: last.rows - 1, seconds: (last.t - first.t) / 1000, imagesPerSecond: (trainImages * (last.rows - 1)) / ((last.t - first.t) / 1000) }
+      ? {
+          epochs: last.rows - 1,
+          seconds: (last.t - first.t) / 1000,
+          imagesPerSecond: (trainImages * (last.rows - 1)) / ((last.t - first.t) / 1000),
+        }
       : null;
   return {
     versionId: v.id,
@@ -605,7 +669,7 @@ function buildRows(cells, torch) {
       skipped: c.skipped ?? null,
       bareLoopImagesPerSecond: round(loopIps, 2),
       bareNote: c.bare?.error ?? null,
-      trainyardNote: c.skipped ? null : c.app ? c.app.error ?? null : c.appSkipped ?? 'not run',
+      trainyardNote: c.skipped ? null : c.app ? (c.app.error ?? null) : (c.appSkipped ?? 'not run'),
     };
   });
 }
@@ -613,11 +677,25 @@ function buildRows(cells, torch) {
 function printTable(report) {
   const { machine, rows } = report;
   console.log('');
-  console.log(`Training benchmark (${report.profile} profile) — ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGB} GB; ` +
-    `Chromium ${report.browser}; TF.js ${report.tfjsVersion ?? '?'}` +
-    (report.pytorch?.available ? `; PyTorch ${report.pytorch.version} (${report.pytorch.interpreter})` : ''));
+  console.log(
+    `Training benchmark (${report.profile} profile) — ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGB} GB; ` +
+      `Chromium ${report.browser}; TF.js ${report.tfjsVersion ?? '?'}` +
+      (report.pytorch?.available ? `; PyTorch ${report.pytorch.version} (${report.pytorch.interpreter})` : ''),
+  );
   for (const [k, v] of Object.entries(report.adapters)) console.log(`  ${k}: ${v}`);
-  const head = ['model', 'backend', '(a) bare fit', "(a') +val", '(b) Trainyard', '(b)/(a)', "(b)/(a')", 'app figure', 'PyTorch 1 thr', 'PyTorch 2 thr', 'TF.js/PyTorch'];
+  const head = [
+    'model',
+    'backend',
+    '(a) bare fit',
+    "(a') +val",
+    '(b) Trainyard',
+    '(b)/(a)',
+    "(b)/(a')",
+    'app figure',
+    'PyTorch 1 thr',
+    'PyTorch 2 thr',
+    'TF.js/PyTorch',
+  ];
   const widths = [10, 8, 13, 10, 14, 8, 9, 11, 14, 14, 15];
   console.log('');
   console.log(head.map((h, i) => pad(h, widths[i], i > 1)).join(' '));
@@ -627,17 +705,33 @@ function printTable(report) {
     const tp = r.tfjsToPytorch == null ? '–' : `1/${(1 / r.tfjsToPytorch).toFixed(0)} (${r.tfjsToPytorchThreads} thr)`;
     const cells = r.skipped
       ? [r.model, r.backend, 'skipped', '', '', '', '', '', fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), '']
-      : [r.model, r.backend, fmt(r.bareFitImagesPerSecond, 2), fmt(r.bareFitWithValidationImagesPerSecond, 2), fmt(r.trainyardImagesPerSecond, 2), ratio, ratioVal, fmt(r.trainyardOwnFigure, 2), fmt(r.pytorch1Thread), fmt(r.pytorch2Threads), tp];
+      : [
+          r.model,
+          r.backend,
+          fmt(r.bareFitImagesPerSecond, 2),
+          fmt(r.bareFitWithValidationImagesPerSecond, 2),
+          fmt(r.trainyardImagesPerSecond, 2),
+          ratio,
+          ratioVal,
+          fmt(r.trainyardOwnFigure, 2),
+          fmt(r.pytorch1Thread),
+          fmt(r.pytorch2Threads),
+          tp,
+        ];
     console.log(cells.map((c, i) => pad(c, widths[i], i > 1)).join(' '));
   }
   console.log('');
   console.log('All figures are training images/s. Goal: (b)/(a) >= 0.9.');
-  console.log('(a) bare model.fit on random in-memory tensors, Adam 0.002, categorical cross-entropy (+ accuracy), timed after a warm-up fit' +
-    (report.profile === 'quick' ? ' of two batches (CNN) or one (MobileNet);' : ' of one full epoch;'));
+  console.log(
+    '(a) bare model.fit on random in-memory tensors, Adam 0.002, categorical cross-entropy (+ accuracy), timed after a warm-up fit' +
+      (report.profile === 'quick' ? ' of two batches (CNN) or one (MobileNet);' : ' of one full epoch;'),
+  );
   console.log('    run just before and just after (b) on the same backend; the mean is shown (each run is in the JSON).');
   console.log("(a') the same model.fit with validationData evaluated after every epoch, as many validation images per training image as");
   console.log("    the app's validation split has: the same work (b) does. Images/s count training images only, in (a), (a') and (b).");
-  console.log("(b) Trainyard's path (IndexedDB -> training worker), from the end of epoch 1 to the end of the last epoch: the first epoch's");
+  console.log(
+    "(b) Trainyard's path (IndexedDB -> training worker), from the end of epoch 1 to the end of the last epoch: the first epoch's",
+  );
   console.log("    warm-up is left out; each epoch's validation pass and checkpoint write are in.");
   console.log('"app figure": Trainyard\'s own meta.timings.imagesPerSecond (all epochs, warm-up included, preprocessing excluded).');
   console.log('TF.js/PyTorch: (a) against the faster PyTorch thread setting on the same machine (thread count in brackets).');
@@ -647,13 +741,28 @@ function printTable(report) {
     if (r.skipped) notes.push(`${tag}: ${r.skipped}`);
     if (r.bareNote) notes.push(`${tag} bare fit: ${r.bareNote}`);
     if (r.trainyardNote) notes.push(`${tag} Trainyard: ${r.trainyardNote}`);
-    if (r.appTimeShares) notes.push(`${tag}: Trainyard's training time went to ${Object.entries(r.appTimeShares).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v * 100).toFixed(1)}%`).join(', ')} (waiting for data is part of train)`);
-    if (r.mainThreadLongTasks != null) notes.push(`${tag}: main-thread tasks over 50 ms during the run: ${r.mainThreadLongTasks} (longest ${r.mainThreadLongestTaskMs} ms)`);
-    if (r.bareLoopImagesPerSecond != null) notes.push(`${tag}: bare custom loop (optimizer.minimize, in-memory data) ${fmt(r.bareLoopImagesPerSecond, 2)} images/s` +
-      (r.trainyardImagesPerSecond ? `; (b)/loop = ${(r.trainyardImagesPerSecond / r.bareLoopImagesPerSecond).toFixed(2)}` : ''));
-    if (r.bareFitSpread != null && r.bareFitSpread > 0.15) notes.push(`${tag}: the two bare fits differ by ${(r.bareFitSpread * 100).toFixed(0)}% (${r.bareFitRuns.join(' / ')}): the ratio is noisy`);
+    if (r.appTimeShares)
+      notes.push(
+        `${tag}: Trainyard's training time went to ${Object.entries(r.appTimeShares)
+          .map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v * 100).toFixed(1)}%`)
+          .join(', ')} (waiting for data is part of train)`,
+      );
+    if (r.mainThreadLongTasks != null)
+      notes.push(`${tag}: main-thread tasks over 50 ms during the run: ${r.mainThreadLongTasks} (longest ${r.mainThreadLongestTaskMs} ms)`);
+    if (r.bareLoopImagesPerSecond != null)
+      notes.push(
+        `${tag}: bare custom loop (optimizer.minimize, in-memory data) ${fmt(r.bareLoopImagesPerSecond, 2)} images/s` +
+          (r.trainyardImagesPerSecond ? `; (b)/loop = ${(r.trainyardImagesPerSecond / r.bareLoopImagesPerSecond).toFixed(2)}` : ''),
+      );
+    if (r.bareFitSpread != null && r.bareFitSpread > 0.15)
+      notes.push(
+        `${tag}: the two bare fits differ by ${(r.bareFitSpread * 100).toFixed(0)}% (${r.bareFitRuns.join(' / ')}): the ratio is noisy`,
+      );
   }
-  if (report.pytorch?.available) notes.push(`  PyTorch ${report.pytorch.version}: ${report.pytorch.results.map((t) => `${t.model} ${t.threads} thr ${t.samples} x ${t.epochs} epochs`).join(', ')}; interop threads ${report.pytorch.interopThreads}, MKL-DNN ${report.pytorch.mkldnn ? 'on' : 'off'}`);
+  if (report.pytorch?.available)
+    notes.push(
+      `  PyTorch ${report.pytorch.version}: ${report.pytorch.results.map((t) => `${t.model} ${t.threads} thr ${t.samples} x ${t.epochs} epochs`).join(', ')}; interop threads ${report.pytorch.interopThreads}, MKL-DNN ${report.pytorch.mkldnn ? 'on' : 'off'}`,
+    );
   else if (report.pytorch) notes.push(`  PyTorch not available: ${report.pytorch.reason}`);
   if (notes.length) {
     console.log('Notes:');
@@ -661,8 +770,10 @@ function printTable(report) {
   }
   const busy = Math.max(machine.loadAverageAtStart[0], machine.loadAverageAtEnd[0]);
   if (busy > machine.cpus * 0.75) {
-    console.log(`WARNING: 1-minute load average ${machine.loadAverageAtStart[0]} at the start, ${machine.loadAverageAtEnd[0]} at the end, on ${machine.cpus} cores: ` +
-      'other processes shared the CPU, so absolute figures are low and noisy; (a) and (b) are measured back to back to keep the ratio fair.');
+    console.log(
+      `WARNING: 1-minute load average ${machine.loadAverageAtStart[0]} at the start, ${machine.loadAverageAtEnd[0]} at the end, on ${machine.cpus} cores: ` +
+        'other processes shared the CPU, so absolute figures are low and noisy; (a) and (b) are measured back to back to keep the ratio fair.',
+    );
   }
   console.log(`\nWritten to ${relative(ROOT, RESULTS)} (total ${report.totalSeconds.toFixed(0)} s).`);
 }
@@ -672,7 +783,9 @@ function printTable(report) {
 async function main() {
   const started = Date.now();
   const machine = machineInfo();
-  log(`profile ${FULL ? 'full' : 'quick'}; models ${MODELS.join(', ')}; backends ${BACKENDS.join(', ')}; ${machine.cpus} cores (${machine.cpuModel})`);
+  log(
+    `profile ${FULL ? 'full' : 'quick'}; models ${MODELS.join(', ')}; backends ${BACKENDS.join(', ')}; ${machine.cpus} cores (${machine.cpuModel})`,
+  );
   mkdirSync(OUT, { recursive: true });
   const profiles = Object.fromEntries(MODELS.map((m) => [m, profileFor(m)]));
 
@@ -737,10 +850,14 @@ async function main() {
           log(`Trainyard ${model} ${backend}: ${epochs} epochs on ${images} imported images...`);
           try {
             const r = await trainInApp(app.page, app.url, projects[model].id, model, backend, epochs);
-            if (!r.error && r.backend !== backend) r.error = `asked for ${backend}, the app trained on ${r.backend} (${r.backendLine ?? ''})`;
+            if (!r.error && r.backend !== backend)
+              r.error = `asked for ${backend}, the app trained on ${r.backend} (${r.backendLine ?? ''})`;
             cell.app = { images, loadAverage: round(os.loadavg()[0], 2), ...r };
             if (r.error) log(`  failed: ${r.error}`);
-            else log(`  steady ${r.steady ? r.steady.imagesPerSecond.toFixed(2) : '?'} images/s; the app's own figure ${r.ownImagesPerSecond?.toFixed(2)} images/s (${r.splitCounts?.train} training images, ${r.trainSeconds?.toFixed(1)} s)`);
+            else
+              log(
+                `  steady ${r.steady ? r.steady.imagesPerSecond.toFixed(2) : '?'} images/s; the app's own figure ${r.ownImagesPerSecond?.toFixed(2)} images/s (${r.splitCounts?.train} training images, ${r.trainSeconds?.toFixed(1)} s)`,
+              );
           } catch (err) {
             cell.app = { images, error: firstLine(err) };
             log(`  failed: ${cell.app.error}`);
@@ -764,7 +881,8 @@ async function main() {
   const torch = flag('skip-torch') ? { available: false, reason: 'skipped (--skip-torch)' } : runTorch(MODELS, torchSamples);
 
   const adapters = {};
-  for (const c of cells) for (const r of [c.bare?.warmup ?? {}, c.app ?? {}]) if (r.adapter && !adapters[c.backend]) adapters[c.backend] = r.adapter;
+  for (const c of cells)
+    for (const r of [c.bare?.warmup ?? {}, c.app ?? {}]) if (r.adapter && !adapters[c.backend]) adapters[c.backend] = r.adapter;
   const report = {
     date: new Date().toISOString(),
     profile: FULL ? 'full' : 'quick',
@@ -774,11 +892,16 @@ async function main() {
     adapters,
     appRebuilt,
     method: {
-      bareFit: 'bench/fit-bench.html worker: buildModel from src/lib/ml/architectures.ts, compiled with Adam 0.002, categorical cross-entropy and accuracy; model.fit(xs, ys, { batchSize, epochs, verbose: 0 }) on random tensors already on the backend, after a warm-up fit; images/s = samples x epochs / seconds. The same warmed-up model is timed just before and just after the Trainyard run of the same model and backend; (a) is the mean.',
-      bareFitWithValidation: "(a'): the same model.fit with validationData (random tensors, valSamples = samples x the app's val/train split ratio), evaluated after every epoch as the app does; images/s counts training samples only.",
-      trainyard: "The built app (dist/) in headless Chromium: PNGs imported through the UI into IndexedDB, trained from the Train stage (early stopping off). Steady images/s = training-split images x (epochs - 1) / time from the end of epoch 1 to the end of the last epoch, epoch ends observed as rows appearing in the Train stage's Epochs table (includes per-epoch validation and checkpoint). ownImagesPerSecond is the app's meta.timings.imagesPerSecond (all epochs, first-epoch warm-up included).",
-      pytorch: 'bench/torch_bench.py: the same layer structure, random tensors (1,280 / 320 samples), Adam 0.002, cross-entropy, torch.set_num_threads(1) and (2), set_num_interop_threads(1), timed after a warm-up epoch over as many epochs as fill 3 s.',
-      architectures: "src/lib/ml/architectures.ts with the app's default settings: 10 classes, dropout 0.25, CNN 16 filters, MobileNet width multiplier 0.5.",
+      bareFit:
+        'bench/fit-bench.html worker: buildModel from src/lib/ml/architectures.ts, compiled with Adam 0.002, categorical cross-entropy and accuracy; model.fit(xs, ys, { batchSize, epochs, verbose: 0 }) on random tensors already on the backend, after a warm-up fit; images/s = samples x epochs / seconds. The same warmed-up model is timed just before and just after the Trainyard run of the same model and backend; (a) is the mean.',
+      bareFitWithValidation:
+        "(a'): the same model.fit with validationData (random tensors, valSamples = samples x the app's val/train split ratio), evaluated after every epoch as the app does; images/s counts training samples only.",
+      trainyard:
+        "The built app (dist/) in headless Chromium: PNGs imported through the UI into IndexedDB, trained from the Train stage (early stopping off). Steady images/s = training-split images x (epochs - 1) / time from the end of epoch 1 to the end of the last epoch, epoch ends observed as rows appearing in the Train stage's Epochs table (includes per-epoch validation and checkpoint). ownImagesPerSecond is the app's meta.timings.imagesPerSecond (all epochs, first-epoch warm-up included).",
+      pytorch:
+        'bench/torch_bench.py: the same layer structure, random tensors (1,280 / 320 samples), Adam 0.002, cross-entropy, torch.set_num_threads(1) and (2), set_num_interop_threads(1), timed after a warm-up epoch over as many epochs as fill 3 s.',
+      architectures:
+        "src/lib/ml/architectures.ts with the app's default settings: 10 classes, dropout 0.25, CNN 16 filters, MobileNet width multiplier 0.5.",
     },
     profiles,
     rows: buildRows(cells, torch),

@@ -40,7 +40,14 @@ interface Outcome {
   trials: TrialSummary[];
 }
 
-async function study(name: string, set: ArraySet, train: number[], val: number[], strategy: StudyPlan['strategy'], pruner: PrunerConfig): Promise<Outcome> {
+async function study(
+  name: string,
+  set: ArraySet,
+  train: number[],
+  val: number[],
+  strategy: StudyPlan['strategy'],
+  pruner: PrunerConfig,
+): Promise<Outcome> {
   const plan: StudyPlan = { space: SPACE, strategy, objective: { metric: 'valAcc' }, maxTrials: TRIALS, maxMinutes: null, seed: 7, pruner };
   const trials: TrialSummary[] = [];
   let epochs = 0;
@@ -53,7 +60,14 @@ async function study(name: string, set: ArraySet, train: number[], val: number[]
       const values: number[] = [];
       let pruned: string | null = null;
       const { model, outcome } = await fit(set, train, {
-        architecture: { kind: 'mlp', inputSize: 28, channels: 1, numClasses: 10, dropout: Number(params.dropout), hidden: [Number(params.hiddenUnits)] },
+        architecture: {
+          kind: 'mlp',
+          inputSize: 28,
+          channels: 1,
+          numClasses: 10,
+          dropout: Number(params.dropout),
+          hidden: [Number(params.hiddenUnits)],
+        },
         epochs: MAX_EPOCHS,
         batchSize: Number(params.batchSize),
         learningRate: Number(params.learningRate),
@@ -70,20 +84,31 @@ async function study(name: string, set: ArraySet, train: number[], val: number[]
       });
       model.dispose();
       const result: TrialResult =
-        outcome.status === 'diverged' ? { state: 'failed', values, value: null, message: outcome.reason ?? 'diverged' }
-        : pruned !== null ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruned }
-        : { state: 'complete', values, value: values.at(-1) ?? null, message: null };
+        outcome.status === 'diverged'
+          ? { state: 'failed', values, value: null, message: outcome.reason ?? 'diverged' }
+          : pruned !== null
+            ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruned }
+            : { state: 'complete', values, value: values.at(-1) ?? null, message: null };
       trials.push({ number, params, state: result.state, values, value: result.value });
-      const p = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`).join(' ');
-      console.log(`  ${name} #${String(number).padStart(2)} ${result.state.padEnd(8)} epochs ${values.length} val ${(values.map((v) => (v * 100).toFixed(1)).join('/'))}  ${p}`);
+      const p = Object.entries(params)
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`)
+        .join(' ');
+      console.log(
+        `  ${name} #${String(number).padStart(2)} ${result.state.padEnd(8)} epochs ${values.length} val ${values.map((v) => (v * 100).toFixed(1)).join('/')}  ${p}`,
+      );
       return result;
     },
   });
   const best = bestTrial(plan, trials);
   return {
-    name, bestValAcc: best?.value ?? 0, bestTrial: best?.number ?? null, epochs,
-    pruned: trials.filter((t) => t.state === 'pruned').length, failed: trials.filter((t) => t.state === 'failed').length,
-    seconds: (performance.now() - t0) / 1000, trials,
+    name,
+    bestValAcc: best?.value ?? 0,
+    bestTrial: best?.number ?? null,
+    epochs,
+    pruned: trials.filter((t) => t.state === 'pruned').length,
+    failed: trials.filter((t) => t.state === 'failed').length,
+    seconds: (performance.now() - t0) / 1000,
+    trials,
   };
 }
 
@@ -92,7 +117,10 @@ async function main() {
   const demo = await loadDigitsDemo();
   const set: ArraySet = { x: demo.x, y: demo.y, shape: [28, 28, 1], numClasses: 10 };
   // The app's split proportions: 70% train, 15% validation (15% test is not used by tuning).
-  const order = shuffleInPlace(demo.y.map((_, i) => i), mulberry32(99));
+  const order = shuffleInPlace(
+    demo.y.map((_, i) => i),
+    mulberry32(99),
+  );
   const train = order.slice(0, 3500);
   const val = order.slice(3500, 4250);
   const results: Outcome[] = [];
@@ -106,18 +134,32 @@ async function main() {
   }
   console.log('\nstudy        best val acc  epochs  pruned  failed  time');
   for (const r of results) {
-    console.log(`${r.name.padEnd(12)} ${(r.bestValAcc * 100).toFixed(2).padStart(11)}%  ${String(r.epochs).padStart(6)}  ${String(r.pruned).padStart(6)}  ${String(r.failed).padStart(6)}  ${r.seconds.toFixed(0)} s`);
+    console.log(
+      `${r.name.padEnd(12)} ${(r.bestValAcc * 100).toFixed(2).padStart(11)}%  ${String(r.epochs).padStart(6)}  ${String(r.pruned).padStart(6)}  ${String(r.failed).padStart(6)}  ${r.seconds.toFixed(0)} s`,
+    );
   }
   const [, bayes, pruned] = results;
   const epochShare = pruned.epochs / bayes.epochs;
   const gap = (bayes.bestValAcc - pruned.bestValAcc) * 100;
-  console.log(`\nPruning used ${(epochShare * 100).toFixed(0)}% of the unpruned Bayesian study's epochs (goal: at most 50%), best accuracy ${gap >= 0 ? `${gap.toFixed(2)} points lower` : `${(-gap).toFixed(2)} points higher`} (goal: within 0.5).`);
+  console.log(
+    `\nPruning used ${(epochShare * 100).toFixed(0)}% of the unpruned Bayesian study's epochs (goal: at most 50%), best accuracy ${gap >= 0 ? `${gap.toFixed(2)} points lower` : `${(-gap).toFixed(2)} points higher`} (goal: within 0.5).`,
+  );
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'tune.json'), JSON.stringify({
-    date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, tfjsBackend: 'cpu (Node)' },
-    setup: { trials: TRIALS, maxEpochs: MAX_EPOCHS, space: SPACE, model: 'MLP on 28x28 digits', train: train.length, val: val.length },
-    results, epochShare, gapPoints: gap,
-  }, null, 2));
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'tune.json'),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, tfjsBackend: 'cpu (Node)' },
+        setup: { trials: TRIALS, maxEpochs: MAX_EPOCHS, space: SPACE, model: 'MLP on 28x28 digits', train: train.length, val: val.length },
+        results,
+        epochShare,
+        gapPoints: gap,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 await main();

@@ -30,7 +30,12 @@ for (const k of tf.getKernelsForBackend('wasm')) {
       const e = times.get(k.kernelName) ?? { ms: 0, calls: 0, shapes: new Map(), small: 0 };
       e.ms += ms;
       e.calls++;
-      const key = Object.values(args.inputs as Record<string, tf.TensorInfo>).map((t) => t?.shape?.join('x')).join(' ') + ' ' + JSON.stringify(args.attrs ?? {}).slice(0, 80);
+      const key =
+        Object.values(args.inputs as Record<string, tf.TensorInfo>)
+          .map((t) => t?.shape?.join('x'))
+          .join(' ') +
+        ' ' +
+        JSON.stringify(args.attrs ?? {}).slice(0, 80);
       const prev = e.shapes.get(key) ?? [0, 0];
       e.shapes.set(key, [prev[0] + ms, prev[1] + 1]);
       const outSize = (Array.isArray(out) ? out[0] : out)?.shape?.reduce((a: number, b: number) => a * b, 1) ?? 0;
@@ -41,9 +46,10 @@ for (const k of tf.getKernelsForBackend('wasm')) {
   });
 }
 
-const config: ArchitectureConfig = which === 'cnn'
-  ? { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25 }
-  : { kind: 'mobilenet', inputSize: 96, channels: 3, numClasses: 10, dropout: 0.25, widthMultiplier: 0.5 };
+const config: ArchitectureConfig =
+  which === 'cnn'
+    ? { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25 }
+    : { kind: 'mobilenet', inputSize: 96, channels: 3, numClasses: 10, dropout: 0.25, widthMultiplier: 0.5 };
 const n = which === 'cnn' ? 64 : 32;
 const model = buildModel(config, 1);
 const opt = tf.train.adam(0.002);
@@ -51,7 +57,11 @@ const xs = tf.randomUniform([n, config.inputSize, config.inputSize, config.chann
 const ys = tf.oneHot(tf.randomUniform([n], 0, 10, 'int32'), 10).toFloat();
 const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
 const step = () => {
-  const loss = opt.minimize(() => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor).mean() as tf.Scalar, true, vars);
+  const loss = opt.minimize(
+    () => tf.metrics.categoricalCrossentropy(ys, model.apply(xs, { training: true }) as tf.Tensor).mean() as tf.Scalar,
+    true,
+    vars,
+  );
   loss!.dataSync();
   loss!.dispose();
 };
@@ -62,8 +72,13 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const total = performance.now() - t0;
 const kernelMs = [...times.values()].reduce((s, e) => s + e.ms, 0);
-console.log(`${which}: ${(total / steps).toFixed(1)} ms/step, ${(n * steps / total * 1000).toFixed(1)} img/s; kernels ${(kernelMs / steps).toFixed(1)} ms/step`);
+console.log(
+  `${which}: ${(total / steps).toFixed(1)} ms/step, ${(((n * steps) / total) * 1000).toFixed(1)} img/s; kernels ${(kernelMs / steps).toFixed(1)} ms/step`,
+);
 for (const [name, e] of [...times].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-  console.log(`${(e.ms / steps).toFixed(2).padStart(8)} ms  ${(100 * e.ms / kernelMs).toFixed(1).padStart(5)}%  ${name} (${e.calls / steps}/step; outputs < 20k elements: ${(e.small / steps).toFixed(2)} ms)`);
-  for (const [s, [ms, c]] of [...e.shapes].sort((a, b) => b[1][0] - a[1][0]).slice(0, 4)) console.log(`            ${(ms / steps).toFixed(2).padStart(7)} ms ${(c / steps).toFixed(0)}x ${(1000 * ms / c).toFixed(0)}us ${s}`);
+  console.log(
+    `${(e.ms / steps).toFixed(2).padStart(8)} ms  ${((100 * e.ms) / kernelMs).toFixed(1).padStart(5)}%  ${name} (${e.calls / steps}/step; outputs < 20k elements: ${(e.small / steps).toFixed(2)} ms)`,
+  );
+  for (const [s, [ms, c]] of [...e.shapes].sort((a, b) => b[1][0] - a[1][0]).slice(0, 4))
+    console.log(`            ${(ms / steps).toFixed(2).padStart(7)} ms ${(c / steps).toFixed(0)}x ${((1000 * ms) / c).toFixed(0)}us ${s}`);
 }

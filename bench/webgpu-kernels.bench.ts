@@ -38,7 +38,8 @@ const flag = (name: string): boolean => argv.includes(`--${name}`);
 const gpu = await installNodeWebGpu();
 const tf = await import('@tensorflow/tfjs');
 await import('@tensorflow/tfjs-backend-webgpu');
-const { registerWebGpuTrainingKernels, unregisterWebGpuTrainingKernels, WEBGPU_TRAINING_KERNELS } = await import('../src/lib/ml/webgpu-training');
+const { registerWebGpuTrainingKernels, unregisterWebGpuTrainingKernels, WEBGPU_TRAINING_KERNELS } =
+  await import('../src/lib/ml/webgpu-training');
 const { buildModel } = await import('../src/lib/ml/architectures');
 type ArchitectureConfig = import('../src/lib/ml/architectures').ArchitectureConfig;
 
@@ -84,7 +85,11 @@ interface ModelSpec {
 }
 const MODELS: ModelSpec[] = [
   { name: 'cnn', config: { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25 }, batch: 64 },
-  { name: 'mobilenet', config: { kind: 'mobilenet', inputSize: 96, channels: 3, numClasses: 10, dropout: 0.25, widthMultiplier: 0.5 }, batch: 32 },
+  {
+    name: 'mobilenet',
+    config: { kind: 'mobilenet', inputSize: 96, channels: 3, numClasses: 10, dropout: 0.25, widthMultiplier: 0.5 },
+    batch: 32,
+  },
 ];
 
 interface Trainer {
@@ -211,7 +216,12 @@ const describeCall = (call: KernelCall): string => {
     .map(([k, v]) => `${k}[${v!.shape.join(',')}]`)
     .join(' ');
   const a = call.attrs as { strides?: unknown; pad?: unknown; axis?: unknown; activation?: unknown };
-  const extra = [a.strides !== undefined ? `s${JSON.stringify(a.strides)}` : '', a.pad !== undefined ? `${JSON.stringify(a.pad)}` : '', a.axis !== undefined ? `axis ${JSON.stringify(a.axis)}` : '', a.activation ? `${a.activation}` : '']
+  const extra = [
+    a.strides !== undefined ? `s${JSON.stringify(a.strides)}` : '',
+    a.pad !== undefined ? `${JSON.stringify(a.pad)}` : '',
+    a.axis !== undefined ? `axis ${JSON.stringify(a.axis)}` : '',
+    a.activation ? `${a.activation}` : '',
+  ]
     .filter(Boolean)
     .join(' ');
   return `${call.kernel} ${shapes}${extra ? ` (${extra})` : ''}`;
@@ -245,7 +255,9 @@ async function profileStep(trainer: Trainer): Promise<Array<{ kernel: string; ms
 
 const wanted = (option('models') ?? 'cnn,mobilenet').split(',');
 const hasTimestamps = (backend.device.features as ReadonlySet<string>).has('timestamp-query');
-console.log(`adapter: ${gpu.description}${gpu.software ? ' (software)' : ''}; timestamp queries: ${hasTimestamps ? 'yes' : 'no'}; tfjs ${tf.version.tfjs}; Node ${process.version}; ${cpus().length} CPU cores`);
+console.log(
+  `adapter: ${gpu.description}${gpu.software ? ' (software)' : ''}; timestamp queries: ${hasTimestamps ? 'yes' : 'no'}; tfjs ${tf.version.tfjs}; Node ${process.version}; ${cpus().length} CPU cores`,
+);
 
 const results: Record<string, unknown> = {};
 for (const spec of MODELS.filter((m) => wanted.includes(m.name))) {
@@ -265,10 +277,20 @@ for (const spec of MODELS.filter((m) => wanted.includes(m.name))) {
     const stock = await timeCall(call);
     useReplacements(true);
     const ours = await timeCall(call);
-    const row = { call: describeCall(call), perStep: call.perStep, stockMs: round(stock.ms), newMs: round(ours.ms), speedup: round(stock.ms / ours.ms), replaced: ours.replaced };
+    const row = {
+      call: describeCall(call),
+      perStep: call.perStep,
+      stockMs: round(stock.ms),
+      newMs: round(ours.ms),
+      speedup: round(stock.ms / ours.ms),
+      replaced: ours.replaced,
+    };
     kernelRows.push(row);
     // Print the replaced calls and any stock fallback that costs a step at least 5 ms (all go to the JSON).
-    if (row.replaced || row.stockMs * row.perStep >= 5) console.log(`${row.call.padEnd(72)} x${String(row.perStep).padEnd(3)} stock ${row.stockMs.toFixed(1).padStart(8)} ms  new ${row.newMs.toFixed(1).padStart(8)} ms  ${row.replaced ? `${row.speedup.toFixed(1)}x` : '(stock fallback)'}`);
+    if (row.replaced || row.stockMs * row.perStep >= 5)
+      console.log(
+        `${row.call.padEnd(72)} x${String(row.perStep).padEnd(3)} stock ${row.stockMs.toFixed(1).padStart(8)} ms  new ${row.newMs.toFixed(1).padStart(8)} ms  ${row.replaced ? `${row.speedup.toFixed(1)}x` : '(stock fallback)'}`,
+      );
   }
   const perStep = (key: 'stockMs' | 'newMs') => kernelRows.reduce((sum, r) => sum + r[key] * r.perStep, 0);
   console.log(`replaced kernels, per step: stock ${perStep('stockMs').toFixed(0)} ms, new ${perStep('newMs').toFixed(0)} ms`);
@@ -287,7 +309,9 @@ for (const spec of MODELS.filter((m) => wanted.includes(m.name))) {
   }
   const stockStep = median(stepMs.stock);
   const newStep = median(stepMs.new);
-  console.log(`training step: stock ${stockStep.toFixed(0)} ms (${((spec.batch * 1000) / stockStep).toFixed(1)} img/s), new ${newStep.toFixed(0)} ms (${((spec.batch * 1000) / newStep).toFixed(1)} img/s): ${(stockStep / newStep).toFixed(2)}x`);
+  console.log(
+    `training step: stock ${stockStep.toFixed(0)} ms (${((spec.batch * 1000) / stockStep).toFixed(1)} img/s), new ${newStep.toFixed(0)} ms (${((spec.batch * 1000) / newStep).toFixed(1)} img/s): ${(stockStep / newStep).toFixed(2)}x`,
+  );
 
   // 3. Where the time goes.
   let profile: Record<string, unknown> | undefined;
@@ -296,8 +320,15 @@ for (const spec of MODELS.filter((m) => wanted.includes(m.name))) {
     const stockProfile = await profileStep(trainer);
     useReplacements(true);
     const newProfile = await profileStep(trainer);
-    profile = { method: hasTimestamps ? 'tf.profile, timestamp queries per dispatch' : 'none (no timestamp-query feature: kernel times read 0)', stock: stockProfile, new: newProfile };
-    for (const [label, rows] of [['stock', stockProfile], ['new', newProfile]] as const) {
+    profile = {
+      method: hasTimestamps ? 'tf.profile, timestamp queries per dispatch' : 'none (no timestamp-query feature: kernel times read 0)',
+      stock: stockProfile,
+      new: newProfile,
+    };
+    for (const [label, rows] of [
+      ['stock', stockProfile],
+      ['new', newProfile],
+    ] as const) {
       console.log(`profile (${label}): ${rows.map((r) => `${r.kernel} ${r.ms} ms (${(r.share * 100).toFixed(0)}%)`).join(', ')}`);
     }
   }
@@ -305,7 +336,14 @@ for (const spec of MODELS.filter((m) => wanted.includes(m.name))) {
   results[spec.name] = {
     batch: spec.batch,
     config: spec.config,
-    step: { stockMs: round(stockStep, 1), newMs: round(newStep, 1), speedup: round(stockStep / newStep), stockImagesPerSecond: round((spec.batch * 1000) / stockStep, 1), newImagesPerSecond: round((spec.batch * 1000) / newStep, 1), samples: stepMs },
+    step: {
+      stockMs: round(stockStep, 1),
+      newMs: round(newStep, 1),
+      speedup: round(stockStep / newStep),
+      stockImagesPerSecond: round((spec.batch * 1000) / stockStep, 1),
+      newImagesPerSecond: round((spec.batch * 1000) / newStep, 1),
+      samples: stepMs,
+    },
     kernels: kernelRows,
     profile,
   };

@@ -27,9 +27,15 @@ export function loadMnistSources(seed: number, perClass = PER_CLASS): DigitSourc
   for (const label of CLASSES) {
     const { data } = JSON.parse(readFileSync(join(DIGITS_DIR, `${label}.json`), 'utf8')) as { data: number[] };
     const total = Math.floor(data.length / 784);
-    const order = shuffleInPlace(Array.from({ length: total }, (_, i) => i), rand).slice(0, perClass);
+    const order = shuffleInPlace(
+      Array.from({ length: total }, (_, i) => i),
+      rand,
+    ).slice(0, perClass);
     for (const idx of order) {
-      sources.push({ label, pixels: Uint8Array.from(data.slice(idx * 784, (idx + 1) * 784), (v) => Math.max(0, Math.min(255, Math.round(v * 255)))) });
+      sources.push({
+        label,
+        pixels: Uint8Array.from(data.slice(idx * 784, (idx + 1) * 784), (v) => Math.max(0, Math.min(255, Math.round(v * 255)))),
+      });
     }
   }
   return sources;

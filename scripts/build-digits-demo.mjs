@@ -91,7 +91,10 @@ async function build() {
   for (const label of CLASSES) {
     const { data } = JSON.parse(readFileSync(join(DIGITS_DIR, `${label}.json`), 'utf8'));
     const total = Math.floor(data.length / PIXELS);
-    const order = shuffleInPlace(Array.from({ length: total }, (_, i) => i), rand);
+    const order = shuffleInPlace(
+      Array.from({ length: total }, (_, i) => i),
+      rand,
+    );
     let taken = 0;
     for (const idx of order) {
       if (taken === PER_CLASS) break;
@@ -126,9 +129,7 @@ async function build() {
   };
   writeFileSync(JSON_PATH, JSON.stringify(meta, null, 2) + '\n');
   const secs = ((performance.now() - started) / 1000).toFixed(2);
-  console.log(
-    `digits demo: ${meta.count} images, ${(bytes.length / 1024).toFixed(1)} KiB -> public/demo/digits.zip (${secs}s)`,
-  );
+  console.log(`digits demo: ${meta.count} images, ${(bytes.length / 1024).toFixed(1)} KiB -> public/demo/digits.zip (${secs}s)`);
 }
 
 if (upToDate()) {

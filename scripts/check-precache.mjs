@@ -94,9 +94,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const { ok, errors, count = 0, total = 0 } = checkPrecache(distDir);
   for (const e of errors) console.error(`check-precache: ${e}`);
   if (!ok) {
-    console.error(
-      'check-precache: FAILED. Raise workbox.maximumFileSizeToCacheInBytes or fix globPatterns in vite.config.ts.',
-    );
+    console.error('check-precache: FAILED. Raise workbox.maximumFileSizeToCacheInBytes or fix globPatterns in vite.config.ts.');
     process.exit(1);
   }
   console.log(`check-precache: ${count} files precached, ${formatBytes(total)} in total`);

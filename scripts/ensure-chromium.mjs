@@ -14,8 +14,7 @@ export const CANDIDATES = [
 ];
 
 export const NOT_FOUND_MESSAGE =
-  'No Chromium or Chrome found. Install one (Debian/Ubuntu: sudo apt-get install -y chromium) ' +
-  'or set CHROME_PATH=/path/to/chrome.';
+  'No Chromium or Chrome found. Install one (Debian/Ubuntu: sudo apt-get install -y chromium) ' + 'or set CHROME_PATH=/path/to/chrome.';
 
 /**
  * Path of the browser to drive: CHROME_PATH when set (it must exist), otherwise the first

@@ -9,15 +9,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'test-results', 'vitest.json');
 // Inputs of `npm run build`: if any is newer than dist/index.html, dist/ is stale.
-const BUILD_INPUTS = [
-  'src',
-  'workers',
-  'public',
-  'index.html',
-  'vite.config.ts',
-  'svelte.config.js',
-  'package-lock.json',
-];
+const BUILD_INPUTS = ['src', 'workers', 'public', 'index.html', 'vite.config.ts', 'svelte.config.js', 'package-lock.json'];
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 

@@ -56,5 +56,9 @@ async function install(): Promise<NodeWebGpu> {
   }
   const info = adapter.info;
   const description = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-  return { adapter, description, software: /swiftshader/i.test(description) || Boolean((adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter) };
+  return {
+    adapter,
+    description,
+    software: /swiftshader/i.test(description) || Boolean((adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter),
+  };
 }

@@ -40,7 +40,13 @@ function loadModule(): Promise<TfliteModule> {
     const require = createRequire(import.meta.url);
     const dir = join(dirname(require.resolve('@tensorflow/tfjs-tflite/package.json')), 'wasm');
     const factory = require(join(dir, 'tflite_web_api_cc_simd.js')) as (m: object) => Promise<TfliteModule>;
-    modulePromise = factory({ wasmBinary: readFileSync(join(dir, 'tflite_web_api_cc_simd.wasm')), print: () => undefined, printErr: (s: string) => { if (process.env.TFLITE_DEBUG) console.error(s); } });
+    modulePromise = factory({
+      wasmBinary: readFileSync(join(dir, 'tflite_web_api_cc_simd.wasm')),
+      print: () => undefined,
+      printErr: (s: string) => {
+        if (process.env.TFLITE_DEBUG) console.error(s);
+      },
+    });
   }
   return modulePromise;
 }
@@ -58,7 +64,11 @@ export async function loadTflite(bytes: Uint8Array): Promise<TfliteInterpreter> 
   const m = await loadModule();
   const ptr = m._malloc(bytes.length);
   m.HEAPU8.set(bytes, ptr);
-  const status = m.TFLiteWebModelRunner.CreateFromBufferAndOptions(ptr, bytes.length, { numThreads: 1, enableProfiling: false, maxProfilingBufferEntries: 1024 });
+  const status = m.TFLiteWebModelRunner.CreateFromBufferAndOptions(ptr, bytes.length, {
+    numThreads: 1,
+    enableProfiling: false,
+    maxProfilingBufferEntries: 1024,
+  });
   if (!status.ok()) {
     m._free(ptr);
     throw new Error(`TFLite refused the model: ${status.errorMessage()}`);

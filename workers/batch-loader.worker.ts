@@ -7,7 +7,10 @@ import { recordsToPixels, type BatchPixelsRequest } from './ml/batch-pixels';
 const api = {
   async load(request: BatchPixelsRequest): Promise<Float32Array> {
     const records = await getPreprocessedBatch(request.configHash, request.projectId, request.ids);
-    const pixels = recordsToPixels(records.map((r) => r.data), request);
+    const pixels = recordsToPixels(
+      records.map((r) => r.data),
+      request,
+    );
     return Comlink.transfer(pixels, [pixels.buffer]);
   },
 } satisfies BatchLoaderApi;

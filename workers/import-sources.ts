@@ -71,7 +71,10 @@ async function openZip(blob: Blob, name: string, kind: 'zip' | 'demo'): Promise<
     name,
     kind,
     dropRoot: false,
-    raw: entries.map((e) => ({ path: e.directory ? `${e.filename.replace(/\/?$/, '/')}` : e.filename, size: e.directory ? 0 : e.uncompressedSize || e.compressedSize || 1 })),
+    raw: entries.map((e) => ({
+      path: e.directory ? `${e.filename.replace(/\/?$/, '/')}` : e.filename,
+      size: e.directory ? 0 : e.uncompressedSize || e.compressedSize || 1,
+    })),
     read(index) {
       const next = queue.then(() => inflateEntry(entries[index] as FileEntry, guard));
       queue = next.catch(() => {});

@@ -40,7 +40,11 @@ export interface ImportApi {
    * refused). With `confirm`, the plan is shown after the check and nothing is written unless it
    * answers true. Stopped by cancelProjectImport (an error named ImportCancelled).
    */
-  importProject(file: Blob, onProgress: (p: ArchiveProgress) => void, confirm?: (plan: ProjectImportPlan) => Promise<boolean>): Promise<ImportedProject>;
+  importProject(
+    file: Blob,
+    onProgress: (p: ArchiveProgress) => void,
+    confirm?: (plan: ProjectImportPlan) => Promise<boolean>,
+  ): Promise<ImportedProject>;
   /** Stops the running project import at the next file or batch; what it wrote is removed. */
   cancelProjectImport(): void;
 }

@@ -14,7 +14,6 @@ import { batchPredictCsv } from './ml/batch-predict';
 import { prelabelSamples } from './ml/prelabel';
 import { checkDrift, predictMonitored, PredictionLogWriter, type MonitoredModel } from './ml/monitoring';
 
-
 interface Loaded extends MonitoredModel {
   model: tf.LayersModel;
   labels: string[];
@@ -47,7 +46,11 @@ async function loadVersion(versionId: string): Promise<Loaded> {
   const [version, weights] = await Promise.all([getVersion(versionId), getWeights(versionId)]);
   if (!version || !weights) throw new Error('That model version no longer exists.');
   const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: weights.modelTopology as tf.io.ModelJSON['modelTopology'], weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[], weightData: weights.weightData }),
+    tf.io.fromMemory({
+      modelTopology: weights.modelTopology as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[],
+      weightData: weights.weightData,
+    }),
   );
   const meta = version.meta as { labels: string[]; preprocess: PreprocessConfig; normalization?: string; backboneId?: string };
   let backbone: OpenedBackbone | undefined;
@@ -68,11 +71,31 @@ function topOf(values: ArrayLike<number>, labels: string[], topK: number) {
     .slice(0, topK);
 }
 
-async function predictLogged(versionId: string, image: Blob, topK: number, writer: PredictionLogWriter, source: 'playground' | 'batch', fileName: string) {
+async function predictLogged(
+  versionId: string,
+  image: Blob,
+  topK: number,
+  writer: PredictionLogWriter,
+  source: 'playground' | 'batch',
+  fileName: string,
+) {
   const m = await loadVersion(versionId);
   const p = await predictMonitored(m, image);
   const top = topOf(p.probs, m.labels, topK);
-  await writer.add({ at: Date.now(), versionId, source, fileName, predicted: top[0]?.label ?? '', confidence: top[0]?.confidence ?? 0, latencyMs: p.latencyMs, stats: p.stats, sketch: p.sketch }, image);
+  await writer.add(
+    {
+      at: Date.now(),
+      versionId,
+      source,
+      fileName,
+      predicted: top[0]?.label ?? '',
+      confidence: top[0]?.confidence ?? 0,
+      latencyMs: p.latencyMs,
+      stats: p.stats,
+      sketch: p.sketch,
+    },
+    image,
+  );
   return { top, latencyMs: p.latencyMs };
 }
 

@@ -9,7 +9,10 @@ configure({ useWebWorkers: false });
 
 /** Folder and file names safe on every OS: no separators, no control or reserved characters. */
 export function safeName(name: string): string {
-  const cleaned = name.replace(/[\u0000-\u001f<>:"/\\|?*]/g, '_').replace(/^\.+/, '_').trim();
+  const cleaned = name
+    .replace(/[\u0000-\u001f<>:"/\\|?*]/g, '_')
+    .replace(/^\.+/, '_')
+    .trim();
   return cleaned.slice(0, 120) || '_';
 }
 

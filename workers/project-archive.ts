@@ -1,7 +1,17 @@
 // Project files, zip side: export a project as one zip and import one back (layout and what is
 // included: src/lib/archive/format.ts). No Comlink here, so Node tests call these directly; the
 // import worker exposes them as exportProject / importProject.
-import { BlobReader, BlobWriter, TextReader, Uint8ArrayReader, ZipReader, ZipWriter, configure, type Entry, type FileEntry } from '@zip.js/zip.js';
+import {
+  BlobReader,
+  BlobWriter,
+  TextReader,
+  Uint8ArrayReader,
+  ZipReader,
+  ZipWriter,
+  configure,
+  type Entry,
+  type FileEntry,
+} from '@zip.js/zip.js';
 import { DB_VERSION } from '../src/db/schema';
 import type { ProjectRecord } from '../src/contracts/records';
 import { deleteProject } from '../src/db/projects';
@@ -106,7 +116,12 @@ function committedPart(snap: ProjectSnapshot): ProjectSnapshot {
       pipelineRuns: held.pipelineRuns.filter((r) => pipelineIds.has(r.pipelineId)),
       aliases: held.aliases.map((a) => (a.versionId === null || versionIds.has(a.versionId) ? a : { ...a, versionId: null })),
     },
-    keys: { ...snap.keys, originals: ofSample(snap.keys.originals), thumbnails: ofSample(snap.keys.thumbnails), prelabels: ofSample(snap.keys.prelabels) },
+    keys: {
+      ...snap.keys,
+      originals: ofSample(snap.keys.originals),
+      thumbnails: ofSample(snap.keys.thumbnails),
+      prelabels: ofSample(snap.keys.prelabels),
+    },
   };
 }
 
@@ -275,7 +290,9 @@ async function restore(reader: ZipReader<Blob>, onProgress: Progress, hooks: Res
   const usedBlobs = new Set<string>();
   for (const store of ARCHIVE_STORES) {
     const path = recordsPath(store);
-    records[store] = listed.has(path) ? parseRecordsFile(store, utf8(await readChecked(path, checkGuard), path), manifest, blobSizes, usedBlobs) : [];
+    records[store] = listed.has(path)
+      ? parseRecordsFile(store, utf8(await readChecked(path, checkGuard), path), manifest, blobSizes, usedBlobs)
+      : [];
     onProgress({ phase: 'check', done: ++checked, total: checkTotal });
     stopWhileChecking();
   }

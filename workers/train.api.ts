@@ -11,7 +11,8 @@ import type { PipelineEvent, PipelinePlan, PipelineRunRecord, TriggerInfo } from
 export type BackboneInfo = BackboneRecord;
 export type { DownloadProgress, GpuLoss, TrainOutcome, TrainPhase, TrainProgress };
 
-export type BackboneImportSource = { kind: 'zip'; file: File } | { kind: 'files'; files: File[]; paths: string[] } | { kind: 'url'; url: string };
+export type BackboneImportSource =
+  { kind: 'zip'; file: File } | { kind: 'files'; files: File[]; paths: string[] } | { kind: 'url'; url: string };
 
 /**
  * Faults the training worker can inject into itself, ONLY to test recovery (e2e tests). Harmless
@@ -24,9 +25,7 @@ export type BackboneImportSource = { kind: 'zip'; file: File } | { kind: 'files'
 export type DebugFault = 'lose-gpu' | 'crash' | 'hang';
 
 export type StudyEvent =
-  | { kind: 'trial-start'; trial: TrialRecord }
-  | { kind: 'trial-end'; trial: TrialRecord }
-  | { kind: 'progress'; progress: TrainProgress };
+  { kind: 'trial-start'; trial: TrialRecord } | { kind: 'trial-end'; trial: TrialRecord } | { kind: 'progress'; progress: TrainProgress };
 
 /** A GPU loss that paused a tuning study; `epoch` is how far the cut trial had got. */
 export interface StudyGpuLoss extends GpuLoss {
@@ -75,7 +74,13 @@ export interface StartOptions {
 export interface TrainApi {
   start(projectId: string, settings: TrainSettings, onProgress: (p: TrainProgress) => void, options?: StartOptions): Promise<TrainOutcome>;
   /** Creates a study and runs its trials until the budget is used, the grid is exhausted or stop() is called. */
-  startStudy(projectId: string, name: string, plan: StudyPlan, baseSettings: TrainSettings, onEvent: (e: StudyEvent) => void): Promise<StudyOutcome>;
+  startStudy(
+    projectId: string,
+    name: string,
+    plan: StudyPlan,
+    baseSettings: TrainSettings,
+    onEvent: (e: StudyEvent) => void,
+  ): Promise<StudyOutcome>;
   /** Continues a paused or interrupted study; a trial cut mid-way runs again. */
   resumeStudy(studyId: string, onEvent: (e: StudyEvent) => void): Promise<StudyOutcome>;
   /** Evaluates the best complete trial on the test split and saves it as a version carrying its parameters and study. */
@@ -85,7 +90,12 @@ export interface TrainApi {
    * judged by a model that never saw it; ranks likely label errors and finds near-duplicates whose
    * labels disagree. Stoppable with stop().
    */
-  checkLabels(projectId: string, settings: TrainSettings, folds: number, onProgress: (p: LabelQualityProgress) => void): Promise<LabelQualityReport>;
+  checkLabels(
+    projectId: string,
+    settings: TrainSettings,
+    folds: number,
+    onProgress: (p: LabelQualityProgress) => void,
+  ): Promise<LabelQualityReport>;
   /** Which steps of the pipeline would rerun now, and why (the rest are cached). */
   planPipeline(pipelineId: string): Promise<PipelinePlan>;
   /** Runs the pipeline's steps in this worker; stop() cancels between (and inside training) steps. */
@@ -101,7 +111,11 @@ export interface TrainApi {
    * imports never fetch anything; a URL import fetches model.json and only the weight files it lists
    * next to it. Afterwards the backbone loads from IndexedDB only (offline).
    */
-  importBackbone(source: BackboneImportSource, name: string, options?: { normalization?: BackboneRecord['normalization'] }): Promise<BackboneInfo>;
+  importBackbone(
+    source: BackboneImportSource,
+    name: string,
+    options?: { normalization?: BackboneRecord['normalization'] },
+  ): Promise<BackboneInfo>;
   listBackbones(): Promise<BackboneInfo[]>;
   /**
    * Downloads a catalog backbone (lib/ml/backbone-catalog.ts) from the build's one catalog origin,

@@ -13,7 +13,18 @@ import { downloadCatalogBackbone, importBackbone } from './ml/backbone-model';
 import { catalogEntry } from '../src/lib/ml/backbone-catalog';
 import type { TrainRunRecord } from '../src/contracts/records';
 import type { TrainSettings } from '../src/lib/train/train-config';
-import type { DebugFault, GpuLoss, LabelQualityProgress, LabelQualityReport, StartOptions, StudyEvent, StudyOutcome, TrainApi, TrainOutcome, TrainProgress } from './train.api';
+import type {
+  DebugFault,
+  GpuLoss,
+  LabelQualityProgress,
+  LabelQualityReport,
+  StartOptions,
+  StudyEvent,
+  StudyOutcome,
+  TrainApi,
+  TrainOutcome,
+  TrainProgress,
+} from './train.api';
 import { dropBackend, loseGpu, watchGpu } from './ml/device-watch';
 import { getStudy, saveStudy } from '../src/db/studies';
 import { describeTrainingWriteFailure } from '../src/db/storage-errors';
@@ -52,7 +63,11 @@ async function ensureBackend(preferred: TrainSettings['backend']): Promise<Backe
     .map((r) =>
       r.imagesPerSecond === null
         ? { name: r.name, reason: r.reason ?? 'did not start' }
-        : { name: r.name, reason: `measured slower here (${Math.round(r.imagesPerSecond).toLocaleString('en-US')} images/s)`, slower: true },
+        : {
+            name: r.name,
+            reason: `measured slower here (${Math.round(r.imagesPerSecond).toLocaleString('en-US')} images/s)`,
+            slower: true,
+          },
     );
   backend = { ...info, fallbacks: [...info.fallbacks, ...others], probe: describeProbe(probe) };
   return backend;
@@ -77,7 +92,12 @@ async function go(run: TrainRunRecord, onProgress: (p: TrainProgress) => void): 
  * One training run on the chosen backend, watched for GPU loss and a full disk; the record is
  * stored at the start and the end. Used by plain runs and by pipeline steps.
  */
-async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) => void, isStopped: () => boolean, hooks?: RunHooks): Promise<{ record: TrainRunRecord; outcome: TrainOutcome }> {
+async function watchedRun(
+  run: TrainRunRecord,
+  onProgress: (p: TrainProgress) => void,
+  isStopped: () => boolean,
+  hooks?: RunHooks,
+): Promise<{ record: TrainRunRecord; outcome: TrainOutcome }> {
   const settings = (run.config as RunConfig).settings;
   const info = await ensureBackend(settings.backend);
   // Data-parallel training threads on WASM (issue #20), only where a setting asks for them: the
@@ -85,7 +105,12 @@ async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) =>
   // machine with more than 2 cores, so "automatic" (0 or absent) still trains on this thread.
   const requestedThreads = withDefaults(settings).cpuThreads;
   const threads = info.name === 'wasm' && requestedThreads ? cpuThreads(navigator.hardwareConcurrency, requestedThreads) : 1;
-  run = { ...run, backend: info.name, adapter: threads > 1 ? `${info.adapter ?? 'WASM'}; ${threads} training threads` : info.adapter, state: 'running' };
+  run = {
+    ...run,
+    backend: info.name,
+    adapter: threads > 1 ? `${info.adapter ?? 'WASM'}; ${threads} training threads` : info.adapter,
+    state: 'running',
+  };
   await saveRun(run);
   // GPU loss: the loop stops at once, its pending reads are abandoned (a read from a lost
   // device may never settle) and nothing more is stored from it.
@@ -99,15 +124,19 @@ async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) =>
   let lost: string | null = null;
   try {
     result = await navigator.locks.request(`trainyard-train-${run.id}`, () => {
-      job.running = executeRun(run, {
-        isStopped: () => isStopped() || watch.lost() !== null,
-        onProgress: (p) => {
-          if (watch.lost() === null) onProgress(p);
+      job.running = executeRun(
+        run,
+        {
+          isStopped: () => isStopped() || watch.lost() !== null,
+          onProgress: (p) => {
+            if (watch.lost() === null) onProgress(p);
+          },
+          backend: info,
+          abandoned: () => watch.lost() !== null,
+          cpuThreads: threads,
         },
-        backend: info,
-        abandoned: () => watch.lost() !== null,
-        cpuThreads: threads,
-      }, hooks);
+        hooks,
+      );
       job.running.catch(() => undefined);
       return Promise.race([job.running, lostSignal]);
     });
@@ -119,9 +148,7 @@ async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) =>
     // the run resumable from the last checkpoint that did land.
     const stored = await getRun(run.id).catch(() => undefined);
     const full = await describeTrainingWriteFailure(err, stored?.checkpointEpoch ?? run.checkpointEpoch);
-    result = full
-      ? { ...(stored ?? run), state: 'interrupted', message: full }
-      : { ...run, state: 'failed', message: errorMessage(err) };
+    result = full ? { ...(stored ?? run), state: 'interrupted', message: full } : { ...run, state: 'failed', message: errorMessage(err) };
   } finally {
     watch.dispose();
   }
@@ -142,10 +169,21 @@ async function watchedRun(run: TrainRunRecord, onProgress: (p: TrainProgress) =>
   // The project was deleted (in this tab or another) while it trained: whatever the loop ended
   // with (stopped, or data it needed gone), that is the reason; the record is refused by the
   // database (db/project-guard), so nothing of the run is left.
-  if (!(await getProject(run.projectId).catch(() => true))) result = { ...result, state: 'failed', message: new ProjectDeletedError(run.projectId).message };
+  if (!(await getProject(run.projectId).catch(() => true)))
+    result = { ...result, state: 'failed', message: new ProjectDeletedError(run.projectId).message };
   // Best effort: on a full disk even this record may not fit; the outcome still reaches the page.
   await saveRun(result).catch(() => undefined);
-  return { record: result, outcome: { runId: result.id, state: result.state, message: result.message, versionId: result.versionId, backend: info, ...(interruption ? { interruption } : {}) } };
+  return {
+    record: result,
+    outcome: {
+      runId: result.id,
+      state: result.state,
+      message: result.message,
+      versionId: result.versionId,
+      backend: info,
+      ...(interruption ? { interruption } : {}),
+    },
+  };
 }
 
 /** Runs one exclusive job (a run, a study, a label check): one at a time per tab. */
@@ -172,7 +210,12 @@ function dropLostBackend(info: BackendInfo): void {
 }
 
 /** A study on the chosen backend; hostStudy watches its GPU, and a loss drops the dead backend. */
-async function watchedStudy(study: StudyRecord, labels: string[], ctl: Omit<StudyControl, 'backend'>, extras?: Pick<RunConfig, 'dataset' | 'augmentation'>): Promise<HostedStudy & { backend: BackendInfo }> {
+async function watchedStudy(
+  study: StudyRecord,
+  labels: string[],
+  ctl: Omit<StudyControl, 'backend'>,
+  extras?: Pick<RunConfig, 'dataset' | 'augmentation'>,
+): Promise<HostedStudy & { backend: BackendInfo }> {
   const info = await ensureBackend(withDefaults(study.baseSettings as Partial<TrainSettings>).backend);
   const hosted = await hostStudy(study, labels, { ...ctl, backend: info }, extras);
   if (hosted.gpuLost) dropLostBackend(info);
@@ -183,7 +226,11 @@ async function runStudyJob(study: StudyRecord, onEvent: (e: StudyEvent) => void)
   return exclusive('starting a study', async () => {
     const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
     const labels = await labelsOf(study.projectId, base.excludeAutoLabels);
-    const { study: result, backend: info, interruption } = await navigator.locks.request(`trainyard-study-${study.id}`, () =>
+    const {
+      study: result,
+      backend: info,
+      interruption,
+    } = await navigator.locks.request(`trainyard-study-${study.id}`, () =>
       watchedStudy(study, labels, { isStopped: () => stopped, onEvent }),
     );
     return { study: result, backend: info, ...(interruption ? { interruption } : {}) };
@@ -194,7 +241,12 @@ async function runStudyJob(study: StudyRecord, onEvent: (e: StudyEvent) => void)
  * The label check on the chosen backend, watched for GPU loss: on a loss its pending reads are
  * abandoned, nothing is stored, the dead backend is dropped and the check rejects at once.
  */
-async function watchedLabelCheck(projectId: string, settings: TrainSettings, folds: number, onProgress: (p: LabelQualityProgress) => void): Promise<LabelQualityReport> {
+async function watchedLabelCheck(
+  projectId: string,
+  settings: TrainSettings,
+  folds: number,
+  onProgress: (p: LabelQualityProgress) => void,
+): Promise<LabelQualityReport> {
   const info = await ensureBackend(settings.backend);
   const watch = watchGpu(info.name);
   const lostSignal = watch.whenLost.then((reason) => {
@@ -203,7 +255,14 @@ async function watchedLabelCheck(projectId: string, settings: TrainSettings, fol
   lostSignal.catch(() => undefined);
   let job: Promise<LabelQualityReport> | undefined;
   try {
-    job = checkLabels(projectId, settings, folds, (p) => watch.lost() === null && onProgress(p), () => stopped || watch.lost() !== null, () => watch.lost() !== null);
+    job = checkLabels(
+      projectId,
+      settings,
+      folds,
+      (p) => watch.lost() === null && onProgress(p),
+      () => stopped || watch.lost() !== null,
+      () => watch.lost() !== null,
+    );
     job.catch(() => undefined);
     return await Promise.race([job, lostSignal]);
   } catch (err) {
@@ -213,40 +272,61 @@ async function watchedLabelCheck(projectId: string, settings: TrainSettings, fol
     // Let the abandoned folds wind down (they stop at their next batch) before the backend goes.
     await Promise.race([job?.catch(() => undefined), sleep(3000)]);
     dropLostBackend(info);
-    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`, { cause: err });
+    throw new Error(`The GPU was lost during the label check (${lost}). Run it again; it will use a fresh or fallback backend.`, {
+      cause: err,
+    });
   } finally {
     watch.dispose();
   }
 }
 
-function pipelineJob(pipelineId: string, trigger: TriggerInfo, onEvent: (e: PipelineEvent) => void, resume?: PipelineRunRecord): Promise<PipelineRunRecord> {
+function pipelineJob(
+  pipelineId: string,
+  trigger: TriggerInfo,
+  onEvent: (e: PipelineEvent) => void,
+  resume?: PipelineRunRecord,
+): Promise<PipelineRunRecord> {
   return exclusive('running a pipeline', () =>
     navigator.locks.request(`trainyard-pipeline-${pipelineId}`, { ifAvailable: true }, async (lock) => {
       if (!lock) throw new Error('This pipeline is already running in another tab.');
-      return hostPipelineRun(pipelineId, trigger, {
-        isCancelled: () => stopped,
-        onEvent,
-        async train(run, ctl, hooks) {
-          const { record, outcome } = await watchedRun(run, ctl.onProgress, ctl.isStopped, hooks);
-          if (outcome.interruption) {
-            const err = new Error(`${outcome.interruption.reason}: the step stopped after epoch ${outcome.interruption.epoch}. Resume the run to continue.`);
-            err.name = GPU_LOST_ERROR_NAME;
-            throw err;
-          }
-          if (record.state === 'stopped' && stopped) throw new Error('Cancelled.');
-          return record;
+      return hostPipelineRun(
+        pipelineId,
+        trigger,
+        {
+          isCancelled: () => stopped,
+          onEvent,
+          async train(run, ctl, hooks) {
+            const { record, outcome } = await watchedRun(run, ctl.onProgress, ctl.isStopped, hooks);
+            if (outcome.interruption) {
+              const err = new Error(
+                `${outcome.interruption.reason}: the step stopped after epoch ${outcome.interruption.epoch}. Resume the run to continue.`,
+              );
+              err.name = GPU_LOST_ERROR_NAME;
+              throw err;
+            }
+            if (record.state === 'stopped' && stopped) throw new Error('Cancelled.');
+            return record;
+          },
+          async tune(study, labels, extras, ctl) {
+            const hosted = await watchedStudy(
+              study,
+              labels,
+              { isStopped: ctl.isStopped, onEvent: (e) => e.kind === 'progress' && ctl.onProgress(e.progress) },
+              extras,
+            );
+            if (hosted.interruption) {
+              // Like a lost GPU in a train step: the pipeline run is interrupted and resumable.
+              const err = new Error(
+                `${hosted.interruption.reason}: the tuning study “${hosted.study.name}” paused during trial ${hosted.interruption.trial}. Resume the run to continue.`,
+              );
+              err.name = GPU_LOST_ERROR_NAME;
+              throw err;
+            }
+            return { study: hosted.study, end: hosted.end };
+          },
         },
-        async tune(study, labels, extras, ctl) {
-          const hosted = await watchedStudy(study, labels, { isStopped: ctl.isStopped, onEvent: (e) => e.kind === 'progress' && ctl.onProgress(e.progress) }, extras);
-          if (hosted.interruption) {
-            // Like a lost GPU in a train step: the pipeline run is interrupted and resumable.
-            const err = new Error(`${hosted.interruption.reason}: the tuning study “${hosted.study.name}” paused during trial ${hosted.interruption.trial}. Resume the run to continue.`);
-            err.name = GPU_LOST_ERROR_NAME;
-            throw err;
-          }
-          return { study: hosted.study, end: hosted.end };
-        },
-      }, resume);
+        resume,
+      );
     }),
   );
 }
@@ -255,8 +335,17 @@ const api = {
   async startStudy(projectId, name, plan, baseSettings, onEvent) {
     const now = Date.now();
     const study: StudyRecord = {
-      id: crypto.randomUUID(), projectId, name: name.trim() || 'Study', plan, baseSettings, state: 'running',
-      createdAt: now, updatedAt: now, elapsedMs: 0, message: null, registeredVersionId: null,
+      id: crypto.randomUUID(),
+      projectId,
+      name: name.trim() || 'Study',
+      plan,
+      baseSettings,
+      state: 'running',
+      createdAt: now,
+      updatedAt: now,
+      elapsedMs: 0,
+      message: null,
+      registeredVersionId: null,
     };
     return runStudyJob(study, onEvent);
   },
@@ -294,7 +383,11 @@ const api = {
       state: 'running',
       createdAt: now,
       updatedAt: now,
-      config: { settings, labels, ...(options?.initFromVersionId ? { init: { versionId: options.initFromVersionId } } : {}) } satisfies RunConfig,
+      config: {
+        settings,
+        labels,
+        ...(options?.initFromVersionId ? { init: { versionId: options.initFromVersionId } } : {}),
+      } satisfies RunConfig,
       history: [],
       checkpointEpoch: 0,
       backend: 'unknown',

@@ -55,15 +55,24 @@ export interface Acquisition {
 export type Curve = Array<{ labels: number; accuracy: number }>;
 
 /** A 32-bit seed for one purpose of one round of one run. */
-export const derive = (seed: number, purpose: number, round = 0): number => fmix32((fmix32((fmix32(seed >>> 0) + purpose) >>> 0) + round) >>> 0);
+export const derive = (seed: number, purpose: number, round = 0): number =>
+  fmix32((fmix32((fmix32(seed >>> 0) + purpose) >>> 0) + round) >>> 0);
 
 /** Pixels scaled to 0..1 as the app feeds them, for inference. */
 function floats(data: SimData, rows: number[]): Float32Array {
-  return recordsToPixels(rows.map((r) => data.images[r].buffer as ArrayBuffer), { inputSize: data.size, channels: data.channels });
+  return recordsToPixels(
+    rows.map((r) => data.images[r].buffer as ArrayBuffer),
+    { inputSize: data.size, channels: data.channels },
+  );
 }
 
 /** Class probabilities (and penultimate features when asked) of the given rows, in order. */
-export async function predict(model: tf.LayersModel, data: SimData, rows: number[], withFeatures: boolean): Promise<{ probs: Float32Array; features: Float32Array | null; dim: number }> {
+export async function predict(
+  model: tf.LayersModel,
+  data: SimData,
+  rows: number[],
+  withFeatures: boolean,
+): Promise<{ probs: Float32Array; features: Float32Array | null; dim: number }> {
   const penultimate = model.layers[model.layers.length - 2];
   const both = tf.model({ inputs: model.inputs, outputs: [penultimate.output as tf.SymbolicTensor, model.outputs[0]] });
   const dim = (penultimate.outputShape as number[]).at(-1)!;
@@ -72,7 +81,9 @@ export async function predict(model: tf.LayersModel, data: SimData, rows: number
   const CHUNK = 500;
   for (let start = 0; start < rows.length; start += CHUNK) {
     const part = rows.slice(start, start + CHUNK);
-    const [f, p] = tf.tidy(() => both.predict(tf.tensor4d(floats(data, part), [part.length, data.size, data.size, data.channels])) as tf.Tensor[]);
+    const [f, p] = tf.tidy(
+      () => both.predict(tf.tensor4d(floats(data, part), [part.length, data.size, data.size, data.channels])) as tf.Tensor[],
+    );
     try {
       probs.set(await p.data(), start * data.numClasses);
       if (features) features.set(await f.data(), start * dim);
@@ -94,24 +105,49 @@ export function accuracyOf(probs: Float32Array, labels: number[], rows: number[]
 }
 
 /** Trains `model` on `rows` for at least `steps` steps (whole epochs) with the app's batch path and loop. */
-export async function trainRound(model: tf.LayersModel, data: SimData, rows: number[], s: TrainSettings, steps: number, seed: number): Promise<void> {
+export async function trainRound(
+  model: tf.LayersModel,
+  data: SimData,
+  rows: number[],
+  s: TrainSettings,
+  steps: number,
+  seed: number,
+): Promise<void> {
   const items: LabeledId[] = rows.map((r) => ({ id: String(r), classIndex: data.labels[r] }));
   const spec = fromStrength(s.augmentation);
   const augment = !isIdentity(spec);
-  const config = { inputSize: data.size, channels: data.channels, resize: 'pad' as const, background: [0, 0, 0] as [number, number, number] };
+  const config = {
+    inputSize: data.size,
+    channels: data.channels,
+    resize: 'pad' as const,
+    background: [0, 0, 0] as [number, number, number],
+  };
   const feed = streamedEpochs(
     items,
     s.batchSize,
     seed,
-    async (ids, at) => recordsToPixels(ids.map((id) => data.images[Number(id)].buffer as ArrayBuffer), {
-      inputSize: data.size, channels: data.channels, ...(augment ? { augment: { spec, seed: augmentSeed(seed, at.epoch, at.batch) } } : {}),
-    }),
+    async (ids, at) =>
+      recordsToPixels(
+        ids.map((id) => data.images[Number(id)].buffer as ArrayBuffer),
+        {
+          inputSize: data.size,
+          channels: data.channels,
+          ...(augment ? { augment: { spec, seed: augmentSeed(seed, at.epoch, at.batch) } } : {}),
+        },
+      ),
     (px, classes) => pixelsToBatch(px, classes, config, data.numClasses),
   );
   const perEpoch = Math.ceil(rows.length / s.batchSize);
   const optimizer = makeOptimizer(s.optimizer, s.learningRate, s.momentum);
   try {
-    const out = await trainLoop(model, feed, { epochs: Math.max(1, Math.ceil(steps / perEpoch)), optimizer, shouldStop: () => false, seed, readEvery: 1000, yieldEvery: 1000 });
+    const out = await trainLoop(model, feed, {
+      epochs: Math.max(1, Math.ceil(steps / perEpoch)),
+      optimizer,
+      shouldStop: () => false,
+      seed,
+      readEvery: 1000,
+      yieldEvery: 1000,
+    });
     if (out.status !== 'completed') throw new Error(`training ${out.status}: ${out.reason ?? ''}`);
   } finally {
     disposeOptimizer(optimizer);
@@ -123,7 +159,14 @@ export async function trainRound(model: tf.LayersModel, data: SimData, rows: num
  * acquire `step` more, until `end` labels are measured. Returns the curve and the pool rows in the
  * order they were labeled.
  */
-export async function simulateCurve(data: SimData, pool: number[], test: number[], seed: number, acq: Acquisition, cfg: SimConfig): Promise<{ curve: Curve; labeled: number[] }> {
+export async function simulateCurve(
+  data: SimData,
+  pool: number[],
+  test: number[],
+  seed: number,
+  acq: Acquisition,
+  cfg: SimConfig,
+): Promise<{ curve: Curve; labeled: number[] }> {
   const s: TrainSettings = { ...DEFAULT_SETTINGS, ...cfg.settings };
   const labeled = shuffleInPlace(pool.slice(), mulberry32(derive(seed, 1))).slice(0, cfg.start);
   const points: Curve = [];
@@ -143,11 +186,19 @@ export async function simulateCurve(data: SimData, pool: number[], test: number[
       const unlabeled = pool.filter((i) => !taken.has(i));
       const want = Math.min(cfg.step, cfg.end - labeled.length);
       if (acq.strategy === 'random') {
-        labeled.push(...acquire({ probs: new Float32Array(unlabeled.length), numClasses: 1, features: null, dim: 0 }, { strategy: 'random', batchSize: want, seed: derive(seed, 4, round) }).map((i) => unlabeled[i]));
+        labeled.push(
+          ...acquire(
+            { probs: new Float32Array(unlabeled.length), numClasses: 1, features: null, dim: 0 },
+            { strategy: 'random', batchSize: want, seed: derive(seed, 4, round) },
+          ).map((i) => unlabeled[i]),
+        );
         continue;
       }
       const p = await predict(model, data, unlabeled, needsFeatures(acq.strategy));
-      const picked = acquire({ probs: p.probs, numClasses: data.numClasses, features: p.features, dim: p.dim }, { strategy: acq.strategy, batchSize: want, randomShare: acq.randomShare, seed: derive(seed, 4, round) });
+      const picked = acquire(
+        { probs: p.probs, numClasses: data.numClasses, features: p.features, dim: p.dim },
+        { strategy: acq.strategy, batchSize: want, randomShare: acq.randomShare, seed: derive(seed, 4, round) },
+      );
       labeled.push(...picked.map((i) => unlabeled[i]));
     }
   } finally {

@@ -30,7 +30,17 @@ export function epochsOver(set: ArraySet, indices: number[], batchSize: number, 
         rows.forEach((r, i) => xs.set(set.x.subarray(r * f, (r + 1) * f), i * f));
         yield {
           xs: tf.tensor4d(xs, [rows.length, ...set.shape]),
-          ys: tf.tidy(() => tf.oneHot(tf.tensor1d(rows.map((r) => set.y[r]), 'int32'), set.numClasses).toFloat()),
+          ys: tf.tidy(() =>
+            tf
+              .oneHot(
+                tf.tensor1d(
+                  rows.map((r) => set.y[r]),
+                  'int32',
+                ),
+                set.numClasses,
+              )
+              .toFloat(),
+          ),
         };
       }
     },
@@ -58,7 +68,14 @@ export async function fit(set: ArraySet, train: number[], o: FitOptions): Promis
     const outcome = await trainLoop(
       model,
       epochsOver(set, train, o.batchSize, o.seed),
-      { epochs: o.epochs, optimizer, shouldStop: () => stop !== null, readEvery: 1000, yieldEvery: 1000, validation: o.validation ? epochsOver(set, o.validation, 256, null) : undefined },
+      {
+        epochs: o.epochs,
+        optimizer,
+        shouldStop: () => stop !== null,
+        readEvery: 1000,
+        yieldEvery: 1000,
+        validation: o.validation ? epochsOver(set, o.validation, 256, null) : undefined,
+      },
       { onEpoch: (info) => void (stop = o.onEpoch?.(info) ?? null) },
     );
     return { model, outcome };
@@ -70,12 +87,15 @@ export async function fit(set: ArraySet, train: number[], o: FitOptions): Promis
 /** Class probabilities for the given rows, row-major. */
 export async function predictRows(model: tf.LayersModel, set: ArraySet, rows: number[]): Promise<Float32Array> {
   const data = epochsOver(set, rows, 512, null);
-  return predictAll(model, (async function* () {
-    for await (const b of data.batches()) {
-      b.ys.dispose();
-      yield b.xs;
-    }
-  })());
+  return predictAll(
+    model,
+    (async function* () {
+      for await (const b of data.batches()) {
+        b.ys.dispose();
+        yield b.xs;
+      }
+    })(),
+  );
 }
 
 /** Penultimate-layer features for the given rows (for diversity sampling). */

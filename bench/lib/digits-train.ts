@@ -24,9 +24,21 @@ export function digitsFeed(digits: DigitRecord[], numClasses: number, augmentati
   const byId = new Map(digits.map((d) => [d.id, d]));
   const spec = fromStrength(augmentation);
   return (items, batch, shuffle) =>
-    streamedEpochs(items, batch, shuffle, async (ids, at) => recordsToPixels(ids.map((id) => byId.get(id)!.pixels.slice().buffer as ArrayBuffer), {
-      inputSize: 28, channels: 1, ...(shuffle !== null && !isIdentity(spec) ? { augment: { spec, seed: augmentSeed(shuffle, at.epoch, at.batch) } } : {}),
-    }), (px, classes) => pixelsToBatch(px, classes, CONFIG, numClasses));
+    streamedEpochs(
+      items,
+      batch,
+      shuffle,
+      async (ids, at) =>
+        recordsToPixels(
+          ids.map((id) => byId.get(id)!.pixels.slice().buffer as ArrayBuffer),
+          {
+            inputSize: 28,
+            channels: 1,
+            ...(shuffle !== null && !isIdentity(spec) ? { augment: { spec, seed: augmentSeed(shuffle, at.epoch, at.batch) } } : {}),
+          },
+        ),
+      (px, classes) => pixelsToBatch(px, classes, CONFIG, numClasses),
+    );
 }
 
 export interface DigitsRun {
@@ -49,16 +61,25 @@ export async function trainDigits(
   const started = performance.now();
   try {
     let best: { epoch: number; weights: WeightsBlob } | null = null;
-    const outcome = await trainLoop(model, feed(split.train, s.batchSize, s.seed), {
-      epochs: s.epochs, optimizer, shouldStop: () => false, validation: feed(split.val, s.batchSize, null), seed: s.seed,
-      earlyStopping: s.earlyStoppingPatience > 0 ? { patience: s.earlyStoppingPatience } : undefined,
-      reduceOnPlateau: s.earlyStoppingPatience > 2 ? PLATEAU(s.learningRate) : undefined,
-    }, {
-      onEpoch: async (m) => {
-        if (m.improved) best = { epoch: m.epoch, weights: await captureWeights(model) };
-        onEpoch?.(m);
+    const outcome = await trainLoop(
+      model,
+      feed(split.train, s.batchSize, s.seed),
+      {
+        epochs: s.epochs,
+        optimizer,
+        shouldStop: () => false,
+        validation: feed(split.val, s.batchSize, null),
+        seed: s.seed,
+        earlyStopping: s.earlyStoppingPatience > 0 ? { patience: s.earlyStoppingPatience } : undefined,
+        reduceOnPlateau: s.earlyStoppingPatience > 2 ? PLATEAU(s.learningRate) : undefined,
       },
-    });
+      {
+        onEpoch: async (m) => {
+          if (m.improved) best = { epoch: m.epoch, weights: await captureWeights(model) };
+          onEpoch?.(m);
+        },
+      },
+    );
     const kept = best as { epoch: number; weights: WeightsBlob } | null;
     if (kept && outcome.bestEpoch === kept.epoch && kept.epoch + 1 < outcome.epochsDone) restoreWeights(model, kept.weights);
     return { model, outcome, seconds: (performance.now() - started) / 1000 };
@@ -73,10 +94,13 @@ export async function trainDigits(
 /** Class probabilities of `items`, row-major, in their order. */
 export function predictDigits(model: tf.LayersModel, feed: DigitsFeed, items: LabeledId[]): Promise<Float32Array> {
   const data = feed(items, 128, null);
-  return predictAll(model, (async function* () {
-    for await (const b of data.batches()) {
-      b.ys.dispose();
-      yield b.xs;
-    }
-  })());
+  return predictAll(
+    model,
+    (async function* () {
+      for await (const b of data.batches()) {
+        b.ys.dispose();
+        yield b.xs;
+      }
+    })(),
+  );
 }

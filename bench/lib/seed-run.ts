@@ -29,7 +29,13 @@ export async function seededRun(backend: string, o: SeedRunOptions): Promise<See
   const model = buildModel({ kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: DEFAULT_SETTINGS.dropout }, o.seed);
   const optimizer = makeOptimizer('adam', DEFAULT_SETTINGS.learningRate);
   try {
-    const out = await trainLoop(model, epochsOver(o.set, o.train, o.batchSize, o.seed), { epochs: o.epochs, optimizer, shouldStop: () => false, seed: o.seed, readEvery: 1000 });
+    const out = await trainLoop(model, epochsOver(o.set, o.train, o.batchSize, o.seed), {
+      epochs: o.epochs,
+      optimizer,
+      shouldStop: () => false,
+      seed: o.seed,
+      readEvery: 1000,
+    });
     if (out.status !== 'completed') throw new Error(`${backend}: run ${out.status}`);
     const probs = await predictRows(model, o.set, o.test);
     const weights = await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
@@ -58,7 +64,9 @@ export async function firstStepGradients(backend: string, o: SeedRunOptions, tra
   try {
     const batches = epochsOver(o.set, o.train, o.batchSize, o.seed).batches()[Symbol.asyncIterator]();
     const { value: batch } = await batches.next();
-    model.layers.filter((l) => l.getClassName() === 'Dropout').forEach((l, i) => ((l as tf.layers.Layer & { seed?: number }).seed = dropoutSeed(o.seed, 0, 0, i)));
+    model.layers
+      .filter((l) => l.getClassName() === 'Dropout')
+      .forEach((l, i) => ((l as tf.layers.Layer & { seed?: number }).seed = dropoutSeed(o.seed, 0, 0, i)));
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const { grads } = tf.variableGrads(() => crossEntropy(model.apply(batch.xs, { training }) as tf.Tensor, batch.ys), vars);
     const out = await Promise.all(vars.map(async (v) => (await grads[v.name].data()) as Float32Array));

@@ -135,7 +135,10 @@ export class WorkerClient<Api extends object> {
           const timeout = this.timeoutMs;
           const started = Date.now();
           // `await remote.x` sends a Comlink GET for a property no worker has: one round trip.
-          const probe = Promise.resolve(remote.__trainyardAlive).then(() => true, () => true);
+          const probe = Promise.resolve(remote.__trainyardAlive).then(
+            () => true,
+            () => true,
+          );
           let timer: ReturnType<typeof setTimeout> | undefined;
           const answered = await Promise.race([probe, new Promise<false>((r) => (timer = setTimeout(() => r(false), timeout)))]);
           clearTimeout(timer);

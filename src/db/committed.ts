@@ -18,7 +18,10 @@ export interface CommittedSamples {
  * The samples of a project whose import finished (complete, cancelled or failed with a closing
  * record). `closed` lets the page count a closing record kept outside IndexedDB (disk full).
  */
-export async function listCommittedSamples(projectId: string, closed: (importId: string) => boolean = () => false): Promise<CommittedSamples> {
+export async function listCommittedSamples(
+  projectId: string,
+  closed: (importId: string) => boolean = () => false,
+): Promise<CommittedSamples> {
   const [{ samples, damaged }, sessions] = await Promise.all([listSamples(projectId), listImports(projectId)]);
   const open = new Set(sessions.filter((s) => s.state === 'running' && !closed(s.id)).map((s) => s.id));
   const committed = open.size ? samples.filter((s) => !open.has(s.importId)) : samples;
@@ -33,7 +36,9 @@ export async function listCommittedSamples(projectId: string, closed: (importId:
  */
 export async function unfinishedImportCounts(closed: (importId: string) => boolean = () => false): Promise<Map<string, number>> {
   const tx = (await db()).transaction(['imports', 'samples'], 'readonly');
-  const sessions = (await tx.objectStore('imports').getAll()).filter((s) => s?.state === 'running' && typeof s.projectId === 'string' && !closed(s.id));
+  const sessions = (await tx.objectStore('imports').getAll()).filter(
+    (s) => s?.state === 'running' && typeof s.projectId === 'string' && !closed(s.id),
+  );
   const counts = await Promise.all(sessions.map((s) => tx.objectStore('samples').index('byImport').count(s.id)));
   await tx.done;
   const out = new Map<string, number>();

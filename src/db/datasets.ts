@@ -17,7 +17,9 @@ export async function getDatasetVersion(id: string): Promise<DatasetVersionRecor
  * Stores a version unless one with the same content id exists (then that one is returned: a
  * snapshot of unchanged data is the same version). Numbering happens inside the transaction.
  */
-export async function putDatasetVersion(version: Omit<DatasetVersionRecord, 'number'>): Promise<{ record: DatasetVersionRecord; created: boolean }> {
+export async function putDatasetVersion(
+  version: Omit<DatasetVersionRecord, 'number'>,
+): Promise<{ record: DatasetVersionRecord; created: boolean }> {
   const tx = (await db()).transaction(['projects', 'datasetVersions'], 'readwrite', { durability: 'strict' });
   requireProject(await tx.objectStore('projects').get(version.projectId), version.projectId);
   const existing = await tx.objectStore('datasetVersions').get(version.id);

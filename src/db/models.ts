@@ -18,10 +18,7 @@ export async function getWeights(versionId: string): Promise<ModelWeightsRecord 
 }
 
 /** Weights first, metadata last, in one transaction: a version is listed only when complete. */
-export async function addVersion(
-  version: Omit<ModelVersionRecord, 'number'>,
-  weights: ModelWeightsRecord,
-): Promise<ModelVersionRecord> {
+export async function addVersion(version: Omit<ModelVersionRecord, 'number'>, weights: ModelWeightsRecord): Promise<ModelVersionRecord> {
   const tx = (await db()).transaction(['projects', 'models', 'modelWeights'], 'readwrite', { durability: 'strict' });
   requireProject(await tx.objectStore('projects').get(version.projectId), version.projectId);
   const existing = await tx.objectStore('models').index('byProject').getAll(version.projectId);

@@ -21,7 +21,8 @@ export function timeOrderedId(at: number): string {
   return `${Math.floor(at).toString(36).padStart(10, '0')}-${random[0].toString(36)}${random[1].toString(36)}`;
 }
 
-const olderThan = (projectId: string, at: number) => IDBKeyRange.bound([projectId, ''], [projectId, Math.floor(at).toString(36).padStart(10, '0')], false, true);
+const olderThan = (projectId: string, at: number) =>
+  IDBKeyRange.bound([projectId, ''], [projectId, Math.floor(at).toString(36).padStart(10, '0')], false, true);
 
 /** Appends logs (and the images kept with them), then applies the retention limits, in one transaction. */
 export async function appendPredictionLogs(
@@ -68,7 +69,10 @@ export interface LogQuery {
 /** Logs in time order (oldest first). */
 export async function listPredictionLogs(projectId: string, query: LogQuery = {}): Promise<PredictionLogRecord[]> {
   const lower = query.since !== undefined ? [projectId, Math.floor(query.since).toString(36).padStart(10, '0')] : [projectId, ''];
-  const all = restoreAll(await (await db()).getAll('predictionLogs', IDBKeyRange.bound(lower, [projectId, '\uffff'])), restorePredictionLog);
+  const all = restoreAll(
+    await (await db()).getAll('predictionLogs', IDBKeyRange.bound(lower, [projectId, '\uffff'])),
+    restorePredictionLog,
+  );
   const picked = query.versionId ? all.filter((l) => l.versionId === query.versionId) : all;
   return query.limit !== undefined ? picked.slice(Math.max(0, picked.length - query.limit)) : picked;
 }

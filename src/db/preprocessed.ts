@@ -14,7 +14,8 @@ export async function cachedIds(configHash: string, projectId: string): Promise<
 export async function putPreprocessed(records: PreprocessedRecord[]): Promise<void> {
   if (records.length === 0) return;
   const tx = (await db()).transaction(['projects', 'preprocessed'], 'readwrite');
-  for (const projectId of new Set(records.map((r) => r.projectId))) requireProject(await tx.objectStore('projects').get(projectId), projectId);
+  for (const projectId of new Set(records.map((r) => r.projectId)))
+    requireProject(await tx.objectStore('projects').get(projectId), projectId);
   for (const r of records) void tx.objectStore('preprocessed').put(r);
   await tx.done;
 }

@@ -26,34 +26,84 @@ export interface ProjectSnapshot {
 /** Everything a project owns, as of one moment; null when the project does not exist. */
 export async function readProjectSnapshot(projectId: string): Promise<ProjectSnapshot | null> {
   const tx = (await db()).transaction(
-    ['projects', 'samples', 'originals', 'thumbnails', 'imports', 'runs', 'checkpoints', 'models', 'modelWeights', 'aliases', 'prelabels', 'studies', 'trials', 'meta', 'datasetVersions', 'pipelines', 'pipelineRuns', 'stepCache', 'predictionLogs', 'predictionInputs', 'monitorReferences', 'alerts'],
+    [
+      'projects',
+      'samples',
+      'originals',
+      'thumbnails',
+      'imports',
+      'runs',
+      'checkpoints',
+      'models',
+      'modelWeights',
+      'aliases',
+      'prelabels',
+      'studies',
+      'trials',
+      'meta',
+      'datasetVersions',
+      'pipelines',
+      'pipelineRuns',
+      'stepCache',
+      'predictionLogs',
+      'predictionInputs',
+      'monitorReferences',
+      'alerts',
+    ],
     'readonly',
   );
   const range = projectRange(projectId);
-  const byProject = <S extends 'imports' | 'runs' | 'models' | 'studies' | 'datasetVersions' | 'pipelines' | 'pipelineRuns' | 'stepCache' | 'monitorReferences'>(store: S) =>
-    tx.objectStore(store).index('byProject').getAll(projectId as never);
-  const [project, samples, imports, runs, models, studies, datasetVersions, pipelines, pipelineRuns, stepCache, monitorReferences, aliases, predictionLogs, alerts, meta, originals, thumbnails, prelabels, predictionInputs] =
-    await Promise.all([
-      tx.objectStore('projects').get(projectId),
-      tx.objectStore('samples').getAll(range),
-      byProject('imports'),
-      byProject('runs'),
-      byProject('models'),
-      byProject('studies'),
-      byProject('datasetVersions'),
-      byProject('pipelines'),
-      byProject('pipelineRuns'),
-      byProject('stepCache'),
-      byProject('monitorReferences'),
-      tx.objectStore('aliases').getAll(range),
-      tx.objectStore('predictionLogs').getAll(range),
-      tx.objectStore('alerts').getAll(range),
-      tx.objectStore('meta').get(labelQualityKey(projectId)),
-      tx.objectStore('originals').getAllKeys(range),
-      tx.objectStore('thumbnails').getAllKeys(range),
-      tx.objectStore('prelabels').getAllKeys(range),
-      tx.objectStore('predictionInputs').getAllKeys(range),
-    ]);
+  const byProject = <
+    S extends
+      'imports' | 'runs' | 'models' | 'studies' | 'datasetVersions' | 'pipelines' | 'pipelineRuns' | 'stepCache' | 'monitorReferences',
+  >(
+    store: S,
+  ) =>
+    tx
+      .objectStore(store)
+      .index('byProject')
+      .getAll(projectId as never);
+  const [
+    project,
+    samples,
+    imports,
+    runs,
+    models,
+    studies,
+    datasetVersions,
+    pipelines,
+    pipelineRuns,
+    stepCache,
+    monitorReferences,
+    aliases,
+    predictionLogs,
+    alerts,
+    meta,
+    originals,
+    thumbnails,
+    prelabels,
+    predictionInputs,
+  ] = await Promise.all([
+    tx.objectStore('projects').get(projectId),
+    tx.objectStore('samples').getAll(range),
+    byProject('imports'),
+    byProject('runs'),
+    byProject('models'),
+    byProject('studies'),
+    byProject('datasetVersions'),
+    byProject('pipelines'),
+    byProject('pipelineRuns'),
+    byProject('stepCache'),
+    byProject('monitorReferences'),
+    tx.objectStore('aliases').getAll(range),
+    tx.objectStore('predictionLogs').getAll(range),
+    tx.objectStore('alerts').getAll(range),
+    tx.objectStore('meta').get(labelQualityKey(projectId)),
+    tx.objectStore('originals').getAllKeys(range),
+    tx.objectStore('thumbnails').getAllKeys(range),
+    tx.objectStore('prelabels').getAllKeys(range),
+    tx.objectStore('predictionInputs').getAllKeys(range),
+  ]);
   const [trials, checkpoints, modelWeights] = await Promise.all([
     Promise.all(studies.map((s) => tx.objectStore('trials').getAll(IDBKeyRange.bound([s.id, 0], [s.id, Infinity])))),
     Promise.all(runs.map((r) => tx.objectStore('checkpoints').getKey(r.id))),
@@ -71,8 +121,19 @@ export async function readProjectSnapshot(projectId: string): Promise<ProjectSna
     held: {
       imports: valid(imports, restoreImportSession),
       samples: valid(samples, restoreSample),
-      datasetVersions, pipelines, pipelineRuns, stepCache, runs, models, aliases, studies,
-      trials: trials.flat(), predictionLogs, monitorReferences, alerts, meta: meta ? [meta] : [],
+      datasetVersions,
+      pipelines,
+      pipelineRuns,
+      stepCache,
+      runs,
+      models,
+      aliases,
+      studies,
+      trials: trials.flat(),
+      predictionLogs,
+      monitorReferences,
+      alerts,
+      meta: meta ? [meta] : [],
     },
     keys: { originals, thumbnails, prelabels, predictionInputs, checkpoints: present(checkpoints), modelWeights: present(modelWeights) },
   };

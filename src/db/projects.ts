@@ -47,7 +47,32 @@ export async function renameProject(id: string, name: string): Promise<void> {
 /** Deletes a project and all its samples, image bytes, thumbnails and import sessions, atomically. */
 export async function deleteProject(id: string): Promise<void> {
   const tx = (await db()).transaction(
-    ['projects', 'samples', 'originals', 'thumbnails', 'imports', 'preprocessed', 'runs', 'checkpoints', 'models', 'modelWeights', 'aliases', 'embeddings', 'prelabels', 'studies', 'trials', 'meta', 'datasetVersions', 'pipelines', 'pipelineRuns', 'stepCache', 'predictionLogs', 'predictionInputs', 'monitorReferences', 'alerts'],
+    [
+      'projects',
+      'samples',
+      'originals',
+      'thumbnails',
+      'imports',
+      'preprocessed',
+      'runs',
+      'checkpoints',
+      'models',
+      'modelWeights',
+      'aliases',
+      'embeddings',
+      'prelabels',
+      'studies',
+      'trials',
+      'meta',
+      'datasetVersions',
+      'pipelines',
+      'pipelineRuns',
+      'stepCache',
+      'predictionLogs',
+      'predictionInputs',
+      'monitorReferences',
+      'alerts',
+    ],
     'readwrite',
     { durability: 'strict' },
   );
@@ -57,7 +82,9 @@ export async function deleteProject(id: string): Promise<void> {
   const versionKeys = await tx.objectStore('models').index('byProject').getAllKeys(id);
   const studyKeys = await tx.objectStore('studies').index('byProject').getAllKeys(id);
   const byProject = ['datasetVersions', 'pipelines', 'pipelineRuns', 'stepCache', 'monitorReferences'] as const;
-  const projectKeys = await Promise.all(byProject.map(async (store) => ({ store, keys: await tx.objectStore(store).index('byProject').getAllKeys(id) })));
+  const projectKeys = await Promise.all(
+    byProject.map(async (store) => ({ store, keys: await tx.objectStore(store).index('byProject').getAllKeys(id) })),
+  );
   await Promise.all([
     tx.objectStore('preprocessed').delete(IDBKeyRange.bound([id, '', ''], [id, '\uffff', '\uffff'])),
     tx.objectStore('embeddings').delete(IDBKeyRange.bound([id, '', ''], [id, '\uffff', '\uffff'])),
@@ -68,7 +95,10 @@ export async function deleteProject(id: string): Promise<void> {
     tx.objectStore('alerts').delete(range),
     ...projectKeys.flatMap(({ store, keys }) => keys.map((k) => tx.objectStore(store).delete(k))),
     tx.objectStore('meta').delete(`label-quality:${id}`),
-    ...studyKeys.flatMap((k) => [tx.objectStore('studies').delete(k), tx.objectStore('trials').delete(IDBKeyRange.bound([k, 0], [k, Infinity]))]),
+    ...studyKeys.flatMap((k) => [
+      tx.objectStore('studies').delete(k),
+      tx.objectStore('trials').delete(IDBKeyRange.bound([k, 0], [k, Infinity])),
+    ]),
     ...runKeys.flatMap((k) => [tx.objectStore('runs').delete(k), tx.objectStore('checkpoints').delete(k)]),
     ...versionKeys.flatMap((k) => [tx.objectStore('models').delete(k), tx.objectStore('modelWeights').delete(k)]),
     tx.objectStore('samples').delete(range),

@@ -1,10 +1,32 @@
 // Records read from disk are validated and repaired here, one restore function per type
 // (Excalidraw's restore.ts habit): old or damaged shapes never reach the UI as-is.
 import type {
-  AlertRecord, AliasRecord, BackboneRecord, BackboneWeightsRecord, BlobRecord, CheckpointRecord, DatasetVersionRecord, EmbeddingRecord,
-  ImportSession, LabelSource, MetaRecord, ModelVersionRecord, ModelWeightsRecord, MonitorReferenceRecord, PipelineRecord,
-  PredictionInputRecord, PredictionLogRecord, PrelabelRecord, PreprocessedRecord, ProjectRecord, SampleRecord, Split, StepCacheRecord,
-  StudyRecord, TrainRunRecord, TrialRecord,
+  AlertRecord,
+  AliasRecord,
+  BackboneRecord,
+  BackboneWeightsRecord,
+  BlobRecord,
+  CheckpointRecord,
+  DatasetVersionRecord,
+  EmbeddingRecord,
+  ImportSession,
+  LabelSource,
+  MetaRecord,
+  ModelVersionRecord,
+  ModelWeightsRecord,
+  MonitorReferenceRecord,
+  PipelineRecord,
+  PredictionInputRecord,
+  PredictionLogRecord,
+  PrelabelRecord,
+  PreprocessedRecord,
+  ProjectRecord,
+  SampleRecord,
+  Split,
+  StepCacheRecord,
+  StudyRecord,
+  TrainRunRecord,
+  TrialRecord,
 } from '../contracts/records';
 import type { EpochMetrics, RunConfig, VersionMeta, WeightsBlob } from '../contracts/training';
 import type { PipelineRunRecord, StepKeyParts, StepRun } from '../contracts/pipeline';
@@ -98,7 +120,9 @@ export function restoreBackbone(raw: unknown): BackboneRecord | null {
   const sources = ['zip', 'folder', 'url', 'catalog'] as const;
   const hex = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const files = Array.isArray(r.files)
-    ? r.files.filter((f) => f && typeof f.path === 'string' && Number.isInteger(f.bytes) && hex(f.sha256)).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 }))
+    ? r.files
+        .filter((f) => f && typeof f.path === 'string' && Number.isInteger(f.bytes) && hex(f.sha256))
+        .map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 }))
     : [];
   return {
     id: r.id,
@@ -177,7 +201,10 @@ const weightsBlob = (v: unknown): v is WeightsBlob => obj(v) && Array.isArray(v.
 /** A checkpoint whose weights are not a packed blob cannot be restored into a model: refused (the run restarts from scratch). */
 export function restoreCheckpoint(raw: unknown): CheckpointRecord | null {
   if (!obj(raw) || !id(raw.runId) || !weightsBlob(raw.weights)) return null;
-  const best = obj(raw.best) && typeof raw.best.epoch === 'number' && weightsBlob(raw.best.weights) ? { epoch: raw.best.epoch, weights: raw.best.weights } : null;
+  const best =
+    obj(raw.best) && typeof raw.best.epoch === 'number' && weightsBlob(raw.best.weights)
+      ? { epoch: raw.best.epoch, weights: raw.best.weights }
+      : null;
   return {
     ...(raw as Obj & CheckpointRecord),
     epoch: num(raw.epoch),
@@ -207,7 +234,9 @@ export function restoreModelWeights(raw: unknown): ModelWeightsRecord | null {
 
 export function restoreAlias(raw: unknown): AliasRecord | null {
   if (!obj(raw) || !id(raw.projectId) || !id(raw.alias)) return null;
-  const history = list<unknown>(raw.history).filter(obj).map((h) => ({ versionId: strOrNull(h.versionId), at: num(h.at) }));
+  const history = list<unknown>(raw.history)
+    .filter(obj)
+    .map((h) => ({ versionId: strOrNull(h.versionId), at: num(h.at) }));
   return { projectId: raw.projectId, alias: raw.alias, versionId: strOrNull(raw.versionId), history };
 }
 
@@ -239,7 +268,8 @@ const STUDY_STATES = ['running', 'paused', 'done', 'failed'] as const;
 
 /** A study without its plan or base settings cannot run or be shown: refused. */
 export function restoreStudy(raw: unknown): StudyRecord | null {
-  if (!obj(raw) || !id(raw.id) || !id(raw.projectId) || !obj(raw.plan) || !Array.isArray(raw.plan.space) || !obj(raw.baseSettings)) return null;
+  if (!obj(raw) || !id(raw.id) || !id(raw.projectId) || !obj(raw.plan) || !Array.isArray(raw.plan.space) || !obj(raw.baseSettings))
+    return null;
   return {
     ...(raw as Obj & StudyRecord),
     name: str(raw.name, 'Study') || 'Study',
@@ -276,9 +306,15 @@ export function restoreTrial(raw: unknown): TrialRecord | null {
 /** A snapshot whose packed items do not line up cannot be unpacked: refused. */
 export function restoreDatasetVersion(raw: unknown): DatasetVersionRecord | null {
   if (!obj(raw) || !id(raw.id) || !id(raw.projectId) || !obj(raw.preprocess)) return null;
-  if (!Array.isArray(raw.ids) || !Array.isArray(raw.labelIndex) || !Array.isArray(raw.splitCode) || !Array.isArray(raw.classes)) return null;
+  if (!Array.isArray(raw.ids) || !Array.isArray(raw.labelIndex) || !Array.isArray(raw.splitCode) || !Array.isArray(raw.classes))
+    return null;
   if (raw.labelIndex.length !== raw.ids.length || raw.splitCode.length !== raw.ids.length) return null;
-  return { ...(raw as Obj & DatasetVersionRecord), number: num(raw.number), createdAt: num(raw.createdAt), origin: obj(raw.origin) ? (raw.origin as DatasetVersionRecord['origin']) : { kind: 'manual' } };
+  return {
+    ...(raw as Obj & DatasetVersionRecord),
+    number: num(raw.number),
+    createdAt: num(raw.createdAt),
+    origin: obj(raw.origin) ? (raw.origin as DatasetVersionRecord['origin']) : { kind: 'manual' },
+  };
 }
 
 /** A pipeline without a definition (with steps) cannot be planned or run: refused. */
@@ -301,7 +337,10 @@ export function restorePipelineRun(raw: unknown): PipelineRunRecord | null {
   return {
     ...(raw as Obj & PipelineRunRecord),
     number: num(raw.number),
-    trigger: { kind: oneOf(trigger.kind, ['manual', 'new-labels', 'drift-alert', 'resume'] as const, 'manual'), detail: str(trigger.detail) },
+    trigger: {
+      kind: oneOf(trigger.kind, ['manual', 'new-labels', 'drift-alert', 'resume'] as const, 'manual'),
+      detail: str(trigger.detail),
+    },
     state: oneOf(raw.state, PIPELINE_RUN_STATES, 'interrupted'),
     createdAt: num(raw.createdAt),
     updatedAt: num(raw.updatedAt, num(raw.createdAt)),
@@ -341,7 +380,12 @@ export function restorePredictionInput(raw: unknown): PredictionInputRecord | nu
 /** Drift is measured against this: a reference without its statistics is refused (the next check rebuilds it). */
 export function restoreMonitorReference(raw: unknown): MonitorReferenceRecord | null {
   if (!obj(raw) || !id(raw.versionId) || !id(raw.projectId) || !obj(raw.stats) || !Array.isArray(raw.sketches)) return null;
-  return { ...(raw as Obj & MonitorReferenceRecord), createdAt: num(raw.createdAt), count: num(raw.count), classCounts: obj(raw.classCounts) ? (raw.classCounts as Record<string, number>) : {} };
+  return {
+    ...(raw as Obj & MonitorReferenceRecord),
+    createdAt: num(raw.createdAt),
+    count: num(raw.count),
+    classCounts: obj(raw.classCounts) ? (raw.classCounts as Record<string, number>) : {},
+  };
 }
 
 export function restoreAlert(raw: unknown): AlertRecord | null {
@@ -367,4 +411,5 @@ export function restoreAll<T>(raw: readonly unknown[], restore: (r: unknown) => 
 }
 
 /** A get reader's helper: undefined for a missing or refused record. */
-export const restoreOne = <T>(raw: unknown, restore: (r: unknown) => T | null): T | undefined => (raw === undefined ? undefined : (restore(raw) ?? undefined));
+export const restoreOne = <T>(raw: unknown, restore: (r: unknown) => T | null): T | undefined =>
+  raw === undefined ? undefined : (restore(raw) ?? undefined);

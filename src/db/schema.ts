@@ -3,10 +3,30 @@
 // Adding a store or index: bump DB_VERSION and append a migration (see db/README.md).
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type {
-  AlertRecord, AliasRecord, BackboneRecord, BackboneWeightsRecord, BlobRecord, CheckpointRecord, DatasetVersionRecord,
-  EmbeddingRecord, ImportSession, MetaRecord, ModelVersionRecord, ModelWeightsRecord, MonitorReferenceRecord, PipelineRecord,
-  PredictionInputRecord, PredictionLogRecord, PrelabelRecord, PreprocessedRecord, ProjectRecord, SampleRecord, StepCacheRecord,
-  StudyRecord, TrainRunRecord, TrialRecord,
+  AlertRecord,
+  AliasRecord,
+  BackboneRecord,
+  BackboneWeightsRecord,
+  BlobRecord,
+  CheckpointRecord,
+  DatasetVersionRecord,
+  EmbeddingRecord,
+  ImportSession,
+  MetaRecord,
+  ModelVersionRecord,
+  ModelWeightsRecord,
+  MonitorReferenceRecord,
+  PipelineRecord,
+  PredictionInputRecord,
+  PredictionLogRecord,
+  PrelabelRecord,
+  PreprocessedRecord,
+  ProjectRecord,
+  SampleRecord,
+  StepCacheRecord,
+  StudyRecord,
+  TrainRunRecord,
+  TrialRecord,
 } from '../contracts/records';
 import type { PipelineRunRecord } from '../contracts/pipeline';
 

@@ -51,4 +51,3 @@ export async function saveTrialAndStudy(trial: TrialRecord, study: StudyRecord):
     throw err;
   }
 }
-

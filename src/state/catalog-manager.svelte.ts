@@ -42,13 +42,21 @@ class CatalogManager {
     this.downloading = id;
     this.progress = null;
     try {
-      const b = await trainClient.call((api) => api.downloadCatalogBackbone(id, Comlink.proxy((p: DownloadProgress) => (this.progress = p))));
+      const b = await trainClient.call((api) =>
+        api.downloadCatalogBackbone(
+          id,
+          Comlink.proxy((p: DownloadProgress) => (this.progress = p)),
+        ),
+      );
       this.message = `Downloaded ${b.name}: ${formatBytes(b.bytes ?? 0)}, SHA-256 ${b.sha256 ?? 'unknown'}. It is stored in this browser and works offline.`;
       await backbones.load();
       return b;
     } catch (err) {
       const e = err as { name?: string; message?: string };
-      this.error = e?.name === 'AbortError' || /cancelled/.test(e?.message ?? '') ? 'Download cancelled; nothing was stored.' : (e?.message ?? String(err));
+      this.error =
+        e?.name === 'AbortError' || /cancelled/.test(e?.message ?? '')
+          ? 'Download cancelled; nothing was stored.'
+          : (e?.message ?? String(err));
       return null;
     } finally {
       this.downloading = null;

@@ -76,7 +76,9 @@ class DataFit {
       this.applied = p;
       await training.start(projectId);
       const o = training.outcome;
-      this.quickMessage = o?.versionId ? `Quick model ready: ${o.message ?? 'a new version was saved.'}` : (training.error ?? o?.message ?? null);
+      this.quickMessage = o?.versionId
+        ? `Quick model ready: ${o.message ?? 'a new version was saved.'}`
+        : (training.error ?? o?.message ?? null);
     } finally {
       this.quickRunning = false;
     }

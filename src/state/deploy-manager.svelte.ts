@@ -54,7 +54,9 @@ export class DeployManager {
       const row: PlaygroundPrediction = { name: file.name ?? 'webcam frame', url: URL.createObjectURL(file), result: null, error: null };
       this.results = [row, ...this.results].slice(0, MAX_SHOWN_PREDICTIONS);
       try {
-        const result = await inferClient.call((api) => api.predict(versionId, file, 3, { projectId: this.projectId, fileName: file.name ?? 'image' }));
+        const result = await inferClient.call((api) =>
+          api.predict(versionId, file, 3, { projectId: this.projectId, fileName: file.name ?? 'image' }),
+        );
         this.results = this.results.map((r) => (r.url === row.url ? { ...r, result } : r));
       } catch (err) {
         this.results = this.results.map((r) => (r.url === row.url ? { ...r, error: (err as Error).message } : r));
@@ -76,7 +78,10 @@ export class BatchPrediction {
   error = $state<string | null>(null);
   shown = $state<{ rows: BatchRow[]; total: number } | null>(null);
 
-  constructor(readonly projectId: string, readonly versionId: string) {}
+  constructor(
+    readonly projectId: string,
+    readonly versionId: string,
+  ) {}
 
   async run(source: ImportSource): Promise<void> {
     this.running = true;
@@ -86,9 +91,16 @@ export class BatchPrediction {
     this.result = null;
     this.shown = null;
     try {
-      const r = await inferClient.call((api) => api.predictBatch(this.versionId, source, Comlink.proxy((p) => {
-        this.progress = p;
-      }), { projectId: this.projectId }));
+      const r = await inferClient.call((api) =>
+        api.predictBatch(
+          this.versionId,
+          source,
+          Comlink.proxy((p) => {
+            this.progress = p;
+          }),
+          { projectId: this.projectId },
+        ),
+      );
       this.result = { url: URL.createObjectURL(r.csv), csv: r.csv, predicted: r.predicted, skipped: r.skipped, drift: r.drift };
     } catch (err) {
       this.error = (err as Error).message;

@@ -14,7 +14,10 @@ export class ExportManager {
   message = $state<string | null>(null);
   private token = 0;
 
-  constructor(public readonly versionId: string, public readonly versionNumber: number) {}
+  constructor(
+    public readonly versionId: string,
+    public readonly versionNumber: number,
+  ) {}
 
   async prepare(): Promise<void> {
     const token = ++this.token;

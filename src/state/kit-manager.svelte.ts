@@ -38,15 +38,22 @@ export class KitManager {
 
   /** Exports the kit of a dataset version (settings of the pipeline run that made it). */
   exportKit(datasetVersionId: string): Promise<void> {
-    return this.exportWith({ kind: 'version' }, (progress) => kitClient.call((api) => api.exportKit(this.projectId, datasetVersionId, progress)));
+    return this.exportWith({ kind: 'version' }, (progress) =>
+      kitClient.call((api) => api.exportKit(this.projectId, datasetVersionId, progress)),
+    );
   }
 
   /** Exports the kit of a pipeline run's train step: its dataset version, the settings it trained with. */
   exportKitFromRun(pipelineRunId: string): Promise<void> {
-    return this.exportWith({ kind: 'run', runId: pipelineRunId }, (progress) => kitClient.call((api) => api.exportKitFromRun(this.projectId, pipelineRunId, progress)));
+    return this.exportWith({ kind: 'run', runId: pipelineRunId }, (progress) =>
+      kitClient.call((api) => api.exportKitFromRun(this.projectId, pipelineRunId, progress)),
+    );
   }
 
-  private exportWith(origin: NonNullable<KitManager['origin']>, start: (progress: (p: KitExportProgress) => void) => Promise<KitExport>): Promise<void> {
+  private exportWith(
+    origin: NonNullable<KitManager['origin']>,
+    start: (progress: (p: KitExportProgress) => void) => Promise<KitExport>,
+  ): Promise<void> {
     return this.act(async () => {
       this.origin = origin;
       const started = performance.now();
@@ -62,9 +69,10 @@ export class KitManager {
     return this.act(async () => {
       this.origin = { kind: 'version' };
       if (files.length === 0) return;
-      const source: KitSource = files.length === 1 && /\.zip$/i.test(files[0].name)
-        ? { kind: 'zip', file: files[0] }
-        : { kind: 'files', files: files.map((f) => ({ path: f.webkitRelativePath || f.name, file: f })) };
+      const source: KitSource =
+        files.length === 1 && /\.zip$/i.test(files[0].name)
+          ? { kind: 'zip', file: files[0] }
+          : { kind: 'files', files: files.map((f) => ({ path: f.webkitRelativePath || f.name, file: f })) };
       this.imported = null;
       this.gate = null;
       const r = await kitClient.call((api) => api.importResult(this.projectId, source));

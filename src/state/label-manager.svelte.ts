@@ -6,11 +6,32 @@ import { clearPrelabels, listPrelabels, setPrelabelsRejected, writeLabels } from
 import { getMeta } from '../db/meta';
 import { listAliases, listVersions } from '../db/models';
 import type { LabelSource, ModelVersionRecord, PrelabelRecord } from '../contracts/records';
-import { addClass, assignLabels, invertChangeSet, mergeClasses, renameClass, resolveConflicts, type ChangeSet } from '../lib/label/label-ops';
+import {
+  addClass,
+  assignLabels,
+  invertChangeSet,
+  mergeClasses,
+  renameClass,
+  resolveConflicts,
+  type ChangeSet,
+} from '../lib/label/label-ops';
 import { labelsToCsv, parseLabelsCsv, planLabelImport, type LabelImportPlan } from '../lib/label/labels-csv';
 import type { UncertaintyStrategy } from '../lib/label/uncertainty';
 import { DEFAULT_ACQUISITION, type AcquisitionStrategy } from '../lib/label/acquisition';
-import { buildQueue, byName, classesAfterChange, conflictOptions, patchSamples, qualityNotesOf, queueCounts, rankPool, type LabelMode, type Prelabel, type QualityNote, type QueueKind } from '../lib/label/queue';
+import {
+  buildQueue,
+  byName,
+  classesAfterChange,
+  conflictOptions,
+  patchSamples,
+  qualityNotesOf,
+  queueCounts,
+  rankPool,
+  type LabelMode,
+  type Prelabel,
+  type QualityNote,
+  type QueueKind,
+} from '../lib/label/queue';
 import { DEFAULT_SETTINGS, withDefaults, type TrainSettings } from '../lib/train/train-config';
 import type { LabelQualityReport, LabelQualityProgress } from '../../workers/train.api';
 import { inferClient, trainClient } from '../clients/ml-clients';
@@ -82,7 +103,8 @@ export class LabelManager {
 
   private setPrelabels(records: PrelabelRecord[]): void {
     const map = new Map<string, Prelabel>();
-    for (const r of records) map.set(r.id, { versionId: r.versionId, predicted: r.predicted, confidence: r.confidence, rejected: r.rejected });
+    for (const r of records)
+      map.set(r.id, { versionId: r.versionId, predicted: r.predicted, confidence: r.confidence, rejected: r.rejected });
     this.prelabels = map;
     this.rerank(records);
   }
@@ -90,7 +112,11 @@ export class LabelManager {
   /** Orders the unlabeled pool by the chosen uncertainty, with the next batch (chosen by `acquisition`) first. */
   rerank(records?: PrelabelRecord[]): void {
     void (records ? Promise.resolve(records) : listPrelabels(this.projectId)).then((all) => {
-      const { ranking, nextBatch } = rankPool(all, this.dataset.samples, { strategy: this.strategy, acquisition: this.acquisition, batchSize: this.batchSize });
+      const { ranking, nextBatch } = rankPool(all, this.dataset.samples, {
+        strategy: this.strategy,
+        acquisition: this.acquisition,
+        batchSize: this.batchSize,
+      });
       this.ranking = ranking;
       this.nextBatch = nextBatch;
     });
@@ -150,7 +176,9 @@ export class LabelManager {
       const options = this.current ? conflictOptions(this.current) : [];
       const pick = options[n - 1];
       if (!pick) {
-        this.error = options.length ? `Press 1 to ${options.length} to keep one of this image's labels.` : 'There is no label conflict here.';
+        this.error = options.length
+          ? `Press 1 to ${options.length} to keep one of this image's labels.`
+          : 'There is no label conflict here.';
         return Promise.resolve();
       }
       return this.resolveConflict(pick);
@@ -211,7 +239,10 @@ export class LabelManager {
       classes = cs.classesAfter;
     }
     merged.classesAfter = classes;
-    merged.description = accepted === 'auto' ? `Auto-accepted ${merged.changes.length} pre-labels` : `Accepted ${merged.changes.length} pre-label${merged.changes.length === 1 ? '' : 's'}`;
+    merged.description =
+      accepted === 'auto'
+        ? `Auto-accepted ${merged.changes.length} pre-labels`
+        : `Accepted ${merged.changes.length} pre-label${merged.changes.length === 1 ? '' : 's'}`;
     await this.apply(merged);
   }
 
@@ -329,9 +360,16 @@ export class LabelManager {
       if (!versionId) throw new Error('Train a model first (or pick a version) to pre-label with.');
       const ids = this.dataset.samples.filter((s) => s.label === null).map((s) => s.id);
       if (!ids.length) throw new Error('Every image is labeled: there is nothing to pre-label.');
-      const r = await inferClient.call((api) => api.prelabel(this.projectId, versionId, ids, Comlink.proxy((p) => {
-        this.progress = { done: p.done, total: p.total };
-      })));
+      const r = await inferClient.call((api) =>
+        api.prelabel(
+          this.projectId,
+          versionId,
+          ids,
+          Comlink.proxy((p) => {
+            this.progress = { done: p.done, total: p.total };
+          }),
+        ),
+      );
       this.setPrelabels(await listPrelabels(this.projectId));
       this.message = `Pre-labeled ${r.predicted} images (${r.imagesPerSecond.toFixed(0)} images/s).`;
       if (this.autoAccept) {
@@ -357,10 +395,14 @@ export class LabelManager {
         earlyStoppingPatience: 0,
       });
       const outcome = await trainClient.call((api) =>
-        api.start(this.projectId, settings, Comlink.proxy((p) => {
-          this.progress = { done: p.phase === 'training' ? (p.epoch - 1) * p.total + p.done : 0, total: p.total * p.epochs };
-        }),
-          base ? { initFromVersionId: base.id } : undefined),
+        api.start(
+          this.projectId,
+          settings,
+          Comlink.proxy((p) => {
+            this.progress = { done: p.phase === 'training' ? (p.epoch - 1) * p.total + p.done : 0, total: p.total * p.epochs };
+          }),
+          base ? { initFromVersionId: base.id } : undefined,
+        ),
       );
       if (!outcome.versionId) throw new Error(outcome.message ?? `Retraining ended: ${outcome.state}.`);
       await this.load();
@@ -382,9 +424,17 @@ export class LabelManager {
   checkLabels(settings: TrainSettings, folds: number): Promise<void> {
     return this.run('check', async () => {
       const report = await trainClient.call((api) =>
-        api.checkLabels(this.projectId, { ...settings }, folds, Comlink.proxy((p: LabelQualityProgress) => {
-          this.progress = { done: p.phase === 'fold' ? (p.fold - 1) * p.total + p.done : p.done, total: p.phase === 'fold' ? p.total * p.folds : p.total };
-        })),
+        api.checkLabels(
+          this.projectId,
+          { ...settings },
+          folds,
+          Comlink.proxy((p: LabelQualityProgress) => {
+            this.progress = {
+              done: p.phase === 'fold' ? (p.fold - 1) * p.total + p.done : p.done,
+              total: p.phase === 'fold' ? p.total * p.folds : p.total,
+            };
+          }),
+        ),
       );
       this.setQuality(report);
       this.queueKind = 'issues';
@@ -400,16 +450,23 @@ export class LabelManager {
   // ---- labels in and out ----------------------------------------------------------------------
 
   exportCsv(): Blob {
-    const rows = [...this.dataset.samples].sort((a, b) => a.path.localeCompare(b.path)).map((s) => ({ filename: s.path, label: s.label, source: s.labelSource }));
+    const rows = [...this.dataset.samples]
+      .sort((a, b) => a.path.localeCompare(b.path))
+      .map((s) => ({ filename: s.path, label: s.label, source: s.labelSource }));
     return new Blob([labelsToCsv(rows)], { type: 'text/csv' });
   }
 
   exportImageFolder(): Promise<Blob | null> {
     let blob: Blob | null = null;
     return this.run('export', async () => {
-      blob = await importClient.call((api) => api.exportImageFolder(this.projectId, Comlink.proxy((done: number, total: number) => {
-        this.progress = { done, total };
-      })));
+      blob = await importClient.call((api) =>
+        api.exportImageFolder(
+          this.projectId,
+          Comlink.proxy((done: number, total: number) => {
+            this.progress = { done, total };
+          }),
+        ),
+      );
     }).then(() => blob);
   }
 
@@ -429,9 +486,20 @@ export class LabelManager {
         const s = byId.get(c.id);
         if (!s) return [];
         if (c.label) classes.add(c.label);
-        return [{ id: c.id, before: { label: s.label, labelSource: s.labelSource, labeledAt: s.labeledAt }, after: { label: c.label, labelSource: c.label ? c.source : null, labeledAt: c.label ? now : null } }];
+        return [
+          {
+            id: c.id,
+            before: { label: s.label, labelSource: s.labelSource, labeledAt: s.labeledAt },
+            after: { label: c.label, labelSource: c.label ? c.source : null, labeledAt: c.label ? now : null },
+          },
+        ];
       });
-      await this.apply({ description: `Imported ${changes.length} labels from CSV`, changes, classesBefore: [...this.classes], classesAfter: [...classes].sort(byName) });
+      await this.apply({
+        description: `Imported ${changes.length} labels from CSV`,
+        changes,
+        classesBefore: [...this.classes],
+        classesAfter: [...classes].sort(byName),
+      });
       this.importPlan = null;
       this.rerank();
     });

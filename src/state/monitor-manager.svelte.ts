@@ -72,7 +72,14 @@ export interface VersionOption {
   logs: number;
 }
 
-const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif', 'image/bmp': 'bmp', 'image/avif': 'avif' };
+const EXT: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/bmp': 'bmp',
+  'image/avif': 'avif',
+};
 
 /**
  * A flat, safe, unique file name for an image sent to labeling: no folders (a folder would become a
@@ -191,7 +198,12 @@ export class MonitorManager {
     }));
   });
 
-  classes = $derived(classDistribution(this.shown.map((l) => l.predicted), this.reference?.classCounts ?? {}));
+  classes = $derived(
+    classDistribution(
+      this.shown.map((l) => l.predicted),
+      this.reference?.classCounts ?? {},
+    ),
+  );
 
   /** Total variation between predicted and training class shares; null without both sides. */
   classShift = $derived(this.reference && this.shown.length ? totalVariation(this.classes) : null);
@@ -303,11 +315,17 @@ export class MonitorManager {
   }
 
   sendAlertSamples(alert: AlertRecord): Promise<void> {
-    return this.sendToLabeling(this.alertLogs(alert).map((l) => l.id), `alert-${alert.id}`);
+    return this.sendToLabeling(
+      this.alertLogs(alert).map((l) => l.id),
+      `alert-${alert.id}`,
+    );
   }
 
   sendLowConfidence(): Promise<void> {
-    return this.sendToLabeling(this.lowConfidence.map((l) => l.id), 'low-confidence');
+    return this.sendToLabeling(
+      this.lowConfidence.map((l) => l.id),
+      'low-confidence',
+    );
   }
 
   /**

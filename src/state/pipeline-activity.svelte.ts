@@ -75,7 +75,13 @@ class PipelineActivity {
   }
 
   /** Starts one run in the training worker and resolves when it ends (never rejects). */
-  async launch(projectId: string, pipelineId: string, trigger: TriggerInfo, startedBy: 'person' | 'trigger', start: Starter): Promise<LaunchResult> {
+  async launch(
+    projectId: string,
+    pipelineId: string,
+    trigger: TriggerInfo,
+    startedBy: 'person' | 'trigger',
+    start: Starter,
+  ): Promise<LaunchResult> {
     if (this.running) return { run: null, error: 'A pipeline run is already going in this tab.', busy: true };
     const token = ++this.token;
     this.running = true;

@@ -26,7 +26,13 @@ const creatingDefault = new Map<string, Promise<void>>();
 export type ShownRunState = PipelineRunRecord['state'];
 
 function fileSlug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'pipeline';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'pipeline'
+  );
 }
 
 const asRuns = (records: unknown[]) => records as PipelineRunRecord[];
@@ -157,7 +163,8 @@ export class PipelineManager {
     this.planError = null;
     if (!id) return;
     await this.refreshRuns();
-    if (pipelineActivity.running && pipelineActivity.pipelineId === id && pipelineActivity.run) this.selectedRunId = pipelineActivity.run.id;
+    if (pipelineActivity.running && pipelineActivity.pipelineId === id && pipelineActivity.run)
+      this.selectedRunId = pipelineActivity.run.id;
     await this.refreshPlan();
   }
 
@@ -402,7 +409,9 @@ export class PipelineManager {
     this.error = null;
     this.message = null;
     const trigger: TriggerInfo = { kind: 'manual', detail: 'started by hand on the Pipeline stage' };
-    const result = await pipelineActivity.launch(this.projectId, id, trigger, 'person', (api, onEvent) => api.runPipeline(id, trigger, onEvent));
+    const result = await pipelineActivity.launch(this.projectId, id, trigger, 'person', (api, onEvent) =>
+      api.runPipeline(id, trigger, onEvent),
+    );
     if (result.error && !this.destroyed) this.error = result.error;
   }
 
@@ -411,7 +420,9 @@ export class PipelineManager {
     this.message = null;
     this.selectedRunId = run.id;
     const trigger: TriggerInfo = { kind: 'resume', detail: `resumed run #${run.number}` };
-    const result = await pipelineActivity.launch(this.projectId, run.pipelineId, trigger, 'person', (api, onEvent) => api.resumePipeline(run.id, onEvent));
+    const result = await pipelineActivity.launch(this.projectId, run.pipelineId, trigger, 'person', (api, onEvent) =>
+      api.resumePipeline(run.id, onEvent),
+    );
     if (result.error && !this.destroyed) this.error = result.error;
   }
 
@@ -419,4 +430,3 @@ export class PipelineManager {
     if (this.runningHere) pipelineActivity.cancel();
   }
 }
-

@@ -90,7 +90,10 @@ export class PipelineTriggerWatcher {
           .then((result) => {
             if (result.error === null || result.busy) return;
             backoff.set(pipeline.id, Date.now() + FAILURE_BACKOFF_MS);
-            pipelineActivity.triggerError = { projectId, message: `The pipeline “${def.name}” was triggered (${trigger.detail}) but could not run: ${result.error}` };
+            pipelineActivity.triggerError = {
+              projectId,
+              message: `The pipeline “${def.name}” was triggered (${trigger.detail}) but could not run: ${result.error}`,
+            };
           });
         return;
       }

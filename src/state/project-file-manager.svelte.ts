@@ -73,7 +73,15 @@ class ProjectFileManager {
   async importProject(file: File): Promise<void> {
     if (this.busy) return;
     this.exportNote = this.exportError = null;
-    this.current = { fileName: file.name, fileBytes: file.size, phase: 'checking', progress: null, plan: null, result: null, message: null };
+    this.current = {
+      fileName: file.name,
+      fileBytes: file.size,
+      phase: 'checking',
+      progress: null,
+      plan: null,
+      result: null,
+      message: null,
+    };
     this.phaseStart = performance.now();
     this.lastPhase = 'check';
     const onProgress = Comlink.proxy((p: ArchiveProgress) => this.progressed(p));
@@ -85,7 +93,12 @@ class ProjectFileManager {
     } catch (err) {
       const e = err as Error;
       if (this.current) {
-        this.current = { ...this.current, phase: e?.name === IMPORT_CANCELLED ? 'cancelled' : 'failed', message: e?.message ?? String(err), progress: null };
+        this.current = {
+          ...this.current,
+          phase: e?.name === IMPORT_CANCELLED ? 'cancelled' : 'failed',
+          message: e?.message ?? String(err),
+          progress: null,
+        };
       }
     } finally {
       this.answer = null;

@@ -30,7 +30,12 @@ interface DeletedMessage {
 /** Kinds of work holding a Web Lock on this project in any tab ("training", "tuning study", …). */
 async function workRunningOn(projectId: string): Promise<string[]> {
   const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
-  const [runs, studies, pipelines, sessions] = await Promise.all([listRuns(projectId), listStudies(projectId), listPipelines(projectId), listImports(projectId)]);
+  const [runs, studies, pipelines, sessions] = await Promise.all([
+    listRuns(projectId),
+    listStudies(projectId),
+    listPipelines(projectId),
+    listImports(projectId),
+  ]);
   const work: string[] = [];
   if (runs.some((r) => held.has(`trainyard-train-${r.id}`) && !(r.config as { trial?: boolean }).trial)) work.push('training');
   if (studies.some((s) => held.has(`trainyard-study-${s.id}`))) work.push('tuning study');
@@ -56,7 +61,8 @@ class ProjectsManager {
     this.channel?.addEventListener('message', (e: MessageEvent<DeletedMessage>) => {
       if (e.data?.kind !== 'deleted') return;
       const stopped = this.stopLocalWork(e.data.projectId, `“${e.data.name}” was deleted in another tab`);
-      if (stopped.length > 0) this.notice = `“${e.data.name}” was deleted in another tab; its ${stopped.join(' and ')} in this tab stopped and nothing of it was kept.`;
+      if (stopped.length > 0)
+        this.notice = `“${e.data.name}” was deleted in another tab; its ${stopped.join(' and ')} in this tab stopped and nothing of it was kept.`;
       void this.refresh();
     });
   }
@@ -119,7 +125,8 @@ class ProjectsManager {
     this.stopLocalWork(id, `“${name}” was deleted`);
     await deleteProject(id);
     this.channel?.postMessage({ kind: 'deleted', projectId: id, name } satisfies DeletedMessage);
-    if (running.length > 0) this.notice = `Deleted “${name}”. Its ${running.join(' and ')} was stopped (in every tab) and nothing of it was kept.`;
+    if (running.length > 0)
+      this.notice = `Deleted “${name}”. Its ${running.join(' and ')} was stopped (in every tab) and nothing of it was kept.`;
     await this.refresh();
     void storage.refresh();
   }

@@ -17,7 +17,8 @@ function gpuLossNotice(loss: GpuLoss, now: BackendName | null): string {
   const was = BACKEND_LABEL[loss.backend];
   const lost = `The GPU was lost (${loss.reason}); the run stopped after epoch ${loss.epoch}`;
   if (now === null) return `${lost}. Resuming from that checkpoint on a fresh backend…`;
-  if (now === loss.backend) return `${lost} and resumed from that checkpoint on ${was} with a fresh ${loss.backend === 'webgl' ? 'WebGL context' : 'device'}.`;
+  if (now === loss.backend)
+    return `${lost} and resumed from that checkpoint on ${was} with a fresh ${loss.backend === 'webgl' ? 'WebGL context' : 'device'}.`;
   return `${lost} and resumed from that checkpoint on ${BACKEND_LABEL[now]} instead of ${was} (${was} could not start again); expect it to be slower.`;
 }
 
@@ -155,7 +156,8 @@ class TrainManager {
         if (this.gpuLoss && !loss) this.notice = gpuLossNotice(this.gpuLoss, this.outcome.backend.name);
         if (this.outcome.state === 'failed' || this.outcome.state === 'diverged' || loss) this.error = this.outcome.message;
         // A run interrupted by a full disk says why (usage and quota) and stays resumable.
-        else if (this.outcome.state === 'interrupted' && this.outcome.message?.startsWith('Storage is full')) this.error = this.outcome.message;
+        else if (this.outcome.state === 'interrupted' && this.outcome.message?.startsWith('Storage is full'))
+          this.error = this.outcome.message;
       }
     } catch (err) {
       if (err instanceof WorkerDiedError) {

@@ -25,15 +25,19 @@ export function pausedByGpuLoss(study: StudyRecord): boolean {
 /** What the notice says once a study paused by a GPU loss has been resumed and run on `now`. */
 function resumedNotice(name: string, loss: StudyGpuLoss | null, now: BackendName): string {
   const was = loss ? BACKEND_LABEL[loss.backend] : null;
-  const where = loss === null ? BACKEND_LABEL[now]
-    : now === loss.backend ? `${was} with a fresh ${loss.backend === 'webgl' ? 'WebGL context' : 'device'}`
-    : `${BACKEND_LABEL[now]} instead of ${was} (${was} could not start again); expect it to be slower`;
+  const where =
+    loss === null
+      ? BACKEND_LABEL[now]
+      : now === loss.backend
+        ? `${was} with a fresh ${loss.backend === 'webgl' ? 'WebGL context' : 'device'}`
+        : `${BACKEND_LABEL[now]} instead of ${was} (${was} could not start again); expect it to be slower`;
   const lost = loss ? `The GPU was lost (${loss.reason}) during trial ${loss.trial}` : 'The GPU was lost';
   return `${lost}; study “${name}” resumed on ${where}.`;
 }
 
 export const FINISHED_STATES = ['complete', 'pruned', 'failed'] as const;
-export const finishedCount = (trials: TrialRecord[]) => trials.filter((t) => (FINISHED_STATES as readonly string[]).includes(t.state)).length;
+export const finishedCount = (trials: TrialRecord[]) =>
+  trials.filter((t) => (FINISHED_STATES as readonly string[]).includes(t.state)).length;
 
 export class TuneManager {
   form = $state<StudyForm>(defaultForm());
@@ -173,7 +177,9 @@ export class TuneManager {
       this.selectedId = trial.studyId;
     }
     if (this.selectedId === trial.studyId) {
-      this.trials = [...this.trials.filter((t) => t.number !== trial.number && t.studyId === trial.studyId), trial].sort((a, b) => a.number - b.number);
+      this.trials = [...this.trials.filter((t) => t.number !== trial.number && t.studyId === trial.studyId), trial].sort(
+        (a, b) => a.number - b.number,
+      );
     }
     // The study record (state, elapsed time) moves with every trial: re-read it.
     void this.refreshStudies();
@@ -269,9 +275,14 @@ export class TuneManager {
     this.registerProgress = null;
     this.error = null;
     try {
-      const outcome = await trainClient.call((api) => api.registerBest(study.id, Comlink.proxy((p: TrainProgress) => {
-        this.registerProgress = p;
-      })));
+      const outcome = await trainClient.call((api) =>
+        api.registerBest(
+          study.id,
+          Comlink.proxy((p: TrainProgress) => {
+            this.registerProgress = p;
+          }),
+        ),
+      );
       if (!outcome.versionId) throw new Error(outcome.message ?? `Registering failed (${outcome.state}).`);
       const v = await getVersion(outcome.versionId);
       if (v) this.versionNumbers = { ...this.versionNumbers, [v.id]: v.number };

@@ -41,7 +41,10 @@ export async function openComponentPage(entry: string, viewport = { width: 800, 
     plugins: [sveltePlugin],
   });
   const files: Record<string, [string, Uint8Array | string]> = {
-    '/': ['text/html', '<!doctype html><html lang="en"><meta charset="utf-8"><title>component</title><body><div id="app"></div><script src="/app.js"></script></body></html>'],
+    '/': [
+      'text/html',
+      '<!doctype html><html lang="en"><meta charset="utf-8"><title>component</title><body><div id="app"></div><script src="/app.js"></script></body></html>',
+    ],
     '/app.js': ['text/javascript', bundle.outputFiles[0].contents],
   };
   const server = createServer((req, res) => {

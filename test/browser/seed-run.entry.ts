@@ -14,7 +14,12 @@ interface PageRun {
 declare global {
   interface Window {
     trainSeeded(backend: string, options: Omit<SeedRunOptions, 'set'>, shape: [number, number, number]): Promise<PageRun>;
-    firstStepGradients(backend: string, options: Omit<SeedRunOptions, 'set'>, shape: [number, number, number], training: boolean): Promise<number[][]>;
+    firstStepGradients(
+      backend: string,
+      options: Omit<SeedRunOptions, 'set'>,
+      shape: [number, number, number],
+      training: boolean,
+    ): Promise<number[][]>;
   }
 }
 

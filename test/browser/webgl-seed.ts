@@ -53,7 +53,11 @@ export async function openSeedPage(options: SeedRunOptions): Promise<SeedPage> {
     res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: [...BASE_FLAGS, '--enable-unsafe-swiftshader'] });
+  const browser = await chromium.launch({
+    executablePath: findChromium(),
+    headless: true,
+    args: [...BASE_FLAGS, '--enable-unsafe-swiftshader'],
+  });
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   const pageOptions = {
@@ -69,7 +73,12 @@ export async function openSeedPage(options: SeedRunOptions): Promise<SeedPage> {
       return { ...run, weights: run.weights.map((w) => Float32Array.from(w)) };
     },
     async firstStepGradients(backend, training = false) {
-      const grads = await page.evaluate(({ backend, o, shape, training }) => window.firstStepGradients(backend, o, shape, training), { backend, o: pageOptions, shape, training });
+      const grads = await page.evaluate(({ backend, o, shape, training }) => window.firstStepGradients(backend, o, shape, training), {
+        backend,
+        o: pageOptions,
+        shape,
+        training,
+      });
       return grads.map((g) => Float32Array.from(g));
     },
     async close() {

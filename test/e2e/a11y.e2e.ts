@@ -42,7 +42,9 @@ async function seriousViolations(page: TrackedPage, where: string): Promise<stri
   const lines = bad.map(
     (v) =>
       `${where}: [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` +
-      v.nodes.map((n) => `    ${n.target.join(' ')}  ${n.html.slice(0, 160)}\n      ${(n.failureSummary ?? '').replace(/\n/g, '\n      ')}`).join('\n'),
+      v.nodes
+        .map((n) => `    ${n.target.join(' ')}  ${n.html.slice(0, 160)}\n      ${(n.failureSummary ?? '').replace(/\n/g, '\n      ')}`)
+        .join('\n'),
   );
   if (lines.length) console.log(lines.join('\n'));
   return lines;
@@ -100,7 +102,9 @@ describe('accessibility', () => {
         const el = document.activeElement as HTMLElement | null;
         return {
           label: el?.id ? (document.querySelector(`label[for="${el.id}"]`)?.textContent ?? '') : '',
-          desc: el ? `${el.tagName.toLowerCase()}${el.getAttribute('aria-label') ? `[${el.getAttribute('aria-label')}]` : ''} ${el.textContent?.trim().slice(0, 30) ?? ''}` : 'none',
+          desc: el
+            ? `${el.tagName.toLowerCase()}${el.getAttribute('aria-label') ? `[${el.getAttribute('aria-label')}]` : ''} ${el.textContent?.trim().slice(0, 30) ?? ''}`
+            : 'none',
         };
       });
       visited.push(focused.desc);

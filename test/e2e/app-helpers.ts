@@ -105,7 +105,10 @@ export async function waitForDemoImported(page: Page, timeout = DEMO_TIMEOUT): P
   const card = projectCard(page, DEMO_NAME);
   await card.waitFor({ timeout });
   // A locator wait, not expect.poll: this also runs in beforeAll hooks.
-  await card.getByTestId('sample-count').filter({ hasText: /^\s*5,000 images\s*$/ }).waitFor({ timeout });
+  await card
+    .getByTestId('sample-count')
+    .filter({ hasText: /^\s*5,000 images\s*$/ })
+    .waitFor({ timeout });
   await page.getByRole('progressbar', { name: `Importing into ${DEMO_NAME}` }).waitFor({ state: 'detached', timeout });
 }
 
@@ -149,7 +152,9 @@ export async function pickFiles(page: Page, files: string | string[]): Promise<v
 }
 
 async function planOrFailure(page: Page): Promise<void> {
-  await planHeading(page).or(importPanel(page).getByText(/^Import failed:/)).waitFor({ timeout: IMPORT_TIMEOUT });
+  await planHeading(page)
+    .or(importPanel(page).getByText(/^Import failed:/))
+    .waitFor({ timeout: IMPORT_TIMEOUT });
 }
 
 export interface ImportReport {
@@ -236,9 +241,11 @@ export function shownCount(page: Page): Promise<number> {
 export async function perClass(page: Page): Promise<Record<string, number>> {
   const list = page.getByRole('list', { name: 'Images per class' });
   if ((await list.count()) === 0) return {};
-  const rows = await list.getByRole('listitem').evaluateAll((items) =>
-    items.map((li) => [li.querySelector('.name')?.textContent ?? '', li.querySelector('.count')?.textContent ?? ''] as const),
-  );
+  const rows = await list
+    .getByRole('listitem')
+    .evaluateAll((items) =>
+      items.map((li) => [li.querySelector('.name')?.textContent ?? '', li.querySelector('.count')?.textContent ?? ''] as const),
+    );
   return Object.fromEntries(rows.map(([name, count]) => [name, Number(count.replace(/[^\d]/g, ''))]));
 }
 
@@ -277,7 +284,7 @@ export const HALVES_CLASSES = ['left', 'right', 'top'];
  */
 export function writeDarkLightDataset(root: string, perClass: number, seed: number): void {
   let state = seed;
-  const rand = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const cls of ['dark', 'light']) {
     mkdirSync(join(root, cls), { recursive: true });
     for (let i = 0; i < perClass; i++) {
@@ -294,7 +301,7 @@ export function writeDarkLightDataset(root: string, perClass: number, seed: numb
 /** 28x28 grayscale PNGs whose bright half tells the class, with seeded noise: learnable in seconds. */
 export function writeHalvesDataset(root: string, perClass: number, classes = HALVES_CLASSES): void {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const cls of classes) {
     mkdirSync(join(root, cls), { recursive: true });
     for (let i = 0; i < perClass; i++) {

@@ -43,7 +43,13 @@ async function drag(from: [number, number], to: [number, number]) {
 
 function expectBox(b: EditorBox, x: number, y: number, w: number, h: number) {
   // Within one screen pixel or so of where the mouse went (the image is ~560 px wide).
-  for (const [got, want] of [[b.x, x], [b.y, y], [b.w, w], [b.h, h]]) expect(Math.abs(got - want)).toBeLessThan(0.006);
+  for (const [got, want] of [
+    [b.x, x],
+    [b.y, y],
+    [b.w, w],
+    [b.h, h],
+  ])
+    expect(Math.abs(got - want)).toBeLessThan(0.006);
 }
 
 describe('box editor in Chromium', () => {
@@ -53,7 +59,9 @@ describe('box editor in Chromium', () => {
     expect(boxes).toHaveLength(1);
     expectBox(boxes[0], 0.1, 0.1, 0.3, 0.4);
     expect(boxes[0]).toMatchObject({ label: 'cat', source: 'manual' });
-    await expect.poll(() => page.locator('ul[aria-label="Boxes on this image"]').textContent()).toContain('box 1: cat, 30% × 40% at 10%, 10%');
+    await expect
+      .poll(() => page.locator('ul[aria-label="Boxes on this image"]').textContent())
+      .toContain('box 1: cat, 30% × 40% at 10%, 10%');
 
     // The selected box has handles: drag the bottom-right one.
     expect(await page.locator('.handle').count()).toBe(8);
@@ -109,7 +117,10 @@ describe('box editor in Chromium', () => {
       { x: 0.1, y: 0.1, w: 0.2, h: 0.2, label: 'cat', source: 'prediction', confidence: 0.91, time: 0 },
       { x: 0.6, y: 0.6, w: 0.2, h: 0.2, label: 'dog', source: 'prediction', confidence: 0.42, time: 0 },
     ];
-    await page.evaluate((b) => (window as unknown as { __boxEditor: { setBoxes: (b: EditorBox[]) => void } }).__boxEditor.setBoxes(b), proposals);
+    await page.evaluate(
+      (b) => (window as unknown as { __boxEditor: { setBoxes: (b: EditorBox[]) => void } }).__boxEditor.setBoxes(b),
+      proposals,
+    );
     await expect.poll(() => page.locator('svg text').allTextContents()).toEqual(['1 cat 91%?', '2 dog 42%?']);
     const n = (await changes()).length;
     // Select the first by clicking it (no change), accept with A.
@@ -131,7 +142,9 @@ describe('box editor in Chromium', () => {
     await page.keyboard.press('Control+z');
     expect(await last()).toHaveLength(2);
     // Undo brings the proposal back selected: R rejects it.
-    await expect.poll(() => page.locator('[aria-label="Proposed box"]').textContent()).toContain('Box 2: dog, proposed with confidence 42%');
+    await expect
+      .poll(() => page.locator('[aria-label="Proposed box"]').textContent())
+      .toContain('Box 2: dog, proposed with confidence 42%');
     await page.keyboard.press('r');
     expect(await last()).toHaveLength(1);
   });

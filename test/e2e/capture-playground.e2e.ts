@@ -9,14 +9,25 @@ import { join } from 'node:path';
 import pngjs from 'pngjs';
 import type { Page } from 'playwright-core';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from './harness';
-import { closeReport, createProject, importAndReport, importPanel, numberIn, perClass, pickFolder, readReport, REPORT_HEADING, waitForDemoImported } from './app-helpers';
+import {
+  closeReport,
+  createProject,
+  importAndReport,
+  importPanel,
+  numberIn,
+  perClass,
+  pickFolder,
+  readReport,
+  REPORT_HEADING,
+  waitForDemoImported,
+} from './app-helpers';
 
 const CAMERA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
 /** White bars on black, as the Digits demo is drawn: `across` (horizontal) or `down` (vertical). */
 function writeBars(root: string, perClass: number): void {
   let seed = 11;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const cls of ['across', 'down']) {
     mkdirSync(join(root, cls), { recursive: true });
     for (let i = 0; i < perClass; i++) {
@@ -66,7 +77,9 @@ describe('webcam capture and the playground', () => {
     await page.getByRole('button', { name: 'Capture from webcam…' }).click();
     await page.getByLabel('New class name').fill('wave');
     await page.getByRole('button', { name: 'Start camera' }).click();
-    await page.waitForFunction(() => ((document.querySelector('video[aria-label="Webcam preview"]') as HTMLVideoElement | null)?.videoWidth ?? 0) > 0);
+    await page.waitForFunction(
+      () => ((document.querySelector('video[aria-label="Webcam preview"]') as HTMLVideoElement | null)?.videoWidth ?? 0) > 0,
+    );
     await page.getByLabel('Frames per second').fill('8');
     const record = page.getByRole('button', { name: 'Hold to record' });
     await record.scrollIntoViewIfNeeded();
@@ -102,7 +115,13 @@ describe('webcam capture and the playground', () => {
           open.onsuccess = () => {
             const all = open.result.transaction('imports').objectStore('imports').getAll();
             all.onsuccess = () => {
-              resolve(all.result.map((s: { source: { kind: string; name: string }; imported: number }) => ({ kind: s.source.kind, name: s.source.name, imported: s.imported })));
+              resolve(
+                all.result.map((s: { source: { kind: string; name: string }; imported: number }) => ({
+                  kind: s.source.kind,
+                  name: s.source.name,
+                  imported: s.imported,
+                })),
+              );
               open.result.close();
             };
           };
@@ -149,7 +168,14 @@ describe('webcam capture and the playground', () => {
     await page.mouse.down();
     for (let i = 1; i <= 8; i++) await page.mouse.move(r.x + r.width * (0.2 + 0.075 * i), r.y + r.height * 0.5);
     await page.mouse.up();
-    const centre = await pad.evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(c.width / 2, c.height / 2, 1, 1).data.slice(0, 3)));
+    const centre = await pad.evaluate((c: HTMLCanvasElement) =>
+      Array.from(
+        c
+          .getContext('2d')!
+          .getImageData(c.width / 2, c.height / 2, 1, 1)
+          .data.slice(0, 3),
+      ),
+    );
     expect(centre).toEqual([255, 255, 255]);
     const drawing = predictions.filter({ hasText: 'drawing' }).first();
     await expect.poll(() => drawing.innerText(), { timeout: 30_000 }).toMatch(/\d+\.\d%/);

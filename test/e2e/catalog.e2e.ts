@@ -31,12 +31,14 @@ const COLOURS: Record<string, [number, number, number]> = { red: [230, 80, 60], 
 /** 96x96 RGB "photos": a disc of the class colour on a noisy background, seeded. */
 function writePhotos(root: string, perClass: number): void {
   let seed = 11;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const cls of CLASSES) {
     mkdirSync(join(root, cls), { recursive: true });
     for (let i = 0; i < perClass; i++) {
       const png = new pngjs.PNG({ width: 96, height: 96 });
-      const cx = 30 + rand() * 36, cy = 30 + rand() * 36, r = 18 + rand() * 12;
+      const cx = 30 + rand() * 36,
+        cy = 30 + rand() * 36,
+        r = 18 + rand() * 12;
       for (let y = 0; y < 96; y++) {
         for (let x = 0; x < 96; x++) {
           const inside = (x - cx) ** 2 + (y - cy) ** 2 < r * r;
@@ -65,32 +67,44 @@ function gotoStage(page: Page, stage: 'Data' | 'Train') {
 
 /** Records in the backbone stores of the app's IndexedDB (both must stay empty after a failure). */
 function storedBackbones(page: Page): Promise<number[]> {
-  return page.evaluate(() => new Promise<number[]>((ok, fail) => {
-    const req = indexedDB.open('trainyard');
-    req.onerror = () => fail(req.error);
-    req.onsuccess = () => {
-      const tx = req.result.transaction(['backbones', 'backboneWeights']);
-      const a = tx.objectStore('backbones').count();
-      const b = tx.objectStore('backboneWeights').count();
-      tx.oncomplete = () => (req.result.close(), ok([a.result, b.result]));
-    };
-  }));
+  return page.evaluate(
+    () =>
+      new Promise<number[]>((ok, fail) => {
+        const req = indexedDB.open('trainyard');
+        req.onerror = () => fail(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction(['backbones', 'backboneWeights']);
+          const a = tx.objectStore('backbones').count();
+          const b = tx.objectStore('backboneWeights').count();
+          tx.oncomplete = () => (req.result.close(), ok([a.result, b.result]));
+        };
+      }),
+  );
 }
 
 /** The newest version's test accuracy and backbone fingerprint, from IndexedDB. */
 function newestVersion(page: Page): Promise<{ number: number; accuracy: number; sha256: string | null }> {
-  return page.evaluate(() => new Promise((ok, fail) => {
-    const req = indexedDB.open('trainyard');
-    req.onerror = () => fail(req.error);
-    req.onsuccess = () => {
-      const all = req.result.transaction('models').objectStore('models').getAll();
-      all.onsuccess = () => {
-        req.result.close();
-        const v = (all.result as Array<{ number: number; createdAt: number; meta: { metrics: { accuracy: number }; backbone?: { sha256?: string } } }>).sort((x, y) => y.createdAt - x.createdAt)[0];
-        ok({ number: v.number, accuracy: v.meta.metrics.accuracy, sha256: v.meta.backbone?.sha256 ?? null });
-      };
-    };
-  }));
+  return page.evaluate(
+    () =>
+      new Promise((ok, fail) => {
+        const req = indexedDB.open('trainyard');
+        req.onerror = () => fail(req.error);
+        req.onsuccess = () => {
+          const all = req.result.transaction('models').objectStore('models').getAll();
+          all.onsuccess = () => {
+            req.result.close();
+            const v = (
+              all.result as Array<{
+                number: number;
+                createdAt: number;
+                meta: { metrics: { accuracy: number }; backbone?: { sha256?: string } };
+              }>
+            ).sort((x, y) => y.createdAt - x.createdAt)[0];
+            ok({ number: v.number, accuracy: v.meta.metrics.accuracy, sha256: v.meta.backbone?.sha256 ?? null });
+          };
+        };
+      }),
+  );
 }
 
 describe('backbone catalog and Quick model', () => {
@@ -138,11 +152,15 @@ describe('backbone catalog and Quick model', () => {
     const origin = `http://127.0.0.1:${(catalogServer.address() as { port: number }).port}`;
 
     // One build of the app for this origin (about 20 s alone); dist/ stays the default build.
-    execFileSync(process.execPath, [resolve(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', OUT, '--emptyOutDir', '--logLevel', 'warn'], {
-      cwd: ROOT,
-      env: { ...process.env, TRAINYARD_CATALOG_ORIGIN: origin },
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [resolve(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', OUT, '--emptyOutDir', '--logLevel', 'warn'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, TRAINYARD_CATALOG_ORIGIN: origin },
+        stdio: 'inherit',
+      },
+    );
     app = await startServer({ root: OUT, port: 0 });
     b = await launchBrowser({ demoImported: true });
     page = await newPage(b);
@@ -165,7 +183,9 @@ describe('backbone catalog and Quick model', () => {
     await gotoStage(page, 'Train');
     const table = page.getByRole('table', { name: 'Pretrained backbones' });
     await table.waitFor();
-    expect(await table.getByRole('row').nth(1).innerText()).toMatch(/MobileNet v2 0\.35 \(224 px, RGB\)\s+224×224 px\s+colour \(RGB\)\s+1280\s+about 1\.6 MB\s+Apache-2\.0/);
+    expect(await table.getByRole('row').nth(1).innerText()).toMatch(
+      /MobileNet v2 0\.35 \(224 px, RGB\)\s+224×224 px\s+colour \(RGB\)\s+1280\s+about 1\.6 MB\s+Apache-2\.0/,
+    );
     expect(requests).toEqual([]); // nothing fetched just by looking
 
     // The first call to the training worker also runs its one-time backend probe: minutes on a loaded 2-core machine.
@@ -181,7 +201,10 @@ describe('backbone catalog and Quick model', () => {
 
     // Cancel: progress shows bytes, then nothing is kept.
     await page.getByRole('button', { name: `Download ${catalogEntry('mobilenet-v1-0.25-96-gray')!.name}` }).click();
-    await page.getByTestId('catalog-progress').filter({ hasText: / of [\d.]+ KB/ }).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('catalog-progress')
+      .filter({ hasText: / of [\d.]+ KB/ })
+      .waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Cancel download' }).click();
     await page.getByTestId('catalog-error').filter({ hasText: 'Download cancelled; nothing was stored.' }).waitFor({ timeout: 30_000 });
     expect(await storedBackbones(page)).toEqual([0, 0]);
@@ -203,7 +226,10 @@ describe('backbone catalog and Quick model', () => {
     expect(why).toMatch(/in colour/);
     expect(why).toMatch(/smallest class has 15 images \(under 50\)/);
     await proposals.getByRole('button', { name: 'Quick model' }).click();
-    await page.getByTestId('quick-model-result').filter({ hasText: /Quick model ready/ }).waitFor({ timeout: 240_000 });
+    await page
+      .getByTestId('quick-model-result')
+      .filter({ hasText: /Quick model ready/ })
+      .waitFor({ timeout: 240_000 });
     const quick = await newestVersion(page);
     expect(quick.sha256).toBe(goodSha); // the version carries the backbone's fingerprint
     expect(await page.getByRole('list', { name: 'Stored backbones' }).innerText()).toContain(`SHA-256 ${goodSha}`);
@@ -213,7 +239,10 @@ describe('backbone catalog and Quick model', () => {
     await page.reload();
     await gotoStage(page, 'Train');
     await page.getByRole('button', { name: 'Start training' }).click();
-    await page.getByTestId('train-outcome').filter({ hasText: /Run completed/ }).waitFor({ timeout: 240_000 });
+    await page
+      .getByTestId('train-outcome')
+      .filter({ hasText: /Run completed/ })
+      .waitFor({ timeout: 240_000 });
     const scratch = await newestVersion(page);
     expect(scratch.number).toBe(quick.number + 1);
     expect(scratch.sha256).toBeNull();
@@ -225,7 +254,10 @@ describe('backbone catalog and Quick model', () => {
     const before = requests.length;
     await b.context.setOffline(true);
     await page.getByRole('region', { name: 'Suggested for this data' }).getByRole('button', { name: 'Quick model' }).click();
-    await page.getByTestId('quick-model-result').filter({ hasText: /Quick model ready/ }).waitFor({ timeout: 240_000 });
+    await page
+      .getByTestId('quick-model-result')
+      .filter({ hasText: /Quick model ready/ })
+      .waitFor({ timeout: 240_000 });
     await b.context.setOffline(false);
     const again = await newestVersion(page);
     expect(again.number).toBe(scratch.number + 1);

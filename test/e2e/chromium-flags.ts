@@ -10,4 +10,3 @@ export const BASE_FLAGS = [
 ];
 /** WebGPU on a software (SwiftShader) adapter when the machine has no GPU. */
 export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'];
-

@@ -54,7 +54,11 @@ function stage(page: Page, name: string) {
 
 /** Accuracy of a predictions CSV (filename,predicted,…) against the known labels. */
 function csvAccuracy(csv: string, labels: Record<string, string>): number {
-  const rows = csv.trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
+  const rows = csv
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((l) => l.split(','));
   const scored = rows.filter((r) => labels[r[0]] !== undefined && r[1]);
   return scored.filter((r) => labels[r[0]] === r[1]).length / scored.length;
 }
@@ -98,11 +102,17 @@ describe('the pipeline cycle on the Digits demo', () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-cycle-'));
     shifted = writeRotatedDigits(join(dir, 'shifted'), 30, 0);
     heldOut = writeRotatedDigits(join(dir, 'held-out'), 10, 40);
-    writeFileSync(join(dir, 'shifted-labels.csv'), ['filename,label', ...Object.entries(shifted).map(([f, l]) => `${f},${l}`)].join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'shifted-labels.csv'),
+      ['filename,label', ...Object.entries(shifted).map(([f, l]) => `${f},${l}`)].join('\n') + '\n',
+    );
     // A small fast model, a gate that needs no loss of accuracy and tolerates some per-class noise,
     // and the "new labels" trigger on.
     const def = defaultPipeline('Retrain on new labels', {
-      train: { mode: 'train', settings: { architecture: 'mlp', hidden: [128], epochs: 5, learningRate: 0.002, batchSize: 64, earlyStoppingPatience: 0 } },
+      train: {
+        mode: 'train',
+        settings: { architecture: 'mlp', hidden: [128], epochs: 5, learningRate: 0.002, batchSize: 64, earlyStoppingPatience: 0 },
+      },
       gate: { minImprovement: 0, maxClassDrop: 0.15 },
     });
     def.triggers = [{ kind: 'manual' }, { kind: 'new-labels', count: 100, enabled: true }, { kind: 'drift-alert', enabled: false }];
@@ -140,20 +150,26 @@ describe('the pipeline cycle on the Digits demo', () => {
     await expect.poll(() => runRow(page, 2).innerText(), { timeout: 120_000, interval: 500 }).toMatch(/succeeded/);
     const steps = await runSteps(page, 2);
     const names = await steps.evaluateAll((items) => items.map((li) => li.getAttribute('aria-label')));
-    expect(names).toEqual(['validate', 'snapshot', 'split', 'preprocess', 'train', 'evaluate', 'gate', 'register', 'promote'].map((k) => `${k}: cached`));
+    expect(names).toEqual(
+      ['validate', 'snapshot', 'split', 'preprocess', 'train', 'evaluate', 'gate', 'register', 'promote'].map((k) => `${k}: cached`),
+    );
   }, 180_000);
 
   it('batch prediction of rotated digits fires a drift alert', async () => {
     const csv = await batchPredict(page, null, join(dir, 'shifted'), dir);
     v1OnShifted = csvAccuracy(csv, shifted);
-    await expect.poll(() => page.getByRole('alert').allInnerTexts(), { timeout: 120_000 }).toContainEqual(expect.stringMatching(/Drift detected/));
+    await expect
+      .poll(() => page.getByRole('alert').allInnerTexts(), { timeout: 120_000 })
+      .toContainEqual(expect.stringMatching(/Drift detected/));
   }, 240_000);
 
   it('sends the drifted images to the labeling queue, and the labeler labels them', async () => {
     await stage(page, 'Monitor');
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();
     await page.getByRole('button', { name: 'Send drifted samples to labeling' }).first().click();
-    await expect.poll(() => page.getByText(/images? sent to the labeling queue/).allInnerTexts(), { timeout: 120_000 }).toContainEqual(expect.stringMatching(/300 images? sent/));
+    await expect
+      .poll(() => page.getByText(/images? sent to the labeling queue/).allInnerTexts(), { timeout: 120_000 })
+      .toContainEqual(expect.stringMatching(/300 images? sent/));
 
     await stage(page, 'Label');
     await page.getByLabel('Import labels CSV').setInputFiles(join(dir, 'shifted-labels.csv'));
@@ -187,6 +203,8 @@ describe('the pipeline cycle on the Digits demo', () => {
 
     await stage(page, 'Models');
     const history = page.getByRole('list', { name: 'History of production' });
-    await expect.poll(() => history.getByRole('listitem').allInnerTexts()).toEqual([expect.stringMatching(/^Version 1 ·/), expect.stringMatching(/^Version 2 ·/)]);
+    await expect
+      .poll(() => history.getByRole('listitem').allInnerTexts())
+      .toEqual([expect.stringMatching(/^Version 1 ·/), expect.stringMatching(/^Version 2 ·/)]);
   }, 900_000);
 });

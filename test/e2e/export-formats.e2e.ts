@@ -42,7 +42,7 @@ function gotoStage(page: Page, stage: 'Train' | 'Models' | 'Deploy') {
 function writeTestImages(root: string): string[] {
   mkdirSync(root, { recursive: true });
   let seed = 99;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const lit = (cls: string, x: number, y: number) => (cls === 'left' ? x < 14 : cls === 'right' ? x >= 14 : y < 14);
   const names: string[] = [];
   for (let i = 0; i < 60; i++) {
@@ -112,7 +112,11 @@ describe('export formats in the real runtimes', () => {
     await page.getByRole('button', { name: 'Export formats…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Export version 1' });
     await dialog.getByRole('button', { name: 'Download ONNX' }).waitFor({ timeout: 60_000 });
-    for (const [id, label, runtime] of [['tfjs', 'TensorFlow.js', /tf\.loadLayersModel/], ['teachable-machine', 'Teachable Machine', /@teachablemachine\/image/], ['onnx', 'ONNX', /ONNX Runtime/]] as const) {
+    for (const [id, label, runtime] of [
+      ['tfjs', 'TensorFlow.js', /tf\.loadLayersModel/],
+      ['teachable-machine', 'Teachable Machine', /@teachablemachine\/image/],
+      ['onnx', 'ONNX', /ONNX Runtime/],
+    ] as const) {
       const row = dialog.getByTestId(`export-format-${id}`);
       const rowText = await row.innerText();
       expect(rowText).toContain(label);
@@ -123,7 +127,9 @@ describe('export formats in the real runtimes', () => {
       zips.set(id, await unzip(readFileSync(await download.path())));
     }
     expect([...zips.get('onnx')!.keys()].sort()).toEqual(['README.md', 'labels.txt', 'model.onnx', 'preprocess.js']);
-    expect(new TextDecoder().decode(zips.get('tfjs')!.get('README.md'))).toMatch(/^---\nlibrary_name: "tensorflow.js"[\s\S]*## Limitations/);
+    expect(new TextDecoder().decode(zips.get('tfjs')!.get('README.md'))).toMatch(
+      /^---\nlibrary_name: "tensorflow.js"[\s\S]*## Limitations/,
+    );
     await dialog.getByRole('button', { name: 'Close' }).click();
     expect(page.problems()).toEqual([]);
   });
@@ -159,9 +165,26 @@ describe('export formats in the real runtimes', () => {
       const url = (req.url ?? '/').split('?')[0];
       const body =
         statics[url]?.() ??
-        (url.startsWith('/model/') ? files.get(url.slice(7)) : url.startsWith('/plain/') ? plain.get(url.slice(7)) : url.startsWith('/img/') ? readFileSync(join(dir, 'test', url.slice(5))) : undefined);
+        (url.startsWith('/model/')
+          ? files.get(url.slice(7))
+          : url.startsWith('/plain/')
+            ? plain.get(url.slice(7))
+            : url.startsWith('/img/')
+              ? readFileSync(join(dir, 'test', url.slice(5)))
+              : undefined);
       res.statusCode = body ? 200 : 404;
-      res.setHeader('content-type', url.endsWith('.js') ? 'text/javascript' : url.endsWith('.json') ? 'application/json' : url.endsWith('.png') ? 'image/png' : url === '/' ? 'text/html' : 'application/octet-stream');
+      res.setHeader(
+        'content-type',
+        url.endsWith('.js')
+          ? 'text/javascript'
+          : url.endsWith('.json')
+            ? 'application/json'
+            : url.endsWith('.png')
+              ? 'image/png'
+              : url === '/'
+                ? 'text/html'
+                : 'application/octet-stream',
+      );
       res.end(body ? Buffer.from(body) : '');
     }).listen(0, '127.0.0.1');
     await new Promise((r) => server!.once('listening', r));
@@ -170,7 +193,15 @@ describe('export formats in the real runtimes', () => {
     try {
       await tmPage.goto(`http://127.0.0.1:${port}/`);
       const tm = await tmPage.evaluate(async (list) => {
-        const w = window as typeof window & { tmImage: { load(m: string, md: string): Promise<{ predict(img: HTMLImageElement): Promise<Array<{ className: string; probability: number }>> }> }; tf: { version: { tfjs: string } } };
+        const w = window as typeof window & {
+          tmImage: {
+            load(
+              m: string,
+              md: string,
+            ): Promise<{ predict(img: HTMLImageElement): Promise<Array<{ className: string; probability: number }>> }>;
+          };
+          tf: { version: { tfjs: string } };
+        };
         const model = await w.tmImage.load('/model/model.json', '/model/metadata.json');
         const metadata = await (await fetch('/plain/metadata.json')).json();
         const control = await w.tmImage.load('/plain/model.json', { ...metadata, grayscale: true } as unknown as string);
@@ -180,7 +211,8 @@ describe('export formats in the real runtimes', () => {
           const img = new Image();
           img.src = `/img/${name}`;
           await img.decode();
-          const top = (preds: Array<{ className: string; probability: number }>) => preds.reduce((a, p) => (p.probability > a.probability ? p : a)).className;
+          const top = (preds: Array<{ className: string; probability: number }>) =>
+            preds.reduce((a, p) => (p.probability > a.probability ? p : a)).className;
           out[name] = top(await model.predict(img));
           ctl[name] = top(await control.predict(img));
         }
@@ -190,7 +222,9 @@ describe('export formats in the real runtimes', () => {
       const agree = names.filter((n) => tm.out[n] === app.get(n)!.label).length;
       expect(agree / names.length).toBeGreaterThanOrEqual(0.98);
       const controlAgree = names.filter((n) => tm.ctl[n] === app.get(n)!.label).length;
-      console.log(`Teachable Machine runtime: ${agree}/${names.length} agree with the app; the unscaled TF.js export: ${controlAgree}/${names.length}`);
+      console.log(
+        `Teachable Machine runtime: ${agree}/${names.length} agree with the app; the unscaled TF.js export: ${controlAgree}/${names.length}`,
+      );
       expect(controlAgree).toBeLessThan(names.length);
     } finally {
       await tmPage.close();

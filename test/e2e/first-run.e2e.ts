@@ -68,9 +68,7 @@ describe('first run', () => {
 
     // Scrolling to the bottom renders the tiles at the end of the list, still only a window.
     await grid.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
-    await expect
-      .poll(async () => (await tileNames(page)).filter((n) => first.includes(n)).length, { timeout: 10_000 })
-      .toBe(0);
+    await expect.poll(async () => (await tileNames(page)).filter((n) => first.includes(n)).length, { timeout: 10_000 }).toBe(0);
     const last = await tileNames(page);
     expect(last.length).toBeGreaterThan(0);
     expect(last.length).toBeLessThan(200);

@@ -43,12 +43,20 @@ type WithShared = typeof globalThis & { [SHARED_KEY]?: Promise<Shared> };
 /** Opens the app on a fresh profile, waits for the demo import to finish, and closes the browser. */
 async function makeDemoProfile(url: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'trainyard-demo-profile-'));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: findChromium(), headless: true, args: BASE_FLAGS, timeout: 60_000 });
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: findChromium(),
+    headless: true,
+    args: BASE_FLAGS,
+    timeout: 60_000,
+  });
   try {
     const page = await context.newPage();
     await page.goto(new URL('#/', url).href);
     const card = page.getByRole('listitem', { name: DEMO_NAME, exact: true });
-    await card.getByTestId('sample-count').filter({ hasText: /^\s*5,000 images\s*$/ }).waitFor({ timeout: DEMO_TIMEOUT });
+    await card
+      .getByTestId('sample-count')
+      .filter({ hasText: /^\s*5,000 images\s*$/ })
+      .waitFor({ timeout: DEMO_TIMEOUT });
     await page.getByRole('progressbar', { name: `Importing into ${DEMO_NAME}` }).waitFor({ state: 'detached', timeout: DEMO_TIMEOUT });
     // The service worker has installed and precached by now on a normal first visit; wait for it
     // so every copy starts as a returning visitor's browser does.

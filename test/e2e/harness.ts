@@ -150,7 +150,8 @@ const CSP_INIT_SCRIPT = `(() => {
 
 /** A new page that records console errors, page errors and CSP violations. */
 export async function newPage(target: LaunchedBrowser | BrowserContext | Browser): Promise<TrackedPage> {
-  const context: BrowserContext | null = 'context' in target ? target.context : 'newPage' in target && 'pages' in target ? (target as BrowserContext) : null;
+  const context: BrowserContext | null =
+    'context' in target ? target.context : 'newPage' in target && 'pages' in target ? (target as BrowserContext) : null;
   const page = context ? await context.newPage() : await (target as Browser).newPage();
 
   let consoleErrors: string[] = [];

@@ -71,7 +71,11 @@ describe('importing a folder', () => {
     // Files per class folder, duplicates included: the plan counts files, not distinct images.
     const filesIn = (label: string) =>
       folder.good[label].length + Object.keys(folder.duplicates).filter((p) => p.startsWith(`${label}/`)).length;
-    const classes = await textOf(importPanel(page).getByRole('listitem').filter({ hasText: /^Classes:/ }));
+    const classes = await textOf(
+      importPanel(page)
+        .getByRole('listitem')
+        .filter({ hasText: /^Classes:/ }),
+    );
     expect(classes).toContain(`cats (${filesIn('cats')})`);
     expect(classes).toContain(`dogs (${filesIn('dogs')})`);
     expect(folder.markupLabel).toBe('<img src=x onerror=alert(1)>');
@@ -91,7 +95,10 @@ describe('importing a folder', () => {
     expect.soft(report.imported, 'imported (distinct images)').toBe(expected.uniqueImages);
     expect.soft(report.duplicates, 'duplicates (same bytes, same label)').toBe(expected.duplicatesSameLabel);
     expect.soft(report.conflicts ?? '(no "Label conflicts" warning)', '"Label conflicts" warning').toMatch(/^Label conflicts\b/);
-    const conflictPaths = (report.conflicts ?? '').replace(/^.*?:\s*/, '').split(', ').filter(Boolean);
+    const conflictPaths = (report.conflicts ?? '')
+      .replace(/^.*?:\s*/, '')
+      .split(', ')
+      .filter(Boolean);
     expect.soft(conflictPaths, 'paths listed under "Label conflicts"').toHaveLength(expected.labelConflicts);
     // Any of the three copies of cat-1.png's bytes may be the one that arrives second.
     expect.soft(conflictPaths.join(), 'the conflicting file').toMatch(/^(cats|dogs)\/cat-1(-copy)?\.png$/);
@@ -125,7 +132,10 @@ describe('importing a folder', () => {
         expect(names, `tile for ${path}`).toContain(`${base(path)}, ${label}`);
       }
     }
-    expect(names.filter((n) => [...copies].some((p) => n.startsWith(`${base(p)}, `))), 'one tile for the copies of cat-1.png').toHaveLength(1);
+    expect(
+      names.filter((n) => [...copies].some((p) => n.startsWith(`${base(p)}, `))),
+      'one tile for the copies of cat-1.png',
+    ).toHaveLength(1);
   });
 
   it('shows the markup label as literal text, without injecting an element or running a script', async () => {

@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
-import { closeReport, createProject, datasetTotal, importPanel, openProject, openProjectList, pickFolder, projectCard, waitForDemoImported, waitForReport } from './app-helpers';
+import {
+  closeReport,
+  createProject,
+  datasetTotal,
+  importPanel,
+  openProject,
+  openProjectList,
+  pickFolder,
+  projectCard,
+  waitForDemoImported,
+  waitForReport,
+} from './app-helpers';
 
 const COUNT = 2000;
 

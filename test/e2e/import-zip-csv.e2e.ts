@@ -53,7 +53,11 @@ describe('importing zips and a CSV manifest', () => {
     zipProject = await createProject(page, 'Zipped pets');
     await pickFiles(page, fx.imagesZip);
     expect(await textOf(planHeading(page))).toBe(`Import ${zip.expected.images} images from “images.zip”?`);
-    const classes = await textOf(importPanel(page).getByRole('listitem').filter({ hasText: /^Classes:/ }));
+    const classes = await textOf(
+      importPanel(page)
+        .getByRole('listitem')
+        .filter({ hasText: /^Classes:/ }),
+    );
     expect(classes).toBe(`Classes: cats (${zip.good.cats.length}), dogs (${zip.good.dogs.length})`);
     expect(await textOf(importPanel(page))).toContain(`${zip.ignored.length} system files ignored`);
 
@@ -87,7 +91,10 @@ describe('importing zips and a CSV manifest', () => {
       .allTextContents();
     expect(refused).toHaveLength(tricky.unsafe.length);
     for (const name of tricky.unsafe) {
-      expect(refused.some((r) => visible(r).startsWith(`${visible(name)}: unsafe path`)), `plan refuses ${JSON.stringify(name)}`).toBe(true);
+      expect(
+        refused.some((r) => visible(r).startsWith(`${visible(name)}: unsafe path`)),
+        `plan refuses ${JSON.stringify(name)}`,
+      ).toBe(true);
     }
 
     const report = await importAndReport(page);
@@ -117,7 +124,11 @@ describe('importing zips and a CSV manifest', () => {
     if ((await start.count()) > 0 && (await start.isEnabled())) {
       told.push((await importPanel(page).textContent()) ?? '');
       const outcome = await startImport(page);
-      told.push('error' in outcome ? outcome.error : [outcome.heading, outcome.message ?? '', (await importPanel(page).textContent()) ?? ''].join('\n'));
+      told.push(
+        'error' in outcome
+          ? outcome.error
+          : [outcome.heading, outcome.message ?? '', (await importPanel(page).textContent()) ?? ''].join('\n'),
+      );
       if (!('error' in outcome)) {
         const report = await readReport(page);
         expect.soft(report.imported, 'images reported as imported from bomb.zip').toBe(0);
@@ -152,19 +163,30 @@ describe('importing zips and a CSV manifest', () => {
 
     // Rows of labels.csv: 1 header, 2 img-1, 3 img-2 "big; cat", 4 blank, 5 ghost.png, 6 img-3 cat,
     // 7 img-3 dog, 8 img-4, 9 img-2 again, 10 café.png (NFC; the file on disk is NFD).
-    const problems = (await importPanel(page).getByRole('listitem').filter({ hasText: /^Line \d+: / }).allTextContents()).map((t) =>
-      t.replace(/\s+/g, ' ').trim(),
+    const problems = (
+      await importPanel(page)
+        .getByRole('listitem')
+        .filter({ hasText: /^Line \d+: / })
+        .allTextContents()
+    ).map((t) => t.replace(/\s+/g, ' ').trim());
+    expect(problems.find((p) => p.startsWith('Line 5: '))).toMatch(
+      new RegExp(`^Line 5: ${m.missingFiles[0].replace('.', '\\.')}\\b.*(no|missing|not found)`, 'i'),
     );
-    expect(problems.find((p) => p.startsWith('Line 5: '))).toMatch(new RegExp(`^Line 5: ${m.missingFiles[0].replace('.', '\\.')}\\b.*(no|missing|not found)`, 'i'));
     for (const line of [6, 7]) {
-      expect(problems.find((p) => p.startsWith(`Line ${line}: `)), `line ${line}`).toMatch(/img-3\.png.*conflict.*cat.*dog/i);
+      expect(
+        problems.find((p) => p.startsWith(`Line ${line}: `)),
+        `line ${line}`,
+      ).toMatch(/img-3\.png.*conflict.*cat.*dog/i);
     }
     expect(problems.find((p) => p.startsWith('Line 9: '))).toMatch(/img-2\.png.*(again|duplicate|repeat)/i);
     // No problem reported for café.png: the NFC row matched the NFD file.
     expect(problems.join('\n').normalize('NFC')).not.toContain('café');
     expect(problems).toHaveLength(4);
 
-    const classes = await importPanel(page).getByRole('listitem').filter({ hasText: /^Classes:/ }).textContent();
+    const classes = await importPanel(page)
+      .getByRole('listitem')
+      .filter({ hasText: /^Classes:/ })
+      .textContent();
     const planned = Object.fromEntries(
       [...(classes ?? '').replace(/^\s*Classes:\s*/, '').matchAll(/(.+?) \((\d+)\)(?:, |\s*$)/g)].map((x) => [x[1], Number(x[2])]),
     );

@@ -18,7 +18,8 @@ import { findTorchPython } from '../kit/python';
 const { python, reason } = findTorchPython();
 const PIPELINE = 'Kit source';
 
-const stage = (p: Page, name: string) => p.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+const stage = (p: Page, name: string) =>
+  p.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 
 describe.skipIf(!python)(`training kit (${reason})`, () => {
   let b: LaunchedBrowser;
@@ -30,7 +31,11 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
   async function modelVersionCount(): Promise<number> {
     await stage(page, 'Models');
     await page.getByRole('heading', { name: 'Model versions' }).waitFor();
-    const names = () => page.getByRole('table', { name: 'Versions' }).getByRole('button', { name: /^Version \d+$/ }).count();
+    const names = () =>
+      page
+        .getByRole('table', { name: 'Versions' })
+        .getByRole('button', { name: /^Version \d+$/ })
+        .count();
     await expect.poll(names).toBeGreaterThanOrEqual(1);
     return names();
   }
@@ -86,10 +91,27 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     const steps = page.getByRole('list', { name: 'Steps of run #1' });
     const button = steps.getByRole('button', { name: "Export training kit of run #1's train step" });
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), button.click()]);
-    await expect.poll(() => page.getByTestId('run-kit-message').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/^Training kit ready: .*5000 images/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('run-kit-message')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toMatch(/^Training kit ready: .*5000 images/);
     const zip = join(dir, 'step-kit.zip');
     await download.saveAs(zip);
-    const read = spawnSync(python!, ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.stdout.write(z.read("job.json").decode()); sys.stderr.write(z.read("README.md").decode())', zip], { encoding: 'utf8' });
+    const read = spawnSync(
+      python!,
+      [
+        '-c',
+        'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.stdout.write(z.read("job.json").decode()); sys.stderr.write(z.read("README.md").decode())',
+        zip,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(read.status, read.stderr).toBe(0);
     const job = JSON.parse(read.stdout);
     expect(job).toMatchObject({
@@ -98,39 +120,98 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
       architecture: { kind: 'mlp', hidden: [64] },
       hyperparameters: { epochs: 1, earlyStoppingPatience: 0, reduceOnPlateau: null, keepBestEpoch: false },
     });
-    expect(read.stderr).toContain(`Settings: train step \`train\` of run #1 of the pipeline “${PIPELINE}”, the settings its training run used.`);
+    expect(read.stderr).toContain(
+      `Settings: train step \`train\` of run #1 of the pipeline “${PIPELINE}”, the settings its training run used.`,
+    );
     // The message belongs to the run's details; the dataset versions' kit panel stays quiet.
     expect(await page.getByTestId('kit-message').count()).toBe(0);
   }, 300_000);
 
   it('exports a kit, torchrun trains it on 2 processes, and the result comes back as a version with its lineage', async () => {
     await openKitPanel();
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.getByRole('button', { name: 'Export training kit', exact: true }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 180_000 }),
+      page.getByRole('button', { name: 'Export training kit', exact: true }).click(),
+    ]);
     const zip = join(dir, 'kit.zip');
     await download.saveAs(zip);
-    await expect.poll(() => page.getByTestId('kit-message').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/Training kit ready: .*5000 images/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('kit-message')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toMatch(/Training kit ready: .*5000 images/);
     kitDir = join(dir, 'kit');
     const unzip = spawnSync(python!, ['-m', 'zipfile', '-e', zip, kitDir], { encoding: 'utf8' });
     expect(unzip.status, unzip.stderr).toBe(0);
     const job = JSON.parse(readFileSync(join(kitDir, 'job.json'), 'utf8'));
-    expect(job).toMatchObject({ kind: 'trainyard-training-kit', dataset: { number: 1 }, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], architecture: { kind: 'mlp', hidden: [64] } });
+    expect(job).toMatchObject({
+      kind: 'trainyard-training-kit',
+      dataset: { number: 1 },
+      classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      architecture: { kind: 'mlp', hidden: [64] },
+    });
     expect(job.dataset.counts.train + job.dataset.counts.val + job.dataset.counts.test).toBe(5000);
-    for (const f of ['README.md', 'requirements.txt', 'train.py', 'trainyard_kit/models.py', 'data/train_x.npy', 'data/test_y.npy', 'data/test_ids.txt', 'init/weights.bin']) expect(existsSync(join(kitDir, f)), f).toBe(true);
+    for (const f of [
+      'README.md',
+      'requirements.txt',
+      'train.py',
+      'trainyard_kit/models.py',
+      'data/train_x.npy',
+      'data/test_y.npy',
+      'data/test_ids.txt',
+      'init/weights.bin',
+    ])
+      expect(existsSync(join(kitDir, f)), f).toBe(true);
     expect(readdirSync(join(kitDir, 'images/test/7')).length).toBeGreaterThan(0);
 
-    const run = spawnSync(python!, ['-m', 'torch.distributed.run', '--redirects', '1', '--tee', '1', '--nproc_per_node=2', 'train.py', '--epochs', '2', '--limit-train', '1000', '--threads', '1'], {
-      cwd: kitDir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, OMP_NUM_THREADS: '1' },
-    });
+    const run = spawnSync(
+      python!,
+      [
+        '-m',
+        'torch.distributed.run',
+        '--redirects',
+        '1',
+        '--tee',
+        '1',
+        '--nproc_per_node=2',
+        'train.py',
+        '--epochs',
+        '2',
+        '--limit-train',
+        '1000',
+        '--threads',
+        '1',
+      ],
+      {
+        cwd: kitDir,
+        encoding: 'utf8',
+        timeout: 300_000,
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+      },
+    );
     expect(run.status, `${run.stdout}\n${run.stderr}`.slice(-4000)).toBe(0);
     const metrics = JSON.parse(readFileSync(join(kitDir, 'out/metrics.json'), 'utf8'));
-    expect(metrics).toMatchObject({ epochs: 2, trainCount: 1000, trainedOn: { devices: 2, device: 'CPU', backend: 'gloo' }, onnx: 'model.onnx' });
+    expect(metrics).toMatchObject({
+      epochs: 2,
+      trainCount: 1000,
+      trainedOn: { devices: 2, device: 'CPU', backend: 'gloo' },
+      onnx: 'model.onnx',
+    });
     expect(metrics.history).toHaveLength(2);
 
     await page.getByLabel('Import trained kit result (folder)').setInputFiles(join(kitDir, 'out'));
     const message = page.getByTestId('kit-message');
     await expect.poll(() => message.innerText().catch(() => ''), { timeout: 120_000 }).toMatch(/^Imported as model version/);
     const text = await message.innerText();
-    const m = /Imported as model version (\d+), trained on (PyTorch [^,]+, 2 x CPU) from dataset v1: test accuracy here ([\d.]+)% on (\d+) images/.exec(text);
+    const m =
+      /Imported as model version (\d+), trained on (PyTorch [^,]+, 2 x CPU) from dataset v1: test accuracy here ([\d.]+)% on (\d+) images/.exec(
+        text,
+      );
     expect(m, text).toBeTruthy();
     importedNumber = Number(m![1]);
     expect(Number(m![4])).toBe(metrics.testCount);
@@ -139,17 +220,33 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     // The gate of the pipeline that made the dataset version (its settings: any candidate passes)
     // against production on the same test split, then promotion: the kit's model becomes "production".
     await page.getByRole('button', { name: 'Gate and promote' }).click();
-    await expect.poll(() => page.getByRole('group', { name: 'Gate decision' }).innerText().catch(() => ''), { timeout: 120_000 }).toMatch(/^Passes the gate: candidate [\d.]+%(, production v1 [\d.]+%)?\./);
-    await expect.poll(() => message.innerText().catch(() => ''), { timeout: 30_000 }).toBe(`Version ${importedNumber} passed the gate and is now “production”.`);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole('group', { name: 'Gate decision' })
+            .innerText()
+            .catch(() => ''),
+        { timeout: 120_000 },
+      )
+      .toMatch(/^Passes the gate: candidate [\d.]+%(, production v1 [\d.]+%)?\./);
+    await expect
+      .poll(() => message.innerText().catch(() => ''), { timeout: 30_000 })
+      .toBe(`Version ${importedNumber} passed the gate and is now “production”.`);
 
     await stage(page, 'Models');
-    await page.getByRole('table', { name: 'Versions' }).getByRole('button', { name: `Version ${importedNumber}`, exact: true }).click();
+    await page
+      .getByRole('table', { name: 'Versions' })
+      .getByRole('button', { name: `Version ${importedNumber}`, exact: true })
+      .click();
     const details = page.getByRole('region', { name: `Version ${importedNumber}` });
-    await expect.poll(() => details.innerText(), { timeout: 30_000 }).toMatch(new RegExp(`trained on PyTorch [^,]+, 2 x CPU.*from training kit job ${job.jobId.slice(0, 8)} on dataset v1`, 's'));
+    await expect
+      .poll(() => details.innerText(), { timeout: 30_000 })
+      .toMatch(new RegExp(`trained on PyTorch [^,]+, 2 x CPU.*from training kit job ${job.jobId.slice(0, 8)} on dataset v1`, 's'));
     expect(await details.getByTestId('version-accuracy').innerText()).toBe(`${Number(m![3]).toFixed(1)}%`);
   }, 600_000);
 
-  it('refuses another project\'s job, changed weights and a missing file, storing nothing', async () => {
+  it("refuses another project's job, changed weights and a missing file, storing nothing", async () => {
     const out = join(kitDir, 'out');
     const before = await modelVersionCount();
     await openKitPanel();
@@ -162,7 +259,10 @@ describe.skipIf(!python)(`training kit (${reason})`, () => {
     cpSync(out, other, { recursive: true });
     const job = JSON.parse(readFileSync(join(other, 'job.json'), 'utf8'));
     writeFileSync(join(other, 'job.json'), JSON.stringify({ ...job, project: { id: 'another-project', name: 'Someone else' } }));
-    await refusal(() => page.getByLabel('Import trained kit result (folder)').setInputFiles(other), /kit of another project \(“Someone else”\)/);
+    await refusal(
+      () => page.getByLabel('Import trained kit result (folder)').setInputFiles(other),
+      /kit of another project \(“Someone else”\)/,
+    );
 
     const tampered = join(dir, 'tampered');
     cpSync(out, tampered, { recursive: true });

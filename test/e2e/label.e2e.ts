@@ -14,7 +14,7 @@ import { createProject, importAndReport, pickFiles, pickFolder, waitForDemoImpor
 function writePool(root: string, perSide: number, seed: number): string[] {
   mkdirSync(root, { recursive: true });
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const files: string[] = [];
   for (const side of ['left', 'right']) {
     for (let i = 0; i < perSide; i++) {
@@ -34,8 +34,16 @@ function writePool(root: string, perSide: number, seed: number): string[] {
   return files;
 }
 
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
-const QUEUES: Record<string, string> = { Unlabeled: 'unlabeled', 'Pre-labeled': 'prelabeled', 'Auto-accepted': 'auto', 'Label issues': 'issues', Labeled: 'labeled', All: 'all' };
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+const QUEUES: Record<string, string> = {
+  Unlabeled: 'unlabeled',
+  'Pre-labeled': 'prelabeled',
+  'Auto-accepted': 'auto',
+  'Label issues': 'issues',
+  Labeled: 'labeled',
+  All: 'all',
+};
 const queueCount = async (page: Page, name: string) => Number(await page.locator(`[data-queue="${QUEUES[name]}"] .count`).innerText());
 const status = (page: Page) => page.getByTestId('label-status').innerText();
 const workspace = (page: Page) => page.getByRole('region', { name: 'Labeling queue' });
@@ -104,7 +112,14 @@ describe('labeling', () => {
     await expect(page.getByRole('group', { name: 'Classes' }).getByRole('button', { name: /east/ }).count()).resolves.toBe(1);
     await workspace(page).click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('z');
-    await expect.poll(() => page.getByRole('group', { name: 'Classes' }).getByRole('button', { name: /^2\s*right$/ }).count()).toBe(1);
+    await expect
+      .poll(() =>
+        page
+          .getByRole('group', { name: 'Classes' })
+          .getByRole('button', { name: /^2\s*right$/ })
+          .count(),
+      )
+      .toBe(1);
 
     // Merge needs a class to merge: add "up", label one image with it (key 3), merge it into "left".
     await page.getByLabel('New class', { exact: true }).fill('up');
@@ -134,7 +149,13 @@ describe('labeling', () => {
     await expect.poll(() => status(page), { timeout: 60_000 }).toMatch(/Pre-labeled 20 images \(\d+ images\/s\)/);
     await expect.poll(() => queueCount(page, 'Pre-labeled')).toBe(20);
     // Tiles say what the model suggests and how sure it is.
-    await expect.poll(() => workspace(page).getByRole('button', { name: /model suggests (left|right) \d+%/ }).count()).toBeGreaterThan(0);
+    await expect
+      .poll(() =>
+        workspace(page)
+          .getByRole('button', { name: /model suggests (left|right) \d+%/ })
+          .count(),
+      )
+      .toBeGreaterThan(0);
 
     // Enter accepts the current image's pre-label (a person accepted it).
     await workspace(page).click({ position: { x: 5, y: 5 } });
@@ -156,10 +177,13 @@ describe('labeling', () => {
     await expect.poll(() => queueCount(page, 'Auto-accepted')).toBe(18);
 
     // The CSV says who labeled what: person, folder, model (accepted) and model-auto, with confidences.
-    const [download] = await Promise.all([page.waitForEvent('download'), (async () => {
-      await page.getByRole('button', { name: 'Export labels CSV' }).click();
-      await page.getByRole('link', { name: /labels\.csv$/ }).click();
-    })()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      (async () => {
+        await page.getByRole('button', { name: 'Export labels CSV' }).click();
+        await page.getByRole('link', { name: /labels\.csv$/ }).click();
+      })(),
+    ]);
     const csvPath = join(dir, 'labels.csv');
     await download.saveAs(csvPath);
     const csv = readFileSync(csvPath, 'utf8');

@@ -25,13 +25,13 @@ import {
   writeHalvesDataset,
 } from './app-helpers';
 
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 const queueCount = async (page: Page, kind: string) => Number(await page.locator(`[data-queue="${kind}"] .count`).innerText());
 const workspace = (page: Page) => page.getByRole('region', { name: 'Labeling queue' });
 const currentId = (page: Page) => workspace(page).locator('[aria-current="true"]').getAttribute('data-sample-id');
 /** Whether keyboard focus is inside the labeling queue (not fallen to the page body). */
-const focusInQueue = (page: Page) =>
-  page.evaluate(() => !!document.activeElement?.closest('[aria-label="Labeling queue"]'));
+const focusInQueue = (page: Page) => page.evaluate(() => !!document.activeElement?.closest('[aria-label="Labeling queue"]'));
 
 describe('a newcomer labels their own folder', () => {
   let b: LaunchedBrowser;
@@ -78,7 +78,9 @@ describe('a newcomer labels their own folder', () => {
     // Opened while it fills: the Data stage says it is preparing the demo, not "Importing".
     await card.getByRole('link', { name: DEMO_NAME, exact: true }).click();
     await importPanel(page).getByRole('progressbar', { name: 'Preparing the demo' }).waitFor({ timeout: 30_000 });
-    expect(await textOf(importPanel(page))).toMatch(/^Preparing the demo [\d,]+ of 5,000.*The demo's 5,000 handwritten digits fill in by themselves/);
+    expect(await textOf(importPanel(page))).toMatch(
+      /^Preparing the demo [\d,]+ of 5,000.*The demo's 5,000 handwritten digits fill in by themselves/,
+    );
     expect(await textOf(importPanel(page))).not.toMatch(/Importing/);
     // When it is done the panel goes away: nobody asked for an "Import finished" report.
     await importPanel(page).waitFor({ state: 'detached', timeout: DEMO_TIMEOUT });
@@ -130,15 +132,21 @@ describe('a newcomer labels their own folder', () => {
     expect(await queueCount(page, 'conflicts')).toBe(1);
 
     const resolve = page.getByRole('group', { name: 'Resolve the label conflict' });
-    expect(await textOf(resolve)).toMatch(/^triangle-0\.png arrived with 2 labels\. Keep one \(training leaves it out until then\): ?1 triangle ?2 square$/);
+    expect(await textOf(resolve)).toMatch(
+      /^triangle-0\.png arrived with 2 labels\. Keep one \(training leaves it out until then\): ?1 triangle ?2 square$/,
+    );
     await workspace(page).locator('[aria-current="true"]').click();
     await page.keyboard.press('1');
     await expect.poll(() => queueCount(page, 'conflicts')).toBe(0);
     // The empty queue says what it is for instead of a blank box.
-    expect(await textOf(workspace(page).getByTestId('empty-queue'))).toMatch(/^No label conflicts\. An image that arrives with two different labels/);
+    expect(await textOf(workspace(page).getByTestId('empty-queue'))).toMatch(
+      /^No label conflicts\. An image that arrives with two different labels/,
+    );
 
     await nav(page, 'Train');
-    await expect.poll(() => textOf(page.getByTestId('left-out'))).toMatch(/^6 images are left out of training: ?6 images without a label — label them$/);
+    await expect
+      .poll(() => textOf(page.getByTestId('left-out')))
+      .toMatch(/^6 images are left out of training: ?6 images without a label — label them$/);
   });
 
   it('keyboard labeling keeps going: click a tile, press 1, 2, 3 and three images are labeled', async () => {

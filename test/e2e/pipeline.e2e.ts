@@ -20,7 +20,14 @@ import type { TrainSettings } from '../../src/lib/train/train-config';
 const CLASSES = ['left', 'right'];
 const PER_CLASS = 30;
 /** A small dense network: trains a few epochs on 60 images in seconds. */
-const MLP: Partial<TrainSettings> = { architecture: 'mlp', hidden: [32], learningRate: 0.005, batchSize: 8, epochs: 3, earlyStoppingPatience: 0 };
+const MLP: Partial<TrainSettings> = {
+  architecture: 'mlp',
+  hidden: [32],
+  learningRate: 0.005,
+  batchSize: 8,
+  epochs: 3,
+  earlyStoppingPatience: 0,
+};
 const PREPROCESS: StepSettings['preprocess'] = { inputSize: 16, channels: 1, resize: 'stretch', augmentation: {} };
 /** A gate any candidate passes: these tests are about the run, not about beating production. */
 const OPEN_GATE: StepSettings['gate'] = { minImprovement: -1, maxClassDrop: 1 };
@@ -42,7 +49,8 @@ describe('the Pipeline stage', () => {
 
   // ---- driving the stage ---------------------------------------------------------------------
 
-  const stage = (p: Page, name: string) => p.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+  const stage = (p: Page, name: string) =>
+    p.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 
   async function openPipelineStage(): Promise<void> {
     await stage(page, 'Pipeline');
@@ -56,7 +64,10 @@ describe('the Pipeline stage', () => {
   /** Imports a pipeline file; the stage then shows the new pipeline. */
   async function importPipeline(path: string, name: string): Promise<void> {
     await page.getByLabel('Import JSON').setInputFiles(path);
-    await page.getByRole('status').filter({ hasText: `Imported “${name}”` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Imported “${name}”` })
+      .waitFor();
     await expect.poll(() => page.getByLabel('Pipeline name').inputValue()).toBe(name);
   }
 
@@ -66,7 +77,8 @@ describe('the Pipeline stage', () => {
   }
 
   const runRow = (n: number) => page.getByRole('table', { name: 'Runs' }).locator(`tr[data-run="${n}"]`);
-  const runState = async (n: number) => ((await runRow(n).count()) ? (await runRow(n).getByTestId('run-state').innerText()).trim() : '(no row)');
+  const runState = async (n: number) =>
+    (await runRow(n).count()) ? (await runRow(n).getByTestId('run-state').innerText()).trim() : '(no row)';
 
   /** Waits until run n ends; returns its state (the row text goes into the failure message). */
   async function waitForEnd(n: number, timeout: number): Promise<string> {
@@ -104,16 +116,22 @@ describe('the Pipeline stage', () => {
   async function plan(): Promise<Action[]> {
     const list = page.getByRole('list', { name: 'Plan' });
     if ((await list.count()) === 0) return [];
-    return list.locator(':scope > li').evaluateAll((items) =>
-      items.map((li) => ({ label: li.getAttribute('aria-label') ?? '', reason: (li.querySelector('.muted')?.textContent ?? '').trim() })),
-    );
+    return list
+      .locator(':scope > li')
+      .evaluateAll((items) =>
+        items.map((li) => ({ label: li.getAttribute('aria-label') ?? '', reason: (li.querySelector('.muted')?.textContent ?? '').trim() })),
+      );
   }
 
   /** Model versions on the Models stage ("Version N" buttons), once the list has loaded. */
   async function modelVersions(atLeast: number): Promise<string[]> {
     await stage(page, 'Models');
     await page.getByRole('heading', { name: 'Model versions' }).waitFor();
-    const names = () => page.getByRole('table', { name: 'Versions' }).getByRole('button', { name: /^Version \d+$/ }).allInnerTexts();
+    const names = () =>
+      page
+        .getByRole('table', { name: 'Versions' })
+        .getByRole('button', { name: /^Version \d+$/ })
+        .allInnerTexts();
     await expect.poll(async () => (await names()).length).toBeGreaterThanOrEqual(atLeast);
     return names();
   }
@@ -121,7 +139,8 @@ describe('the Pipeline stage', () => {
   const productionHistory = () => page.getByRole('list', { name: 'History of production' }).getByRole('listitem').allInnerTexts();
 
   /** Data URLs of the eight augmented preview tiles. */
-  const tiles = () => page.locator('canvas[data-testid=aug-tile]').evaluateAll((cs) => (cs as HTMLCanvasElement[]).map((c) => c.toDataURL()));
+  const tiles = () =>
+    page.locator('canvas[data-testid=aug-tile]').evaluateAll((cs) => (cs as HTMLCanvasElement[]).map((c) => c.toDataURL()));
 
   // ---- setup ---------------------------------------------------------------------------------
 
@@ -190,8 +209,15 @@ describe('the Pipeline stage', () => {
     expect(state, await runRow(1).innerText()).toBe('succeeded');
     expect(await stepStates(1)).toEqual(STEP_ORDER.map((k) => `${k}: done`));
     const trainLog = await logLines('train');
-    expect(trainLog.some((l) => /Tuning: random search, up to 3 trials, on dataset v\d+ \(study “Tuned MLP · run #1” on the Tune stage\)\./.test(l)), trainLog.join('\n')).toBe(true);
-    const summary = trainLog.map((l) => /(\d+) trials \((\d+) complete, (\d+) pruned, (\d+) failed\); best is trial (\d+) with valAcc ([\d.]+)/.exec(l)).find(Boolean);
+    expect(
+      trainLog.some((l) =>
+        /Tuning: random search, up to 3 trials, on dataset v\d+ \(study “Tuned MLP · run #1” on the Tune stage\)\./.test(l),
+      ),
+      trainLog.join('\n'),
+    ).toBe(true);
+    const summary = trainLog
+      .map((l) => /(\d+) trials \((\d+) complete, (\d+) pruned, (\d+) failed\); best is trial (\d+) with valAcc ([\d.]+)/.exec(l))
+      .find(Boolean);
     expect(summary, trainLog.join('\n')).toBeTruthy();
     const [, trials, complete, pruned, failed, bestTrial] = summary!.map(Number);
     expect(trials).toBe(3);
@@ -235,9 +261,22 @@ describe('the Pipeline stage', () => {
     // Unsaved edits do not change the plan: it is the saved pipeline's.
     expect((await plan()).map((s) => s.label)).toEqual(cachedAll);
     await page.getByRole('button', { name: 'Save pipeline' }).click();
-    await page.getByRole('status').filter({ hasText: `Saved “${TUNED}” (revision 2).` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Saved “${TUNED}” (revision 2).` })
+      .waitFor();
 
-    const expected = ['validate: cached', 'snapshot: cached', 'split: cached', 'preprocess: cached', 'train: runs', 'evaluate: runs', 'gate: runs', 'register: runs', 'promote: runs'];
+    const expected = [
+      'validate: cached',
+      'snapshot: cached',
+      'split: cached',
+      'preprocess: cached',
+      'train: runs',
+      'evaluate: runs',
+      'gate: runs',
+      'register: runs',
+      'promote: runs',
+    ];
     await expect.poll(async () => (await plan()).map((s) => s.label), { timeout: 60_000 }).toEqual(expected);
     const reasons = Object.fromEntries((await plan()).map((s) => [s.label.split(':')[0], s.reason]));
     expect(reasons.train).toBe('settings changed');
@@ -287,8 +326,15 @@ describe('the Pipeline stage', () => {
 
     expect(await waitForEnd(1, 120_000)).toBe('cancelled');
     expect(await stepStates(1)).toEqual([
-      'validate: done', 'snapshot: done', 'split: done', 'preprocess: done', 'train: cancelled',
-      'evaluate: pending', 'gate: pending', 'register: pending', 'promote: pending',
+      'validate: done',
+      'snapshot: done',
+      'split: done',
+      'preprocess: done',
+      'train: cancelled',
+      'evaluate: pending',
+      'gate: pending',
+      'register: pending',
+      'promote: pending',
     ]);
     await page.getByRole('button', { name: 'Resume run' }).waitFor();
 
@@ -340,18 +386,22 @@ describe('the Pipeline stage', () => {
     const problems = page.getByRole('list', { name: 'Import problems' });
 
     await page.getByLabel('Import JSON').setInputFiles(file('future.json'));
-    await expect.poll(() => problems.getByRole('listitem').allInnerTexts()).toEqual([
-      'This pipeline was made by a newer Trainyard (pipeline format 99; this version reads format 1). Update Trainyard to open it.',
-    ]);
+    await expect
+      .poll(() => problems.getByRole('listitem').allInnerTexts())
+      .toEqual([
+        'This pipeline was made by a newer Trainyard (pipeline format 99; this version reads format 1). Update Trainyard to open it.',
+      ]);
     expect(await page.getByRole('alert').filter({ has: problems }).innerText()).toMatch(/^This file cannot be imported as a pipeline:/);
     expect(await pipelineOptions()).toEqual(before);
 
     await page.getByLabel('Import JSON').setInputFiles(file('hostile.json'));
     // Issue #22: a "__proto__" key is refused first, by name and JSON path (it used to be dropped
     // and the unknown step kind reported instead).
-    await expect.poll(() => problems.getByRole('listitem').allInnerTexts()).toEqual([
-      'The pipeline file has a key named "__proto__" at $; such keys are refused because they could alter the objects they are merged into.',
-    ]);
+    await expect
+      .poll(() => problems.getByRole('listitem').allInnerTexts())
+      .toEqual([
+        'The pipeline file has a key named "__proto__" at $; such keys are refused because they could alter the objects they are merged into.',
+      ]);
     expect(await pipelineOptions()).toEqual(before);
     expect(await page.evaluate(() => (Object.prototype as Record<string, unknown>).polluted ?? null)).toBeNull();
 
@@ -370,12 +420,15 @@ describe('the Pipeline stage', () => {
     await preview.waitFor();
     expect(await page.locator('canvas[data-testid=aug-tile]').count()).toBe(8);
     // Wait for the first drawing: the tiles stop being blank canvases of their size.
-    const blank = await page.locator('canvas[data-testid=aug-tile]').first().evaluate((c) => {
-      const empty = document.createElement('canvas');
-      empty.width = (c as HTMLCanvasElement).width;
-      empty.height = (c as HTMLCanvasElement).height;
-      return empty.toDataURL();
-    });
+    const blank = await page
+      .locator('canvas[data-testid=aug-tile]')
+      .first()
+      .evaluate((c) => {
+        const empty = document.createElement('canvas');
+        empty.width = (c as HTMLCanvasElement).width;
+        empty.height = (c as HTMLCanvasElement).height;
+        return empty.toDataURL();
+      });
     await expect.poll(async () => (await tiles()).every((t) => t !== blank)).toBe(true);
     // No augmentation: all eight variants are the same image.
     const plain = await tiles();

@@ -14,7 +14,17 @@ import { join } from 'node:path';
 import { BlobReader, BlobWriter, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure } from '@zip.js/zip.js';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
-import { datasetTotal, importAndReport, openProjectList, perClass, pickFolder, projectCard, createProject, waitForDemoImported, writeHalvesDataset } from './app-helpers';
+import {
+  datasetTotal,
+  importAndReport,
+  openProjectList,
+  perClass,
+  pickFolder,
+  projectCard,
+  createProject,
+  waitForDemoImported,
+  writeHalvesDataset,
+} from './app-helpers';
 import { defaultPipeline, serializePipeline } from '../../src/lib/pipeline/definition';
 
 configure({ useWebWorkers: false });
@@ -75,7 +85,10 @@ function recordForeignRequests(context: BrowserContext): string[] {
 /** Exports a project from the project list (one click on Export downloads it) and saves the zip. */
 async function exportFromList(page: Page, name: string, saveTo: string): Promise<void> {
   await openProjectList(page);
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByRole('button', { name: `Export ${name}`, exact: true }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByRole('button', { name: `Export ${name}`, exact: true }).click(),
+  ]);
   expect(download.suggestedFilename()).toBe(ZIP_NAME);
   await download.saveAs(saveTo);
 }
@@ -86,7 +99,10 @@ async function exportFromList(page: Page, name: string, saveTo: string): Promise
  */
 async function importProjectFile(page: Page, file: string): Promise<{ note: string | null; error: string | null }> {
   await openProjectList(page);
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import project file…', exact: true }).click()]);
+  const [chooser] = await Promise.all([
+    page.waitForEvent('filechooser'),
+    page.getByRole('button', { name: 'Import project file…', exact: true }).click(),
+  ]);
   await chooser.setFiles(file);
   const note = page.getByRole('status').filter({ hasText: /^Imported “/ });
   const error = page.getByRole('alert').filter({ hasText: /^Import refused:/ });
@@ -105,7 +121,9 @@ async function projectList(page: Page): Promise<string[]> {
   return page
     .getByRole('list', { name: 'Projects' })
     .getByRole('listitem')
-    .evaluateAll((items) => items.map((li) => `${li.getAttribute('aria-label')}: ${li.querySelector('[data-testid="sample-count"]')?.textContent ?? ''}`));
+    .evaluateAll((items) =>
+      items.map((li) => `${li.getAttribute('aria-label')}: ${li.querySelector('[data-testid="sample-count"]')?.textContent ?? ''}`),
+    );
 }
 
 /** Number of records in every store of the app's database (to see that a refused import wrote nothing). */
@@ -212,11 +230,19 @@ async function batchPredict(page: Page, folder: string): Promise<Map<string, str
   const link = page.getByRole('link', { name: 'Download predictions CSV' });
   await link.waitFor({ timeout: 120_000 });
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-  const lines = readFileSync(await download.path()).toString('utf8').trim().split(/\r?\n/);
+  const lines = readFileSync(await download.path())
+    .toString('utf8')
+    .trim()
+    .split(/\r?\n/);
   const header = lines[0].split(',');
   expect(header.slice(0, 3)).toEqual(['filename', 'predicted', 'confidence']);
   const latency = header.indexOf('latency_ms');
-  return new Map(lines.slice(1).map((l) => l.split(',')).map((cells) => [cells[0], cells.filter((_, i) => i !== 0 && i !== latency)]));
+  return new Map(
+    lines
+      .slice(1)
+      .map((l) => l.split(','))
+      .map((cells) => [cells[0], cells.filter((_, i) => i !== 0 && i !== latency)]),
+  );
 }
 
 describe('a whole project as one file, from one browser profile to another', () => {
@@ -239,7 +265,10 @@ describe('a whole project as one file, from one browser profile to another', () 
     for (const f of BATCH_IMAGES) copyFileSync(join(data, f.split('-')[0], f), join(batch, f));
     // A fast model for the pipeline, and a gate that always lets it through (a second version).
     const def = defaultPipeline(PIPELINE, {
-      train: { mode: 'train', settings: { architecture: 'mlp', hidden: [32], epochs: 8, learningRate: 0.002, batchSize: 8, earlyStoppingPatience: 0 } },
+      train: {
+        mode: 'train',
+        settings: { architecture: 'mlp', hidden: [32], epochs: 8, learningRate: 0.002, batchSize: 8, earlyStoppingPatience: 0 },
+      },
       gate: { minImprovement: -1, maxClassDrop: 1 },
     });
     writeFileSync(join(dir, 'pipeline.json'), serializePipeline(def));
@@ -299,14 +328,32 @@ describe('a whole project as one file, from one browser profile to another', () 
     expect([...batch.keys()].sort()).toEqual([...BATCH_IMAGES].sort());
 
     seenA = { ...deploy, batch, ...(await readModels(page)), ...(await readPipelineRuns(page)), ...(await readMonitor(page)) };
-    expect(seenA.versionRows).toEqual([expect.stringMatching(/^Version 2 .*\d+\.\d% .*production/), expect.stringMatching(/^Version 1 .*\d+\.\d%/)]);
+    expect(seenA.versionRows).toEqual([
+      expect.stringMatching(/^Version 2 .*\d+\.\d% .*production/),
+      expect.stringMatching(/^Version 1 .*\d+\.\d%/),
+    ]);
     expect(seenA.productionHistory).toEqual([expect.stringMatching(/^Version 1 ·/), expect.stringMatching(/^Version 2 ·/)]);
-    expect(seenA.runSteps).toEqual(['validate', 'snapshot', 'split', 'preprocess', 'train', 'evaluate', 'gate', 'register', 'promote'].map((k) => `${k}: done`));
+    expect(seenA.runSteps).toEqual(
+      ['validate', 'snapshot', 'split', 'preprocess', 'train', 'evaluate', 'gate', 'register', 'promote'].map((k) => `${k}: done`),
+    );
 
     await exportFromList(page, PROJECT, zipA());
     const manifest = JSON.parse(utf8((await unzip(readFileSync(zipA()))).get(MANIFEST))) as Manifest;
     expect(manifest.project.name).toBe(PROJECT);
-    for (const store of ['samples', 'originals', 'thumbnails', 'imports', 'models', 'modelWeights', 'aliases', 'runs', 'predictionLogs', 'datasetVersions', 'pipelines', 'pipelineRuns']) {
+    for (const store of [
+      'samples',
+      'originals',
+      'thumbnails',
+      'imports',
+      'models',
+      'modelWeights',
+      'aliases',
+      'runs',
+      'predictionLogs',
+      'datasetVersions',
+      'pipelines',
+      'pipelineRuns',
+    ]) {
       expect(manifest.counts[store], store).toBeGreaterThan(0);
     }
     expect(manifest.counts.samples).toBe(CLASSES.length * PER_CLASS);
@@ -332,7 +379,9 @@ describe('a whole project as one file, from one browser profile to another', () 
 
     const imported = await importProjectFile(pageB, zipA());
     expect(imported).toEqual({ note: `Imported “${PROJECT}”.`, error: null });
-    await expect.poll(async () => (await projectList(pageB)).sort()).toEqual(['Digits demo: 5,000 images', `${PROJECT}: ${CLASSES.length * PER_CLASS} images`]);
+    await expect
+      .poll(async () => (await projectList(pageB)).sort())
+      .toEqual(['Digits demo: 5,000 images', `${PROJECT}: ${CLASSES.length * PER_CLASS} images`]);
 
     // Export it straight away, before any stage is opened here.
     await exportFromList(pageB, PROJECT, zipB());
@@ -393,7 +442,8 @@ describe('a whole project as one file, from one browser profile to another', () 
       // predicted, confidence, top2, top2_confidence, …, error: labels equal, probabilities to 1e-5.
       expect(cells.length, file).toBe(before.length);
       cells.forEach((cell, i) => {
-        if (/^\d+\.\d+$/.test(before[i])) expect(Math.abs(Number(cell) - Number(before[i])), `${file} column ${i + 1}`).toBeLessThanOrEqual(1e-5);
+        if (/^\d+\.\d+$/.test(before[i]))
+          expect(Math.abs(Number(cell) - Number(before[i])), `${file} column ${i + 1}`).toBeLessThanOrEqual(1e-5);
         else expect(cell, `${file} column ${i + 1}`).toBe(before[i]);
       });
     }

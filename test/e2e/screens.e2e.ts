@@ -9,7 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from './harness';
-import { DEMO_NAME, createProject, importAndReport, openProjectList, pickFolder, projectCard, textOf, waitForDemoImported, writeHalvesDataset } from './app-helpers';
+import {
+  DEMO_NAME,
+  createProject,
+  importAndReport,
+  openProjectList,
+  pickFolder,
+  projectCard,
+  textOf,
+  waitForDemoImported,
+  writeHalvesDataset,
+} from './app-helpers';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -37,7 +47,10 @@ async function seriousViolations(page: TrackedPage, where: string): Promise<stri
   expect(passed, `axe rules passed on ${where}`).toBeGreaterThan(10);
   return (violations as AxeViolation[])
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${where}: [${v.impact}] ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}  ${n.html.slice(0, 160)}`).join('\n')}`);
+    .map(
+      (v) =>
+        `${where}: [${v.impact}] ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}  ${n.html.slice(0, 160)}`).join('\n')}`,
+    );
 }
 
 /** Elements sticking out to the right of the viewport (not inside a scrolling box), for the failure message. */
@@ -49,7 +62,7 @@ function overflowing(page: TrackedPage): Promise<string[]> {
       if (r.right <= innerWidth + 1) continue;
       let p = el.parentElement;
       let clipped = false;
-      for (; p; p = p.parentElement) if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) (clipped = true);
+      for (; p; p = p.parentElement) if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) clipped = true;
       if (!clipped) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
     }
     return out.slice(0, 8);
@@ -123,7 +136,9 @@ describe('every screen, at desktop and phone sizes', () => {
     const live = page.getByRole('region', { name: 'Training progress' });
     await live.waitFor({ timeout: 30_000 });
     await expect.poll(focused, { timeout: 10_000 }).toMatch(/^section Training progress/);
-    await expect.poll(() => live.evaluate((el) => el.getBoundingClientRect().top < innerHeight && el.getBoundingClientRect().bottom > 0)).toBe(true);
+    await expect
+      .poll(() => live.evaluate((el) => el.getBoundingClientRect().top < innerHeight && el.getBoundingClientRect().bottom > 0))
+      .toBe(true);
     // Legends show numbers, never a row of "--" once there is a point.
     await page.getByTestId('train-outcome').waitFor({ timeout: 240_000 });
     expect(await page.getByTestId('train-outcome').innerText()).toMatch(/Run completed/);
@@ -148,11 +163,14 @@ describe('every screen, at desktop and phone sizes', () => {
     // The version list loads after the page: pick version 1 (listed first, "All versions" last) once offered.
     const check = page.getByRole('button', { name: 'Check drift now' });
     await expect
-      .poll(async () => {
-        const select = page.getByLabel('Model version');
-        if ((await select.locator('option').count()) > 1) await select.selectOption({ index: 0 });
-        return check.isEnabled();
-      }, { timeout: 30_000 })
+      .poll(
+        async () => {
+          const select = page.getByLabel('Model version');
+          if ((await select.locator('option').count()) > 1) await select.selectOption({ index: 0 });
+          return check.isEnabled();
+        },
+        { timeout: 30_000 },
+      )
       .toBe(true);
     await check.click();
     await page.getByTestId('drift-result').waitFor({ timeout: 60_000 });
@@ -177,7 +195,10 @@ describe('every screen, at desktop and phone sizes', () => {
     const before = await cards.count();
 
     const pick = async () => {
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import project file…' }).click()]);
+      const [chooser] = await Promise.all([
+        page.waitForEvent('filechooser'),
+        page.getByRole('button', { name: 'Import project file…' }).click(),
+      ]);
       await chooser.setFiles(file);
       await page.getByRole('heading', { name: 'Import project “Small (imported)”?' }).waitFor({ timeout: 120_000 });
     };
@@ -190,14 +211,22 @@ describe('every screen, at desktop and phone sizes', () => {
     await tabTo(/^button Cancel$/, 3);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Project import cancelled' }).waitFor();
-    expect(await page.getByRole('status').filter({ hasText: /nothing was stored/ }).count()).toBe(1);
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /nothing was stored/ })
+        .count(),
+    ).toBe(1);
     await page.getByRole('button', { name: 'Close report' }).click();
     expect(await cards.count()).toBe(before);
 
     await pick();
     await tabTo(/^button Import project$/, 3);
     await page.keyboard.press('Enter');
-    await page.getByRole('status').filter({ hasText: /^Imported “Small \(imported\)”\.$/ }).waitFor({ timeout: 120_000 });
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Imported “Small \(imported\)”\.$/ })
+      .waitFor({ timeout: 120_000 });
     await expect.poll(() => cards.count()).toBe(before + 1);
     expect(await textOf(projectCard(page, 'Small (imported)').getByTestId('sample-count'))).toBe('6 images');
   }, 240_000);
@@ -219,8 +248,12 @@ describe('every screen, at desktop and phone sizes', () => {
         await page.goto(where === 'list' ? appUrl('/#/') : `${base}/${where}`);
         await page.getByRole('heading', { level: 2 }).first().waitFor();
         await page.waitForTimeout(400); // lists and charts fill in after the heading
-        const [scrollWidth, viewport] = await page.evaluate((): [number, number] => [document.documentElement.scrollWidth, window.innerWidth]);
-        if (scrollWidth > viewport) problems.push(`${where} at ${size.width}: page is ${scrollWidth} px wide: ${(await overflowing(page)).join('; ')}`);
+        const [scrollWidth, viewport] = await page.evaluate((): [number, number] => [
+          document.documentElement.scrollWidth,
+          window.innerWidth,
+        ]);
+        if (scrollWidth > viewport)
+          problems.push(`${where} at ${size.width}: page is ${scrollWidth} px wide: ${(await overflowing(page)).join('; ')}`);
         problems.push(...(await seriousViolations(page, `${where} at ${size.width}x${size.height}`)));
       }
     }

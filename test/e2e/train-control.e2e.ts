@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { launchBrowser, newPage, appUrl, type LaunchedBrowser, type TrackedPage } from './harness';
 import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from './app-helpers';
 
-
 describe('stopping, resuming and diverging runs', () => {
   let b: LaunchedBrowser;
   let page: TrackedPage;

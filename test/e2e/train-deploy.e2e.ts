@@ -17,7 +17,6 @@ configure({ useWebWorkers: false });
 
 const CLASSES = HALVES_CLASSES;
 
-
 async function unzip(bytes: Uint8Array): Promise<Map<string, Uint8Array>> {
   const reader = new ZipReader(new BlobReader(new Blob([bytes as Uint8Array<ArrayBuffer>])));
   const out = new Map<string, Uint8Array>();
@@ -60,7 +59,9 @@ describe('train, evaluate, export, import and deploy', () => {
     await importAndReport(page);
     await gotoStage(page, 'Train');
     await page.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(() => page.getByRole('alert').allInnerTexts(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/at least 2 classes/));
+    await expect
+      .poll(() => page.getByRole('alert').allInnerTexts(), { timeout: 30_000 })
+      .toContainEqual(expect.stringMatching(/at least 2 classes/));
   });
 
   it('trains with live progress and creates an evaluated model version', async () => {

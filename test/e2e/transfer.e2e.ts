@@ -20,23 +20,34 @@ configure({ useWebWorkers: false });
 
 const CLASSES = HALVES_CLASSES;
 
-
 /** input 32x32x3 -> conv -> global average pooling -> dense 8 softmax, seeded random weights. */
 async function writeBackbone(folder: string): Promise<void> {
   mkdirSync(folder, { recursive: true });
   const m = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [32, 32, 3],
+        filters: 16,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.globalAveragePooling2d({}),
       tf.layers.dense({ units: 8, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
     ],
   });
-  await m.save(tf.io.withSaveHandler(async (a) => {
-    const json = { format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
-    writeFileSync(join(folder, 'model.json'), JSON.stringify(json));
-    writeFileSync(join(folder, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await m.save(
+    tf.io.withSaveHandler(async (a) => {
+      const json = {
+        format: 'layers-model',
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+      };
+      writeFileSync(join(folder, 'model.json'), JSON.stringify(json));
+      writeFileSync(join(folder, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   m.dispose();
 }
 
@@ -55,7 +66,9 @@ async function axeProblems(page: Page): Promise<string[]> {
     type V = { id: string; impact: string | null; nodes: Array<{ target: string[] }> };
     const axe = (window as typeof window & { axe: { run: (d: Document, o: object) => Promise<{ violations: V[] }> } }).axe;
     const { violations } = await axe.run(document, { resultTypes: ['violations'] });
-    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes[0]?.target.join(' ')}`);
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes[0]?.target.join(' ')}`);
   });
 }
 
@@ -105,7 +118,9 @@ describe('transfer learning with an imported backbone', () => {
     const select = page.getByRole('combobox', { name: 'Backbone', exact: true });
     // The classifier was cut before its softmax Dense: 16 pooled conv features, not 8 class scores.
     expect(await select.locator('option:checked').innerText()).toBe('tiny-backbone (32×32×3 input, 16-d embedding)');
-    expect(await page.getByRole('list', { name: 'Stored backbones' }).innerText()).toMatch(/tiny-backbone.*layers model.*32×32×3 input, 16-d embedding/);
+    expect(await page.getByRole('list', { name: 'Stored backbones' }).innerText()).toMatch(
+      /tiny-backbone.*layers model.*32×32×3 input, 16-d embedding/,
+    );
     expect(await axeProblems(page)).toEqual([]);
   });
 
@@ -161,11 +176,13 @@ describe('transfer learning with an imported backbone', () => {
     await reader.close();
     const modelJson = JSON.parse(new TextDecoder().decode(files.get('model.json')));
     const weights = files.get('weights.bin')!;
-    const model = await tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
-    }));
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+      }),
+    );
     // Backbone and head in one model: image in, three class probabilities out.
     expect(model.inputs[0].shape).toEqual([null, 32, 32, 3]);
     expect(model.outputs[0].shape).toEqual([null, 3]);

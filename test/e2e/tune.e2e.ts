@@ -14,7 +14,6 @@ import { createProject, importAndReport, pickFolder, waitForDemoImported, writeD
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-
 interface Row {
   number: number;
   state: string;
@@ -59,7 +58,14 @@ describe('tuning studies', () => {
       .evaluateAll((rows) =>
         rows.map((r) => {
           const cell = (c: string) => (r.querySelector(`[data-col="${c}"]`)?.textContent ?? '').replace(/\s+/g, ' ').trim();
-          return { number: Number(cell('number')), state: cell('state'), value: cell('value'), epochs: cell('epochs'), tensors: cell('tensors'), message: cell('message') };
+          return {
+            number: Number(cell('number')),
+            state: cell('state'),
+            value: cell('value'),
+            epochs: cell('epochs'),
+            tensors: cell('tensors'),
+            message: cell('message'),
+          };
         }),
       );
   }
@@ -68,8 +74,10 @@ describe('tuning studies', () => {
   async function stored(name: string): Promise<{ study: StoredStudy; trials: StoredTrial[] }> {
     return page.evaluate(async (studyName) => {
       const req = indexedDB.open('trainyard');
-      const db = await new Promise<IDBDatabase>((res, rej) => ((req.onsuccess = () => res(req.result)), (req.onerror = () => rej(req.error))));
-      const all = <T,>(store: string) =>
+      const db = await new Promise<IDBDatabase>(
+        (res, rej) => ((req.onsuccess = () => res(req.result)), (req.onerror = () => rej(req.error))),
+      );
+      const all = <T>(store: string) =>
         new Promise<T[]>((res, rej) => {
           const r = db.transaction(store).objectStore(store).getAll();
           r.onsuccess = () => res(r.result as T[]);
@@ -77,14 +85,23 @@ describe('tuning studies', () => {
         });
       const studies = await all<StoredStudy>('studies');
       const study = studies.find((s) => s.name === studyName)!;
-      const trials = (await all<StoredTrial & { studyId: string }>('trials')).filter((t) => t.studyId === study.id).sort((a, b) => a.number - b.number);
+      const trials = (await all<StoredTrial & { studyId: string }>('trials'))
+        .filter((t) => t.studyId === study.id)
+        .sort((a, b) => a.number - b.number);
       db.close();
       return { study, trials };
     }, name);
   }
 
   /** Fills the study form; `space` sets the included settings (others are left out) as choice lists. */
-  async function configure(opts: { name: string; strategy: string; maxTrials: number; pruner: string; space: Record<string, string>; keep?: string[] }) {
+  async function configure(opts: {
+    name: string;
+    strategy: string;
+    maxTrials: number;
+    pruner: string;
+    space: Record<string, string>;
+    keep?: string[];
+  }) {
     await page.getByLabel('Study name').fill(opts.name);
     await page.getByLabel('Strategy').selectOption({ label: opts.strategy });
     await page.getByLabel('Max trials').fill(String(opts.maxTrials));
@@ -130,12 +147,19 @@ describe('tuning studies', () => {
     await expect.poll(() => page.getByTestId('base-settings').innerText()).toMatch(/16 px.*batch 8, 2 epochs/);
 
     await configure({
-      name: 'Quick random', strategy: 'Random', maxTrials: 3, pruner: 'Median rule',
-      space: { 'Batch size': '8, 16' }, keep: ['Learning rate', 'Optimizer', 'Momentum (SGD)', 'Dropout'],
+      name: 'Quick random',
+      strategy: 'Random',
+      maxTrials: 3,
+      pruner: 'Median rule',
+      space: { 'Batch size': '8, 16' },
+      keep: ['Learning rate', 'Optimizer', 'Momentum (SGD)', 'Dropout'],
     });
     // An invalid space is refused up front with a reason.
     await page.getByLabel('Learning rate low').fill('0');
-    await page.getByRole('alert').filter({ hasText: /log-scaled range needs low > 0/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /log-scaled range needs low > 0/ })
+      .waitFor();
     expect(await page.getByRole('button', { name: 'Start study' }).isDisabled()).toBe(true);
     await page.getByLabel('Learning rate low').fill('0.001');
     await page.getByRole('button', { name: 'Start study' }).click();
@@ -169,9 +193,20 @@ describe('tuning studies', () => {
     // Accessibility of the stage with a finished study showing.
     await page.evaluate(AXE_SOURCE);
     const violations = await page.evaluate(async () => {
-      const axe = (window as typeof window & { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ html: string }> }> }> } }).axe;
+      const axe = (
+        window as typeof window & {
+          axe: {
+            run: (
+              ctx: Document,
+              opts: object,
+            ) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ html: string }> }> }>;
+          };
+        }
+      ).axe;
       const r = await axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.html.slice(0, 120)).join(' | ')}`);
+      return r.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.html.slice(0, 120)).join(' | ')}`);
     });
     expect(violations).toEqual([]);
 
@@ -183,8 +218,13 @@ describe('tuning studies', () => {
     expect(study.registeredVersionId).toBeTruthy();
     const origin = await page.evaluate(async (id) => {
       const req = indexedDB.open('trainyard');
-      const db = await new Promise<IDBDatabase>((res, rej) => ((req.onsuccess = () => res(req.result)), (req.onerror = () => rej(req.error))));
-      const v = await new Promise<{ number: number; meta: { origin?: { studyId: string; studyName: string; trialNumber: number; params: Record<string, unknown> } } }>((res, rej) => {
+      const db = await new Promise<IDBDatabase>(
+        (res, rej) => ((req.onsuccess = () => res(req.result)), (req.onerror = () => rej(req.error))),
+      );
+      const v = await new Promise<{
+        number: number;
+        meta: { origin?: { studyId: string; studyName: string; trialNumber: number; params: Record<string, unknown> } };
+      }>((res, rej) => {
         const r = db.transaction('models').objectStore('models').get(id);
         r.onsuccess = () => res(r.result);
         r.onerror = () => rej(r.error);
@@ -212,7 +252,10 @@ describe('tuning studies', () => {
     await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Tune', exact: true }).click();
     await page.getByLabel('Study name').waitFor();
     await configure({
-      name: 'Reloaded', strategy: 'Random', maxTrials: 3, pruner: 'None',
+      name: 'Reloaded',
+      strategy: 'Random',
+      maxTrials: 3,
+      pruner: 'None',
       space: { Epochs: '8', 'Input size': '16', 'Batch size': '8', Dropout: '0.1, 0.3' },
     });
     await page.getByRole('button', { name: 'Start study' }).click();
@@ -250,13 +293,21 @@ describe('tuning studies', () => {
     expect(trials.every((t) => t.state === 'complete')).toBe(true);
     expect(study.state).toBe('done');
     expect(study.message).toMatch(/budget/i);
-    expect(await page.getByRole('status').filter({ hasText: /was interrupted/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /was interrupted/ })
+        .count(),
+    ).toBe(0);
   });
 
   it('marks a trial whose loss goes NaN as failed and goes on with the next', async () => {
     await page.goto(appUrl(`/#/p/${encodeURIComponent(projectId)}/tune`));
     await configure({
-      name: 'Divergent grid', strategy: 'Grid', maxTrials: 5, pruner: 'None',
+      name: 'Divergent grid',
+      strategy: 'Grid',
+      maxTrials: 5,
+      pruner: 'None',
       space: { 'Learning rate': '1e12, 0.01', Optimizer: 'sgd', Epochs: '2', 'Input size': '16', 'Batch size': '8' },
     });
     await expect.poll(() => page.getByTestId('grid-size').innerText()).toMatch(/exactly 2 points/);

@@ -8,7 +8,10 @@ export const KIT_PYTHON_DIR = fileURLToPath(new URL('../../src/lib/kit/python', 
 
 function probe(python: string): string | null {
   try {
-    return execFileSync(python, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(python, ['-c', 'import torch, numpy; print(torch.__version__)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }

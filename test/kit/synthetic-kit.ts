@@ -63,15 +63,25 @@ export async function writeKit(dir: string, spec: KitSpec): Promise<KitJob> {
   for (const [path, bytes] of files) fileInfo[path] = { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
   const hex = (s: string) => createHash('sha256').update(s).digest('hex');
   const job: KitJob = {
-    kind: KIT_KIND, formatVersion: KIT_FORMAT_VERSION, jobId: randomUUID(), createdAt: new Date().toISOString(),
+    kind: KIT_KIND,
+    formatVersion: KIT_FORMAT_VERSION,
+    jobId: randomUUID(),
+    createdAt: new Date().toISOString(),
     project: { id: 'synthetic', name: 'Synthetic digits' },
     dataset: { versionId: hex('version'), number: 1, contentHash: hex('content'), counts },
-    classes: spec.classes, preprocess: { inputSize: size, channels, resize: 'pad', background: [0, 0, 0], layout: 'NHWC uint8', scale: '0..1' },
-    augmentation: spec.augmentation, seed: spec.seed >>> 0,
+    classes: spec.classes,
+    preprocess: { inputSize: size, channels, resize: 'pad', background: [0, 0, 0], layout: 'NHWC uint8', scale: '0..1' },
+    augmentation: spec.augmentation,
+    seed: spec.seed >>> 0,
     hyperparameters: kitHyperparameters(spec.settings),
     architecture: spec.architecture,
-    tfjs: { modelTopology: topology as Record<string, unknown>, weights: specs.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' })), initialWeights: 'init/weights.bin' },
-    app: { version: '0.1.0', tfjsVersion: tf.version.tfjs }, files: fileInfo,
+    tfjs: {
+      modelTopology: topology as Record<string, unknown>,
+      weights: specs.map((w) => ({ name: w.name, shape: w.shape, dtype: 'float32' })),
+      initialWeights: 'init/weights.bin',
+    },
+    app: { version: '0.1.0', tfjsVersion: tf.version.tfjs },
+    files: fileInfo,
   };
   const checked = validateKitJob(job);
   if (!checked.ok) throw new Error(checked.errors.join('; '));
@@ -106,10 +116,27 @@ export async function writeSyntheticKit(dir: string, opts: SyntheticKitOptions):
   }
   const kind = opts.architecture ?? 'cnn';
   if (kind === 'mobilenet') throw new Error('the synthetic kit has 28 px digits; MobileNet needs 32 px or more');
-  const architecture = (kind === 'mlp'
-    ? { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.2, hidden: [128] }
-    : { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.25 }) as KitJob['architecture'];
+  const architecture = (
+    kind === 'mlp'
+      ? { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.2, hidden: [128] }
+      : { kind, inputSize: size, channels: 1, numClasses: 10, dropout: 0.25 }
+  ) as KitJob['architecture'];
   await tf.setBackend('cpu');
-  const settings: TrainSettings = { ...DEFAULT_SETTINGS, learningRate: 0.002, batchSize: opts.batchSize ?? 64, epochs: opts.epochs ?? 2, earlyStoppingPatience: 0 };
-  return writeKit(dir, { splits, classes, inputSize: size, channels: 1, architecture, seed: 42, settings, augmentation: { ...NO_AUGMENTATION } });
+  const settings: TrainSettings = {
+    ...DEFAULT_SETTINGS,
+    learningRate: 0.002,
+    batchSize: opts.batchSize ?? 64,
+    epochs: opts.epochs ?? 2,
+    earlyStoppingPatience: 0,
+  };
+  return writeKit(dir, {
+    splits,
+    classes,
+    inputSize: size,
+    channels: 1,
+    architecture,
+    seed: 42,
+    settings,
+    augmentation: { ...NO_AUGMENTATION },
+  });
 }

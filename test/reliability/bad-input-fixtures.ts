@@ -37,7 +37,11 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
  * A PNG of any colour type / bit depth, written by hand (filter 0 on every row). `sample(x, y, c)`
  * gives channel c of pixel (x, y) in 0..(2^depth - 1).
  */
-export function png(w: number, h: number, opts: { depth?: number; colorType?: number; palette?: number[][]; sample: (x: number, y: number, c: number) => number }): Buffer {
+export function png(
+  w: number,
+  h: number,
+  opts: { depth?: number; colorType?: number; palette?: number[][]; sample: (x: number, y: number, c: number) => number },
+): Buffer {
   const depth = opts.depth ?? 8;
   const ct = opts.colorType ?? 2;
   const ch = CHANNELS[ct];
@@ -74,10 +78,32 @@ function rgbJpeg(seed: number, w = 24, h = 16): Buffer {
 /** The JPEG with an EXIF APP1 segment carrying `orientation`, after SOI + APP0. */
 function withExifOrientation(j: Buffer, orientation: number): Buffer {
   const tiff = Buffer.from([
-    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, // "MM", 42, IFD at 8
-    0x00, 0x01, // one entry
-    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00, // Orientation SHORT
-    0x00, 0x00, 0x00, 0x00, // no next IFD
+    0x4d,
+    0x4d,
+    0x00,
+    0x2a,
+    0x00,
+    0x00,
+    0x00,
+    0x08, // "MM", 42, IFD at 8
+    0x00,
+    0x01, // one entry
+    0x01,
+    0x12,
+    0x00,
+    0x03,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x00,
+    orientation,
+    0x00,
+    0x00, // Orientation SHORT
+    0x00,
+    0x00,
+    0x00,
+    0x00, // no next IFD
   ]);
   const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
   const seg = Buffer.alloc(4);
@@ -177,23 +203,47 @@ export function writeHostileFolder(root: string): HostileFolder {
   corrupt[29] ^= 0xff;
   put(join(dir, 'bad', 'corrupt-header.png'), corrupt);
   // Pixel bombs: headers that declare 20000x20000 and 100000x1000 with one tiny IDAT.
-  for (const [name, w, h] of [['huge.png', 20000, 20000], ['wide.png', 100000, 1000]] as const) {
-    put(join(dir, 'bad', name), Buffer.concat([SIG, chunk('IHDR', ihdr(w, h, 8, 2)), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]));
+  for (const [name, w, h] of [
+    ['huge.png', 20000, 20000],
+    ['wide.png', 100000, 1000],
+  ] as const) {
+    put(
+      join(dir, 'bad', name),
+      Buffer.concat([SIG, chunk('IHDR', ihdr(w, h, 8, 2)), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]),
+    );
   }
   // Active content, with and without an honest extension.
   const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><script>alert(1)</script></svg>\n';
   put(join(dir, 'bad', 'vector.svg'), svg);
   put(join(dir, 'bad', 'vector.png'), svg);
   // Formats this browser cannot decode.
-  put(join(dir, 'bad', 'photo.heic'), Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(32)]));
+  put(
+    join(dir, 'bad', 'photo.heic'),
+    Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(32)]),
+  );
   put(join(dir, 'bad', 'scan.tif'), Buffer.concat([Buffer.from('II*\0\x08\0\0\0', 'latin1'), Buffer.alloc(32)]));
 
   // PNG colour types and depths: gray, gray+alpha, palette, RGBA, 16-bit RGB.
   const f = (x: number, y: number) => (x * 16 + y * 3) & 255;
   put(join(dir, 'formats', 'gray.png'), png(16, 16, { colorType: 0, sample: (x, y) => f(x, y) }));
   put(join(dir, 'formats', 'gray-alpha.png'), png(16, 16, { colorType: 4, sample: (x, y, c) => (c === 0 ? f(x, y) : 128) }));
-  put(join(dir, 'formats', 'palette.png'), png(16, 16, { colorType: 3, palette: [[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]], sample: (x, y) => (x + y) % 4 }));
-  put(join(dir, 'formats', 'rgba.png'), png(16, 16, { colorType: 6, sample: (x, y, c) => (c === 3 ? (x * 16) & 255 : f(x, y) ^ (c * 60)) }));
+  put(
+    join(dir, 'formats', 'palette.png'),
+    png(16, 16, {
+      colorType: 3,
+      palette: [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [9, 9, 9],
+      ],
+      sample: (x, y) => (x + y) % 4,
+    }),
+  );
+  put(
+    join(dir, 'formats', 'rgba.png'),
+    png(16, 16, { colorType: 6, sample: (x, y, c) => (c === 3 ? (x * 16) & 255 : f(x, y) ^ (c * 60)) }),
+  );
   put(join(dir, 'formats', 'rgb16.png'), png(16, 16, { colorType: 2, depth: 16, sample: (x, y, c) => (f(x, y) << 8) | (c * 20) }));
   put(join(dir, 'formats', 'photo.jpg'), rgbJpeg(8));
   // An animated GIF (the first frame is used).
@@ -241,14 +291,27 @@ export function writeHostileFolder(root: string): HostileFolder {
     classes: { ok: 3, other: 1, [MARKUP_LABEL]: 1, formats: 7, exif: 8, sizes: 2, cat: 4 },
     stored: 3 + 1 + 1 + 7 + 8 + 2 + 4,
     ignored: 4,
-    badInputs: Object.keys(skipped).length + 4 /* junk */ + 2 /* copy, conflict */ + 3 /* " Cat", "CAT" merged, markup label */ + 1 /* markup file name */,
+    badInputs:
+      Object.keys(skipped).length +
+      4 /* junk */ +
+      2 /* copy, conflict */ +
+      3 /* " Cat", "CAT" merged, markup label */ +
+      1 /* markup file name */,
   };
 }
 
 /** Zip with unsafe names, collisions and junk next to two good entries. */
 export async function writeTrickyZip(path: string): Promise<{ unsafe: string[]; collisions: string[][]; junk: string[]; good: string[] }> {
   const zip = new ZipWriter(new Uint8ArrayWriter());
-  const unsafe = ['../evil.png', '/abs.png', 'C:\\win.png', 'cats\\back.png', 'cats/nul\u0000byte.png', 'cats/../../up.png', '//host/share.png'];
+  const unsafe = [
+    '../evil.png',
+    '/abs.png',
+    'C:\\win.png',
+    'cats\\back.png',
+    'cats/nul\u0000byte.png',
+    'cats/../../up.png',
+    '//host/share.png',
+  ];
   const written: string[] = [];
   let seed = 100;
   for (const name of unsafe) {
@@ -264,7 +327,15 @@ export async function writeTrickyZip(path: string): Promise<{ unsafe: string[]; 
   const junk = ['__MACOSX/cats/._ok-1.png', 'cats/._ok-1.png', '.DS_Store'];
   for (const name of junk) await zip.add(name, new Uint8ArrayReader(Buffer.from('\0\x05\x16\x07junk', 'latin1')));
   writeFileSync(path, await zip.close());
-  return { unsafe: written, collisions: [['cats/Same.png', 'cats/same.png'], ['cats/caf\u00e9.png', 'cats/cafe\u0301.png']], junk, good };
+  return {
+    unsafe: written,
+    collisions: [
+      ['cats/Same.png', 'cats/same.png'],
+      ['cats/caf\u00e9.png', 'cats/cafe\u0301.png'],
+    ],
+    junk,
+    good,
+  };
 }
 
 /** A stream of `total` zero bytes, so a big entry never sits in memory here. */

@@ -80,7 +80,9 @@ describe('Bad inputs through the importer', () => {
   });
 
   afterAll(async () => {
-    console.log(`[reliability] importer: ${counts.faults} faults injected, ${counts.badInputs} bad inputs tried, ${counts.lost} records lost`);
+    console.log(
+      `[reliability] importer: ${counts.faults} faults injected, ${counts.badInputs} bad inputs tried, ${counts.lost} records lost`,
+    );
     await b?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -96,7 +98,15 @@ describe('Bad inputs through the importer', () => {
     counts.badInputs += folder.badInputs;
     await closeReport(page);
     await expect.poll(() => datasetTotal(page)).toBe(report.imported);
-    const result = { id, planText, heading, report, classes: await perClass(page), tiles: await tileNames(page), warnings: await warningKinds(page) };
+    const result = {
+      id,
+      planText,
+      heading,
+      report,
+      classes: await perClass(page),
+      tiles: await tileNames(page),
+      warnings: await warningKinds(page),
+    };
     // Nothing lost: what the report says was imported is what the dataset holds, after a reload too.
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Hostile folder' }).waitFor();
@@ -136,7 +146,10 @@ describe('Bad inputs through the importer', () => {
   it('Bad input: CMYK or grayscale JPEG, 16-bit / palette / RGBA PNG → imported as RGB (PNG variants; see README for JPEG)', async () => {
     const { report, tiles } = await folderImport();
     for (const f of ['gray.png', 'gray-alpha.png', 'palette.png', 'rgba.png', 'rgb16.png', 'photo.jpg']) {
-      expect(report.skippedFiles.map((s) => s.file), f).not.toContain(`formats/${f}`);
+      expect(
+        report.skippedFiles.map((s) => s.file),
+        f,
+      ).not.toContain(`formats/${f}`);
       expect(tiles, f).toContain(`${f}, formats`);
     }
   });
@@ -207,7 +220,9 @@ describe('Bad inputs through the importer', () => {
       imgX: [...document.querySelectorAll('img')].filter((i) => i.getAttribute('src') === 'x').length,
       handlers: document.querySelectorAll('[onerror],[onload],[onmouseover]').length,
       bold: [...document.querySelectorAll('b')].filter((e) => e.textContent === 'bold').length,
-      svg: [...document.querySelectorAll('svg[onload], img, object, embed, iframe')].filter((e) => e.hasAttribute('onload') || /\.svg|svg\+xml/.test(e.getAttribute('src') ?? e.getAttribute('data') ?? '')).length,
+      svg: [...document.querySelectorAll('svg[onload], img, object, embed, iframe')].filter(
+        (e) => e.hasAttribute('onload') || /\.svg|svg\+xml/.test(e.getAttribute('src') ?? e.getAttribute('data') ?? ''),
+      ).length,
     }));
     expect(injected).toEqual({ imgX: 0, handlers: 0, bold: 0, svg: 0 });
     expect(dialogs).toEqual([]);
@@ -241,7 +256,10 @@ describe('Bad inputs through the importer', () => {
   it('Zip bombs: entry count, actual inflated bytes (declared sizes lie) and compression ratio → refused early, nothing partial stored', async () => {
     const bombs = await writeZipBombs(dir);
     const id = await createProject(page, 'Bombs');
-    const close = () => importPanel(page).getByRole('button', { name: /^(Close report|Close|Cancel)$/ }).first();
+    const close = () =>
+      importPanel(page)
+        .getByRole('button', { name: /^(Close report|Close|Cancel)$/ })
+        .first();
 
     // Per-file size (96 MiB) and ratio (48 MiB at ~1000:1), sizes declared honestly → the whole zip
     // is refused before anything is inflated or stored (not even the good entry in front of it).
@@ -300,7 +318,10 @@ describe('Bad inputs through the importer', () => {
     await page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name: 'Models', exact: true }).click();
     await page.getByRole('heading', { name: 'Model versions' }).waitFor();
     await page.getByLabel('Choose a model zip to import').setInputFiles(manyPath);
-    await page.getByRole('alert').filter({ hasText: /zip has 65 entries, over the limit of 64/ }).waitFor({ timeout: 30_000 });
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /zip has 65 entries, over the limit of 64/ })
+      .waitFor({ timeout: 30_000 });
     expect(await page.getByRole('button', { name: /^Version \d+$/ }).count()).toBe(0);
   });
 
@@ -310,9 +331,17 @@ describe('Bad inputs through the importer', () => {
     const m = writeManifest(dir);
     counts.badInputs += 6; // BOM+CRLF+';', quoted cells, 2 blank lines, ghost row, duplicate row, NFD name, file without a row
     await createProject(page, 'Manifest');
-    await pickFiles(page, readdirSync(m.dir).map((f) => join(m.dir, f)));
+    await pickFiles(
+      page,
+      readdirSync(m.dir).map((f) => join(m.dir, f)),
+    );
     const planText = (await textOf(importPanel(page))) ?? '';
-    const problems = (await importPanel(page).getByRole('listitem').filter({ hasText: /^Line \d+: / }).allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+    const problems = (
+      await importPanel(page)
+        .getByRole('listitem')
+        .filter({ hasText: /^Line \d+: / })
+        .allTextContents()
+    ).map((t) => t.replace(/\s+/g, ' ').trim());
     const report = await importAndReport(page);
     await closeReport(page);
     await expect.poll(() => datasetTotal(page)).toBe(report.imported);
@@ -367,7 +396,10 @@ describe('Bad inputs through the importer', () => {
       writeFileSync(join(one, `o-${i}.png`), rgbPng(710 + i));
     }
     await createProject(page, 'No classes');
-    await pickFiles(page, readdirSync(loose).map((f) => join(loose, f)));
+    await pickFiles(
+      page,
+      readdirSync(loose).map((f) => join(loose, f)),
+    );
     await importAndReport(page);
     await closeReport(page);
     await refusal(/at least 2 classes; found none/);
@@ -397,7 +429,11 @@ describe('Bad inputs through the importer', () => {
     await importPanel(page).getByRole('button', { name: 'Start import' }).click();
     // Progress: a progress bar and a growing "N saved" count, committed in batches.
     await importPanel(page).getByRole('progressbar').first().waitFor({ timeout: 30_000 });
-    await page.waitForFunction(() => /\b([1-9]\d{2,}) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /\b([1-9]\d{2,}) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''),
+      null,
+      { timeout: 120_000 },
+    );
     const during = await heap();
     await importPanel(page).getByRole('button', { name: 'Cancel import' }).click();
     const report = await waitForReport(page, 60_000);

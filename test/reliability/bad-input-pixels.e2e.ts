@@ -18,7 +18,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessHash } from '../../src/lib/preprocess/config';
 import type { PreprocessConfig } from '../../src/contracts/training';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { closeReport, createProject, datasetTotal, importAndReport, perClass, pickFolder, waitForDemoImported, type ImportReport } from '../e2e/app-helpers';
+import {
+  closeReport,
+  createProject,
+  datasetTotal,
+  importAndReport,
+  perClass,
+  pickFolder,
+  waitForDemoImported,
+  type ImportReport,
+} from '../e2e/app-helpers';
 import { png } from './bad-input-fixtures';
 import {
   adobeCmykToRgb,
@@ -62,39 +71,113 @@ const CMYK_RGB = adobeCmykToRgb(CMYK); // ≈ [173, 86, 43]
 
 // EXIF: one asymmetric upright image of 3x2 flat blocks, stored 8 ways.
 const UPRIGHT: Rgb[][] = [
-  [[220, 30, 30], [30, 200, 40], [40, 60, 220]],
-  [[240, 220, 30], [200, 40, 200], [40, 210, 210]],
+  [
+    [220, 30, 30],
+    [30, 200, 40],
+    [40, 60, 220],
+  ],
+  [
+    [240, 220, 30],
+    [200, 40, 200],
+    [40, 210, 210],
+  ],
 ];
 const EXIF_FILES = orientedJpegs(UPRIGHT);
 
 // Animated: the first frame is what counts; the second is far from it.
-const WEBP_FRAMES: Array<[number, number, number, number]> = [[200, 40, 60, 255], [30, 160, 220, 255]];
-const GIF_FRAMES: Rgb[] = [[20, 180, 90], [230, 90, 20]];
+const WEBP_FRAMES: Array<[number, number, number, number]> = [
+  [200, 40, 60, 255],
+  [30, 160, 220, 255],
+];
+const GIF_FRAMES: Rgb[] = [
+  [20, 180, 90],
+  [230, 90, 20],
+];
 
 // Alpha: columns opaque / half / fully transparent (the transparent pixels hide white).
-const RGBA_COLS: Array<[number, number, number, number]> = [[10, 200, 30, 255], [200, 100, 50, 128], [255, 255, 255, 0]];
-const GRAY_ALPHA_COLS: Array<[number, number]> = [[180, 255], [180, 64], [250, 0]];
+const RGBA_COLS: Array<[number, number, number, number]> = [
+  [10, 200, 30, 255],
+  [200, 100, 50, 128],
+  [255, 255, 255, 0],
+];
+const GRAY_ALPHA_COLS: Array<[number, number]> = [
+  [180, 255],
+  [180, 64],
+  [250, 0],
+];
 const over = (v: number, a: number) => (v * a) / 255;
 
-const PALETTE: Rgb[] = [[255, 0, 0], [0, 128, 255], [250, 250, 20]];
+const PALETTE: Rgb[] = [
+  [255, 0, 0],
+  [0, 128, 255],
+  [250, 250, 20],
+];
 
 const FIXTURES: Fixture[] = [
   { path: 'jpeg/gray.jpg', bytes: solidGrayJpeg(SIZE, SIZE, 90), width: SIZE, height: SIZE, rgb: flat([90, 90, 90]), tol: JPEG_TOL },
-  { path: 'jpeg/ycbcr.jpg', bytes: solidRgbJpeg(SIZE, SIZE, [200, 60, 30]), width: SIZE, height: SIZE, rgb: flat([200, 60, 30]), tol: JPEG_TOL },
+  {
+    path: 'jpeg/ycbcr.jpg',
+    bytes: solidRgbJpeg(SIZE, SIZE, [200, 60, 30]),
+    width: SIZE,
+    height: SIZE,
+    rgb: flat([200, 60, 30]),
+    tol: JPEG_TOL,
+  },
   { path: 'jpeg/cmyk-adobe.jpg', bytes: solidCmykJpeg(SIZE, SIZE, CMYK), width: SIZE, height: SIZE, rgb: flat(CMYK_RGB), tol: JPEG_TOL },
   // The same samples without the APP14 marker: Chromium reads every 4-component JPEG as Adobe CMYK.
-  { path: 'jpeg/cmyk-plain.jpg', bytes: blockJpeg({ width: SIZE, height: SIZE, block: () => CMYK }), width: SIZE, height: SIZE, rgb: flat(CMYK_RGB), tol: JPEG_TOL },
-  { path: 'png/gray.png', bytes: png(SIZE, SIZE, { colorType: 0, sample: (x) => [30, 128, 230][Math.floor(x / 8)] }), width: SIZE, height: SIZE, rgb: (x) => { const v = [30, 128, 230][Math.floor(x / 8)]; return [v, v, v]; }, tol: TOL },
-  { path: 'png/palette.png', bytes: png(SIZE, SIZE, { colorType: 3, palette: PALETTE, sample: (x) => Math.floor(x / 8) }), width: SIZE, height: SIZE, rgb: thirds(PALETTE), tol: TOL },
+  {
+    path: 'jpeg/cmyk-plain.jpg',
+    bytes: blockJpeg({ width: SIZE, height: SIZE, block: () => CMYK }),
+    width: SIZE,
+    height: SIZE,
+    rgb: flat(CMYK_RGB),
+    tol: JPEG_TOL,
+  },
+  {
+    path: 'png/gray.png',
+    bytes: png(SIZE, SIZE, { colorType: 0, sample: (x) => [30, 128, 230][Math.floor(x / 8)] }),
+    width: SIZE,
+    height: SIZE,
+    rgb: (x) => {
+      const v = [30, 128, 230][Math.floor(x / 8)];
+      return [v, v, v];
+    },
+    tol: TOL,
+  },
+  {
+    path: 'png/palette.png',
+    bytes: png(SIZE, SIZE, { colorType: 3, palette: PALETTE, sample: (x) => Math.floor(x / 8) }),
+    width: SIZE,
+    height: SIZE,
+    rgb: thirds(PALETTE),
+    tol: TOL,
+  },
   // 16-bit samples v·257 (+ noise in the low byte) must come out as v.
-  { path: 'png/rgb16.png', bytes: png(SIZE, SIZE, { colorType: 2, depth: 16, sample: (x, y, c) => [70, 140, 210][c] * 257 + ((x + y) % 3) * 40 }), width: SIZE, height: SIZE, rgb: flat([70, 140, 210]), tol: TOL },
-  ...EXIF_FILES.map((bytes, i) => ({ path: `exif/orient-${i + 1}.jpg`, bytes, width: 24, height: 16, rgb: (x: number, y: number) => UPRIGHT[Math.floor(y / 8)][Math.floor(x / 8)], tol: JPEG_TOL })),
+  {
+    path: 'png/rgb16.png',
+    bytes: png(SIZE, SIZE, { colorType: 2, depth: 16, sample: (x, y, c) => [70, 140, 210][c] * 257 + ((x + y) % 3) * 40 }),
+    width: SIZE,
+    height: SIZE,
+    rgb: flat([70, 140, 210]),
+    tol: TOL,
+  },
+  ...EXIF_FILES.map((bytes, i) => ({
+    path: `exif/orient-${i + 1}.jpg`,
+    bytes,
+    width: 24,
+    height: 16,
+    rgb: (x: number, y: number) => UPRIGHT[Math.floor(y / 8)][Math.floor(x / 8)],
+    tol: JPEG_TOL,
+  })),
   {
     path: 'alpha/rgba.png',
     bytes: png(SIZE, SIZE, { colorType: 6, sample: (x, _y, c) => RGBA_COLS[Math.floor(x / 8)][c] }),
     width: SIZE,
     height: SIZE,
-    rgb: (x) => { const [r, g, b, a] = RGBA_COLS[Math.floor(x / 8)]; return [over(r, a), over(g, a), over(b, a)]; },
+    rgb: (x) => {
+      const [r, g, b, a] = RGBA_COLS[Math.floor(x / 8)];
+      return [over(r, a), over(g, a), over(b, a)];
+    },
     tol: TOL,
   },
   {
@@ -102,11 +185,28 @@ const FIXTURES: Fixture[] = [
     bytes: png(SIZE, SIZE, { colorType: 4, sample: (x, _y, c) => GRAY_ALPHA_COLS[Math.floor(x / 8)][c] }),
     width: SIZE,
     height: SIZE,
-    rgb: (x) => { const [v, a] = GRAY_ALPHA_COLS[Math.floor(x / 8)]; return [over(v, a), over(v, a), over(v, a)]; },
+    rgb: (x) => {
+      const [v, a] = GRAY_ALPHA_COLS[Math.floor(x / 8)];
+      return [over(v, a), over(v, a), over(v, a)];
+    },
     tol: TOL,
   },
-  { path: 'animated/animated.webp', bytes: animatedWebp(SIZE, SIZE, WEBP_FRAMES), width: SIZE, height: SIZE, rgb: flat(WEBP_FRAMES[0].slice(0, 3) as Rgb), tol: TOL },
-  { path: 'animated/animated.gif', bytes: animatedGif(SIZE, SIZE, GIF_FRAMES), width: SIZE, height: SIZE, rgb: flat(GIF_FRAMES[0]), tol: TOL },
+  {
+    path: 'animated/animated.webp',
+    bytes: animatedWebp(SIZE, SIZE, WEBP_FRAMES),
+    width: SIZE,
+    height: SIZE,
+    rgb: flat(WEBP_FRAMES[0].slice(0, 3) as Rgb),
+    tol: TOL,
+  },
+  {
+    path: 'animated/animated.gif',
+    bytes: animatedGif(SIZE, SIZE, GIF_FRAMES),
+    width: SIZE,
+    height: SIZE,
+    rgb: flat(GIF_FRAMES[0]),
+    tol: TOL,
+  },
 ];
 
 const byPath = (p: string) => FIXTURES.find((f) => f.path === p)!;
@@ -174,32 +274,40 @@ describe('Bad inputs: decoded pixels', () => {
   /** This Chromium's own decode of every fixture (EXIF applied, drawn on black), in the app's page. */
   let direct: Promise<Record<string, { width: number; height: number; rgb: number[] } | { error: string }>> | null = null;
   const decodeDirectly = () =>
-    (direct ??= page.evaluate(async (files) => {
-      const out: Record<string, { width: number; height: number; rgb: number[] } | { error: string }> = {};
-      for (const [path, b64] of Object.entries(files)) {
-        try {
-          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-          const bitmap = await createImageBitmap(new Blob([bytes]), { imageOrientation: 'from-image' });
-          const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-          const ctx = canvas.getContext('2d')!;
-          ctx.fillStyle = '#000';
-          ctx.fillRect(0, 0, bitmap.width, bitmap.height);
-          ctx.drawImage(bitmap, 0, 0);
-          const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
-          out[path] = { width: bitmap.width, height: bitmap.height, rgb: Array.from(rgba).filter((_, i) => i % 4 !== 3) };
-          bitmap.close();
-        } catch (err) {
-          out[path] = { error: String(err) };
+    (direct ??= page.evaluate(
+      async (files) => {
+        const out: Record<string, { width: number; height: number; rgb: number[] } | { error: string }> = {};
+        for (const [path, b64] of Object.entries(files)) {
+          try {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const bitmap = await createImageBitmap(new Blob([bytes]), { imageOrientation: 'from-image' });
+            const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+            const ctx = canvas.getContext('2d')!;
+            ctx.fillStyle = '#000';
+            ctx.fillRect(0, 0, bitmap.width, bitmap.height);
+            ctx.drawImage(bitmap, 0, 0);
+            const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+            out[path] = { width: bitmap.width, height: bitmap.height, rgb: Array.from(rgba).filter((_, i) => i % 4 !== 3) };
+            bitmap.close();
+          } catch (err) {
+            out[path] = { error: String(err) };
+          }
         }
-      }
-      return out;
-    }, Object.fromEntries(FIXTURES.map((f) => [f.path, f.bytes.toString('base64')]))));
+        return out;
+      },
+      Object.fromEntries(FIXTURES.map((f) => [f.path, f.bytes.toString('base64')])),
+    ));
 
   /**
    * One import of the fixture folder and one 1-epoch training run; then the app's model inputs
    * (the `preprocessed` cache for this run's settings) and sample records, keyed by file path.
    */
-  let imported: Promise<{ report: ImportReport; classes: Record<string, number>; inputs: Map<string, Uint8Array>; samples: Map<string, { width: number; height: number; mime: string }> }> | null = null;
+  let imported: Promise<{
+    report: ImportReport;
+    classes: Record<string, number>;
+    inputs: Map<string, Uint8Array>;
+    samples: Map<string, { width: number; height: number; mime: string }>;
+  }> | null = null;
   const importAndTrain = () =>
     (imported ??= (async () => {
       const projectId = await createProject(page, 'Decoded pixels');
@@ -223,7 +331,10 @@ describe('Bad inputs: decoded pixels', () => {
       // The run's outcome, or the Train stage's refusal / failure message, whichever comes first.
       const trainSection = page.getByRole('region', { name: 'Train a classifier' });
       const outcome = async () => {
-        const done = await page.getByTestId('train-outcome').innerText().catch(() => '');
+        const done = await page
+          .getByTestId('train-outcome')
+          .innerText()
+          .catch(() => '');
         if (done) return done;
         const alerts = await trainSection.getByRole('alert').allInnerTexts();
         return alerts.length ? `alert: ${alerts.join(' / ')}` : '';
@@ -232,29 +343,38 @@ describe('Bad inputs: decoded pixels', () => {
       expect(await outcome()).toMatch(/^Run completed/);
 
       const hash = preprocessHash(PREPROCESS);
-      const stored = await page.evaluate(async ({ projectId, hash }) => {
-        const db = await new Promise<IDBDatabase>((resolve, reject) => {
-          const r = indexedDB.open('trainyard');
-          r.onsuccess = () => resolve(r.result);
-          r.onerror = () => reject(r.error);
-        });
-        const all = <T,>(store: string, range: IDBKeyRange) =>
-          new Promise<T[]>((resolve, reject) => {
-            const r = db.transaction(store, 'readonly').objectStore(store).getAll(range);
-            r.onsuccess = () => resolve(r.result as T[]);
+      const stored = await page.evaluate(
+        async ({ projectId, hash }) => {
+          const db = await new Promise<IDBDatabase>((resolve, reject) => {
+            const r = indexedDB.open('trainyard');
+            r.onsuccess = () => resolve(r.result);
             r.onerror = () => reject(r.error);
           });
-        try {
-          const pre = await all<{ id: string; data: ArrayBuffer }>('preprocessed', IDBKeyRange.bound([projectId, hash, ''], [projectId, hash, '\uffff']));
-          const samples = await all<{ id: string; width: number; height: number; mime: string }>('samples', IDBKeyRange.bound([projectId, ''], [projectId, '\uffff']));
-          return {
-            inputs: pre.map((r) => ({ id: r.id, data: Array.from(new Uint8Array(r.data)) })),
-            samples: samples.map((s) => ({ id: s.id, width: s.width, height: s.height, mime: s.mime })),
-          };
-        } finally {
-          db.close();
-        }
-      }, { projectId, hash });
+          const all = <T>(store: string, range: IDBKeyRange) =>
+            new Promise<T[]>((resolve, reject) => {
+              const r = db.transaction(store, 'readonly').objectStore(store).getAll(range);
+              r.onsuccess = () => resolve(r.result as T[]);
+              r.onerror = () => reject(r.error);
+            });
+          try {
+            const pre = await all<{ id: string; data: ArrayBuffer }>(
+              'preprocessed',
+              IDBKeyRange.bound([projectId, hash, ''], [projectId, hash, '\uffff']),
+            );
+            const samples = await all<{ id: string; width: number; height: number; mime: string }>(
+              'samples',
+              IDBKeyRange.bound([projectId, ''], [projectId, '\uffff']),
+            );
+            return {
+              inputs: pre.map((r) => ({ id: r.id, data: Array.from(new Uint8Array(r.data)) })),
+              samples: samples.map((s) => ({ id: s.id, width: s.width, height: s.height, mime: s.mime })),
+            };
+          } finally {
+            db.close();
+          }
+        },
+        { projectId, hash },
+      );
 
       const pathOf = new Map(FIXTURES.map((f) => [sha256(f.bytes), f.path]));
       return {
@@ -298,7 +418,15 @@ describe('Bad inputs: decoded pixels', () => {
     expect(report.skippedFiles).toEqual([]);
     expect(report.imported).toBe(FIXTURES.length);
     expect(classes).toEqual({ jpeg: 4, png: 3, exif: 8, alpha: 2, animated: 2 });
-    for (const path of ['jpeg/gray.jpg', 'jpeg/ycbcr.jpg', 'jpeg/cmyk-adobe.jpg', 'jpeg/cmyk-plain.jpg', 'png/gray.png', 'png/palette.png', 'png/rgb16.png']) {
+    for (const path of [
+      'jpeg/gray.jpg',
+      'jpeg/ycbcr.jpg',
+      'jpeg/cmyk-adobe.jpg',
+      'jpeg/cmyk-plain.jpg',
+      'png/gray.png',
+      'png/palette.png',
+      'png/rgb16.png',
+    ]) {
       expect(samples.get(path), path).toMatchObject({ width: SIZE, height: SIZE });
       await checkModelInput(path);
     }
@@ -340,8 +468,12 @@ describe('Bad inputs: decoded pixels', () => {
     const webp = await checkModelInput('animated/animated.webp');
     const gif = await checkModelInput('animated/animated.gif');
     // Not the second frame.
-    expect(compare(webp, expectedModelInput({ ...byPath('animated/animated.webp'), rgb: flat(WEBP_FRAMES[1].slice(0, 3) as Rgb) }), SIZE).max).toBeGreaterThan(100);
-    expect(compare(gif, expectedModelInput({ ...byPath('animated/animated.gif'), rgb: flat(GIF_FRAMES[1]) }), SIZE).max).toBeGreaterThan(100);
+    expect(
+      compare(webp, expectedModelInput({ ...byPath('animated/animated.webp'), rgb: flat(WEBP_FRAMES[1].slice(0, 3) as Rgb) }), SIZE).max,
+    ).toBeGreaterThan(100);
+    expect(compare(gif, expectedModelInput({ ...byPath('animated/animated.gif'), rgb: flat(GIF_FRAMES[1]) }), SIZE).max).toBeGreaterThan(
+      100,
+    );
   });
 
   it('No page errors, dialogs, CSP violations or requests to other origins through import and training', async () => {

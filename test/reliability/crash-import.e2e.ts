@@ -38,7 +38,11 @@ describe('Storage (IndexedDB): browser killed mid-import (stored data audit)', (
   const killMidImport = async () => {
     await pickFolder(page, many);
     await importPanel(page).getByRole('button', { name: 'Start import' }).click();
-    await page.waitForFunction(() => /\b([1-9]\d*) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''), null, { polling: 'raf', timeout: 60_000 });
+    await page.waitForFunction(
+      () => /\b([1-9]\d*) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''),
+      null,
+      { polling: 'raf', timeout: 60_000 },
+    );
     b.kill();
     counts.kills++;
     b = await launchBrowser({ webgpu: false, userDataDir: profile });
@@ -75,7 +79,14 @@ describe('Storage (IndexedDB): browser killed mid-import (stored data audit)', (
     const a = await audit(page, projectId);
     expect(a.samples).toBeGreaterThan(0);
     expect(a.samples).toBeLessThan(COUNT);
-    expect(a).toMatchObject({ withoutOriginal: 0, withoutThumbnail: 0, orphanOriginals: 0, orphanThumbnails: 0, badLabels: 0, sampleCount: a.samples });
+    expect(a).toMatchObject({
+      withoutOriginal: 0,
+      withoutThumbnail: 0,
+      orphanOriginals: 0,
+      orphanThumbnails: 0,
+      badLabels: 0,
+      sampleCount: a.samples,
+    });
     expect(a.bytes).toBe(a.blobBytes);
     expect(a.sessions).toEqual([{ state: 'running', imported: 0 }]);
 
@@ -90,13 +101,26 @@ describe('Storage (IndexedDB): browser killed mid-import (stored data audit)', (
     // A second crash, then Discard: that import's samples and bytes go, the kept ones stay.
     const again = await killMidImport();
     const mid = await audit(page, projectId);
-    expect(mid).toMatchObject({ withoutOriginal: 0, withoutThumbnail: 0, orphanOriginals: 0, orphanThumbnails: 0, badLabels: 0, sampleCount: mid.samples });
+    expect(mid).toMatchObject({
+      withoutOriginal: 0,
+      withoutThumbnail: 0,
+      orphanOriginals: 0,
+      orphanThumbnails: 0,
+      badLabels: 0,
+      sampleCount: mid.samples,
+    });
     expect(mid.samples).toBeGreaterThanOrEqual(a.samples);
     await again.getByRole('button', { name: 'Discard import' }).click();
     await again.waitFor({ state: 'detached' });
     await expect.poll(() => datasetTotal(page)).toBe(a.samples);
     const after = await audit(page, projectId);
-    expect(after).toMatchObject({ samples: a.samples, sampleCount: a.samples, orphanOriginals: 0, orphanThumbnails: 0, withoutOriginal: 0 });
+    expect(after).toMatchObject({
+      samples: a.samples,
+      sampleCount: a.samples,
+      orphanOriginals: 0,
+      orphanThumbnails: 0,
+      withoutOriginal: 0,
+    });
     expect(after.bytes).toBe(after.blobBytes);
     expect(page.pageErrors()).toEqual([]);
   });

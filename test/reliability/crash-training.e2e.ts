@@ -12,23 +12,39 @@ import { createProject, importAndReport, pickFolder, waitForDemoImported, writeD
 
 const EPOCHS = 12;
 
-
 /** The project's runs and checkpoints, straight from IndexedDB. */
 const storedRuns = (page: TrackedPage, projectId: string) =>
   page.evaluate(
     (pid) =>
-      new Promise<Array<{ id: string; state: string; checkpointEpoch: number; epochs: number[]; checkpoint: number | null; versionId: string | null }>>((resolve, reject) => {
+      new Promise<
+        Array<{ id: string; state: string; checkpointEpoch: number; epochs: number[]; checkpoint: number | null; versionId: string | null }>
+      >((resolve, reject) => {
         const req = indexedDB.open('trainyard');
         req.onsuccess = () => {
           const db = req.result;
           const tx = db.transaction(['runs', 'checkpoints']);
           const runs = tx.objectStore('runs').index('byProject').getAll(pid);
-          const out: Array<{ id: string; state: string; checkpointEpoch: number; epochs: number[]; checkpoint: number | null; versionId: string | null }> = [];
+          const out: Array<{
+            id: string;
+            state: string;
+            checkpointEpoch: number;
+            epochs: number[];
+            checkpoint: number | null;
+            versionId: string | null;
+          }> = [];
           runs.onsuccess = () => {
             for (const r of runs.result) {
-              const row = { id: r.id, state: r.state, checkpointEpoch: r.checkpointEpoch, epochs: r.history.map((h: { epoch: number }) => h.epoch), checkpoint: null as number | null, versionId: r.versionId };
+              const row = {
+                id: r.id,
+                state: r.state,
+                checkpointEpoch: r.checkpointEpoch,
+                epochs: r.history.map((h: { epoch: number }) => h.epoch),
+                checkpoint: null as number | null,
+                versionId: r.versionId,
+              };
               out.push(row);
-              tx.objectStore('checkpoints').get(r.id).onsuccess = (e) => (row.checkpoint = (e.target as IDBRequest<{ epoch: number } | undefined>).result?.epoch ?? null);
+              tx.objectStore('checkpoints').get(r.id).onsuccess = (e) =>
+                (row.checkpoint = (e.target as IDBRequest<{ epoch: number } | undefined>).result?.epoch ?? null);
             }
           };
           tx.oncomplete = () => (db.close(), resolve(out));

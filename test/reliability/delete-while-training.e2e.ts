@@ -13,7 +13,16 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
 import { defaultPipeline, serializePipeline } from '../../src/lib/pipeline/definition';
-import { createProject, importAndReport, openProject, openProjectList, pickFolder, projectCard, waitForDemoImported, writeHalvesDataset } from '../e2e/app-helpers';
+import {
+  createProject,
+  importAndReport,
+  openProject,
+  openProjectList,
+  pickFolder,
+  projectCard,
+  waitForDemoImported,
+  writeHalvesDataset,
+} from '../e2e/app-helpers';
 
 /** Every record in any store that belongs to the project or one of its runs (store: count). */
 const leftovers = (page: Page, projectId: string, runIds: string[]) =>
@@ -31,7 +40,12 @@ const leftovers = (page: Page, projectId: string, runIds: string[]) =>
               const cursor = (e.target as IDBRequest<IDBCursorWithValue | null>).result;
               if (!cursor) return;
               const v = cursor.value as Record<string, unknown>;
-              const mine = v.projectId === pid || v.id === pid || runs.includes(v.runId as string) || runs.includes(v.id as string) || v.key === `label-quality:${pid}`;
+              const mine =
+                v.projectId === pid ||
+                v.id === pid ||
+                runs.includes(v.runId as string) ||
+                runs.includes(v.id as string) ||
+                v.key === `label-quality:${pid}`;
               if (mine) found[name] = (found[name] ?? 0) + 1;
               cursor.continue();
             };
@@ -48,26 +62,34 @@ const leftovers = (page: Page, projectId: string, runIds: string[]) =>
 const trainingRuns = (page: Page, projectId: string) =>
   page.evaluate(
     (pid) =>
-      new Promise<Array<{ id: string; state: string; checkpointEpoch: number; pipelineRunId: string | null; checkpoint: boolean }>>((resolve, reject) => {
-        const req = indexedDB.open('trainyard');
-        req.onsuccess = () => {
-          const db = req.result;
-          const tx = db.transaction(['runs', 'checkpoints']);
-          const runs = tx.objectStore('runs').index('byProject').getAll(pid);
-          const keys = tx.objectStore('checkpoints').getAllKeys();
-          tx.oncomplete = () => {
-            db.close();
-            const withCheckpoint = new Set(keys.result as string[]);
-            resolve(
-              (runs.result as Array<{ id: string; state: string; checkpointEpoch: number; config: { pipelineRun?: { runId: string } } }>).map((r) => ({
-                id: r.id, state: r.state, checkpointEpoch: r.checkpointEpoch, pipelineRunId: r.config.pipelineRun?.runId ?? null, checkpoint: withCheckpoint.has(r.id),
-              })),
-            );
+      new Promise<Array<{ id: string; state: string; checkpointEpoch: number; pipelineRunId: string | null; checkpoint: boolean }>>(
+        (resolve, reject) => {
+          const req = indexedDB.open('trainyard');
+          req.onsuccess = () => {
+            const db = req.result;
+            const tx = db.transaction(['runs', 'checkpoints']);
+            const runs = tx.objectStore('runs').index('byProject').getAll(pid);
+            const keys = tx.objectStore('checkpoints').getAllKeys();
+            tx.oncomplete = () => {
+              db.close();
+              const withCheckpoint = new Set(keys.result as string[]);
+              resolve(
+                (
+                  runs.result as Array<{ id: string; state: string; checkpointEpoch: number; config: { pipelineRun?: { runId: string } } }>
+                ).map((r) => ({
+                  id: r.id,
+                  state: r.state,
+                  checkpointEpoch: r.checkpointEpoch,
+                  pipelineRunId: r.config.pipelineRun?.runId ?? null,
+                  checkpoint: withCheckpoint.has(r.id),
+                })),
+              );
+            };
+            tx.onerror = () => (db.close(), reject(tx.error));
           };
-          tx.onerror = () => (db.close(), reject(tx.error));
-        };
-        req.onerror = () => reject(req.error);
-      }),
+          req.onerror = () => reject(req.error);
+        },
+      ),
     projectId,
   );
 
@@ -141,11 +163,17 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
     await trainer.getByRole('button', { name: 'Start training' }).click();
     // Mid-training: at least one epoch (and its checkpoint) stored.
     await expect
-      .poll(async () => ((await checkpointEpochs(trainer, projectId)).some((e) => e >= 2) ? 'trained' : await trainer.locator('main').innerText()), { timeout: 120_000, interval: 1000 })
+      .poll(
+        async () =>
+          (await checkpointEpochs(trainer, projectId)).some((e) => e >= 2) ? 'trained' : await trainer.locator('main').innerText(),
+        { timeout: 120_000, interval: 1000 },
+      )
       .toBe('trained');
     const runIds = await runIdsOf(trainer, projectId);
     expect(runIds).toHaveLength(1);
-    expect(Object.keys(await leftovers(trainer, projectId, runIds))).toEqual(expect.arrayContaining(['runs', 'checkpoints', 'samples', 'preprocessed']));
+    expect(Object.keys(await leftovers(trainer, projectId, runIds))).toEqual(
+      expect.arrayContaining(['runs', 'checkpoints', 'samples', 'preprocessed']),
+    );
 
     await deleter.bringToFront();
     await openProjectList(deleter);
@@ -153,14 +181,23 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
     await deleter.getByRole('dialog', { name: 'Delete project?' }).getByRole('button', { name: 'Delete project' }).click();
     // The deleting tab says what it stopped.
     await expect
-      .poll(() => deleter.getByTestId('project-deleted-notice').innerText().catch(() => ''), { timeout: 15_000 })
+      .poll(
+        () =>
+          deleter
+            .getByTestId('project-deleted-notice')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 15_000 },
+      )
       .toBe('Deleted “Doomed”. Its training was stopped (in every tab) and nothing of it was kept.');
     expect(await projectCard(deleter, 'Doomed').count()).toBe(0);
 
     // The training tab says the project was deleted, not that preprocessed data is missing, and stops.
     const alert = trainer.getByRole('alert').filter({ hasText: 'was deleted' });
     await alert.waitFor({ timeout: 30_000 });
-    expect((await alert.innerText()).trim()).toBe('“Doomed” was deleted in another tab; the work on it stopped and nothing of it was kept.');
+    expect((await alert.innerText()).trim()).toBe(
+      '“Doomed” was deleted in another tab; the work on it stopped and nothing of it was kept.',
+    );
     await expect.poll(() => trainer.getByRole('button', { name: 'Stop training' }).isDisabled(), { timeout: 30_000 }).toBe(true);
     expect(await trainer.getByText(/Preprocessed data .* is missing/).count()).toBe(0);
     // Give any write still in flight in the training worker the time to land (it must be refused).
@@ -191,7 +228,10 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
     const pipeline = defaultPipeline('Cut pipeline', {
       validate: { minPerClass: 4, minClasses: 2 },
       preprocess: { inputSize: 16, channels: 1, resize: 'stretch', augmentation: {} },
-      train: { mode: 'train', settings: { architecture: 'mlp', hidden: [32], learningRate: 0.005, batchSize: 4, epochs: 500, earlyStoppingPatience: 0, seed: 3 } },
+      train: {
+        mode: 'train',
+        settings: { architecture: 'mlp', hidden: [32], learningRate: 0.005, batchSize: 4, epochs: 500, earlyStoppingPatience: 0, seed: 3 },
+      },
       gate: { minImprovement: -1, maxClassDrop: 1 },
     });
     writeFileSync(join(root, 'cut.json'), serializePipeline(pipeline));
@@ -200,12 +240,23 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
     await page.getByLabel('Import JSON').setInputFiles(join(root, 'cut.json'));
     await page.getByRole('status').filter({ hasText: 'Imported “Cut pipeline”' }).waitFor();
     await page.getByRole('button', { name: 'Run pipeline' }).click();
-    await expect.poll(async () => (await trainingRuns(page, id)).some((r) => r.checkpointEpoch >= 2), { timeout: 180_000, interval: 500 }).toBe(true);
+    await expect
+      .poll(async () => (await trainingRuns(page, id)).some((r) => r.checkpointEpoch >= 2), { timeout: 180_000, interval: 500 })
+      .toBe(true);
 
     // The cut: the tab goes away mid-training (as in a crash), leaving the training run 'running'.
     await page.reload();
     await page.getByLabel('Pipeline name').waitFor();
-    const runState = () => page.getByRole('table', { name: 'Runs' }).locator('tr[data-run="1"]').getByTestId('run-state').innerText().then((t) => t.trim(), () => '');
+    const runState = () =>
+      page
+        .getByRole('table', { name: 'Runs' })
+        .locator('tr[data-run="1"]')
+        .getByTestId('run-state')
+        .innerText()
+        .then(
+          (t) => t.trim(),
+          () => '',
+        );
     await expect.poll(runState, { timeout: 60_000 }).toBe('interrupted');
     const [cut] = await trainingRuns(page, id);
     expect(cut).toMatchObject({ state: 'running', checkpoint: true });
@@ -225,7 +276,8 @@ describe('A project deleted in one tab while another tab trains on it (issue #22
     expect(after.filter((r) => r.state === 'running')).toEqual([]);
     expect(after.find((r) => r.id === cut.id)?.state).toBe('completed');
     await page.getByRole('button', { name: 'Show run #1', exact: true }).waitFor();
-    if ((await page.getByRole('button', { name: 'Show run #1', exact: true }).getAttribute('aria-pressed')) !== 'true') await page.getByRole('button', { name: 'Show run #1', exact: true }).click();
+    if ((await page.getByRole('button', { name: 'Show run #1', exact: true }).getAttribute('aria-pressed')) !== 'true')
+      await page.getByRole('button', { name: 'Show run #1', exact: true }).click();
     const log = await page.getByRole('list', { name: 'Log of train' }).getByRole('listitem').allInnerTexts();
     expect(log.join('\n')).toMatch(new RegExp(`Continuing the training run the interruption cut, from its checkpoint after epoch \\d+`));
     expect(page.pageErrors()).toEqual([]);

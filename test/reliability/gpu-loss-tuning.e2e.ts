@@ -17,7 +17,6 @@ import { defaultPipeline, defaultTunePlan, serializePipeline } from '../../src/l
 const PER_CLASS = 30;
 const TRIAL_EPOCHS = 8;
 
-
 interface StoredTrial {
   number: number;
   state: string;
@@ -35,11 +34,15 @@ interface Variant {
 }
 
 const WEBGL: Variant = {
-  backend: 'webgl', caseName: 'WebGL context loss', reason: 'WebGL context lost',
+  backend: 'webgl',
+  caseName: 'WebGL context loss',
+  reason: 'WebGL context lost',
   resumedOn: '(WebGL with a fresh WebGL context|CPU instead of WebGL)',
 };
 const WEBGPU: Variant = {
-  backend: 'webgpu', caseName: 'WebGPU device loss', reason: 'WebGPU device lost[^)]*',
+  backend: 'webgpu',
+  caseName: 'WebGPU device loss',
+  reason: 'WebGPU device lost[^)]*',
   resumedOn: '(WebGPU with a fresh device|(WebGL|CPU) instead of WebGPU)',
 };
 
@@ -55,12 +58,20 @@ function suite(v: Variant): void {
 
   const nav = (name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
   const trainWorker = (): PwWorker | undefined => page.workers().find((w) => /train/i.test(w.url()));
-  const studyState = (name: string) => page.getByRole('list', { name: 'Studies' }).getByRole('listitem', { name, exact: true }).getByTestId('study-state').innerText();
+  const studyState = (name: string) =>
+    page.getByRole('list', { name: 'Studies' }).getByRole('listitem', { name, exact: true }).getByTestId('study-state').innerText();
   const trialStates = () =>
     page
       .getByRole('table', { name: 'Trials' })
       .locator('tbody tr[data-state]')
-      .evaluateAll((rows) => rows.map((r) => `${(r.querySelector('[data-col="number"]')?.textContent ?? '').trim()}:${(r.querySelector('[data-col="state"]')?.textContent ?? '').trim()}`).join(' '))
+      .evaluateAll((rows) =>
+        rows
+          .map(
+            (r) =>
+              `${(r.querySelector('[data-col="number"]')?.textContent ?? '').trim()}:${(r.querySelector('[data-col="state"]')?.textContent ?? '').trim()}`,
+          )
+          .join(' '),
+      )
       .catch(() => '');
 
   async function loseGpu(): Promise<string> {
@@ -73,15 +84,19 @@ function suite(v: Variant): void {
   async function storedTrials(studyName: string): Promise<{ state: string; trials: StoredTrial[] }> {
     return page.evaluate(async (name) => {
       const req = indexedDB.open('trainyard');
-      const db = await new Promise<IDBDatabase>((res, rej) => ((req.onsuccess = () => res(req.result)), (req.onerror = () => rej(req.error))));
-      const all = <T,>(store: string) =>
+      const db = await new Promise<IDBDatabase>(
+        (res, rej) => ((req.onsuccess = () => res(req.result)), (req.onerror = () => rej(req.error))),
+      );
+      const all = <T>(store: string) =>
         new Promise<T[]>((res, rej) => {
           const r = db.transaction(store).objectStore(store).getAll();
           r.onsuccess = () => res(r.result as T[]);
           r.onerror = () => rej(r.error);
         });
       const study = (await all<{ id: string; name: string; state: string }>('studies')).find((s) => s.name === name)!;
-      const trials = (await all<StoredTrial & { studyId: string }>('trials')).filter((t) => t.studyId === study.id).sort((a, c) => a.number - c.number);
+      const trials = (await all<StoredTrial & { studyId: string }>('trials'))
+        .filter((t) => t.studyId === study.id)
+        .sort((a, c) => a.number - c.number);
       db.close();
       return { state: study.state, trials: trials.map(({ number, state, message }) => ({ number, state, message })) };
     }, studyName);
@@ -149,7 +164,11 @@ function suite(v: Variant): void {
     const notice = page.getByTestId('tune-notice');
     await expect
       .poll(() => notice.innerText().catch(() => ''), { timeout: 60_000 })
-      .toMatch(new RegExp(`^Study “Lost GPU”: The GPU was lost \\(${v.reason}\\); the study paused after trial 1\\. Resume study continues on a fresh or fallback backend\\.`));
+      .toMatch(
+        new RegExp(
+          `^Study “Lost GPU”: The GPU was lost \\(${v.reason}\\); the study paused after trial 1\\. Resume study continues on a fresh or fallback backend\\.`,
+        ),
+      );
     await expect.poll(() => studyState('Lost GPU'), { timeout: 30_000 }).toBe('paused');
     expect(await trialStates()).toBe('1:complete 2:interrupted');
     const paused = await storedTrials('Lost GPU');
@@ -169,7 +188,12 @@ function suite(v: Variant): void {
     await expect
       .poll(() => notice.innerText().catch(() => ''), { timeout: 10_000 })
       .toMatch(new RegExp(`^The GPU was lost \\(${v.reason}\\) during trial 2; study “Lost GPU” resumed on ${v.resumedOn}`));
-    expect(await page.getByRole('status').filter({ hasText: /was (stopped|interrupted) after/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /was (stopped|interrupted) after/ })
+        .count(),
+    ).toBe(0);
     expect(page.pageErrors()).toEqual([]);
   });
 
@@ -183,54 +207,104 @@ function suite(v: Variant): void {
     // A fold is training: lose the GPU.
     // (Preparing counts images, 2 × PER_CLASS; the folds count batches, 2 folds × 40 epochs × 4 batches.)
     const bar = page.getByRole('progressbar', { name: 'Checking labels' });
-    const foldBatches = () => bar.evaluate((el, images) => { const p = el as HTMLProgressElement; return p.max > images ? p.value : 0; }, PER_CLASS * 2, { timeout: 1_000 }).catch(() => 0);
+    const foldBatches = () =>
+      bar
+        .evaluate(
+          (el, images) => {
+            const p = el as HTMLProgressElement;
+            return p.max > images ? p.value : 0;
+          },
+          PER_CLASS * 2,
+          { timeout: 1_000 },
+        )
+        .catch(() => 0);
     await expect.poll(foldBatches, { timeout: 120_000, interval: 100 }).toBeGreaterThan(0);
     expect(await loseGpu(), `it trains on ${v.backend} (not a fallback)`).toBe(`lost the ${v.backend} GPU`);
 
     const alert = page.getByRole('alert').filter({ hasText: /GPU was lost/ });
     await alert.waitFor({ timeout: 60_000 });
-    expect(await alert.innerText()).toMatch(new RegExp(`^The GPU was lost during the label check \\(${v.reason}\\)\\. Run it again; it will use a fresh or fallback backend\\.$`));
+    expect(await alert.innerText()).toMatch(
+      new RegExp(`^The GPU was lost during the label check \\(${v.reason}\\)\\. Run it again; it will use a fresh or fallback backend\\.$`),
+    );
     expect(await page.getByTestId('label-status').innerText()).toBe('');
 
     // Again, shorter: it completes on a fresh context (or a fallback backend).
     await page.getByLabel('Epochs per fold').fill('2');
     await page.getByRole('button', { name: 'Find label errors' }).click();
-    await expect.poll(() => page.getByTestId('label-status').innerText(), { timeout: 180_000 }).toMatch(new RegExp(`^Checked ${PER_CLASS * 2} labels with 2 folds`));
-    expect(await page.getByRole('alert').filter({ hasText: /GPU was lost/ }).count()).toBe(0);
+    await expect
+      .poll(() => page.getByTestId('label-status').innerText(), { timeout: 180_000 })
+      .toMatch(new RegExp(`^Checked ${PER_CLASS * 2} labels with 2 folds`));
+    expect(
+      await page
+        .getByRole('alert')
+        .filter({ hasText: /GPU was lost/ })
+        .count(),
+    ).toBe(0);
     expect(page.pageErrors()).toEqual([]);
   });
 
   // The pipeline's tune step hosts a study the same way; its loss must end the pipeline run as
   // 'interrupted' (resumable), like a loss in a plain train step. One backend is enough here.
   if (v.backend === 'webgl') {
-    it('WebGL context loss during a pipeline\'s tune step: the pipeline run is interrupted (not failed) and resumes to success', async () => {
+    it("WebGL context loss during a pipeline's tune step: the pipeline run is interrupted (not failed) and resumes to success", async () => {
       const name = 'Tuned on a lost GPU';
       const file = join(dir, 'tuned-pipeline.json');
-      writeFileSync(file, serializePipeline(defaultPipeline(name, {
-        preprocess: { inputSize: 16, channels: 1, resize: 'stretch', augmentation: {} },
-        train: {
-          mode: 'tune',
-          settings: { architecture: 'mlp', hidden: [32], learningRate: 0.005, batchSize: 8, epochs: 20, earlyStoppingPatience: 0, backend: 'webgl' },
-          plan: { ...defaultTunePlan(), strategy: 'random', maxTrials: 2 },
-        },
-        gate: { minImprovement: -1, maxClassDrop: 1 },
-      })));
+      writeFileSync(
+        file,
+        serializePipeline(
+          defaultPipeline(name, {
+            preprocess: { inputSize: 16, channels: 1, resize: 'stretch', augmentation: {} },
+            train: {
+              mode: 'tune',
+              settings: {
+                architecture: 'mlp',
+                hidden: [32],
+                learningRate: 0.005,
+                batchSize: 8,
+                epochs: 20,
+                earlyStoppingPatience: 0,
+                backend: 'webgl',
+              },
+              plan: { ...defaultTunePlan(), strategy: 'random', maxTrials: 2 },
+            },
+            gate: { minImprovement: -1, maxClassDrop: 1 },
+          }),
+        ),
+      );
       await nav('Pipeline');
       await page.getByRole('heading', { name: 'Pipeline', exact: true }).waitFor();
       await page.getByLabel('Import JSON').setInputFiles(file);
-      await page.getByRole('status').filter({ hasText: `Imported “${name}”` }).waitFor();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Imported “${name}”` })
+        .waitFor();
       await page.getByRole('button', { name: 'Run pipeline' }).click();
 
       // The tune step's first trial is training: lose the GPU.
-      await page.getByRole('list', { name: 'Pipeline steps' }).getByRole('progressbar', { name: 'train progress' }).waitFor({ timeout: 180_000 });
+      await page
+        .getByRole('list', { name: 'Pipeline steps' })
+        .getByRole('progressbar', { name: 'train progress' })
+        .waitFor({ timeout: 180_000 });
       expect(await loseGpu()).toBe('lost the webgl GPU');
 
-      const runState = () => page.getByRole('table', { name: 'Runs' }).locator('tr[data-run="1"]').getByTestId('run-state').innerText().then((t) => t.trim()).catch(() => '');
+      const runState = () =>
+        page
+          .getByRole('table', { name: 'Runs' })
+          .locator('tr[data-run="1"]')
+          .getByTestId('run-state')
+          .innerText()
+          .then((t) => t.trim())
+          .catch(() => '');
       await expect.poll(runState, { timeout: 60_000 }).toBe('interrupted');
       await page.getByRole('status').filter({ hasText: 'Run #1 stopped before it finished (interrupted)' }).waitFor();
       const show = page.getByRole('button', { name: 'Show run #1', exact: true });
       if ((await show.getAttribute('aria-pressed')) !== 'true') await show.click();
-      await expect.poll(() => page.getByText(/WebGL context lost: the tuning study “.*” paused during trial \d+\. Resume the run to continue\./).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(
+          () => page.getByText(/WebGL context lost: the tuning study “.*” paused during trial \d+\. Resume the run to continue\./).count(),
+          { timeout: 10_000 },
+        )
+        .toBeGreaterThan(0);
 
       await page.getByRole('button', { name: 'Resume run' }).click();
       await expect.poll(runState, { timeout: 420_000, interval: 1000 }).toMatch(/^(succeeded|rejected|failed|cancelled)$/);

@@ -8,12 +8,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { DEMO_NAME, createProject, importAndReport, pickFolder, projectCard, waitForDemoImported, writeHalvesDataset } from '../e2e/app-helpers';
+import {
+  DEMO_NAME,
+  createProject,
+  importAndReport,
+  pickFolder,
+  projectCard,
+  waitForDemoImported,
+  writeHalvesDataset,
+} from '../e2e/app-helpers';
 
 const FORMULA_CLASS = '=SUM(1+1)';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** One of the app's worker chunks in the built app, started directly by the Headers test. */
-const WORKER_CHUNK = readdirSync(join(ROOT, process.env.TRAINYARD_DIST || 'dist', 'assets')).find((f) => /^decode\.worker-.*\.js$/.test(f)) ?? '';
+const WORKER_CHUNK =
+  readdirSync(join(ROOT, process.env.TRAINYARD_DIST || 'dist', 'assets')).find((f) => /^decode\.worker-.*\.js$/.test(f)) ?? '';
 const FORMULA_FILES = ['=HYPERLINK(1).png', '+cmd.png', '-2+3.png', '@SUM(A1).png'];
 
 /** Parses the app's CSV (RFC 4180, CRLF) into rows of cells. */
@@ -25,16 +34,16 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
       else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
+    else if (c === ',') (row.push(cell), (cell = ''));
     else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+      (row.push(cell), rows.push(row), (row = []), (cell = ''), i++);
     } else cell += c;
   }
-  if (cell !== '' || row.length) row.push(cell), rows.push(row);
+  if (cell !== '' || row.length) (row.push(cell), rows.push(row));
   return rows;
 }
 
@@ -96,7 +105,16 @@ describe('Headers, CSP and CSV export', () => {
     await page.getByLabel('Batch size').fill('8');
     await page.getByLabel('Early stopping patience (0 = off)').fill('0');
     await page.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(() => page.getByTestId('train-outcome').innerText().catch(() => ''), { timeout: 150_000 }).toMatch(/Run completed/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('train-outcome')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 150_000 },
+      )
+      .toMatch(/Run completed/);
 
     // Export the model zip.
     await page.getByRole('button', { name: 'See the new model version' }).click();
@@ -139,13 +157,16 @@ describe('Headers, CSP and CSV export', () => {
     // Round trip: importing the exported CSV changes nothing.
     await page.getByLabel('Import labels CSV').setInputFiles(csvPath);
     const report = page.getByRole('region', { name: 'Label import report' });
-    await expect.poll(() => report.innerText()).toMatch(/0 labels to apply, 40 unchanged, 0 unknown files, 0 conflicting, 0 ambiguous, 0 invalid rows/);
+    await expect
+      .poll(() => report.innerText())
+      .toMatch(/0 labels to apply, 40 unchanged, 0 unknown files, 0 conflicting, 0 ambiguous, 0 invalid rows/);
     await report.getByRole('button', { name: 'Cancel' }).click();
 
     // Batch prediction CSV from the Deploy stage: formula-like file names neutralised too.
     const batch = join(dir, 'batch');
     mkdirSync(batch, { recursive: true });
-    for (const f of [...FORMULA_FILES, '\tTAB.png']) writeFileSync(join(batch, f), readFileSync(join(dir, 'data', 'left', FORMULA_FILES[0])));
+    for (const f of [...FORMULA_FILES, '\tTAB.png'])
+      writeFileSync(join(batch, f), readFileSync(join(dir, 'data', 'left', FORMULA_FILES[0])));
     await nav('Deploy');
     await page.getByLabel('Choose a folder to predict').setInputFiles(batch);
     const link = page.getByRole('link', { name: 'Download predictions CSV' });
@@ -232,7 +253,14 @@ describe('Headers, CSP and CSV export', () => {
       expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
       expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
       expect(await workerIsolated(), 'worker, offline').toBe(true);
-      expect(await page.evaluate(() => fetch(`/probe-${Date.now()}.txt`).then(() => 'answered', () => 'network error'))).toBe('network error');
+      expect(
+        await page.evaluate(() =>
+          fetch(`/probe-${Date.now()}.txt`).then(
+            () => 'answered',
+            () => 'network error',
+          ),
+        ),
+      ).toBe('network error');
     } finally {
       await b.context.unrouteAll({ behavior: 'ignoreErrors' });
     }

@@ -9,7 +9,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobReader, TextReader, Uint8ArrayReader, Uint8ArrayWriter, ZipReader, ZipWriter, configure, type FileEntry } from '@zip.js/zip.js';
+import {
+  BlobReader,
+  TextReader,
+  Uint8ArrayReader,
+  Uint8ArrayWriter,
+  ZipReader,
+  ZipWriter,
+  configure,
+  type FileEntry,
+} from '@zip.js/zip.js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
@@ -38,8 +47,21 @@ async function exportedProject(): Promise<Files> {
     p.id,
     [1, 2].map((n) => ({
       sample: {
-        projectId: p.id, id: hex(n), fileName: `c${n}.png`, path: `c${n}.png`, label: 'cat', labelSource: { kind: 'folder' as const }, labeledAt: null,
-        width: 4, height: 4, mime: 'image/png', bytes: 8, split: 'train' as const, addedAt: 1, importId: session.id, flags: [],
+        projectId: p.id,
+        id: hex(n),
+        fileName: `c${n}.png`,
+        path: `c${n}.png`,
+        label: 'cat',
+        labelSource: { kind: 'folder' as const },
+        labeledAt: null,
+        width: 4,
+        height: 4,
+        mime: 'image/png',
+        bytes: 8,
+        split: 'train' as const,
+        addedAt: 1,
+        importId: session.id,
+        flags: [],
       },
       original: { projectId: p.id, id: hex(n), mime: 'image/png', data: new Uint8Array(8).fill(n).buffer },
       thumbnail: { projectId: p.id, id: hex(n), mime: 'image/png', data: new Uint8Array(2).fill(n).buffer },
@@ -47,8 +69,16 @@ async function exportedProject(): Promise<Files> {
   );
   await finishImport({ ...session, state: 'complete', endedAt: 2, imported: 2 });
   await putDatasetVersion({
-    id: hex(77), projectId: p.id, createdAt: 3, ids: [hex(1), hex(2)], labelIndex: [0, 0], splitCode: [0, 1], classes: ['cat'],
-    preprocess: { inputSize: 16, channels: 1, resize: 'stretch', background: [0, 0, 0] }, augmentation: noAugmentation(), origin: { kind: 'manual' },
+    id: hex(77),
+    projectId: p.id,
+    createdAt: 3,
+    ids: [hex(1), hex(2)],
+    labelIndex: [0, 0],
+    splitCode: [0, 1],
+    classes: ['cat'],
+    preprocess: { inputSize: 16, channels: 1, resize: 'stretch', background: [0, 0, 0] },
+    augmentation: noAugmentation(),
+    origin: { kind: 'manual' },
   });
   const blob = await buildProjectArchive(p.id, () => {});
   const reader = new ZipReader(new BlobReader(blob));
@@ -61,7 +91,9 @@ async function exportedProject(): Promise<Files> {
 /** Zips `files` with the manifest's hashes recomputed, so the only flaw is the intended one. */
 async function zipProject(files: Files, path: string): Promise<string> {
   const manifest = JSON.parse(utf8(files.get(MANIFEST_PATH)!)) as ArchiveManifest;
-  manifest.files = [...files].filter(([p]) => p !== MANIFEST_PATH).map(([p, b]) => ({ path: p, sha256: createHash('sha256').update(b).digest('hex'), bytes: b.byteLength }));
+  manifest.files = [...files]
+    .filter(([p]) => p !== MANIFEST_PATH)
+    .map(([p, b]) => ({ path: p, sha256: createHash('sha256').update(b).digest('hex'), bytes: b.byteLength }));
   const zip = new ZipWriter(new Uint8ArrayWriter());
   for (const [p, b] of files) if (p !== MANIFEST_PATH) await zip.add(p, new Uint8ArrayReader(b));
   await zip.add(MANIFEST_PATH, new TextReader(JSON.stringify(manifest)));
@@ -92,7 +124,14 @@ function storeCounts(page: Page): Promise<Record<string, number>> {
     const names = [...db.objectStoreNames];
     const tx = db.transaction(names, 'readonly');
     const counts: Record<string, number> = {};
-    await Promise.all(names.map((n) => new Promise<void>((resolve) => (tx.objectStore(n).count().onsuccess = (e) => ((counts[n] = (e.target as IDBRequest<number>).result), resolve())))));
+    await Promise.all(
+      names.map(
+        (n) =>
+          new Promise<void>(
+            (resolve) => (tx.objectStore(n).count().onsuccess = (e) => ((counts[n] = (e.target as IDBRequest<number>).result), resolve())),
+          ),
+      ),
+    );
     db.close();
     return counts;
   });
@@ -104,7 +143,8 @@ describe('Hostile files that used to get through (issue #22)', () => {
   let dir: string;
   let projectId: string;
   let project: Files;
-  const stage = (name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+  const stage = (name: string) =>
+    page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trainyard-rel-hostile-'));
@@ -136,7 +176,9 @@ describe('Hostile files that used to get through (issue #22)', () => {
     await page.getByLabel('Choose a model zip to import').setInputFiles(path);
     const alert = page.getByRole('alert').filter({ hasText: 'model.json refused' });
     await alert.waitFor({ timeout: 60_000 });
-    expect((await alert.innerText()).trim()).toBe('model.json refused: model.json is nested more than 100 levels deep; the limit is 100, so it was refused.');
+    expect((await alert.innerText()).trim()).toBe(
+      'model.json refused: model.json is nested more than 100 levels deep; the limit is 100, so it was refused.',
+    );
     expect(await alert.innerText()).not.toMatch(/call stack/i);
     await expect.poll(() => page.getByRole('button', { name: 'Import model zip…' }).isEnabled()).toBe(true);
     expect(await versions()).toBe(0);
@@ -152,10 +194,26 @@ describe('Hostile files that used to get through (issue #22)', () => {
     const counts = await storeCounts(page);
     const base = serializePipeline(defaultPipeline('Hostile pipeline'));
     const cases: Array<[string, string, string]> = [
-      ['unknown-top.json', base.replace('"format"', '"exfiltrateTo": "https://evil.example", "format"'), 'The pipeline file has an unknown key "exfiltrateTo" at $; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).'],
-      ['unknown-step.json', base.replace('"minPerClass"', '"runScript": "x", "minPerClass"'), 'The pipeline file has an unknown key "runScript" at $.steps[0].settings; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).'],
-      ['proto.json', base.replace('"format"', '"__proto__": {"polluted": true}, "format"'), 'The pipeline file has a key named "__proto__" at $; such keys are refused because they could alter the objects they are merged into.'],
-      ['constructor.json', base.replace('"augmentation": {}', '"augmentation": {"constructor": {"prototype": {"polluted": true}}}'), 'The pipeline file has a key named "constructor" at $.steps[3].settings.augmentation; such keys are refused because they could alter the objects they are merged into.'],
+      [
+        'unknown-top.json',
+        base.replace('"format"', '"exfiltrateTo": "https://evil.example", "format"'),
+        'The pipeline file has an unknown key "exfiltrateTo" at $; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).',
+      ],
+      [
+        'unknown-step.json',
+        base.replace('"minPerClass"', '"runScript": "x", "minPerClass"'),
+        'The pipeline file has an unknown key "runScript" at $.steps[0].settings; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).',
+      ],
+      [
+        'proto.json',
+        base.replace('"format"', '"__proto__": {"polluted": true}, "format"'),
+        'The pipeline file has a key named "__proto__" at $; such keys are refused because they could alter the objects they are merged into.',
+      ],
+      [
+        'constructor.json',
+        base.replace('"augmentation": {}', '"augmentation": {"constructor": {"prototype": {"polluted": true}}}'),
+        'The pipeline file has a key named "constructor" at $.steps[3].settings.augmentation; such keys are refused because they could alter the objects they are merged into.',
+      ],
     ];
     for (const [name, text, message] of cases) {
       expect(text, name).not.toBe(base);
@@ -175,17 +233,36 @@ describe('Hostile files that used to get through (issue #22)', () => {
 
   it('4+5. project files with a dangling samples.importId, a dataset version naming a missing sample, or an unknown key are refused; nothing stored, also after a reload', async () => {
     const cases: Array<[string, Files, string]> = [
-      ['import.zip', editRecord(project, 'samples', (r) => (r.importId = 'no-such-import')), 'records/samples.jsonl, line 1: "importId" is "no-such-import", which is not an import in records/imports.jsonl. Nothing was imported.'],
-      ['version.zip', editRecord(project, 'datasetVersions', (r) => ((r.ids as string[])[1] = hex(99))), `records/datasetVersions.jsonl, line 1: "ids[]" is "${hex(99)}", which is not a sample in records/samples.jsonl. Nothing was imported.`],
-      ['unknown.zip', editRecord(project, 'imports', (r) => (r.extra = 1)), 'records/imports.jsonl, line 1 has an unknown key "extra" at $; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).'],
+      [
+        'import.zip',
+        editRecord(project, 'samples', (r) => (r.importId = 'no-such-import')),
+        'records/samples.jsonl, line 1: "importId" is "no-such-import", which is not an import in records/imports.jsonl. Nothing was imported.',
+      ],
+      [
+        'version.zip',
+        editRecord(project, 'datasetVersions', (r) => ((r.ids as string[])[1] = hex(99))),
+        `records/datasetVersions.jsonl, line 1: "ids[]" is "${hex(99)}", which is not a sample in records/samples.jsonl. Nothing was imported.`,
+      ],
+      [
+        'unknown.zip',
+        editRecord(project, 'imports', (r) => (r.extra = 1)),
+        'records/imports.jsonl, line 1 has an unknown key "extra" at $; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).',
+      ],
     ];
     await openProjectList(page);
-    const listed = () => page.getByRole('list', { name: 'Projects' }).getByRole('listitem').evaluateAll((items) => items.map((li) => li.getAttribute('aria-label')));
+    const listed = () =>
+      page
+        .getByRole('list', { name: 'Projects' })
+        .getByRole('listitem')
+        .evaluateAll((items) => items.map((li) => li.getAttribute('aria-label')));
     const before = await listed();
     const counts = await storeCounts(page);
     for (const [name, files, message] of cases) {
       const path = await zipProject(files, join(dir, name));
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import project file…', exact: true }).click()]);
+      const [chooser] = await Promise.all([
+        page.waitForEvent('filechooser'),
+        page.getByRole('button', { name: 'Import project file…', exact: true }).click(),
+      ]);
       await chooser.setFiles(path);
       const alert = page.getByRole('alert').filter({ hasText: /^Import refused:/ });
       await alert.waitFor({ timeout: 60_000 });
@@ -199,7 +276,10 @@ describe('Hostile files that used to get through (issue #22)', () => {
     expect(await listed()).toEqual(before);
     expect(await storeCounts(page)).toEqual(counts);
     // Still usable: the untouched file imports, with its 2 images.
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import project file…', exact: true }).click()]);
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      page.getByRole('button', { name: 'Import project file…', exact: true }).click(),
+    ]);
     await chooser.setFiles(await zipProject(project, join(dir, 'good.zip')));
     // A valid file is shown as a plan first; nothing is written until the user confirms it.
     const plan = page.getByRole('heading', { name: /^Import project “.+”\?$/ });
@@ -230,20 +310,47 @@ describe('Hostile files that used to get through (issue #22)', () => {
             const tx = db.transaction(['imports', 'samples', 'originals', 'thumbnails', 'projects'], 'readwrite');
             const data = new Uint8Array(png).buffer;
             tx.objectStore('imports').put({
-              id: 'cut-import', projectId: pid, source: { kind: 'files', name: 'cut', fileCount: 5 }, state: 'running', startedAt: Date.now(), endedAt: null,
-              imported: 0, duplicates: 0, conflicts: [], truncated: [], skipped: [], ignored: 0, message: null,
+              id: 'cut-import',
+              projectId: pid,
+              source: { kind: 'files', name: 'cut', fileCount: 5 },
+              state: 'running',
+              startedAt: Date.now(),
+              endedAt: null,
+              imported: 0,
+              duplicates: 0,
+              conflicts: [],
+              truncated: [],
+              skipped: [],
+              ignored: 0,
+              message: null,
             });
             for (let n = 1; n <= 3; n++) {
               const id = n.toString(16).padStart(64, 'a');
               tx.objectStore('samples').put({
-                projectId: pid, id, fileName: `cut-${n}.png`, path: `cut-${n}.png`, label: 'cut', labelSource: { kind: 'folder' }, labeledAt: null,
-                width: 16, height: 16, mime: 'image/png', bytes: data.byteLength, split: 'unassigned', addedAt: Date.now(), importId: 'cut-import', flags: [],
+                projectId: pid,
+                id,
+                fileName: `cut-${n}.png`,
+                path: `cut-${n}.png`,
+                label: 'cut',
+                labelSource: { kind: 'folder' },
+                labeledAt: null,
+                width: 16,
+                height: 16,
+                mime: 'image/png',
+                bytes: data.byteLength,
+                split: 'unassigned',
+                addedAt: Date.now(),
+                importId: 'cut-import',
+                flags: [],
               });
               tx.objectStore('originals').put({ projectId: pid, id, mime: 'image/png', data });
               tx.objectStore('thumbnails').put({ projectId: pid, id, mime: 'image/png', data });
             }
             const get = tx.objectStore('projects').get(pid);
-            get.onsuccess = () => tx.objectStore('projects').put({ ...get.result, sampleCount: get.result.sampleCount + 3, bytes: get.result.bytes + 6 * data.byteLength });
+            get.onsuccess = () =>
+              tx
+                .objectStore('projects')
+                .put({ ...get.result, sampleCount: get.result.sampleCount + 3, bytes: get.result.bytes + 6 * data.byteLength });
             tx.oncomplete = () => (db.close(), resolve());
             tx.onerror = () => (db.close(), reject(tx.error));
           };
@@ -256,7 +363,9 @@ describe('Hostile files that used to get through (issue #22)', () => {
     const card = projectCard(page, 'Hostile');
     await card.waitFor();
     expect((await card.getByTestId('sample-count').innerText()).trim()).toBe('0 images');
-    expect((await card.getByTestId('unfinished-count').innerText()).trim()).toBe('3 more saved by an unfinished import (hidden until it is resumed, kept or discarded)');
+    expect((await card.getByTestId('unfinished-count').innerText()).trim()).toBe(
+      '3 more saved by an unfinished import (hidden until it is resumed, kept or discarded)',
+    );
     await openProject(page, projectId, 'Hostile');
     const banner = page.getByRole('alert').filter({ hasText: /Incomplete import/ });
     await banner.waitFor();

@@ -100,7 +100,14 @@ describe('Offline and updates', () => {
       await projectCard(page, DEMO_NAME).waitFor({ timeout: 30_000 });
       expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
       // The cut is real.
-      expect(await page.evaluate(() => fetch(`/probe-${Date.now()}.txt`).then(() => 'answered', () => 'network error'))).toBe('network error');
+      expect(
+        await page.evaluate(() =>
+          fetch(`/probe-${Date.now()}.txt`).then(
+            () => 'answered',
+            () => 'network error',
+          ),
+        ),
+      ).toBe('network error');
 
       await createProject(page, 'Offline walk');
       await pickFolder(page, join(dir, 'halves'));
@@ -115,7 +122,16 @@ describe('Offline and updates', () => {
       await page.getByLabel('Batch size').fill('8');
       await page.getByLabel('Early stopping patience (0 = off)').fill('0');
       await page.getByRole('button', { name: 'Start training' }).click();
-      await expect.poll(() => page.getByTestId('train-outcome').innerText().catch(() => ''), { timeout: 150_000 }).toMatch(/Run completed/);
+      await expect
+        .poll(
+          () =>
+            page
+              .getByTestId('train-outcome')
+              .innerText()
+              .catch(() => ''),
+          { timeout: 150_000 },
+        )
+        .toMatch(/Run completed/);
 
       await page.getByRole('button', { name: 'See the new model version' }).click();
       await page.getByRole('heading', { name: 'Version 1' }).waitFor();
@@ -156,7 +172,11 @@ describe('Offline and updates', () => {
     await createProject(page, 'Update during import');
     await pickFiles(page, zip);
     await importPanel(page).getByRole('button', { name: 'Start import' }).click();
-    await page.waitForFunction(() => /\b([1-9]\d*) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /\b([1-9]\d*) saved\b/.test(document.querySelector('[aria-label="Import"]')?.textContent ?? ''),
+      null,
+      { timeout: 60_000 },
+    );
 
     // Publish a new version: a changed sw.js, then ask the browser to check for it.
     counts.faults++;
@@ -186,7 +206,10 @@ describe('Offline and updates', () => {
     await expect.poll(() => reload.isEnabled()).toBe(true);
     await closeReport(page);
     await Promise.all([page.waitForEvent('framenavigated', { timeout: 30_000 }), reload.click()]);
-    await page.getByRole('heading', { level: 1, name: 'Update during import' }).or(page.getByRole('heading', { level: 1, name: 'Projects' })).waitFor({ timeout: 30_000 });
+    await page
+      .getByRole('heading', { level: 1, name: 'Update during import' })
+      .or(page.getByRole('heading', { level: 1, name: 'Projects' }))
+      .waitFor({ timeout: 30_000 });
     await page.goto(url('/#/'));
     const card = projectCard(page, 'Update during import');
     await card.getByTestId('sample-count').filter({ hasText: '4,000 images' }).waitFor({ timeout: 30_000 });

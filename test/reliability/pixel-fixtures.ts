@@ -68,10 +68,32 @@ function segment(marker: number, payload: Buffer | number[]): Buffer {
 /** APP1 "Exif" with a big-endian TIFF header and IFD0 holding only the Orientation tag (0x0112). */
 export function exifSegment(orientation: number): Buffer {
   const tiff = [
-    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, // "MM", 42, IFD0 at offset 8
-    0x00, 0x01, // one entry
-    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00, // Orientation, SHORT, count 1
-    0x00, 0x00, 0x00, 0x00, // no next IFD
+    0x4d,
+    0x4d,
+    0x00,
+    0x2a,
+    0x00,
+    0x00,
+    0x00,
+    0x08, // "MM", 42, IFD0 at offset 8
+    0x00,
+    0x01, // one entry
+    0x01,
+    0x12,
+    0x00,
+    0x03,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x00,
+    orientation,
+    0x00,
+    0x00, // Orientation, SHORT, count 1
+    0x00,
+    0x00,
+    0x00,
+    0x00, // no next IFD
   ];
   return segment(0xe1, [...Buffer.from('Exif\0\0', 'latin1'), ...tiff]);
 }
@@ -193,15 +215,24 @@ export function adobeCmykToRgb([c, m, y, k]: [number, number, number, number]): 
  */
 export function storedPosition(o: number, x: number, y: number, w: number, h: number): [number, number] {
   switch (o) {
-    case 1: return [x, y];
-    case 2: return [w - 1 - x, y];
-    case 3: return [w - 1 - x, h - 1 - y];
-    case 4: return [x, h - 1 - y];
-    case 5: return [y, x];
-    case 6: return [y, w - 1 - x];
-    case 7: return [h - 1 - y, w - 1 - x];
-    case 8: return [h - 1 - y, x];
-    default: throw new Error(`orientation ${o}`);
+    case 1:
+      return [x, y];
+    case 2:
+      return [w - 1 - x, y];
+    case 3:
+      return [w - 1 - x, h - 1 - y];
+    case 4:
+      return [x, h - 1 - y];
+    case 5:
+      return [y, x];
+    case 6:
+      return [y, w - 1 - x];
+    case 7:
+      return [h - 1 - y, w - 1 - x];
+    case 8:
+      return [h - 1 - y, x];
+    default:
+      throw new Error(`orientation ${o}`);
   }
 }
 
@@ -312,10 +343,13 @@ export function animatedWebp(width: number, height: number, frames: Rgba[]): Buf
   const vp8x = Buffer.from([0x02, 0, 0, 0, ...u24(width - 1), ...u24(height - 1)]); // animation flag
   const anim = Buffer.from([0, 0, 0, 0, 0, 0]); // background BGRA 0, loop forever
   const anmf = frames.map((c) =>
-    riffChunk('ANMF', Buffer.concat([
-      Buffer.from([...u24(0), ...u24(0), ...u24(width - 1), ...u24(height - 1), ...u24(100), 0x02]), // at (0,0), 100 ms, do not blend, no dispose
-      riffChunk('VP8L', vp8lSolid(width, height, c)),
-    ])),
+    riffChunk(
+      'ANMF',
+      Buffer.concat([
+        Buffer.from([...u24(0), ...u24(0), ...u24(width - 1), ...u24(height - 1), ...u24(100), 0x02]), // at (0,0), 100 ms, do not blend, no dispose
+        riffChunk('VP8L', vp8lSolid(width, height, c)),
+      ]),
+    ),
   );
   return riff([riffChunk('VP8X', vp8x), riffChunk('ANIM', anim), ...anmf]);
 }

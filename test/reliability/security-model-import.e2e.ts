@@ -129,7 +129,9 @@ describe('Security: importing hostile model zips', () => {
     for (const [name, p] of hostile) {
       const zip = await writeModelZip(join(dir, `paths-${name}.zip`), modelJson(art, { paths: [p] }), art.weightData);
       // The message names the offending path (JSON-quoted, cut at 120 characters).
-      const shown = JSON.stringify(p).slice(0, 40).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      const shown = JSON.stringify(p)
+        .slice(0, 40)
+        .replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
       const { text } = await importExpectingError(zip, new RegExp(`refused: Weight path ${shown}`));
       expect(text, name).toMatch(/^model\.json refused: /);
       expect(text, name).toMatch(/network request|not a plain file name/);

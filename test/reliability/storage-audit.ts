@@ -25,7 +25,8 @@ export const audit = (page: Page, projectId: string, labels: string[] = ['even',
           const tx = db.transaction(['samples', 'originals', 'thumbnails', 'projects', 'imports']);
           const range = IDBKeyRange.bound([pid, ''], [pid, '\uffff']);
           const got: Record<string, unknown[]> = {};
-          for (const s of ['samples', 'originals', 'thumbnails'] as const) tx.objectStore(s).getAll(range).onsuccess = (e) => (got[s] = (e.target as IDBRequest).result);
+          for (const s of ['samples', 'originals', 'thumbnails'] as const)
+            tx.objectStore(s).getAll(range).onsuccess = (e) => (got[s] = (e.target as IDBRequest).result);
           tx.objectStore('projects').get(pid).onsuccess = (e) => (got.project = [(e.target as IDBRequest).result]);
           tx.objectStore('imports').index('byProject').getAll(pid).onsuccess = (e) => (got.imports = (e.target as IDBRequest).result);
           tx.oncomplete = () => {
@@ -56,4 +57,3 @@ export const audit = (page: Page, projectId: string, labels: string[] = ['even',
       }),
     { pid: projectId, labels },
   );
-

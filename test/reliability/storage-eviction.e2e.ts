@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { DEMO_NAME, createProject, importAndReport, openProjectList, pickFolder, projectCard, textOf, waitForDemoImported, writeHalvesDataset } from '../e2e/app-helpers';
+import {
+  DEMO_NAME,
+  createProject,
+  importAndReport,
+  openProjectList,
+  pickFolder,
+  projectCard,
+  textOf,
+  waitForDemoImported,
+  writeHalvesDataset,
+} from '../e2e/app-helpers';
 
 // Counts the page's persist() calls in sessionStorage (survives reloads of the same tab).
 const COUNT_PERSIST = `(() => {
@@ -29,7 +39,7 @@ const idbProjects = (page: TrackedPage) =>
         const req = indexedDB.open('trainyard');
         req.onsuccess = () => {
           const db = req.result;
-          if (!db.objectStoreNames.contains('projects')) return db.close(), resolve(0);
+          if (!db.objectStoreNames.contains('projects')) return (db.close(), resolve(0));
           const c = db.transaction('projects').objectStore('projects').count();
           c.onsuccess = () => (db.close(), resolve(c.result));
           c.onerror = () => (db.close(), reject(c.error));
@@ -52,7 +62,9 @@ describe('Storage (IndexedDB): persistence and eviction', () => {
     await page.addInitScript(COUNT_PERSIST);
   });
   afterAll(async () => {
-    console.info(`storage-eviction: faults injected ${counts.faults}, records removed by the injected eviction ${counts.lost} (all of them reported in the notice)`);
+    console.info(
+      `storage-eviction: faults injected ${counts.faults}, records removed by the injected eviction ${counts.lost} (all of them reported in the notice)`,
+    );
     await b?.close();
     rmSync(root, { recursive: true, force: true });
   });
@@ -80,7 +92,7 @@ describe('Storage (IndexedDB): persistence and eviction', () => {
     expect(page.pageErrors()).toEqual([]);
   });
 
-  it("Eviction: keep a small marker outside IndexedDB; if the data vanished, say so and offer restore from a project export, instead of showing an empty workspace", async () => {
+  it('Eviction: keep a small marker outside IndexedDB; if the data vanished, say so and offer restore from a project export, instead of showing an empty workspace', async () => {
     await openProjectList(page);
     await projectCard(page, 'Halves').waitFor();
     const marker = await page.evaluate(() => JSON.parse(localStorage.getItem('trainyard:last-seen') ?? 'null'));
@@ -113,7 +125,10 @@ describe('Storage (IndexedDB): persistence and eviction', () => {
     await openProjectList(page);
     await projectCard(page, DEMO_NAME).waitFor();
     expect(await notice.count()).toBe(0);
-    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('trainyard:last-seen') ?? 'null'))).toMatchObject({ projects: 1, samples: 5000 });
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('trainyard:last-seen') ?? 'null'))).toMatchObject({
+      projects: 1,
+      samples: 5000,
+    });
     expect(page.pageErrors()).toEqual([]);
   });
 

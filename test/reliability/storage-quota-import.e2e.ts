@@ -10,7 +10,16 @@ import pngjs from 'pngjs';
 import type { CDPSession } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
-import { closeReport, createProject, importAndReport, importPanel, openProject, pickFolder, waitForDemoImported, waitForReport } from '../e2e/app-helpers';
+import {
+  closeReport,
+  createProject,
+  importAndReport,
+  importPanel,
+  openProject,
+  pickFolder,
+  waitForDemoImported,
+  waitForReport,
+} from '../e2e/app-helpers';
 import { audit } from './storage-audit';
 
 const IMAGES = 400;
@@ -96,7 +105,14 @@ describe('Storage (IndexedDB): quota hit mid-import (stored data audit)', () => 
     console.info(`storage-quota-import: ${report.imported} reported saved, audit ${JSON.stringify({ ...a, sessions: a.sessions.length })}`);
     // Everything stored is whole and counted once; nothing written by the failing batch remains.
     expect(a.samples).toBe(report.imported);
-    expect(a).toMatchObject({ withoutOriginal: 0, withoutThumbnail: 0, orphanOriginals: 0, orphanThumbnails: 0, badLabels: 0, sampleCount: a.samples });
+    expect(a).toMatchObject({
+      withoutOriginal: 0,
+      withoutThumbnail: 0,
+      orphanOriginals: 0,
+      orphanThumbnails: 0,
+      badLabels: 0,
+      sampleCount: a.samples,
+    });
     expect(a.bytes).toBe(a.blobBytes);
     await closeReport(page);
 
@@ -114,7 +130,15 @@ describe('Storage (IndexedDB): quota hit mid-import (stored data audit)', () => 
     expect(again.heading).toBe('Import finished');
     expect(again.imported + again.duplicates).toBe(IMAGES);
     const done = await audit(page, projectId);
-    expect(done).toMatchObject({ samples: IMAGES, sampleCount: IMAGES, withoutOriginal: 0, withoutThumbnail: 0, orphanOriginals: 0, orphanThumbnails: 0, badLabels: 0 });
+    expect(done).toMatchObject({
+      samples: IMAGES,
+      sampleCount: IMAGES,
+      withoutOriginal: 0,
+      withoutThumbnail: 0,
+      orphanOriginals: 0,
+      orphanThumbnails: 0,
+      badLabels: 0,
+    });
     expect(done.bytes).toBe(done.blobBytes);
     console.info('storage-quota-import: faults injected 1 (quota), samples lost 0');
   });

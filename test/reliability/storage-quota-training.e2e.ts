@@ -11,22 +11,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUrl, launchBrowser, newPage, type LaunchedBrowser, type TrackedPage } from '../e2e/harness';
 import { createProject, importAndReport, pickFolder, waitForDemoImported, writeDarkLightDataset } from '../e2e/app-helpers';
 
-
 /** Runs, checkpoints, versions and weights of the project, straight from IndexedDB. */
 const stored = (page: TrackedPage, projectId: string) =>
   page.evaluate(
     (pid) =>
-      new Promise<{ runs: Array<{ state: string; checkpointEpoch: number; checkpoint: number | null; message: string | null }>; versions: number; versionsWithoutWeights: number }>((resolve, reject) => {
+      new Promise<{
+        runs: Array<{ state: string; checkpointEpoch: number; checkpoint: number | null; message: string | null }>;
+        versions: number;
+        versionsWithoutWeights: number;
+      }>((resolve, reject) => {
         const req = indexedDB.open('trainyard');
         req.onsuccess = () => {
           const db = req.result;
           const tx = db.transaction(['runs', 'checkpoints', 'models', 'modelWeights']);
-          const out = { runs: [] as Array<{ state: string; checkpointEpoch: number; checkpoint: number | null; message: string | null }>, versions: 0, versionsWithoutWeights: 0 };
+          const out = {
+            runs: [] as Array<{ state: string; checkpointEpoch: number; checkpoint: number | null; message: string | null }>,
+            versions: 0,
+            versionsWithoutWeights: 0,
+          };
           tx.objectStore('runs').index('byProject').getAll(pid).onsuccess = (e) => {
             for (const r of (e.target as IDBRequest).result) {
               const row = { state: r.state, checkpointEpoch: r.checkpointEpoch, checkpoint: null as number | null, message: r.message };
               out.runs.push(row);
-              tx.objectStore('checkpoints').get(r.id).onsuccess = (ev) => (row.checkpoint = (ev.target as IDBRequest).result?.epoch ?? null);
+              tx.objectStore('checkpoints').get(r.id).onsuccess = (ev) =>
+                (row.checkpoint = (ev.target as IDBRequest).result?.epoch ?? null);
             }
           };
           tx.objectStore('models').index('byProject').getAll(pid).onsuccess = (e) => {
@@ -106,7 +114,11 @@ describe('Storage (IndexedDB): storage full during training', () => {
     faults++;
     const offer = page.getByRole('status').filter({ hasText: /was (interrupted|stopped) after epoch/ });
     await offer.or(outcome).first().waitFor({ timeout: 120_000 });
-    shown = [...(await page.getByRole('alert').allInnerTexts()), ...(await page.getByRole('status').allInnerTexts()), ...(await outcome.allInnerTexts())].join(' | ');
+    shown = [
+      ...(await page.getByRole('alert').allInnerTexts()),
+      ...(await page.getByRole('status').allInnerTexts()),
+      ...(await outcome.allInnerTexts()),
+    ].join(' | ');
     console.info(`storage-quota-training: what the page says after the disk filled up: ${shown}`);
     const s = await stored(page, projectId);
     expect(s.runs).toHaveLength(1);
@@ -132,7 +144,16 @@ describe('Storage (IndexedDB): storage full during training', () => {
     await offer.waitFor({ timeout: 30_000 });
     expect(Number(/after epoch (\d+)/.exec(await offer.innerText())![1])).toBe(savedEpoch);
     await offer.getByRole('button', { name: 'Resume run' }).click();
-    await expect.poll(() => page.getByTestId('train-outcome').innerText().catch(() => ''), { timeout: 150_000 }).toMatch(/Run completed/);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('train-outcome')
+            .innerText()
+            .catch(() => ''),
+        { timeout: 150_000 },
+      )
+      .toMatch(/Run completed/);
     const epochs = await page.getByRole('table', { name: 'Epochs' }).locator('tbody tr td:first-child').allInnerTexts();
     expect(epochs.map(Number)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     const after = await stored(page, projectId);

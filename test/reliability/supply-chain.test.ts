@@ -15,10 +15,16 @@ describe('Supply chain', () => {
   it('Supply chain: `npm ci` from the lockfile; every @tensorflow/* package at one exact version (npm audit: see README)', () => {
     // CI installs with `npm ci` from the lockfile, never `npm install`.
     const ci = read('.ci/run');
-    const lines = ci.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+    const lines = ci
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter(Boolean);
     const ciIndex = lines.findIndex((l) => /^npm ci(\s|$)/.test(l));
     expect(ciIndex, '.ci/run runs `npm ci`').toBeGreaterThanOrEqual(0);
-    expect(lines.filter((l) => /\bnpm (install|i|update|add)\b/.test(l)), 'no npm install/update in .ci/run').toEqual([]);
+    expect(
+      lines.filter((l) => /\bnpm (install|i|update|add)\b/.test(l)),
+      'no npm install/update in .ci/run',
+    ).toEqual([]);
     // ... before the checks and tests run.
     const testIndex = lines.findIndex((l) => /\bnpm (test|run check)\b/.test(l));
     expect(ciIndex).toBeLessThan(testIndex);
@@ -33,7 +39,8 @@ describe('Supply chain', () => {
     const declared = { ...pkg.dependencies, ...pkg.devDependencies } as Record<string, string>;
     const OWN_LINE = new Set(['@tensorflow/tfjs-tflite']);
     // Exact, prerelease allowed (the interpreter is only published as alpha builds); no range operators.
-    for (const name of OWN_LINE) if (declared[name]) expect(declared[name], `package.json range of ${name}`).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
+    for (const name of OWN_LINE)
+      if (declared[name]) expect(declared[name], `package.json range of ${name}`).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
     const tfDeclared = Object.entries(declared).filter(([name]) => name.startsWith('@tensorflow/') && !OWN_LINE.has(name));
     expect(tfDeclared.length).toBeGreaterThan(0);
     for (const [name, range] of tfDeclared) expect(range, `package.json range of ${name}`).toMatch(EXACT);

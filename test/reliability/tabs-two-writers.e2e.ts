@@ -30,7 +30,7 @@ import pngjs from 'pngjs';
 function writePool(dir: string, n: number): void {
   mkdirSync(dir, { recursive: true });
   let s = 4242;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < n; i++) {
     const png = new pngjs.PNG({ width: 28, height: 28 });
     for (let j = 0; j < 28 * 28; j++) {
@@ -41,7 +41,8 @@ function writePool(dir: string, n: number): void {
   }
 }
 
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 const queueCount = async (page: Page, q: string) => Number(await page.locator(`[data-queue="${q}"] .count`).innerText());
 const workspace = (page: Page) => page.getByRole('region', { name: 'Labeling queue' });
 const currentTile = (page: Page) => workspace(page).locator('[aria-current="true"]');
@@ -54,8 +55,14 @@ const storedLabels = (page: Page, projectId: string) =>
         const req = indexedDB.open('trainyard');
         req.onsuccess = () => {
           const db = req.result;
-          const all = db.transaction('samples').objectStore('samples').getAll(IDBKeyRange.bound([pid, ''], [pid, '\uffff']));
-          all.onsuccess = () => (db.close(), resolve(Object.fromEntries(all.result.map((s: { id: string; label: string | null }) => [s.id, s.label]))));
+          const all = db
+            .transaction('samples')
+            .objectStore('samples')
+            .getAll(IDBKeyRange.bound([pid, ''], [pid, '\uffff']));
+          all.onsuccess = () => (
+            db.close(),
+            resolve(Object.fromEntries(all.result.map((s: { id: string; label: string | null }) => [s.id, s.label])))
+          );
           all.onerror = () => (db.close(), reject(all.error));
         };
         req.onerror = () => reject(req.error);
@@ -65,31 +72,33 @@ const storedLabels = (page: Page, projectId: string) =>
 const storedCounts = (page: Page, projectId: string) =>
   page.evaluate(
     (pid) =>
-      new Promise<{ samples: number; originals: number; thumbnails: number; sampleCount: number; bytes: number; blobBytes: number }>((resolve, reject) => {
-        const req = indexedDB.open('trainyard');
-        req.onsuccess = () => {
-          const db = req.result;
-          const tx = db.transaction(['samples', 'originals', 'thumbnails', 'projects']);
-          const range = IDBKeyRange.bound([pid, ''], [pid, '\uffff']);
-          const out = { samples: 0, originals: 0, thumbnails: 0, sampleCount: 0, bytes: 0, blobBytes: 0 };
-          tx.objectStore('samples').count(range).onsuccess = (e) => (out.samples = (e.target as IDBRequest<number>).result);
-          for (const store of ['originals', 'thumbnails'] as const) {
-            tx.objectStore(store).getAll(range).onsuccess = (e) => {
-              const rows = (e.target as IDBRequest<Array<{ data: ArrayBuffer }>>).result;
-              out[store] = rows.length;
-              out.blobBytes += rows.reduce((n, r) => n + r.data.byteLength, 0);
+      new Promise<{ samples: number; originals: number; thumbnails: number; sampleCount: number; bytes: number; blobBytes: number }>(
+        (resolve, reject) => {
+          const req = indexedDB.open('trainyard');
+          req.onsuccess = () => {
+            const db = req.result;
+            const tx = db.transaction(['samples', 'originals', 'thumbnails', 'projects']);
+            const range = IDBKeyRange.bound([pid, ''], [pid, '\uffff']);
+            const out = { samples: 0, originals: 0, thumbnails: 0, sampleCount: 0, bytes: 0, blobBytes: 0 };
+            tx.objectStore('samples').count(range).onsuccess = (e) => (out.samples = (e.target as IDBRequest<number>).result);
+            for (const store of ['originals', 'thumbnails'] as const) {
+              tx.objectStore(store).getAll(range).onsuccess = (e) => {
+                const rows = (e.target as IDBRequest<Array<{ data: ArrayBuffer }>>).result;
+                out[store] = rows.length;
+                out.blobBytes += rows.reduce((n, r) => n + r.data.byteLength, 0);
+              };
+            }
+            tx.objectStore('projects').get(pid).onsuccess = (e) => {
+              const p = (e.target as IDBRequest<{ sampleCount: number; bytes: number }>).result;
+              out.sampleCount = p.sampleCount;
+              out.bytes = p.bytes;
             };
-          }
-          tx.objectStore('projects').get(pid).onsuccess = (e) => {
-            const p = (e.target as IDBRequest<{ sampleCount: number; bytes: number }>).result;
-            out.sampleCount = p.sampleCount;
-            out.bytes = p.bytes;
+            tx.oncomplete = () => (db.close(), resolve(out));
+            tx.onerror = () => (db.close(), reject(tx.error));
           };
-          tx.oncomplete = () => (db.close(), resolve(out));
-          tx.onerror = () => (db.close(), reject(tx.error));
-        };
-        req.onerror = () => reject(req.error);
-      }),
+          req.onerror = () => reject(req.error);
+        },
+      ),
     projectId,
   );
 
@@ -139,7 +148,12 @@ describe('Storage (IndexedDB): two tabs writing', () => {
     expect(ra.imported).toBe(2 * PER_CLASS);
     expect(rc.imported).toBe(2 * PER_CLASS);
     const stored = await storedCounts(a, projectId);
-    expect(stored).toMatchObject({ samples: 4 * PER_CLASS, originals: 4 * PER_CLASS, thumbnails: 4 * PER_CLASS, sampleCount: 4 * PER_CLASS });
+    expect(stored).toMatchObject({
+      samples: 4 * PER_CLASS,
+      originals: 4 * PER_CLASS,
+      thumbnails: 4 * PER_CLASS,
+      sampleCount: 4 * PER_CLASS,
+    });
     expect(stored.bytes).toBe(stored.blobBytes);
     await closeReport(a);
     await closeReport(c);
@@ -161,14 +175,19 @@ describe('Storage (IndexedDB): two tabs writing', () => {
   it('Two tabs writing: no lost updates (two tabs label different samples of one project)', async () => {
     await a.bringToFront();
     await openProject(a, projectId, 'Shared');
-    await pickFiles(a, readdirSync(join(root, 'unlabeled', 'pool')).map((f) => join(root, 'unlabeled', 'pool', f)));
+    await pickFiles(
+      a,
+      readdirSync(join(root, 'unlabeled', 'pool')).map((f) => join(root, 'unlabeled', 'pool', f)),
+    );
     await importPanel(a).getByRole('button', { name: 'Start import' }).click();
     const r = await waitForReport(a);
     if ('error' in r) throw new Error(r.error);
     expect(r.imported).toBe(8);
     await closeReport(a);
     const before = await storedLabels(a, projectId);
-    const unlabeled = Object.entries(before).filter(([, l]) => l === null).map(([id]) => id);
+    const unlabeled = Object.entries(before)
+      .filter(([, l]) => l === null)
+      .map(([id]) => id);
     expect(unlabeled).toHaveLength(8);
 
     for (const p of [a, c]) {
@@ -194,13 +213,23 @@ describe('Storage (IndexedDB): two tabs writing', () => {
       await a.waitForTimeout(300);
     }
     expect(Object.keys(wrote), 'the two tabs labeled different samples').toHaveLength(4);
-    await expect.poll(async () => Object.values(await storedLabels(a, projectId)).filter((l) => l !== null).length, { timeout: 10_000 }).toBe(4 * PER_CLASS + 4);
+    await expect
+      .poll(async () => Object.values(await storedLabels(a, projectId)).filter((l) => l !== null).length, { timeout: 10_000 })
+      .toBe(4 * PER_CLASS + 4);
     const after = await storedLabels(a, projectId);
     // Nothing either tab wrote was lost, and nothing else changed.
     const changed = Object.keys(after).filter((id) => after[id] !== before[id]);
     expect(changed.sort()).toEqual(Object.keys(wrote).sort());
-    const aClass = new Set(Object.entries(wrote).filter(([, w]) => w === 'wantA').map(([id]) => after[id]));
-    const cClass = new Set(Object.entries(wrote).filter(([, w]) => w === 'wantC').map(([id]) => after[id]));
+    const aClass = new Set(
+      Object.entries(wrote)
+        .filter(([, w]) => w === 'wantA')
+        .map(([id]) => after[id]),
+    );
+    const cClass = new Set(
+      Object.entries(wrote)
+        .filter(([, w]) => w === 'wantC')
+        .map(([id]) => after[id]),
+    );
     expect(aClass.size).toBe(1);
     expect(cClass.size).toBe(1);
     for (const p of [a, c]) {

@@ -16,7 +16,6 @@ import { createProject, importAndReport, pickFolder, waitForDemoImported, writeD
 const PER_CLASS = 30;
 const CLASSES = ['dark', 'light'];
 
-
 interface RunSettings {
   inputSize?: number;
   channels?: 'Grayscale' | 'RGB';
@@ -47,7 +46,11 @@ async function fillSettings(page: Page, s: RunSettings = {}): Promise<void> {
 const nav = (page: Page, name: string) =>
   page.getByRole('navigation', { name: 'Pipeline stages' }).getByRole('link', { name, exact: true }).click();
 
-const outcomeText = (page: Page) => page.getByTestId('train-outcome').innerText().catch(() => '');
+const outcomeText = (page: Page) =>
+  page
+    .getByTestId('train-outcome')
+    .innerText()
+    .catch(() => '');
 
 const epochCells = async (page: Page) =>
   (await page.getByRole('table', { name: 'Epochs' }).count()) === 0
@@ -79,8 +82,14 @@ const storedRuns = (page: Page, projectId: string) =>
           runs.onsuccess = () => {
             for (const r of runs.result) {
               const row: StoredRun = {
-                id: r.id, state: r.state, checkpointEpoch: r.checkpointEpoch, epochs: r.history.map((h: { epoch: number }) => h.epoch),
-                versionId: r.versionId, message: r.message, settings: r.config?.settings ?? {}, checkpoint: null,
+                id: r.id,
+                state: r.state,
+                checkpointEpoch: r.checkpointEpoch,
+                epochs: r.history.map((h: { epoch: number }) => h.epoch),
+                versionId: r.versionId,
+                message: r.message,
+                settings: r.config?.settings ?? {},
+                checkpoint: null,
               };
               out.push(row);
               tx.objectStore('checkpoints').get(r.id).onsuccess = (e) => {
@@ -100,7 +109,12 @@ const storedRuns = (page: Page, projectId: string) =>
                   }
                   offset += n * 4;
                 }
-                row.checkpoint = { epoch: c.epoch, finite: finite && offset === c.weights.data.byteLength, values, optimizer: c.optimizer != null };
+                row.checkpoint = {
+                  epoch: c.epoch,
+                  finite: finite && offset === c.weights.data.byteLength,
+                  values,
+                  optimizer: c.optimizer != null,
+                };
               };
             }
           };
@@ -125,7 +139,10 @@ function workerTensorCount(worker: PwWorker): Promise<number> {
         const scope = self as typeof self & { postMessage: (...args: unknown[]) => void };
         const original = scope.postMessage;
         const id = `reliability-tensor-count-${Math.random()}`;
-        const timer = setTimeout(() => ((scope.postMessage = original), reject(new Error('the worker did not answer tensorCount()'))), 10_000);
+        const timer = setTimeout(
+          () => ((scope.postMessage = original), reject(new Error('the worker did not answer tensorCount()'))),
+          10_000,
+        );
         scope.postMessage = function (this: unknown, ...args: unknown[]) {
           const msg = args[0] as { id?: string; type?: string; value?: unknown } | null;
           if (msg && msg.id === id) {
@@ -239,7 +256,10 @@ describe('reliability: training (TF.js in a worker)', () => {
   it('NaN/Inf loss (learning rate 1e6): stops at once, never stores NaN/Inf weights, explains why in the UI, creates no version', async () => {
     await nav(page, 'Models');
     // The list loads asynchronously: the previous test made a version, so wait for it first.
-    await page.getByRole('button', { name: /^Version \d+$/ }).first().waitFor();
+    await page
+      .getByRole('button', { name: /^Version \d+$/ })
+      .first()
+      .waitFor();
     const versionsBefore = await page.getByRole('button', { name: /^Version \d+$/ }).count();
     const runsBefore = (await storedRuns(page, projectId)).length;
     await nav(page, 'Train');
@@ -262,11 +282,21 @@ describe('reliability: training (TF.js in a worker)', () => {
     if (run!.checkpoint) expect(run!.checkpoint.epoch).toBe(run!.checkpointEpoch);
 
     await nav(page, 'Models');
-    await page.getByRole('button', { name: /^Version \d+$/ }).first().waitFor();
-    expect(await page.getByRole('button', { name: /^Version \d+$/ }).count(), 'a diverged run never becomes a version').toBe(versionsBefore);
+    await page
+      .getByRole('button', { name: /^Version \d+$/ })
+      .first()
+      .waitFor();
+    expect(await page.getByRole('button', { name: /^Version \d+$/ }).count(), 'a diverged run never becomes a version').toBe(
+      versionsBefore,
+    );
     // Not offered for resuming either: there is nothing good to resume from.
     await nav(page, 'Train');
-    expect(await page.getByRole('status').filter({ hasText: /after epoch 0/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /after epoch 0/ })
+        .count(),
+    ).toBe(0);
     watch.check();
   });
 
@@ -277,9 +307,9 @@ describe('reliability: training (TF.js in a worker)', () => {
     const alert = form.getByRole('alert');
 
     await fillSettings(page, { batchSize: 512, inputSize: 224, channels: 'RGB' });
-    await expect.poll(() => alert.innerText().catch(() => '')).toBe(
-      'This batch size and input size together are too large for a browser tab; lower one of them.',
-    );
+    await expect
+      .poll(() => alert.innerText().catch(() => ''))
+      .toBe('This batch size and input size together are too large for a browser tab; lower one of them.');
     // The panel still shows the previous run's outcome: Start must leave it as it is.
     const before = await outcomeText(page);
     await page.getByRole('button', { name: 'Start training' }).click();
@@ -381,7 +411,11 @@ describe('reliability: training (TF.js in a worker)', () => {
         w.terminate();
         return r;
       });
-      expect(probe, 'this browser has neither WebGPU nor WebGL in workers').toEqual({ gpu: expect.not.stringMatching(/true/), gl2: false, gl: false });
+      expect(probe, 'this browser has neither WebGPU nor WebGL in workers').toEqual({
+        gpu: expect.not.stringMatching(/true/),
+        gl2: false,
+        gl: false,
+      });
 
       await waitForDemoImported(cpuPage);
       await createProject(cpuPage, 'Same seed, no GPU');
@@ -399,7 +433,9 @@ describe('reliability: training (TF.js in a worker)', () => {
       // A notice about speed.
       const notice = cpuPage.getByTestId('backend-notice');
       expect(await notice.isVisible()).toBe(true);
-      expect(await notice.innerText()).toMatch(/trained on the CPU \(WebAssembly\) because WebGPU and WebGL could not be used[\s\S]*slower/);
+      expect(await notice.innerText()).toMatch(
+        /trained on the CPU \(WebAssembly\) because WebGPU and WebGL could not be used[\s\S]*slower/,
+      );
 
       const cpuAccuracy = await newVersionAccuracy(cpuPage);
       expect(Math.abs(cpuAccuracy - webglAccuracy), `CPU ${cpuAccuracy} vs WebGL ${webglAccuracy}`).toBeLessThanOrEqual(0.15);

@@ -12,7 +12,6 @@ import { createProject, importAndReport, pickFolder, waitForDemoImported, writeD
 
 const EPOCHS = 10;
 
-
 describe('reliability: GPU loss (WebGL)', () => {
   let b: LaunchedBrowser;
   let page: TrackedPage;
@@ -51,11 +50,15 @@ describe('reliability: GPU loss (WebGL)', () => {
     await expect.poll(async () => (await epochCells()).length, { timeout: 90_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     const worker = trainWorker();
     expect(worker, 'the training worker is running').toBeTruthy();
-    const did = await worker!.evaluate(() => (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
+    const did = await worker!.evaluate(() =>
+      (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'),
+    );
     expect(did).toBe('lost the webgl GPU');
 
     const notice = page.getByTestId('train-notice');
-    await expect.poll(() => notice.innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/The GPU was lost \(WebGL context lost\); the run stopped after epoch \d+/);
+    await expect
+      .poll(() => notice.innerText().catch(() => ''), { timeout: 30_000 })
+      .toMatch(/The GPU was lost \(WebGL context lost\); the run stopped after epoch \d+/);
     const stoppedAfter = Number(/after epoch (\d+)/.exec(await notice.innerText())![1]);
     expect(stoppedAfter).toBeGreaterThanOrEqual(1);
     expect(stoppedAfter).toBeLessThan(EPOCHS);
@@ -67,6 +70,11 @@ describe('reliability: GPU loss (WebGL)', () => {
     // The metric history is continuous: epochs 1..EPOCHS, once each.
     expect((await epochCells()).map(Number)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     // No error alert and no offer to resume: the run finished.
-    expect(await page.getByRole('status').filter({ hasText: /was interrupted after epoch/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /was interrupted after epoch/ })
+        .count(),
+    ).toBe(0);
   });
 });

@@ -13,7 +13,6 @@ import { createProject, importAndReport, pickFolder, waitForDemoImported, writeD
 
 const EPOCHS = 5;
 
-
 describe('reliability: GPU loss (WebGPU)', () => {
   let b: LaunchedBrowser;
   let page: TrackedPage;
@@ -60,11 +59,15 @@ describe('reliability: GPU loss (WebGPU)', () => {
     await expect.poll(async () => (await epochCells()).length, { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     const worker = trainWorker();
     expect(worker, 'the training worker is running').toBeTruthy();
-    const did = await worker!.evaluate(() => (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'));
+    const did = await worker!.evaluate(() =>
+      (self as typeof self & { trainyardDebugFault(k: string): string }).trainyardDebugFault('lose-gpu'),
+    );
     expect(did, 'the run trains on WebGPU (not a fallback)').toBe('lost the webgpu GPU');
 
     const notice = page.getByTestId('train-notice');
-    await expect.poll(() => notice.innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/The GPU was lost \(WebGPU device lost.*?\); the run stopped after epoch \d+/);
+    await expect
+      .poll(() => notice.innerText().catch(() => ''), { timeout: 30_000 })
+      .toMatch(/The GPU was lost \(WebGPU device lost.*?\); the run stopped after epoch \d+/);
     const stoppedAfter = Number(/after epoch (\d+)/.exec(await notice.innerText())![1]);
     expect(stoppedAfter).toBeGreaterThanOrEqual(1);
     expect(stoppedAfter).toBeLessThan(EPOCHS);
@@ -76,6 +79,11 @@ describe('reliability: GPU loss (WebGPU)', () => {
     // The metric history is continuous: epochs 1..EPOCHS, once each.
     expect((await epochCells()).map(Number)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     // No error alert and no offer to resume: the run finished.
-    expect(await page.getByRole('status').filter({ hasText: /was interrupted after epoch/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('status')
+        .filter({ hasText: /was interrupted after epoch/ })
+        .count(),
+    ).toBe(0);
   });
 });

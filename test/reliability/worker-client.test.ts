@@ -148,7 +148,10 @@ describe('Worker dies: every pending call rejects within a timeout', () => {
     const { c, workers } = client(200);
     expect(await c.call((api) => api.echo(1))).toBe(1);
     workers[0].hung = true;
-    const err = await rejection(c.call((api) => api.echo(5)), 800);
+    const err = await rejection(
+      c.call((api) => api.echo(5)),
+      800,
+    );
     expect(err.message).toMatch(/stopped answering/);
   });
 

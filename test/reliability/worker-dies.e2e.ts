@@ -16,7 +16,6 @@ const TIMEOUT_MS = 8_000;
 /** Probes go out every 2 s, so a hang shows within TIMEOUT_MS + 2 s; allow for a loaded machine. */
 const SHOW_WITHIN_MS = TIMEOUT_MS + 2_000 + 5_000;
 
-
 describe('reliability: the training worker dies', () => {
   let b: LaunchedBrowser;
   let page: TrackedPage;

@@ -84,8 +84,21 @@ beforeAll(async () => {
     p.id,
     [1, 2].map((n) => ({
       sample: {
-        projectId: p.id, id: hex(n), fileName: `c${n}.png`, path: `c${n}.png`, label: 'cat', labelSource: { kind: 'folder' as const }, labeledAt: null,
-        width: 4, height: 4, mime: 'image/png', bytes: 8, split: 'train' as const, addedAt: 1, importId: session.id, flags: [],
+        projectId: p.id,
+        id: hex(n),
+        fileName: `c${n}.png`,
+        path: `c${n}.png`,
+        label: 'cat',
+        labelSource: { kind: 'folder' as const },
+        labeledAt: null,
+        width: 4,
+        height: 4,
+        mime: 'image/png',
+        bytes: 8,
+        split: 'train' as const,
+        addedAt: 1,
+        importId: session.id,
+        flags: [],
       },
       original: { projectId: p.id, id: hex(n), mime: 'image/png', data: new Uint8Array(8).fill(n).buffer },
       thumbnail: { projectId: p.id, id: hex(n), mime: 'image/png', data: new Uint8Array(2).fill(n).buffer },
@@ -156,7 +169,10 @@ describe('hostile project files', () => {
 
   it('refuses a blob reference to a file that is not there', async () => {
     const files = withRecord('records/originals.jsonl', 0, (r) => ({ ...r, data: { $blob: 'blobs/originals/99.bin' } }));
-    await expectRefused(await zip(files), /records\/originals\.jsonl, line 1: data refers to blobs\/originals\/99\.bin, which is not in the archive/);
+    await expectRefused(
+      await zip(files),
+      /records\/originals\.jsonl, line 1: data refers to blobs\/originals\/99\.bin, which is not in the archive/,
+    );
   });
 
   it('refuses a blob reference into another store', async () => {
@@ -197,20 +213,32 @@ describe('hostile project files', () => {
     const orphan = withRecord('records/thumbnails.jsonl', 0, (r) => ({ ...r, id: hex(99) }));
     await expectRefused(await zip(orphan), /records\/thumbnails\.jsonl, line 1: "id" is "0+63", which is not a sample/);
     const alias = withRecord('records/aliases.jsonl', 0, (r) => ({ ...r, versionId: 'no-such-version' }));
-    await expectRefused(await zip(alias), /records\/aliases\.jsonl, line 1: "versionId" is "no-such-version", which is not a model version/);
+    await expectRefused(
+      await zip(alias),
+      /records\/aliases\.jsonl, line 1: "versionId" is "no-such-version", which is not a model version/,
+    );
   });
 
   // Issue #22, 4: a sample naming an import that is not in the file was imported.
   it('refuses a sample whose import is not in the file (samples.importId)', async () => {
     const files = withRecord('records/samples.jsonl', 1, (r) => ({ ...r, importId: 'no-such-import' }));
-    await expectRefused(await zip(files), /records\/samples\.jsonl, line 2: "importId" is "no-such-import", which is not an import in records\/imports\.jsonl\. Nothing was imported\./);
+    await expectRefused(
+      await zip(files),
+      /records\/samples\.jsonl, line 2: "importId" is "no-such-import", which is not an import in records\/imports\.jsonl\. Nothing was imported\./,
+    );
   });
 
   // Issue #22, 2+3: one policy for untrusted JSON: unknown keys refused with where they were.
   it('refuses unknown keys in a record and in the manifest, naming the key', async () => {
     const files = withRecord('records/samples.jsonl', 0, (r) => ({ ...r, sneaky: 1 }));
-    await expectRefused(await zip(files), /records\/samples\.jsonl, line 1 has an unknown key "sneaky" at \$; unknown keys are refused, not ignored/);
-    await expectRefused(await zip(withManifest((m) => ((m.project as Record<string, unknown>).extra = 1))), /trainyard-project\.json has an unknown key "extra" at \$\.project/);
+    await expectRefused(
+      await zip(files),
+      /records\/samples\.jsonl, line 1 has an unknown key "sneaky" at \$; unknown keys are refused, not ignored/,
+    );
+    await expectRefused(
+      await zip(withManifest((m) => ((m.project as Record<string, unknown>).extra = 1))),
+      /trainyard-project\.json has an unknown key "extra" at \$\.project/,
+    );
   });
 
   // Issue #22, 1: depth bounded on the text before anything walks it.
@@ -226,6 +254,9 @@ describe('hostile project files', () => {
     const blob = await zip(extra, { rehash: false });
     await expectRefused(blob, /blobs\/originals\/7\.bin is in the archive but not listed/);
     await expectRefused(await zip(extra), /blobs\/originals\/7\.bin is listed in trainyard-project\.json but no record refers to it/);
-    await expectRefused(await zip(withManifest((m) => ((m.counts as Record<string, number>).samples = 5))), /samples\.jsonl has 2 records but trainyard-project\.json says 5/);
+    await expectRefused(
+      await zip(withManifest((m) => ((m.counts as Record<string, number>).samples = 5))),
+      /samples\.jsonl has 2 records but trainyard-project\.json says 5/,
+    );
   });
 });

@@ -18,15 +18,28 @@ function consistent(): ArchiveRecords {
   add('originals', { id: sha(1) });
   add('thumbnails', { id: sha(1) });
   add('prelabels', { id: sha(1), versionId: 'deleted-version' });
-  add('datasetVersions', { id: 'dv-1', ids: [sha(1)], labelIndex: [0], splitCode: [0], origin: { kind: 'pipeline', pipelineId: 'deleted-pipeline', runId: 'x' } });
+  add('datasetVersions', {
+    id: 'dv-1',
+    ids: [sha(1)],
+    labelIndex: [0],
+    splitCode: [0],
+    origin: { kind: 'pipeline', pipelineId: 'deleted-pipeline', runId: 'x' },
+  });
   add('pipelines', { id: 'pl-1' });
   add('stepCache', { key: 'artifact-1', outputs: { items: [] } });
   add('stepCache', { key: 'snap-1', outputs: { artifact: 'artifact-1' } });
   add('stepCache', { key: 'split-1', outputs: { datasetVersionId: 'dv-1' } });
   add('stepCache', { key: 'tune-1', outputs: { studyId: 'st-1', runId: 'run-1' } });
   add('pipelineRuns', {
-    id: 'pr-1', pipelineId: 'pl-1',
-    steps: [{ outputs: { artifact: 'artifact-1' } }, { outputs: { datasetVersionId: 'dv-1' } }, { outputs: { studyId: 'st-1' } }, { outputs: null }, { outputs: { versionId: 'deleted-version' } }],
+    id: 'pr-1',
+    pipelineId: 'pl-1',
+    steps: [
+      { outputs: { artifact: 'artifact-1' } },
+      { outputs: { datasetVersionId: 'dv-1' } },
+      { outputs: { studyId: 'st-1' } },
+      { outputs: null },
+      { outputs: { versionId: 'deleted-version' } },
+    ],
   });
   add('runs', { id: 'run-1', versionId: 'deleted-version', config: { dataset: { versionId: 'dv-1' } } });
   add('checkpoints', { runId: 'run-1' });
@@ -54,7 +67,8 @@ const DANGLE: Record<string, (r: ArchiveRecords) => void> = {
   'prelabels.id': (r) => (r.prelabels[0].id = sha(99)),
   'datasetVersions.ids[]': (r) => ((r.datasetVersions[0].ids as string[])[0] = sha(99)),
   'pipelineRuns.pipelineId': (r) => (r.pipelineRuns[0].pipelineId = 'no-such-pipeline'),
-  'pipelineRuns.steps[].outputs.datasetVersionId': (r) => ((r.pipelineRuns[0].steps as Rec[])[1].outputs = { datasetVersionId: 'no-such-version' }),
+  'pipelineRuns.steps[].outputs.datasetVersionId': (r) =>
+    ((r.pipelineRuns[0].steps as Rec[])[1].outputs = { datasetVersionId: 'no-such-version' }),
   'pipelineRuns.steps[].outputs.artifact': (r) => ((r.pipelineRuns[0].steps as Rec[])[0].outputs = { artifact: 'no-such-artifact' }),
   'pipelineRuns.steps[].outputs.studyId': (r) => ((r.pipelineRuns[0].steps as Rec[])[2].outputs = { studyId: 'no-such-study' }),
   'stepCache.outputs.datasetVersionId': (r) => (r.stepCache[2].outputs = { datasetVersionId: 'no-such-version' }),

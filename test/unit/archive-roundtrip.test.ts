@@ -34,8 +34,21 @@ async function buildFixture(): Promise<string> {
   const session = await beginImport(pid, { kind: 'files', name: 'birds', fileCount: 3 });
   const sample = (n: number, label: string | null, labelSource: PreparedSample['sample']['labelSource']): PreparedSample => ({
     sample: {
-      projectId: pid, id: hex(n), fileName: `b${n}.png`, path: `birds/b${n}.png`, label, labelSource, labeledAt: label ? 5 : null,
-      width: 8, height: 6, mime: 'image/png', bytes: 4 + n, split: n === 1 ? 'test' : 'train', addedAt: 3, importId: session.id, flags: [],
+      projectId: pid,
+      id: hex(n),
+      fileName: `b${n}.png`,
+      path: `birds/b${n}.png`,
+      label,
+      labelSource,
+      labeledAt: label ? 5 : null,
+      width: 8,
+      height: 6,
+      mime: 'image/png',
+      bytes: 4 + n,
+      split: n === 1 ? 'test' : 'train',
+      addedAt: 3,
+      importId: session.id,
+      flags: [],
     },
     original: { projectId: pid, id: hex(n), mime: 'image/png', data: new Uint8Array(4 + n).map((_, i) => i * 7 + n).buffer },
     thumbnail: { projectId: pid, id: hex(n), mime: 'image/png', data: bytes(n, 9, 9) },
@@ -51,49 +64,235 @@ async function buildFixture(): Promise<string> {
   // augmentation, a definition of step names) that the archive must carry byte for byte.
   const raw: IDBPDatabase = wrap(unwrap(await db()));
   const tx = raw.transaction(
-    ['runs', 'checkpoints', 'models', 'modelWeights', 'aliases', 'prelabels', 'studies', 'trials', 'datasetVersions', 'pipelines', 'pipelineRuns', 'stepCache', 'predictionLogs', 'predictionInputs', 'monitorReferences', 'alerts', 'meta'],
+    [
+      'runs',
+      'checkpoints',
+      'models',
+      'modelWeights',
+      'aliases',
+      'prelabels',
+      'studies',
+      'trials',
+      'datasetVersions',
+      'pipelines',
+      'pipelineRuns',
+      'stepCache',
+      'predictionLogs',
+      'predictionInputs',
+      'monitorReferences',
+      'alerts',
+      'meta',
+    ],
     'readwrite',
   );
   const history = [{ epoch: 1, loss: 0.5, acc: 0.8, valLoss: null, valAcc: null }];
   const run = (id: string, createdAt: number, state: 'completed' | 'stopped', versionId: string | null) => ({
-    id, projectId: pid, state, createdAt, updatedAt: createdAt + 1, config: { settings: { backboneId: null, epochs: 3 } },
-    history, checkpointEpoch: 1, backend: 'cpu', adapter: null, message: null, versionId,
+    id,
+    projectId: pid,
+    state,
+    createdAt,
+    updatedAt: createdAt + 1,
+    config: { settings: { backboneId: null, epochs: 3 } },
+    history,
+    checkpointEpoch: 1,
+    backend: 'cpu',
+    adapter: null,
+    message: null,
+    versionId,
   });
   await Promise.all([
     tx.objectStore('runs').put(run('run-1', 100, 'completed', 'version-1')),
     // A diverged epoch: a non-finite loss must come back as NaN, not null.
-    tx.objectStore('runs').put({ ...run('run-2', 200, 'stopped', null), history: [...history, { epoch: 2, loss: NaN, acc: 0.1, valLoss: Infinity, valAcc: null }] }),
-    tx.objectStore('checkpoints').put({ runId: 'run-2', epoch: 1, weights: { specs: [{ name: 'w', shape: [2], dtype: 'float32' }], data: floats(1.5, -2) }, optimizer: { slots: new Float32Array([0.25, 4]) }, savedAt: 201 }),
-    tx.objectStore('models').put({ id: 'version-1', projectId: pid, number: 1, createdAt: 110, runId: 'run-1', parentId: null, meta: { labels: ['robin', 'wren'] } }),
+    tx.objectStore('runs').put({
+      ...run('run-2', 200, 'stopped', null),
+      history: [...history, { epoch: 2, loss: NaN, acc: 0.1, valLoss: Infinity, valAcc: null }],
+    }),
+    tx.objectStore('checkpoints').put({
+      runId: 'run-2',
+      epoch: 1,
+      weights: { specs: [{ name: 'w', shape: [2], dtype: 'float32' }], data: floats(1.5, -2) },
+      optimizer: { slots: new Float32Array([0.25, 4]) },
+      savedAt: 201,
+    }),
     tx.objectStore('models').put({
-      id: 'version-2', projectId: pid, number: 2, createdAt: 310, runId: 'run-2', parentId: 'version-1',
+      id: 'version-1',
+      projectId: pid,
+      number: 1,
+      createdAt: 110,
+      runId: 'run-1',
+      parentId: null,
+      meta: { labels: ['robin', 'wren'] },
+    }),
+    tx.objectStore('models').put({
+      id: 'version-2',
+      projectId: pid,
+      number: 2,
+      createdAt: 310,
+      runId: 'run-2',
+      parentId: 'version-1',
       meta: { labels: ['robin', 'wren'], backboneId: 'backbone-x', origin: { kind: 'study', studyId: 'study-1', trialNumber: 1 } },
     }),
-    tx.objectStore('modelWeights').put({ versionId: 'version-1', modelTopology: { layers: [] }, weightSpecs: [{ name: 'w', shape: [2] }], weightData: floats(1, 2) }),
-    tx.objectStore('modelWeights').put({ versionId: 'version-2', modelTopology: { layers: [] }, weightSpecs: [{ name: 'w', shape: [3] }], weightData: floats(3, 4, 5) }),
-    tx.objectStore('aliases').put({ projectId: pid, alias: 'production', versionId: 'version-2', history: [{ versionId: 'version-1', at: 120 }, { versionId: 'version-2', at: 320 }] }),
-    tx.objectStore('prelabels').put({ projectId: pid, id: hex(3), versionId: 'version-2', classes: ['robin', 'wren'], probs: floats(0.3, 0.7), embedding: floats(1, 2, 3, 4), predicted: 'wren', confidence: 0.7, rejected: false, createdAt: 330 }),
-    tx.objectStore('prelabels').put({ projectId: pid, id: hex(1), versionId: 'version-2', classes: ['robin', 'wren'], probs: floats(0.9, 0.1), embedding: null, predicted: 'robin', confidence: 0.9, rejected: true, createdAt: 331 }),
-    tx.objectStore('studies').put({ id: 'study-1', projectId: pid, name: 'Sweep', plan: { strategy: 'random' }, baseSettings: { epochs: 3 }, state: 'done', createdAt: 150, updatedAt: 300, elapsedMs: 1234, message: null, registeredVersionId: 'version-2' }),
-    tx.objectStore('trials').put({ studyId: 'study-1', number: 0, params: { lr: 0.01 }, settings: {}, state: 'pruned', history, values: [0.4], value: 0.4, message: 'pruned', startedAt: 160, durationMs: 10, backend: 'cpu', runId: null, tensorsBefore: 5, tensorsAfter: 5 }),
-    tx.objectStore('trials').put({ studyId: 'study-1', number: 1, params: { lr: 0.1 }, settings: {}, state: 'complete', history, values: [NaN], value: NaN, message: null, startedAt: 170, durationMs: 20, backend: 'cpu', runId: 'run-2', tensorsBefore: null, tensorsAfter: null }),
-    tx.objectStore('datasetVersions').put({
-      id: hex(0xd5), projectId: pid, number: 1, createdAt: 90, ids: [hex(1), hex(2)], labelIndex: [0, 1], splitCode: [3, 1], classes: ['robin', 'wren'],
-      preprocess: { inputSize: 32, channels: 3, resize: 'pad', background: [255, 255, 255] }, augmentation: { flip: true }, origin: { kind: 'pipeline', pipelineId: 'pipe-1', runId: 'prun-1' },
+    tx
+      .objectStore('modelWeights')
+      .put({ versionId: 'version-1', modelTopology: { layers: [] }, weightSpecs: [{ name: 'w', shape: [2] }], weightData: floats(1, 2) }),
+    tx.objectStore('modelWeights').put({
+      versionId: 'version-2',
+      modelTopology: { layers: [] },
+      weightSpecs: [{ name: 'w', shape: [3] }],
+      weightData: floats(3, 4, 5),
     }),
-    tx.objectStore('pipelines').put({ id: 'pipe-1', projectId: pid, definition: { steps: ['snapshot', 'train'] }, createdAt: 80, updatedAt: 81, labeledAtLastRun: 2, lastRunAt: 85 }),
+    tx.objectStore('aliases').put({
+      projectId: pid,
+      alias: 'production',
+      versionId: 'version-2',
+      history: [
+        { versionId: 'version-1', at: 120 },
+        { versionId: 'version-2', at: 320 },
+      ],
+    }),
+    tx.objectStore('prelabels').put({
+      projectId: pid,
+      id: hex(3),
+      versionId: 'version-2',
+      classes: ['robin', 'wren'],
+      probs: floats(0.3, 0.7),
+      embedding: floats(1, 2, 3, 4),
+      predicted: 'wren',
+      confidence: 0.7,
+      rejected: false,
+      createdAt: 330,
+    }),
+    tx.objectStore('prelabels').put({
+      projectId: pid,
+      id: hex(1),
+      versionId: 'version-2',
+      classes: ['robin', 'wren'],
+      probs: floats(0.9, 0.1),
+      embedding: null,
+      predicted: 'robin',
+      confidence: 0.9,
+      rejected: true,
+      createdAt: 331,
+    }),
+    tx.objectStore('studies').put({
+      id: 'study-1',
+      projectId: pid,
+      name: 'Sweep',
+      plan: { strategy: 'random' },
+      baseSettings: { epochs: 3 },
+      state: 'done',
+      createdAt: 150,
+      updatedAt: 300,
+      elapsedMs: 1234,
+      message: null,
+      registeredVersionId: 'version-2',
+    }),
+    tx.objectStore('trials').put({
+      studyId: 'study-1',
+      number: 0,
+      params: { lr: 0.01 },
+      settings: {},
+      state: 'pruned',
+      history,
+      values: [0.4],
+      value: 0.4,
+      message: 'pruned',
+      startedAt: 160,
+      durationMs: 10,
+      backend: 'cpu',
+      runId: null,
+      tensorsBefore: 5,
+      tensorsAfter: 5,
+    }),
+    tx.objectStore('trials').put({
+      studyId: 'study-1',
+      number: 1,
+      params: { lr: 0.1 },
+      settings: {},
+      state: 'complete',
+      history,
+      values: [NaN],
+      value: NaN,
+      message: null,
+      startedAt: 170,
+      durationMs: 20,
+      backend: 'cpu',
+      runId: 'run-2',
+      tensorsBefore: null,
+      tensorsAfter: null,
+    }),
+    tx.objectStore('datasetVersions').put({
+      id: hex(0xd5),
+      projectId: pid,
+      number: 1,
+      createdAt: 90,
+      ids: [hex(1), hex(2)],
+      labelIndex: [0, 1],
+      splitCode: [3, 1],
+      classes: ['robin', 'wren'],
+      preprocess: { inputSize: 32, channels: 3, resize: 'pad', background: [255, 255, 255] },
+      augmentation: { flip: true },
+      origin: { kind: 'pipeline', pipelineId: 'pipe-1', runId: 'prun-1' },
+    }),
+    tx.objectStore('pipelines').put({
+      id: 'pipe-1',
+      projectId: pid,
+      definition: { steps: ['snapshot', 'train'] },
+      createdAt: 80,
+      updatedAt: 81,
+      labeledAtLastRun: 2,
+      lastRunAt: 85,
+    }),
     tx.objectStore('pipelineRuns').put({
-      id: 'prun-1', pipelineId: 'pipe-1', projectId: pid, number: 1, state: 'done', createdAt: 85, updatedAt: 400,
-      steps: [{ kind: 'snapshot', outputs: { datasetVersionId: hex(0xd5) } }, { kind: 'train', outputs: { versionId: 'version-1', runId: 'run-1' }, cacheKey: 'cache-1' }],
+      id: 'prun-1',
+      pipelineId: 'pipe-1',
+      projectId: pid,
+      number: 1,
+      state: 'done',
+      createdAt: 85,
+      updatedAt: 400,
+      steps: [
+        { kind: 'snapshot', outputs: { datasetVersionId: hex(0xd5) } },
+        { kind: 'train', outputs: { versionId: 'version-1', runId: 'run-1' }, cacheKey: 'cache-1' },
+      ],
     }),
     tx.objectStore('stepCache').put({ key: 'cache-1', projectId: pid, kind: 'train', outputs: { versionId: 'version-1' }, createdAt: 95 }),
     tx.objectStore('predictionLogs').put({
-      projectId: pid, id: '00001-aa', at: 500, versionId: 'version-2', source: 'playground', fileName: 'x.png', predicted: 'wren', confidence: 0.6, latencyMs: 12.5,
-      stats: { brightness: 0.5, contrast: 0.2, sharpness: 1, width: 8, height: 8, aspect: 1 }, sketch: [0.1, -0.2], inputId: hex(9), inputBytes: 3, sentToLabeling: false,
+      projectId: pid,
+      id: '00001-aa',
+      at: 500,
+      versionId: 'version-2',
+      source: 'playground',
+      fileName: 'x.png',
+      predicted: 'wren',
+      confidence: 0.6,
+      latencyMs: 12.5,
+      stats: { brightness: 0.5, contrast: 0.2, sharpness: 1, width: 8, height: 8, aspect: 1 },
+      sketch: [0.1, -0.2],
+      inputId: hex(9),
+      inputBytes: 3,
+      sentToLabeling: false,
     }),
     tx.objectStore('predictionInputs').put({ projectId: pid, id: hex(9), fileName: 'x.png', mime: 'image/png', data: bytes(137, 80, 78) }),
-    tx.objectStore('monitorReferences').put({ versionId: 'version-2', projectId: pid, createdAt: 311, count: 2, stats: { brightness: [0.1, 0.2], contrast: [0.3], sharpness: [1], width: [8], height: [8], aspect: [1] }, sketches: [[0.1]], classCounts: { robin: 1, wren: 1 } }),
-    tx.objectStore('alerts').put({ projectId: pid, id: '00002-bb', at: 600, kind: 'drift', versionId: 'version-2', report: { logIds: ['00001-aa'] }, message: 'Drift', acknowledged: false }),
+    tx.objectStore('monitorReferences').put({
+      versionId: 'version-2',
+      projectId: pid,
+      createdAt: 311,
+      count: 2,
+      stats: { brightness: [0.1, 0.2], contrast: [0.3], sharpness: [1], width: [8], height: [8], aspect: [1] },
+      sketches: [[0.1]],
+      classCounts: { robin: 1, wren: 1 },
+    }),
+    tx.objectStore('alerts').put({
+      projectId: pid,
+      id: '00002-bb',
+      at: 600,
+      kind: 'drift',
+      versionId: 'version-2',
+      report: { logIds: ['00001-aa'] },
+      message: 'Drift',
+      acknowledged: false,
+    }),
     tx.objectStore('meta').put({ key: `label-quality:${pid}`, value: { suspects: [hex(2)], versionId: 'version-1' } }),
   ]);
   await tx.done;
@@ -106,14 +305,16 @@ type Snapshot = Record<ArchiveStore | 'projects', unknown[]>;
 async function readAll(pid: string): Promise<Snapshot> {
   const d = await db();
   const range = projectRange(pid);
-  const byProject = (store: 'imports' | 'runs' | 'models' | 'studies' | 'datasetVersions' | 'pipelines' | 'pipelineRuns' | 'stepCache' | 'monitorReferences') =>
-    d.getAllFromIndex(store, 'byProject', pid);
+  const byProject = (
+    store: 'imports' | 'runs' | 'models' | 'studies' | 'datasetVersions' | 'pipelines' | 'pipelineRuns' | 'stepCache' | 'monitorReferences',
+  ) => d.getAllFromIndex(store, 'byProject', pid);
   const [runs, models, studies] = await Promise.all([
     d.getAllFromIndex('runs', 'byProject', pid),
     d.getAllFromIndex('models', 'byProject', pid),
     d.getAllFromIndex('studies', 'byProject', pid),
   ]);
-  const each = async <T>(keys: string[], get: (k: string) => Promise<T | T[] | undefined>) => (await Promise.all(keys.map(get))).flat().filter((x) => x !== undefined);
+  const each = async <T>(keys: string[], get: (k: string) => Promise<T | T[] | undefined>) =>
+    (await Promise.all(keys.map(get))).flat().filter((x) => x !== undefined);
   return {
     projects: [await d.get('projects', pid)],
     imports: await byProject('imports'),
@@ -125,13 +326,22 @@ async function readAll(pid: string): Promise<Snapshot> {
     pipelineRuns: await byProject('pipelineRuns'),
     stepCache: await byProject('stepCache'),
     runs,
-    checkpoints: await each(runs.map((r) => r.id), (k) => d.get('checkpoints', k)),
+    checkpoints: await each(
+      runs.map((r) => r.id),
+      (k) => d.get('checkpoints', k),
+    ),
     models,
-    modelWeights: await each(models.map((m) => m.id), (k) => d.get('modelWeights', k)),
+    modelWeights: await each(
+      models.map((m) => m.id),
+      (k) => d.get('modelWeights', k),
+    ),
     aliases: await d.getAll('aliases', range),
     prelabels: await d.getAll('prelabels', range),
     studies,
-    trials: await each(studies.map((s) => s.id), (k) => d.getAll('trials', IDBKeyRange.bound([k, 0], [k, Infinity]))),
+    trials: await each(
+      studies.map((s) => s.id),
+      (k) => d.getAll('trials', IDBKeyRange.bound([k, 0], [k, Infinity])),
+    ),
     predictionLogs: await d.getAll('predictionLogs', range),
     predictionInputs: await d.getAll('predictionInputs', range),
     monitorReferences: await byProject('monitorReferences'),
@@ -148,7 +358,12 @@ function canonical(value: unknown, rename: (s: string) => string): string {
     if (v instanceof ArrayBuffer) return { bytes: Buffer.from(v).toString('hex') };
     if (ArrayBuffer.isView(v)) return { [v.constructor.name]: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') };
     if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [rename(k), walk((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [rename(k), walk((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
   return JSON.stringify(walk(value));
@@ -158,7 +373,14 @@ function storeHashes(snapshot: Snapshot, rename: (s: string) => string): Record<
   return Object.fromEntries(
     Object.entries(snapshot).map(([store, records]) => [
       store,
-      createHash('sha256').update(records.map((r) => canonical(r, rename)).sort().join('\n')).digest('hex'),
+      createHash('sha256')
+        .update(
+          records
+            .map((r) => canonical(r, rename))
+            .sort()
+            .join('\n'),
+        )
+        .digest('hex'),
     ]),
   );
 }
@@ -192,14 +414,24 @@ describe('project file round trip', () => {
     // Binary fields come back as the same kind of value (a typed array stays a typed array).
     const checkpoint = after.checkpoints[0] as { optimizer: { slots: unknown } };
     expect(checkpoint.optimizer.slots).toBeInstanceOf(Float32Array);
-    expect((after.runs.find((r) => (r as { id: string }).id === 'run-2') as { history: Array<{ loss: number }> }).history[1].loss).toBeNaN();
+    expect(
+      (after.runs.find((r) => (r as { id: string }).id === 'run-2') as { history: Array<{ loss: number }> }).history[1].loss,
+    ).toBeNaN();
   });
 
   it('finds a backbone this browser has under another id by its weights SHA-256, and names a missing catalog one', async () => {
     const sha = 'ab'.repeat(32);
     const backbone = (id: string) => ({
-      id, name: 'MobileNet v2 0.35 (224 px, RGB)', format: 'layers-model' as const, inputShape: [224, 224, 3] as [number, number, number], embeddingSize: 1280,
-      normalization: '-1..1' as const, createdAt: 1, source: 'catalog' as const, sha256: sha, catalogId: 'mobilenet-v2-0.35-224',
+      id,
+      name: 'MobileNet v2 0.35 (224 px, RGB)',
+      format: 'layers-model' as const,
+      inputShape: [224, 224, 3] as [number, number, number],
+      embeddingSize: 1280,
+      normalization: '-1..1' as const,
+      createdAt: 1,
+      source: 'catalog' as const,
+      sha256: sha,
+      catalogId: 'mobilenet-v2-0.35-224',
     });
     const pid = await buildFixture();
     await (await db()).put('backbones', backbone('backbone-x'));
@@ -219,7 +451,9 @@ describe('project file round trip', () => {
     await wipe();
     const missing = await restoreProjectArchive(file, noop);
     expect(missing.missingBackbones).toEqual(['backbone-x']);
-    expect(missing.missingBackboneDetails).toEqual([{ id: 'backbone-x', name: 'MobileNet v2 0.35 (224 px, RGB)', catalogId: 'mobilenet-v2-0.35-224' }]);
+    expect(missing.missingBackboneDetails).toEqual([
+      { id: 'backbone-x', name: 'MobileNet v2 0.35 (224 px, RGB)', catalogId: 'mobilenet-v2-0.35-224' },
+    ]);
     expect(missing.matchedBackbones).toBe(0);
     const stillFileId = (await (await db()).getAllFromIndex('models', 'byProject', missing.projectId)).find((m) => m.number === 2)!;
     expect((stillFileId.meta as { backboneId: string }).backboneId).toBe('backbone-x');
@@ -241,10 +475,19 @@ describe('project file round trip', () => {
     const a = firstBefore as unknown as Record<string, Array<Record<string, unknown>>>;
     const b = (await readAll(second.projectId)) as unknown as Record<string, Array<Record<string, unknown>>>;
     const shared: Array<[string, string, string]> = [
-      ['runs', 'id', 'createdAt'], ['models', 'id', 'number'], ['studies', 'id', 'name'], ['datasetVersions', 'id', 'number'],
-      ['pipelines', 'id', 'createdAt'], ['pipelineRuns', 'id', 'number'], ['imports', 'id', 'startedAt'], ['stepCache', 'key', 'createdAt'],
+      ['runs', 'id', 'createdAt'],
+      ['models', 'id', 'number'],
+      ['studies', 'id', 'name'],
+      ['datasetVersions', 'id', 'number'],
+      ['pipelines', 'id', 'createdAt'],
+      ['pipelineRuns', 'id', 'number'],
+      ['imports', 'id', 'startedAt'],
+      ['stepCache', 'key', 'createdAt'],
     ];
-    const back = new Map<string, string>([[second.projectId, first.projectId], ['Birds (imported)', 'Birds']]);
+    const back = new Map<string, string>([
+      [second.projectId, first.projectId],
+      ['Birds (imported)', 'Birds'],
+    ]);
     for (const [store, key, match] of shared) {
       for (const rb of b[store]) {
         const ra = a[store].find((r) => r[match] === rb[match])!;
@@ -253,7 +496,10 @@ describe('project file round trip', () => {
       }
     }
     const firstIds = new Set([...back.values()].filter((v) => v !== 'Birds'));
-    const leaked = canonical(b, (s) => s).match(/"[^"]+"/g)!.map((s) => s.slice(1, -1)).filter((s) => firstIds.has(s));
+    const leaked = canonical(b, (s) => s)
+      .match(/"[^"]+"/g)!
+      .map((s) => s.slice(1, -1))
+      .filter((s) => firstIds.has(s));
     expect(leaked).toEqual([]);
     // Mapped back, the copy is the first project exactly: every reference followed its id.
     const rename = (s: string) => projectRenamer(first.projectId)(back.get(s) ?? s.split(second.projectId).join(first.projectId));
@@ -265,11 +511,29 @@ describe('project file round trip', () => {
   it('leaves out the samples of an import that never finished', async () => {
     const pid = await buildFixture();
     const open = await beginImport(pid, { kind: 'files', name: 'late', fileCount: 1 });
-    await writeSampleBatch(pid, [{
-      sample: { projectId: pid, id: hex(77), fileName: 'late.png', path: 'late.png', label: 'robin', labelSource: { kind: 'folder' }, labeledAt: null, width: 1, height: 1, mime: 'image/png', bytes: 1, split: 'unassigned', addedAt: 1, importId: open.id, flags: [] },
-      original: { projectId: pid, id: hex(77), mime: 'image/png', data: bytes(1) },
-      thumbnail: { projectId: pid, id: hex(77), mime: 'image/png', data: bytes(1) },
-    }]);
+    await writeSampleBatch(pid, [
+      {
+        sample: {
+          projectId: pid,
+          id: hex(77),
+          fileName: 'late.png',
+          path: 'late.png',
+          label: 'robin',
+          labelSource: { kind: 'folder' },
+          labeledAt: null,
+          width: 1,
+          height: 1,
+          mime: 'image/png',
+          bytes: 1,
+          split: 'unassigned',
+          addedAt: 1,
+          importId: open.id,
+          flags: [],
+        },
+        original: { projectId: pid, id: hex(77), mime: 'image/png', data: bytes(1) },
+        thumbnail: { projectId: pid, id: hex(77), mime: 'image/png', data: bytes(1) },
+      },
+    ]);
     const file = await buildProjectArchive(pid, noop);
     await wipe();
     const result = await restoreProjectArchive(file, noop);
@@ -283,7 +547,10 @@ describe('project file round trip', () => {
     const file = await buildProjectArchive(await buildFixture(), noop);
     await wipe();
     const original = IDBObjectStore.prototype.add;
-    vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['add']>) {
+    vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['add']>
+    ) {
       if (this.name === 'models') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return original.apply(this, args);
     });

@@ -7,7 +7,13 @@ import { mulberry32 } from '../../src/lib/ml/random';
 
 const spec = (s: Partial<AugmentationSpec>): AugmentationSpec => ({ ...NO_AUGMENTATION, ...s });
 
-function run(src: Uint8Array, size: number, channels: number, s: Partial<AugmentationSpec>, rand: () => number = mulberry32(1)): Float32Array {
+function run(
+  src: Uint8Array,
+  size: number,
+  channels: number,
+  s: Partial<AugmentationSpec>,
+  rand: () => number = mulberry32(1),
+): Float32Array {
   const out = new Float32Array(size * size * channels);
   augmentImage(src, { size, channels }, spec(s), rand, out, 0);
   return out;
@@ -127,7 +133,17 @@ describe('augmentImage', () => {
 
   it('replays exactly from a seed and differs with another', () => {
     const src = randomImage(24, 3, 5);
-    const all = { hflip: 0.5, vflip: 0.5, rotation: 30, resizedCrop: 0.3, brightness: 0.3, contrast: 0.3, saturation: 0.3, noise: 0.05, cutout: 0.2 };
+    const all = {
+      hflip: 0.5,
+      vflip: 0.5,
+      rotation: 30,
+      resizedCrop: 0.3,
+      brightness: 0.3,
+      contrast: 0.3,
+      saturation: 0.3,
+      noise: 0.05,
+      cutout: 0.2,
+    };
     const a = run(src, 24, 3, all, mulberry32(11));
     expect(Array.from(run(src, 24, 3, all, mulberry32(11)))).toEqual(Array.from(a));
     expect(Array.from(run(src, 24, 3, all, mulberry32(12)))).not.toEqual(Array.from(a));

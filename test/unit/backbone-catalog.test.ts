@@ -20,7 +20,17 @@ vi.mock('../../src/db/backbones', async (orig) => {
   };
 });
 
-import { CATALOG, CATALOG_ORIGIN, catalogEntry, catalogMaxBytes, catalogUrl, checkCatalogContract, checkCatalogUrl, describeDownload, secondsLeft } from '../../src/lib/ml/backbone-catalog';
+import {
+  CATALOG,
+  CATALOG_ORIGIN,
+  catalogEntry,
+  catalogMaxBytes,
+  catalogUrl,
+  checkCatalogContract,
+  checkCatalogUrl,
+  describeDownload,
+  secondsLeft,
+} from '../../src/lib/ml/backbone-catalog';
 import { downloadCatalogBackbone, openBackbone } from '../../workers/ml/backbone-model';
 import { listBackbones, deleteBackbone } from '../../src/db/backbones';
 import { corruptWeights, oversizedWeights, tinyCatalogBackbone, type ServedModel } from '../fixtures/catalog-backbones';
@@ -94,7 +104,9 @@ describe('catalog entries', () => {
     expect(checkCatalogContract(V2_035, { inputShape: [224, 224, 3], embeddingSize: 8 })).toMatch(/1280 features.*8/);
     expect(secondsLeft({ received: 1000, total: 4000, elapsedMs: 1000 })).toBe(3);
     expect(secondsLeft({ received: 1000, total: null, elapsedMs: 1000 })).toBeNull();
-    expect(describeDownload({ received: 1024 * 1024, total: 4 * 1024 * 1024, elapsedMs: 2000 }, formatBytes)).toBe('1.0 MB of 4.0 MB, about 6 s left');
+    expect(describeDownload({ received: 1024 * 1024, total: 4 * 1024 * 1024, elapsedMs: 2000 }, formatBytes)).toBe(
+      '1.0 MB of 4.0 MB, about 6 s left',
+    );
     expect(catalogMaxBytes(V2_035)).toBeGreaterThan(V2_035.approxBytes);
   });
 });
@@ -106,7 +118,15 @@ describe('catalog download', () => {
     const b = await downloadCatalogBackbone(V2_035, { fetchImpl: catalogFetch, onProgress: (r, t) => progress.push([r, t]) });
     expect(requested.every((u) => u.startsWith(CATALOG_ORIGIN + '/teachable-machine-models/'))).toBe(true);
     const sha = createHash('sha256').update(served['weights.bin']).digest('hex');
-    expect(b).toMatchObject({ source: 'catalog', catalogId: V2_035.id, inputShape: [224, 224, 3], embeddingSize: 1280, sha256: sha, license: 'Apache-2.0', pooling: 'avg' });
+    expect(b).toMatchObject({
+      source: 'catalog',
+      catalogId: V2_035.id,
+      inputShape: [224, 224, 3],
+      embeddingSize: 1280,
+      sha256: sha,
+      license: 'Apache-2.0',
+      pooling: 'avg',
+    });
     expect(b.files?.map((f) => f.path)).toEqual(['model.json', 'weights.bin']);
     expect(b.files?.[1].sha256).toBe(sha);
     const total = served['model.json'].length + served['weights.bin'].byteLength;
@@ -125,11 +145,15 @@ describe('catalog download', () => {
     ['corrupt', /NaN or infinite/],
     ['oversized', /weights.bin is [\d,]+ bytes; the limit is/],
     ['truncated', /was cut off after/],
-  ] as const)('a %s download is refused and leaves nothing behind', async (m, why) => {
-    mode = m;
-    await expect(downloadCatalogBackbone(V2_035, { fetchImpl: catalogFetch })).rejects.toThrow(why);
-    expect(await listBackbones()).toEqual([]);
-  }, 30_000);
+  ] as const)(
+    'a %s download is refused and leaves nothing behind',
+    async (m, why) => {
+      mode = m;
+      await expect(downloadCatalogBackbone(V2_035, { fetchImpl: catalogFetch })).rejects.toThrow(why);
+      expect(await listBackbones()).toEqual([]);
+    },
+    30_000,
+  );
 
   it('a cancelled download leaves nothing behind', async () => {
     mode = 'slow';
@@ -148,7 +172,9 @@ describe('catalog download', () => {
     const nav = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
     Object.defineProperty(globalThis, 'navigator', { value: { onLine: false }, configurable: true });
     try {
-      await expect(downloadCatalogBackbone(V2_035, { fetchImpl: offline })).rejects.toThrow('You are offline: import a backbone zip instead.');
+      await expect(downloadCatalogBackbone(V2_035, { fetchImpl: offline })).rejects.toThrow(
+        'You are offline: import a backbone zip instead.',
+      );
     } finally {
       if (nav) Object.defineProperty(globalThis, 'navigator', nav);
       else delete (globalThis as { navigator?: unknown }).navigator;
@@ -165,7 +191,8 @@ describe('catalog download', () => {
   it('refuses a model that breaks the catalog contract', async () => {
     const gray = catalogEntry('mobilenet-v1-0.25-96-gray')!;
     // The colour model served where the grayscale one should be: refused, nothing stored.
-    const wrong = (url: string, init?: RequestInit) => catalogFetch(url.replace(gray.path.replace('/model.json', ''), V2_035.path.replace('/model.json', '')), init);
+    const wrong = (url: string, init?: RequestInit) =>
+      catalogFetch(url.replace(gray.path.replace('/model.json', ''), V2_035.path.replace('/model.json', '')), init);
     await expect(downloadCatalogBackbone(gray, { fetchImpl: wrong })).rejects.toThrow(/no layer named conv_pw_13_relu/);
     expect(await listBackbones()).toEqual([]);
   }, 30_000);

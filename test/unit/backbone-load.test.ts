@@ -28,13 +28,19 @@ async function layersBackbone(): Promise<{ json: object; weights: Uint8Array }> 
     ],
   });
   let out: { json: object; weights: Uint8Array } | null = null;
-  await m.save(tf.io.withSaveHandler(async (a) => {
-    out = {
-      json: { format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] },
-      weights: new Uint8Array(a.weightData as ArrayBuffer),
-    };
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await m.save(
+    tf.io.withSaveHandler(async (a) => {
+      out = {
+        json: {
+          format: 'layers-model',
+          modelTopology: a.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        },
+        weights: new Uint8Array(a.weightData as ArrayBuffer),
+      };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   m.dispose();
   return out!;
 }
@@ -47,14 +53,40 @@ function graphBackbone(): { json: object; weights: Uint8Array } {
     modelTopology: {
       node: [
         { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: dims(-1, 4, 4, 3) } } },
-        { name: 'axes', op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } }, dtype: { type: 'DT_INT32' } } },
-        { name: 'w', op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 5) } }, dtype: { type: 'DT_FLOAT' } } },
-        { name: 'mean', op: 'Mean', input: ['x', 'axes'], attr: { keep_dims: { b: false }, T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' } } },
-        { name: 'out', op: 'MatMul', input: ['mean', 'w'], attr: { transpose_a: { b: false }, transpose_b: { b: false }, T: { type: 'DT_FLOAT' } } },
+        {
+          name: 'axes',
+          op: 'Const',
+          attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } }, dtype: { type: 'DT_INT32' } },
+        },
+        {
+          name: 'w',
+          op: 'Const',
+          attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 5) } }, dtype: { type: 'DT_FLOAT' } },
+        },
+        {
+          name: 'mean',
+          op: 'Mean',
+          input: ['x', 'axes'],
+          attr: { keep_dims: { b: false }, T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' } },
+        },
+        {
+          name: 'out',
+          op: 'MatMul',
+          input: ['mean', 'w'],
+          attr: { transpose_a: { b: false }, transpose_b: { b: false }, T: { type: 'DT_FLOAT' } },
+        },
       ],
       versions: { producer: 1 },
     },
-    weightsManifest: [{ paths: ['g.bin'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }, { name: 'w', shape: [3, 5], dtype: 'float32' }] }],
+    weightsManifest: [
+      {
+        paths: ['g.bin'],
+        weights: [
+          { name: 'axes', shape: [2], dtype: 'int32' },
+          { name: 'w', shape: [3, 5], dtype: 'float32' },
+        ],
+      },
+    ],
   };
   const bytes = new Uint8Array(8 + 60);
   new Int32Array(bytes.buffer, 0, 2).set([1, 2]);
@@ -71,7 +103,18 @@ beforeAll(async () => {
     ['/net/weights.bin', layers.weights],
     ['/graph/model.json', JSON.stringify(graph.json)],
     ['/graph/g.bin', graph.weights],
-    ['/evil/model.json', JSON.stringify({ ...layers.json, weightsManifest: [{ paths: ['https://evil.example/w.bin'], weights: (layers.json as { weightsManifest: Array<{ weights: unknown }> }).weightsManifest[0].weights }] })],
+    [
+      '/evil/model.json',
+      JSON.stringify({
+        ...layers.json,
+        weightsManifest: [
+          {
+            paths: ['https://evil.example/w.bin'],
+            weights: (layers.json as { weightsManifest: Array<{ weights: unknown }> }).weightsManifest[0].weights,
+          },
+        ],
+      }),
+    ],
     ['/big/model.json', JSON.stringify(layers.json)],
     ['/big/weights.bin', new Uint8Array(layers.weights.byteLength + 1000)],
   ]);
@@ -140,7 +183,11 @@ describe('backbone loading', () => {
     expect(combined.meta.backboneId).toBeUndefined();
     // What gets saved (and exported) passes the same validation a model zip import applies.
     const saved = await modelArtifacts(combined.model);
-    const check = validateModelJson({ format: 'layers-model', modelTopology: saved.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: saved.weightSpecs }] });
+    const check = validateModelJson({
+      format: 'layers-model',
+      modelTopology: saved.modelTopology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: saved.weightSpecs }],
+    });
     expect(check).toMatchObject({ ok: true, expectedBytes: saved.weightData.byteLength });
     combined.release();
     head.dispose();

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { augmentSeed, recordsToPixels } from '../../workers/ml/batch-pixels';
 import { fromStrength } from '../../src/lib/augment/spec';
 
-const image = (size: number, channels: number, seed: number): ArrayBuffer => Uint8Array.from({ length: size * size * channels }, (_, i) => (i * 37 + seed * 11) % 256).buffer;
+const image = (size: number, channels: number, seed: number): ArrayBuffer =>
+  Uint8Array.from({ length: size * size * channels }, (_, i) => (i * 37 + seed * 11) % 256).buffer;
 
 describe('recordsToPixels', () => {
   it('scales uint8 HWC to 0..1 floats, image after image', () => {
@@ -19,7 +20,8 @@ describe('recordsToPixels', () => {
   it('augments reproducibly from the batch seed', () => {
     const records = [image(16, 1, 1), image(16, 1, 2), image(16, 1, 3)];
     const spec = fromStrength(0.8);
-    const at = (epoch: number, batch: number) => recordsToPixels(records, { inputSize: 16, channels: 1, augment: { spec, seed: augmentSeed(42, epoch, batch) } });
+    const at = (epoch: number, batch: number) =>
+      recordsToPixels(records, { inputSize: 16, channels: 1, augment: { spec, seed: augmentSeed(42, epoch, batch) } });
     expect(Array.from(at(1, 2))).toEqual(Array.from(at(1, 2)));
     expect(Array.from(at(1, 2))).not.toEqual(Array.from(at(1, 3)));
     expect(Array.from(at(1, 2))).not.toEqual(Array.from(at(2, 2)));

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  matchManifest,
-  neutraliseCell,
-  parseManifest,
-  toCsv,
-  unneutraliseCell,
-  type ManifestRow,
-} from '../../src/lib/import/csv-manifest';
+import { matchManifest, neutraliseCell, parseManifest, toCsv, unneutraliseCell, type ManifestRow } from '../../src/lib/import/csv-manifest';
 
 describe('parseManifest', () => {
   it('parses a plain two-column file without a header', () => {
@@ -205,9 +198,14 @@ describe('CSV export', () => {
   });
 
   it('quotes per RFC 4180 with CRLF line ends', () => {
-    expect(toCsv([['a', 'b,c'], ['he said "hi"', 'x\ny'], [' pad', 'end '], ['semi;colon', '']])).toBe(
-      'a,"b,c"\r\n"he said ""hi""","x\ny"\r\n" pad","end "\r\n"semi;colon",\r\n',
-    );
+    expect(
+      toCsv([
+        ['a', 'b,c'],
+        ['he said "hi"', 'x\ny'],
+        [' pad', 'end '],
+        ['semi;colon', ''],
+      ]),
+    ).toBe('a,"b,c"\r\n"he said ""hi""","x\ny"\r\n" pad","end "\r\n"semi;colon",\r\n');
     expect(toCsv([['=SUM(A1)', '@cmd']])).toBe("'=SUM(A1),'@cmd\r\n");
     expect(toCsv([])).toBe('');
   });

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { streamedEpochs, type BatchPosition } from '../../workers/ml/data-feed';
 
 const items = Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, classIndex: i % 3 }));
-const makeBatch = (ids: string[], classes: number[]) => ({ xs: tf.tensor1d(ids.map((id) => Number(id.slice(1)))), ys: tf.tensor1d(classes) });
+const makeBatch = (ids: string[], classes: number[]) => ({
+  xs: tf.tensor1d(ids.map((id) => Number(id.slice(1)))),
+  ys: tf.tensor1d(classes),
+});
 
 async function drain(source: ReturnType<typeof streamedEpochs<string[]>>): Promise<number[][]> {
   const batches: number[][] = [];
@@ -35,13 +38,19 @@ describe('streamedEpochs', () => {
   it('keeps order without a seed, reads at most two batches ahead, and counts the wait for slow reads', async () => {
     let inFlight = 0;
     let most = 0;
-    const source = streamedEpochs(items, 2, null, async (ids) => {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      await new Promise((r) => setTimeout(r, 15));
-      inFlight--;
-      return ids;
-    }, makeBatch);
+    const source = streamedEpochs(
+      items,
+      2,
+      null,
+      async (ids) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 15));
+        inFlight--;
+        return ids;
+      },
+      makeBatch,
+    );
     const batches = await drain(source);
     expect(batches.flat()).toEqual([...Array(10).keys()]);
     expect(most).toBe(2);
@@ -49,15 +58,27 @@ describe('streamedEpochs', () => {
   });
 
   it('a failed read fails the epoch; reads left behind by a stopped loop are not unhandled', async () => {
-    const failing = streamedEpochs(items, 4, null, async (ids) => {
-      if (ids.includes('s5')) throw new Error('Preprocessed data for sample s5 is missing');
-      return ids;
-    }, makeBatch);
+    const failing = streamedEpochs(
+      items,
+      4,
+      null,
+      async (ids) => {
+        if (ids.includes('s5')) throw new Error('Preprocessed data for sample s5 is missing');
+        return ids;
+      },
+      makeBatch,
+    );
     await expect(drain(failing)).rejects.toThrow(/s5 is missing/);
-    const stopped = streamedEpochs(items, 2, null, async (ids) => {
-      if (ids.includes('s3')) throw new Error('late failure');
-      return ids;
-    }, makeBatch);
+    const stopped = streamedEpochs(
+      items,
+      2,
+      null,
+      async (ids) => {
+        if (ids.includes('s3')) throw new Error('late failure');
+        return ids;
+      },
+      makeBatch,
+    );
     for await (const b of stopped.batches()) {
       tf.dispose([b.xs, b.ys]);
       break; // the read of the second batch (s2, s3) is still pending and then fails: nobody awaits it

@@ -3,17 +3,45 @@
 import { describe, expect, it } from 'vitest';
 import { cpuThreads, MAX_CPU_THREADS } from '../../src/lib/ml/data-parallel/threads';
 import { validateSettings, withDefaults } from '../../src/lib/train/train-config';
-import { Barrier, BarrierAbortedError, barrierCells, planShards, reduceSlots, sharedBytes, shardLossScale, slotLayout, slotView } from '../../src/lib/ml/data-parallel/plan';
+import {
+  Barrier,
+  BarrierAbortedError,
+  barrierCells,
+  planShards,
+  reduceSlots,
+  sharedBytes,
+  shardLossScale,
+  slotLayout,
+  slotView,
+} from '../../src/lib/ml/data-parallel/plan';
 
 describe('planShards', () => {
   it('splits a batch into contiguous shards, the first ones one row longer', () => {
-    expect(planShards(64, 2)).toEqual([{ start: 0, rows: 32 }, { start: 32, rows: 32 }]);
-    expect(planShards(10, 4)).toEqual([{ start: 0, rows: 3 }, { start: 3, rows: 3 }, { start: 6, rows: 2 }, { start: 8, rows: 2 }]);
-    expect(planShards(2, 3)).toEqual([{ start: 0, rows: 1 }, { start: 1, rows: 1 }, { start: 2, rows: 0 }]);
+    expect(planShards(64, 2)).toEqual([
+      { start: 0, rows: 32 },
+      { start: 32, rows: 32 },
+    ]);
+    expect(planShards(10, 4)).toEqual([
+      { start: 0, rows: 3 },
+      { start: 3, rows: 3 },
+      { start: 6, rows: 2 },
+      { start: 8, rows: 2 },
+    ]);
+    expect(planShards(2, 3)).toEqual([
+      { start: 0, rows: 1 },
+      { start: 1, rows: 1 },
+      { start: 2, rows: 0 },
+    ]);
   });
 
   it('covers every row once, and the loss weights sum to one', () => {
-    for (const [rows, workers] of [[1, 1], [7, 3], [64, 16], [33, 5], [3, 8]]) {
+    for (const [rows, workers] of [
+      [1, 1],
+      [7, 3],
+      [64, 16],
+      [33, 5],
+      [3, 8],
+    ]) {
       const shards = planShards(rows, workers);
       expect(shards.length).toBe(workers);
       let next = 0;
@@ -110,6 +138,7 @@ describe('the CPU threads setting', () => {
     expect(validateSettings(withDefaults({}))).toBeNull();
     expect(validateSettings(withDefaults({ cpuThreads: 0 }))).toBeNull();
     expect(validateSettings(withDefaults({ cpuThreads: 4 }))).toBeNull();
-    for (const bad of [-1, 1.5, MAX_CPU_THREADS + 1, NaN]) expect(validateSettings(withDefaults({ cpuThreads: bad }))).toMatch(/CPU threads must be/);
+    for (const bad of [-1, 1.5, MAX_CPU_THREADS + 1, NaN])
+      expect(validateSettings(withDefaults({ cpuThreads: bad }))).toMatch(/CPU threads must be/);
   });
 });

@@ -48,12 +48,16 @@ async function reference(data: ReturnType<typeof batches>, optimizerName: Optimi
   const model = buildModel(config, SEED);
   const optimizer = makeOptimizer(optimizerName, 0.002);
   try {
-    await trainLoop(model, {
-      size: data.reduce((s, b) => s + b.rows, 0),
-      async *batches() {
-        for (const b of data) yield { xs: tf.tensor4d(b.x, [b.rows, 28, 28, 1]), ys: tf.tensor2d(b.y, [b.rows, 10]) };
+    await trainLoop(
+      model,
+      {
+        size: data.reduce((s, b) => s + b.rows, 0),
+        async *batches() {
+          for (const b of data) yield { xs: tf.tensor4d(b.x, [b.rows, 28, 28, 1]), ys: tf.tensor2d(b.y, [b.rows, 10]) };
+        },
       },
-    }, { epochs: 1, optimizer, seed: SEED, shouldStop: () => false, readEvery: 1 });
+      { epochs: 1, optimizer, seed: SEED, shouldStop: () => false, readEvery: 1 },
+    );
     return model.getWeights().map((w) => w.dataSync() as Float32Array);
   } finally {
     disposeOptimizer(optimizer);
@@ -76,7 +80,14 @@ function worstRelative(a: Float32Array[], b: Float32Array[]): number {
 
 function coordinator(workers: number, optimizer: OptimizerKind, barrierTimeoutMs = 60_000) {
   const ports = startNodeMembers(workers);
-  const c = new DataParallelCoordinator(ports, { config, seed: SEED, optimizer: { name: optimizer, learningRate: 0.002 }, barrierTimeoutMs, rowSize: ROW, classes: 10 });
+  const c = new DataParallelCoordinator(ports, {
+    config,
+    seed: SEED,
+    optimizer: { name: optimizer, learningRate: 0.002 },
+    barrierTimeoutMs,
+    rowSize: ROW,
+    classes: 10,
+  });
   return { c, ports };
 }
 
@@ -85,7 +96,10 @@ describe('data-parallel training on WASM (2 worker_threads)', () => {
   const data = batches([16, 16, 7]);
 
   /** The members' weights after the steps, checked identical across members. */
-  async function parallelWeights(c: DataParallelCoordinator, optimizerName: OptimizerKind): Promise<{ weights: Float32Array[]; losses: number[] }> {
+  async function parallelWeights(
+    c: DataParallelCoordinator,
+    optimizerName: OptimizerKind,
+  ): Promise<{ weights: Float32Array[]; losses: number[] }> {
     await c.whenReady();
     let losses: number[] = [];
     if (optimizerName === 'sgd') {
@@ -100,12 +114,16 @@ describe('data-parallel training on WASM (2 worker_threads)', () => {
       const model = buildModel(config, SEED);
       const optimizer = makeOptimizer(optimizerName, 0.002);
       try {
-        const outcome = await trainLoop(model, {
-          size: 39,
-          async *batches() {
-            for (const b of data) yield { xs: tf.tensor4d(b.x, [b.rows, 28, 28, 1]), ys: tf.tensor2d(b.y, [b.rows, 10]) };
+        const outcome = await trainLoop(
+          model,
+          {
+            size: 39,
+            async *batches() {
+              for (const b of data) yield { xs: tf.tensor4d(b.x, [b.rows, 28, 28, 1]), ys: tf.tensor2d(b.y, [b.rows, 10]) };
+            },
           },
-        }, { epochs: 1, optimizer, seed: SEED, shouldStop: () => false, parallel: parallelSteps(c) });
+          { epochs: 1, optimizer, seed: SEED, shouldStop: () => false, parallel: parallelSteps(c) },
+        );
         expect(outcome.status).toBe('completed');
         losses = outcome.history.map((h) => h.loss);
         // syncModel copied the members' weights into the training thread's model.

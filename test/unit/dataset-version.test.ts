@@ -124,7 +124,11 @@ describe('packItems', () => {
   });
 
   it('handles a 50k-sample version', () => {
-    const many = Array.from({ length: 50_000 }, (_, i): DatasetItem => ({ id: `x${i}`, label: `c${i % 7}`, split: i % 5 === 0 ? 'test' : 'train' }));
+    const many = Array.from({ length: 50_000 }, (_, i): DatasetItem => ({
+      id: `x${i}`,
+      label: `c${i % 7}`,
+      split: i % 5 === 0 ? 'test' : 'train',
+    }));
     const classes = Array.from({ length: 7 }, (_, i) => `c${i}`);
     expect(unpackItems(packItems(many, classes), classes)).toEqual(many);
   });

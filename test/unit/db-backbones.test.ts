@@ -1,16 +1,35 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { addBackbone, cachedEmbeddingIds, deleteBackbone, getBackboneWeights, getEmbeddingBatch, listBackbones, putEmbeddings } from '../../src/db/backbones';
+import {
+  addBackbone,
+  cachedEmbeddingIds,
+  deleteBackbone,
+  getBackboneWeights,
+  getEmbeddingBatch,
+  listBackbones,
+  putEmbeddings,
+} from '../../src/db/backbones';
 import { createProject, deleteProject } from '../../src/db/projects';
 import { resetConnection } from '../../src/db/open';
 import { DB_NAME } from '../../src/db/schema';
 import type { BackboneRecord, EmbeddingRecord } from '../../src/contracts/records';
 
 const backbone = (id: string): BackboneRecord => ({
-  id, name: id, format: 'layers-model', inputShape: [32, 32, 3], embeddingSize: 2, normalization: '0..1', createdAt: 1, source: 'zip',
+  id,
+  name: id,
+  format: 'layers-model',
+  inputShape: [32, 32, 3],
+  embeddingSize: 2,
+  normalization: '0..1',
+  createdAt: 1,
+  source: 'zip',
 });
 const emb = (projectId: string, backboneId: string, id: string, configHash = 'h'): EmbeddingRecord => ({
-  projectId, backboneId, id, configHash, data: new Float32Array([1, 2]).buffer,
+  projectId,
+  backboneId,
+  id,
+  configHash,
+  data: new Float32Array([1, 2]).buffer,
 });
 
 beforeEach(async () => {

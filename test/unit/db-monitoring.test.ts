@@ -19,8 +19,20 @@ beforeEach(async () => {
 
 function log(projectId: string, at: number, inputId: string | null): PredictionLogRecord {
   return {
-    projectId, id: timeOrderedId(at), at, versionId: 'v1', source: 'batch', fileName: `f${at}.png`, predicted: '3', confidence: 0.9, latencyMs: 2,
-    stats: { brightness: 0.5, contrast: 0.1, sharpness: 0.01, width: 28, height: 28, aspect: 1 }, sketch: [1, 0], inputId, inputBytes: inputId ? 4 : 0, sentToLabeling: false,
+    projectId,
+    id: timeOrderedId(at),
+    at,
+    versionId: 'v1',
+    source: 'batch',
+    fileName: `f${at}.png`,
+    predicted: '3',
+    confidence: 0.9,
+    latencyMs: 2,
+    stats: { brightness: 0.5, contrast: 0.1, sharpness: 0.01, width: 28, height: 28, aspect: 1 },
+    sketch: [1, 0],
+    inputId,
+    inputBytes: inputId ? 4 : 0,
+    sentToLabeling: false,
   };
 }
 
@@ -38,14 +50,25 @@ describe('prediction logs', () => {
     const kept = await listPredictionLogs('p');
     expect(kept.map((l) => l.fileName)).toEqual(logs.slice(4).map((l) => l.fileName));
     // Input ids are not time-ordered: the three that sort last by id stay.
-    const found = await getPredictionInputs('p', logs.map((l) => l.inputId!));
+    const found = await getPredictionInputs(
+      'p',
+      logs.map((l) => l.inputId!),
+    );
     expect(found.filter(Boolean)).toHaveLength(3);
   });
 
   it('drops logs older than the age limit and never touches another project', async () => {
     const now = Date.now();
-    await appendPredictionLogs('other', [log('other', now - 200 * 86_400_000, null)], [], { maxLogs: 100, maxAgeDays: 1000, maxInputs: 10 });
-    await appendPredictionLogs('p', [log('p', now - 100 * 86_400_000, null), log('p', now, null)], [], { maxLogs: 100, maxAgeDays: 90, maxInputs: 10 });
+    await appendPredictionLogs('other', [log('other', now - 200 * 86_400_000, null)], [], {
+      maxLogs: 100,
+      maxAgeDays: 1000,
+      maxInputs: 10,
+    });
+    await appendPredictionLogs('p', [log('p', now - 100 * 86_400_000, null), log('p', now, null)], [], {
+      maxLogs: 100,
+      maxAgeDays: 90,
+      maxInputs: 10,
+    });
     expect(await listPredictionLogs('p')).toHaveLength(1);
     expect(await listPredictionLogs('other')).toHaveLength(1);
   });
@@ -64,8 +87,16 @@ describe('prediction logs', () => {
 
 describe('dataset versions and pipelines', () => {
   const version = (id: string): Omit<DatasetVersionRecord, 'number'> => ({
-    id, projectId: 'p', createdAt: 1, ids: ['a'], labelIndex: [0], splitCode: [0], classes: ['x'],
-    preprocess: { inputSize: 28, channels: 1, resize: 'pad', background: [0, 0, 0] }, augmentation: noAugmentation(), origin: { kind: 'manual' },
+    id,
+    projectId: 'p',
+    createdAt: 1,
+    ids: ['a'],
+    labelIndex: [0],
+    splitCode: [0],
+    classes: ['x'],
+    preprocess: { inputSize: 28, channels: 1, resize: 'pad', background: [0, 0, 0] },
+    augmentation: noAugmentation(),
+    origin: { kind: 'manual' },
   });
 
   it('stores a content id once and numbers new versions', async () => {
@@ -81,16 +112,32 @@ describe('dataset versions and pipelines', () => {
 
   it('refuses to write a dataset version, pipeline run or step cache entry of a project that does not exist (deleted meanwhile)', async () => {
     await expect(putDatasetVersion({ ...version('h9'), projectId: 'gone' })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
-    await expect(savePipelineRun(pipelineRun({ id: 'rx', pipelineId: 'pl', projectId: 'gone', number: 1, state: 'running', createdAt: 1, updatedAt: 1 }))).rejects.toMatchObject({ name: 'ProjectDeletedError' });
-    await expect(putStepCache({ key: 'kx', projectId: 'gone', kind: 'train', outputs: {}, createdAt: 1 })).rejects.toMatchObject({ name: 'ProjectDeletedError' });
+    await expect(
+      savePipelineRun(
+        pipelineRun({ id: 'rx', pipelineId: 'pl', projectId: 'gone', number: 1, state: 'running', createdAt: 1, updatedAt: 1 }),
+      ),
+    ).rejects.toMatchObject({ name: 'ProjectDeletedError' });
+    await expect(putStepCache({ key: 'kx', projectId: 'gone', kind: 'train', outputs: {}, createdAt: 1 })).rejects.toMatchObject({
+      name: 'ProjectDeletedError',
+    });
     expect(await listDatasetVersions('gone')).toEqual([]);
     expect(await getStepCache('kx')).toBeUndefined();
   });
 
   it('deleting a project removes its pipelines, runs, cache, dataset versions and logs', async () => {
     const p = await createProject('cycle');
-    await savePipeline({ id: 'pl', projectId: p.id, definition: pipelineDefinition('p'), createdAt: 1, updatedAt: 1, labeledAtLastRun: null, lastRunAt: null });
-    await savePipelineRun(pipelineRun({ id: 'r1', pipelineId: 'pl', projectId: p.id, number: 1, state: 'succeeded', createdAt: 1, updatedAt: 1 }));
+    await savePipeline({
+      id: 'pl',
+      projectId: p.id,
+      definition: pipelineDefinition('p'),
+      createdAt: 1,
+      updatedAt: 1,
+      labeledAtLastRun: null,
+      lastRunAt: null,
+    });
+    await savePipelineRun(
+      pipelineRun({ id: 'r1', pipelineId: 'pl', projectId: p.id, number: 1, state: 'succeeded', createdAt: 1, updatedAt: 1 }),
+    );
     await putStepCache({ key: 'k1', projectId: p.id, kind: 'train', outputs: {}, createdAt: 1 });
     await putDatasetVersion({ ...version('h3'), projectId: p.id });
     await appendPredictionLogs(p.id, [log(p.id, Date.now(), null)], []);

@@ -14,8 +14,21 @@ function prepared(projectId: string, importId: string, n: number, label: string 
   const id = hex(n);
   return {
     sample: {
-      projectId, id, fileName: path, path, label, labelSource: label ? { kind: 'folder' } : null, labeledAt: null,
-      width: 8, height: 8, mime: 'image/png', bytes: 10, split: 'unassigned', addedAt: 1, importId, flags: [],
+      projectId,
+      id,
+      fileName: path,
+      path,
+      label,
+      labelSource: label ? { kind: 'folder' } : null,
+      labeledAt: null,
+      width: 8,
+      height: 8,
+      mime: 'image/png',
+      bytes: 10,
+      split: 'unassigned',
+      addedAt: 1,
+      importId,
+      flags: [],
     },
     original: { projectId, id, mime: 'image/png', data: new ArrayBuffer(10) },
     thumbnail: { projectId, id, mime: 'image/png', data: new ArrayBuffer(4) },
@@ -68,7 +81,11 @@ describe('sample batches', () => {
   it('stores the same bytes once and flags the same bytes under two labels as a conflict', async () => {
     const p = await createProject('A');
     const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 3 });
-    const r = await writeSampleBatch(p.id, [prepared(p.id, s.id, 7, 'cat', 'cats/a.png'), prepared(p.id, s.id, 7, 'cat', 'cats/a-copy.png'), prepared(p.id, s.id, 7, 'dog', 'dogs/a.png')]);
+    const r = await writeSampleBatch(p.id, [
+      prepared(p.id, s.id, 7, 'cat', 'cats/a.png'),
+      prepared(p.id, s.id, 7, 'cat', 'cats/a-copy.png'),
+      prepared(p.id, s.id, 7, 'dog', 'dogs/a.png'),
+    ]);
     // Inside one import: stored once, the copy is a duplicate, the other label a conflict.
     expect(r.added).toBe(1);
     expect(r.duplicates).toEqual(['cats/a-copy.png']);
@@ -77,7 +94,10 @@ describe('sample batches', () => {
     const again = await writeSampleBatch(p.id, [prepared(p.id, s.id, 7, 'cat', 'cats/a.png')]);
     expect(again).toMatchObject({ added: 0, resumed: 1, duplicates: [] });
     const other = await beginImport(p.id, { kind: 'files', name: 'y', fileCount: 2 });
-    const r2 = await writeSampleBatch(p.id, [prepared(p.id, other.id, 7, 'cat', 'again.png'), prepared(p.id, other.id, 7, 'dog', 'dogs/a.png')]);
+    const r2 = await writeSampleBatch(p.id, [
+      prepared(p.id, other.id, 7, 'cat', 'again.png'),
+      prepared(p.id, other.id, 7, 'dog', 'dogs/a.png'),
+    ]);
     expect(r2.duplicates).toEqual(['again.png', 'dogs/a.png']);
     expect(r2.conflicts).toEqual([]); // dog is already a known label of this image
     const { samples } = await listSamples(p.id);
@@ -89,7 +109,10 @@ describe('sample batches', () => {
   it('rolls back the whole failing batch on QuotaExceededError and keeps earlier batches', async () => {
     const p = await createProject('A');
     const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 300 });
-    await writeSampleBatch(p.id, Array.from({ length: 100 }, (_, i) => prepared(p.id, s.id, i)));
+    await writeSampleBatch(
+      p.id,
+      Array.from({ length: 100 }, (_, i) => prepared(p.id, s.id, i)),
+    );
     const conn = await db();
     // fake-indexeddb cannot simulate quota: make puts into the bytes store fail as Chrome's do.
     const realPut = IDBObjectStore.prototype.put;
@@ -97,7 +120,12 @@ describe('sample batches', () => {
       if (this.name === 'originals') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return realPut.apply(this, args);
     });
-    await expect(writeSampleBatch(p.id, Array.from({ length: 100 }, (_, i) => prepared(p.id, s.id, 1000 + i)))).rejects.toMatchObject({ name: 'QuotaExceededError' });
+    await expect(
+      writeSampleBatch(
+        p.id,
+        Array.from({ length: 100 }, (_, i) => prepared(p.id, s.id, 1000 + i)),
+      ),
+    ).rejects.toMatchObject({ name: 'QuotaExceededError' });
     vi.restoreAllMocks();
     const { samples } = await listSamples(p.id);
     expect(samples).toHaveLength(100);
@@ -123,10 +151,31 @@ describe('sample batches', () => {
     const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 3 });
     await writeSampleBatch(p.id, [prepared(p.id, s.id, 1), prepared(p.id, s.id, 2), prepared(p.id, s.id, 3)]);
     const { record } = await putDatasetVersion({
-      id: 'dv', projectId: p.id, createdAt: 1, ids: [hex(1), hex(2), hex(3)], labelIndex: [0, 1, 0], splitCode: [0, 1, 2], classes: ['a', 'b'],
-      preprocess: { inputSize: 8, channels: 3, resize: 'stretch', background: [0, 0, 0] }, augmentation: noAugmentation(), origin: { kind: 'manual' },
+      id: 'dv',
+      projectId: p.id,
+      createdAt: 1,
+      ids: [hex(1), hex(2), hex(3)],
+      labelIndex: [0, 1, 0],
+      splitCode: [0, 1, 2],
+      classes: ['a', 'b'],
+      preprocess: { inputSize: 8, channels: 3, resize: 'stretch', background: [0, 0, 0] },
+      augmentation: noAugmentation(),
+      origin: { kind: 'manual' },
     });
-    await putPrelabels([{ projectId: p.id, id: hex(2), versionId: 'v', classes: ['a'], probs: new ArrayBuffer(4), embedding: null, predicted: 'a', confidence: 1, rejected: false, createdAt: 1 }]);
+    await putPrelabels([
+      {
+        projectId: p.id,
+        id: hex(2),
+        versionId: 'v',
+        classes: ['a'],
+        probs: new ArrayBuffer(4),
+        embedding: null,
+        predicted: 'a',
+        confidence: 1,
+        rejected: false,
+        createdAt: 1,
+      },
+    ]);
     await deleteSamples(p.id, [hex(2)]);
     const after = await getDatasetVersion(record.id);
     expect(after).toMatchObject({ ids: [hex(1), hex(3)], labelIndex: [0, 0], splitCode: [0, 2] });
@@ -182,7 +231,9 @@ describe('restore', () => {
     expect(restoreProject({ name: 'no id' })).toBeNull();
     expect(restoreSample({ projectId: 'p', id: 'not-a-hash' })).toBeNull();
     expect(restoreSample({ projectId: 'p', id: hex(5), split: 'bogus', flags: ['truncated', 'evil'], label: '' })).toMatchObject({
-      split: 'unassigned', flags: ['truncated'], label: null,
+      split: 'unassigned',
+      flags: ['truncated'],
+      label: null,
     });
     expect(restoreImportSession({ id: 'i', projectId: 'p', state: 'weird' })?.state).toBe('running');
     expect(restoreImportSession(null)).toBeNull();
@@ -195,7 +246,13 @@ describe('splits', () => {
     const p = await createProject('A');
     const s = await beginImport(p.id, { kind: 'files', name: 'x', fileCount: 3 });
     await writeSampleBatch(p.id, [prepared(p.id, s.id, 1), prepared(p.id, s.id, 2), prepared(p.id, s.id, 3)]);
-    await updateSplits(p.id, new Map([[hex(1), 'test'], [hex(3), 'train']]));
+    await updateSplits(
+      p.id,
+      new Map([
+        [hex(1), 'test'],
+        [hex(3), 'train'],
+      ]),
+    );
     const splits = Object.fromEntries((await listSamples(p.id)).samples.map((x) => [x.id, x.split]));
     expect(splits).toEqual({ [hex(1)]: 'test', [hex(2)]: 'unassigned', [hex(3)]: 'train' });
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { augmentBoxes, augmentPixels, cropBoxes, drawCrop, flipBoxesHorizontal, type DetectionAugmentSpec } from '../../src/lib/detect/augment-boxes';
+import {
+  augmentBoxes,
+  augmentPixels,
+  cropBoxes,
+  drawCrop,
+  flipBoxesHorizontal,
+  type DetectionAugmentSpec,
+} from '../../src/lib/detect/augment-boxes';
 import { mulberry32 } from '../../src/lib/ml/random';
 
 const box = (x: number, y: number, w: number, h: number, label = 'a') => ({ x, y, w, h, label });

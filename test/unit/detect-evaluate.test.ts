@@ -8,12 +8,34 @@ const img = (image: string, boxes: Array<[number, number, number, number, string
   image,
   width: W,
   height: W,
-  boxes: boxes.map(([x, y, w, h, label], i) => ({ x: x / W, y: y / W, w: w / W, h: h / W, label, source: 'manual', time: 0, ...(crowd.includes(i) ? { crowd: true } : {}) })),
+  boxes: boxes.map(([x, y, w, h, label], i) => ({
+    x: x / W,
+    y: y / W,
+    w: w / W,
+    h: h / W,
+    label,
+    source: 'manual',
+    time: 0,
+    ...(crowd.includes(i) ? { crowd: true } : {}),
+  })),
 });
-const det = (x: number, y: number, w: number, h: number, label: string, score: number): Detection => ({ x: x / W, y: y / W, w: w / W, h: h / W, label, score });
+const det = (x: number, y: number, w: number, h: number, label: string, score: number): Detection => ({
+  x: x / W,
+  y: y / W,
+  w: w / W,
+  h: h / W,
+  label,
+  score,
+});
 
 describe('COCO evaluation, hand-computed cases', () => {
-  const gt = [img('a', [[10, 10, 20, 20, 'cat'], [50, 50, 40, 40, 'dog']]), img('b', [[0, 0, 50, 50, 'cat']])];
+  const gt = [
+    img('a', [
+      [10, 10, 20, 20, 'cat'],
+      [50, 50, 40, 40, 'dog'],
+    ]),
+    img('b', [[0, 0, 50, 50, 'cat']]),
+  ];
 
   it('perfect detections give 1.0 everywhere defined', () => {
     const preds: ImageDetections[] = [
@@ -96,7 +118,16 @@ describe('COCO evaluation, hand-computed cases', () => {
   });
 
   it('a crowd box is ignored: its matches neither count nor hurt, and it can absorb many detections', () => {
-    const g = [img('a', [[0, 0, 20, 20, 'cat'], [50, 50, 50, 50, 'cat']], [1])];
+    const g = [
+      img(
+        'a',
+        [
+          [0, 0, 20, 20, 'cat'],
+          [50, 50, 50, 50, 'cat'],
+        ],
+        [1],
+      ),
+    ];
     const r = evaluateDetections(
       g,
       [{ image: 'a', detections: [det(55, 55, 10, 10, 'cat', 0.99), det(70, 70, 10, 10, 'cat', 0.98), det(0, 0, 20, 20, 'cat', 0.5)] }],
@@ -107,8 +138,17 @@ describe('COCO evaluation, hand-computed cases', () => {
   });
 
   it('max detections: only the top-scoring box per image and class counts at maxDets 1', () => {
-    const g = [img('a', [[0, 0, 20, 20, 'cat'], [50, 50, 20, 20, 'cat']])];
-    const r = evaluateDetections(g, [{ image: 'a', detections: [det(0, 0, 20, 20, 'cat', 0.9), det(50, 50, 20, 20, 'cat', 0.8)] }], ['cat']);
+    const g = [
+      img('a', [
+        [0, 0, 20, 20, 'cat'],
+        [50, 50, 20, 20, 'cat'],
+      ]),
+    ];
+    const r = evaluateDetections(
+      g,
+      [{ image: 'a', detections: [det(0, 0, 20, 20, 'cat', 0.9), det(50, 50, 20, 20, 'cat', 0.8)] }],
+      ['cat'],
+    );
     expect(r.summary.AR1).toBeCloseTo(0.5, 12);
     expect(r.summary.AR10).toBe(1);
   });
@@ -131,13 +171,29 @@ describe('COCO evaluation against pycocotools', () => {
   for (const a of ref.annotations as Array<{ image_id: number; category_id: number; bbox: number[]; iscrowd: number }>) {
     const im = byId.get(a.image_id)!;
     const [x, y, w, h] = a.bbox;
-    gt[a.image_id - 1].boxes.push({ x: x / im.width, y: y / im.height, w: w / im.width, h: h / im.height, label: catName.get(a.category_id)!, source: 'import', time: 0, ...(a.iscrowd ? { crowd: true } : {}) });
+    gt[a.image_id - 1].boxes.push({
+      x: x / im.width,
+      y: y / im.height,
+      w: w / im.width,
+      h: h / im.height,
+      label: catName.get(a.category_id)!,
+      source: 'import',
+      time: 0,
+      ...(a.iscrowd ? { crowd: true } : {}),
+    });
   }
   const preds: ImageDetections[] = images.map((i) => ({ image: i.file_name, detections: [] }));
   for (const d of ref.detections as Array<{ image_id: number; category_id: number; bbox: number[]; score: number }>) {
     const im = byId.get(d.image_id)!;
     const [x, y, w, h] = d.bbox;
-    preds[d.image_id - 1].detections.push({ x: x / im.width, y: y / im.height, w: w / im.width, h: h / im.height, label: catName.get(d.category_id)!, score: d.score });
+    preds[d.image_id - 1].detections.push({
+      x: x / im.width,
+      y: y / im.height,
+      w: w / im.width,
+      h: h / im.height,
+      label: catName.get(d.category_id)!,
+      score: d.score,
+    });
   }
   const classes = [...catName.values()];
   const r = evaluateDetections(gt, preds, classes);

@@ -97,7 +97,10 @@ describe('COCO', () => {
         { id: 3, file_name: 'd.jpg', width: 10, height: 10 },
       ],
       categories: [{ id: 1, name: 'x' }],
-      annotations: [{ id: 1, image_id: 2, category_id: 1, bbox: [1, 1, 2, 2] }, { id: 2, image_id: 3, category_id: 1, bbox: [1, 1, 2, 2] }],
+      annotations: [
+        { id: 1, image_id: 2, category_id: 1, bbox: [1, 1, 2, 2] },
+        { id: 2, image_id: 3, category_id: 1, bbox: [1, 1, 2, 2] },
+      ],
     });
     const r = importCoco(text, 'x.json', { knownImages: new Set(['a.jpg', 'b.jpg', 'c.jpg']) });
     expect(issues(r)).toEqual(['duplicate-id:dropped:b.jpg', 'image-without-size:dropped:c.jpg', 'unknown-image:dropped:d.jpg']);
@@ -111,7 +114,17 @@ describe('COCO', () => {
       [JSON.stringify({ images: [], categories: [] }), /no "annotations" list/],
       [`{"images":[],"categories":[],"annotations":[],"x":{"__proto__":{"polluted":1}}}`, /key named "__proto__"/],
       [`{"images":[],"categories":[],"annotations":[],"x":${'['.repeat(100)}${']'.repeat(100)}}`, /nested more than 16 levels/],
-      [JSON.stringify({ ...base, categories: [{ id: 1, name: 'a' }, { id: 1, name: 'b' }], annotations: [] }), /category id 1 appears twice/],
+      [
+        JSON.stringify({
+          ...base,
+          categories: [
+            { id: 1, name: 'a' },
+            { id: 1, name: 'b' },
+          ],
+          annotations: [],
+        }),
+        /category id 1 appears twice/,
+      ],
       [JSON.stringify({ ...base, categories: [{ id: 1 }], annotations: [] }), /categories\[0\] needs/],
     ];
     for (const [input, msg] of cases) {
@@ -181,8 +194,15 @@ describe('YOLO', () => {
   });
 
   it('reports each bad line and keeps the good ones; CRLF and BOM read as usual', () => {
-    const text = '\ufeff0 0.5 0.5 0.2 0.2\r\n3 0.5 0.5 0.1 0.1\r\n0 0.5 0.5\r\n0 0.1 0.1 0.2 0.1 0.3 0.3\r\n0 nan 0.5 0.1 0.1\r\n0 abc 0.5 0.1 0.1\r\n0 0.95 0.5 0.2 0.2\r\n0 0.5 0.5 0 0.1\r\n-1 0.5 0.5 0.1 0.1\r\n\r\n';
-    const r = importYolo([{ path: 'classes.txt', data: 'a\r\nb\r\n' }, { path: 'labels/x.txt', data: new TextEncoder().encode(text) }], [{ name: 'x.jpg', width: 10, height: 10 }]);
+    const text =
+      '\ufeff0 0.5 0.5 0.2 0.2\r\n3 0.5 0.5 0.1 0.1\r\n0 0.5 0.5\r\n0 0.1 0.1 0.2 0.1 0.3 0.3\r\n0 nan 0.5 0.1 0.1\r\n0 abc 0.5 0.1 0.1\r\n0 0.95 0.5 0.2 0.2\r\n0 0.5 0.5 0 0.1\r\n-1 0.5 0.5 0.1 0.1\r\n\r\n';
+    const r = importYolo(
+      [
+        { path: 'classes.txt', data: 'a\r\nb\r\n' },
+        { path: 'labels/x.txt', data: new TextEncoder().encode(text) },
+      ],
+      [{ name: 'x.jpg', width: 10, height: 10 }],
+    );
     expect(r.set.classes).toEqual(['a', 'b']);
     expect(issues(r, 1)).toEqual([
       'unknown-class:dropped:line 2',
@@ -203,7 +223,10 @@ describe('YOLO', () => {
 
   it('reports label files with no image and images with no label file', () => {
     const r = importYolo(
-      [{ path: 'classes.txt', data: 'a' }, { path: 'labels/ghost.txt', data: '0 0.5 0.5 0.1 0.1' }],
+      [
+        { path: 'classes.txt', data: 'a' },
+        { path: 'labels/ghost.txt', data: '0 0.5 0.5 0.1 0.1' },
+      ],
       [{ name: 'x.jpg', width: 10, height: 10 }],
     );
     expect(issues(r, 0)).toEqual(['no-label-file:kept:x.jpg']);
@@ -252,7 +275,14 @@ describe('Pascal VOC', () => {
         '<object><name>cat</name></object><object><bndbox/></object>',
     );
     const r = importVoc([{ path: 'a.xml', data: new TextEncoder().encode('\ufeff' + xml) }], { classes: ['cat'] });
-    expect(issues(r)).toEqual(['out-of-bounds:clipped:2', 'degenerate:dropped:3', 'non-finite:dropped:4', 'unknown-class:dropped:5', 'missing-field:dropped:6', 'missing-field:dropped:7']);
+    expect(issues(r)).toEqual([
+      'out-of-bounds:clipped:2',
+      'degenerate:dropped:3',
+      'non-finite:dropped:4',
+      'unknown-class:dropped:5',
+      'missing-field:dropped:6',
+      'missing-field:dropped:7',
+    ]);
     const b = r.set.images[0].boxes[0];
     expect(b.label).toBe('cat');
     [b.x, b.y, b.w, b.h].forEach((v, i) => expect(v).toBeCloseTo([0.1, 0.2, 0.2, 0.2][i], 12));
@@ -287,7 +317,10 @@ describe('Pascal VOC', () => {
     const r = importVoc([{ path: 'big.xml', data: new Uint8Array(5 * 1024 * 1024) }]);
     expect(r.files[0]).toMatchObject({ status: 'refused', message: expect.stringMatching(/big\.xml is larger/) });
     const one = doc(obj('cat', ['11', '11', '31', '21']));
-    const r2 = importVoc([{ path: 'a.xml', data: one }, { path: 'a2.xml', data: one }]);
+    const r2 = importVoc([
+      { path: 'a.xml', data: one },
+      { path: 'a2.xml', data: one },
+    ]);
     expect(issues(r2, 1)).toEqual(['duplicate-id:skipped-file:a.jpg']);
     expect(r2.set.images[0].boxes).toHaveLength(1);
   });
@@ -301,6 +334,8 @@ describe('Pascal VOC', () => {
     expect(() => parseXml('<r>&#0;</r>', 't')).toThrow(/invalid character reference/);
     expect(() => parseXml('<r __proto__="1" />', 't').attrs.get('__proto__')).not.toThrow();
     expect(() => parseXml('<r/><s/>', 't')).toThrow(/more than one root/);
-    expect(() => parseXml('<r>' + '<e/>'.repeat(20) + '</r>', 't', { maxBytes: 1e6, maxDepth: 8, maxElements: 10 })).toThrow(/more than 10 elements/);
+    expect(() => parseXml('<r>' + '<e/>'.repeat(20) + '</r>', 't', { maxBytes: 1e6, maxDepth: 8, maxElements: 10 })).toThrow(
+      /more than 10 elements/,
+    );
   });
 });

@@ -28,7 +28,23 @@ describe('CenterNet-lite model (TF.js, cpu backend)', () => {
     const x = tf.zeros([2, 32, 32, 1]);
     const initial = centernetLoss(model.predict(x) as tf.Tensor4D, t, 2);
     expect(initial.focal.dataSync()[0]).toBeGreaterThan(1);
-    tf.dispose([t.heatmap, t.size, t.offset, t.mask, logit, perfect, x, good.total, good.focal, good.size, good.offset, initial.total, initial.focal, initial.size, initial.offset]);
+    tf.dispose([
+      t.heatmap,
+      t.size,
+      t.offset,
+      t.mask,
+      logit,
+      perfect,
+      x,
+      good.total,
+      good.focal,
+      good.size,
+      good.offset,
+      initial.total,
+      initial.focal,
+      initial.size,
+      initial.offset,
+    ]);
   });
 
   it('a few training steps lower the loss; predictions decode to boxes inside the image', () => {
@@ -36,7 +52,8 @@ describe('CenterNet-lite model (TF.js, cpu backend)', () => {
     const x = tf.tidy(() => {
       const px = new Float32Array(2 * 32 * 32);
       boxes.forEach(([b], i) => {
-        for (let y = Math.round(b.y * 32); y < Math.round((b.y + b.h) * 32); y++) for (let xx = Math.round(b.x * 32); xx < Math.round((b.x + b.w) * 32); xx++) px[i * 1024 + y * 32 + xx] = 1;
+        for (let y = Math.round(b.y * 32); y < Math.round((b.y + b.h) * 32); y++)
+          for (let xx = Math.round(b.x * 32); xx < Math.round((b.x + b.w) * 32); xx++) px[i * 1024 + y * 32 + xx] = 1;
       });
       return tf.tensor4d(px, [2, 32, 32, 1]);
     });

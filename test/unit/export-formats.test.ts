@@ -62,13 +62,18 @@ function images(count: number, seed: number): Array<{ rgba: Uint8Array; width: n
   });
 }
 
-async function source(config: ArchitectureConfig & { inputSize: number; channels: 1 | 3 }, meta: Partial<ExportMeta>): Promise<ExportSource> {
+async function source(
+  config: ArchitectureConfig & { inputSize: number; channels: 1 | 3 },
+  meta: Partial<ExportMeta>,
+): Promise<ExportSource> {
   const model = buildModel(config, 5);
   let artifacts!: tf.io.ModelArtifacts;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const labels = Array.from({ length: config.numClasses }, (_, i) => `c${i}`);
   return {
     number: 3,
@@ -81,7 +86,11 @@ async function source(config: ArchitectureConfig & { inputSize: number; channels
       datasetHash: 'abc123',
       ...meta,
     } as ExportMeta,
-    artifacts: { modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs!, weightData: artifacts.weightData as ArrayBuffer },
+    artifacts: {
+      modelTopology: artifacts.modelTopology,
+      weightSpecs: artifacts.weightSpecs!,
+      weightData: artifacts.weightData as ArrayBuffer,
+    },
     model,
     recipeSource,
     appVersion: '0.1.0',
@@ -119,7 +128,11 @@ async function importPreprocess(files: Map<string, Uint8Array>, name: string) {
 describe('export formats', () => {
   const cases: Array<[string, ArchitectureConfig & { inputSize: number; channels: 1 | 3 }, Partial<ExportMeta>]> = [
     ['grayscale CNN, 0..1', { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0, filters: 8 }, {}],
-    ['RGB MobileNet-style, -1..1, center-crop', { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 3, dropout: 0, widthMultiplier: 0.25 }, { normalization: '-1..1', preprocess: { inputSize: 32, channels: 3, resize: 'center-crop', background: [255, 255, 255] } }],
+    [
+      'RGB MobileNet-style, -1..1, center-crop',
+      { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 3, dropout: 0, widthMultiplier: 0.25 },
+      { normalization: '-1..1', preprocess: { inputSize: 32, channels: 3, resize: 'center-crop', background: [255, 255, 255] } },
+    ],
   ];
 
   for (const [title, config, meta] of cases) {
@@ -129,13 +142,26 @@ describe('export formats', () => {
         const imgs = images(10, 9);
         const want = appProbs(src, imgs);
 
-        const tfjs = await unzip((await packExport(EXPORT_FORMATS.find((f) => f.id === 'tfjs')!, src)).blob);
+        const tfjs = await unzip(
+          (
+            await packExport(
+              EXPORT_FORMATS.find((f) => f.id === 'tfjs')!,
+              src,
+            )
+          ).blob,
+        );
         expect([...tfjs.keys()].sort()).toEqual(['README.md', 'metadata.json', 'model.json', 'preprocess.js', 'weights.bin']);
         const pre = await importPreprocess(tfjs, `tfjs-${config.kind}`);
         expect(pre.MODEL.labels).toEqual(src.meta.labels);
         const json = JSON.parse(text(tfjs.get('model.json')));
         const w = tfjs.get('weights.bin')!;
-        const plain = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: w.slice().buffer }));
+        const plain = await tf.loadLayersModel(
+          tf.io.fromMemory({
+            modelTopology: json.modelTopology,
+            weightSpecs: json.weightsManifest[0].weights,
+            weightData: w.slice().buffer,
+          }),
+        );
         const inputs = imgs.map((im) => pre.preprocessRGBA(im.rgba, im.width, im.height, pre.MODEL));
         const batch = new Float32Array(inputs.reduce((n, x) => n + x.data.length, 0));
         inputs.forEach((x, i) => batch.set(x.data, i * x.data.length));
@@ -144,7 +170,14 @@ describe('export formats', () => {
         plain.dispose();
         expect(maxDiff(got, want)).toBeLessThan(1e-4);
 
-        const onnxZip = await unzip((await packExport(EXPORT_FORMATS.find((f) => f.id === 'onnx')!, src)).blob);
+        const onnxZip = await unzip(
+          (
+            await packExport(
+              EXPORT_FORMATS.find((f) => f.id === 'onnx')!,
+              src,
+            )
+          ).blob,
+        );
         expect([...onnxZip.keys()].sort()).toEqual(['README.md', 'labels.txt', 'model.onnx', 'preprocess.js']);
         const session = await ort.InferenceSession.create(onnxZip.get('model.onnx')!);
         const out = await session.run({ image: new ort.Tensor('float32', batch, shape) });
@@ -162,7 +195,10 @@ describe('export formats', () => {
       const imgs = images(12, 21);
       const want = appProbs(src, imgs);
       const p = src.meta.preprocess;
-      const pixels = recordsToPixels(imgs.map((im) => modelPixels(im.rgba, im.width, im.height, p).buffer as ArrayBuffer), { inputSize: p.inputSize, channels: p.channels });
+      const pixels = recordsToPixels(
+        imgs.map((im) => modelPixels(im.rgba, im.width, im.height, p).buffer as ArrayBuffer),
+        { inputSize: p.inputSize, channels: p.channels },
+      );
       const per = p.inputSize * p.inputSize * p.channels;
       const float32 = EXPORT_FORMATS.find((f) => f.id === 'tflite-float32')!;
       const int8 = EXPORT_FORMATS.find((f) => f.id === 'tflite-int8')!;
@@ -177,7 +213,10 @@ describe('export formats', () => {
       expect(maxDiff(got, want)).toBeLessThan(1e-4);
 
       await expect(packExport(int8, src)).rejects.toThrow(/calibration/);
-      const calibrated = { ...src, calibration: async () => ({ data: pixels, shape: [imgs.length, p.inputSize, p.inputSize, p.channels] }) };
+      const calibrated = {
+        ...src,
+        calibration: async () => ({ data: pixels, shape: [imgs.length, p.inputSize, p.inputSize, p.channels] }),
+      };
       const iz = await unzip((await packExport(int8, calibrated)).blob);
       expect([...iz.keys()].sort()).toEqual(['README.md', 'labels.txt', 'model.tflite', 'preprocess.js', 'quantization.json']);
       const q = JSON.parse(text(iz.get('quantization.json')));
@@ -207,13 +246,26 @@ describe('export formats', () => {
       try {
         const imgs = images(6, 4);
         const want = appProbs(src, imgs);
-        const files = await unzip((await packExport(EXPORT_FORMATS.find((f) => f.id === 'teachable-machine')!, src)).blob);
+        const files = await unzip(
+          (
+            await packExport(
+              EXPORT_FORMATS.find((f) => f.id === 'teachable-machine')!,
+              src,
+            )
+          ).blob,
+        );
         const metadata = JSON.parse(text(files.get('metadata.json')));
         expect(metadata).toMatchObject({ grayscale: true, imageSize: 28, labels: src.meta.labels });
         expect(metadata.tmVersion).toMatch(/^2\.\d+\.\d+$/);
         const json = JSON.parse(text(files.get('model.json')));
         expect(json.modelTopology.config.layers[1].config.name).toBe(TM_RESCALE_LAYER);
-        const tm = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: files.get('weights.bin')!.slice().buffer }));
+        const tm = await tf.loadLayersModel(
+          tf.io.fromMemory({
+            modelTopology: json.modelTopology,
+            weightSpecs: json.weightsManifest[0].weights,
+            weightData: files.get('weights.bin')!.slice().buffer,
+          }),
+        );
         // What @teachablemachine/image feeds: uint8 pixels / 127 - 1.
         const p = src.meta.preprocess;
         const px = imgs.flatMap((im) => Array.from(modelPixels(im.rgba, im.width, im.height, p)));
@@ -227,10 +279,16 @@ describe('export formats', () => {
   }, 60_000);
 
   it('a graph-backbone version: every format names the backbone and itself, and builds nothing', async () => {
-    const src = await source({ kind: 'mlp', inputSize: 4, channels: 1, numClasses: 2, dropout: 0, hidden: [] }, { backboneId: 'b1', backbone: { name: 'MobileNet v2 (graph)' } });
+    const src = await source(
+      { kind: 'mlp', inputSize: 4, channels: 1, numClasses: 2, dropout: 0, hidden: [] },
+      { backboneId: 'b1', backbone: { name: 'MobileNet v2 (graph)' } },
+    );
     try {
       for (const format of EXPORT_FORMATS) {
-        const err = await packExport(format, src).then(() => null, (e: unknown) => e);
+        const err = await packExport(format, src).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(UnsupportedLayerError);
         expect((err as Error).message).toContain(format.label);
         expect((err as Error).message).toContain('MobileNet v2 (graph)');
@@ -246,17 +304,34 @@ describe('export formats', () => {
       { precision: 0.7, recall: 0.62, f1: 0.66, support: 13 },
       { precision: 0.9, recall: 0.93, f1: 0.91, support: 40 },
     ];
-    const src = await source({ kind: 'mlp', inputSize: 8, channels: 1, numClasses: 3, dropout: 0, hidden: [4] }, {
-      labels: ['cat', 'dog', 'fox'],
-      metrics: {
-        accuracy: 0.9, macroF1: 0.84, ece: 0.12, perClass,
-        confusion: [[39, 1, 0], [4, 8, 1], [1, 2, 37]],
-        calibration: [{ lo: 0.9, hi: 1, count: 50, accuracy: 0.8, confidence: 0.96 }],
+    const src = await source(
+      { kind: 'mlp', inputSize: 8, channels: 1, numClasses: 3, dropout: 0, hidden: [4] },
+      {
+        labels: ['cat', 'dog', 'fox'],
+        metrics: {
+          accuracy: 0.9,
+          macroF1: 0.84,
+          ece: 0.12,
+          perClass,
+          confusion: [
+            [39, 1, 0],
+            [4, 8, 1],
+            [1, 2, 37],
+          ],
+          calibration: [{ lo: 0.9, hi: 1, count: 50, accuracy: 0.8, confidence: 0.96 }],
+        },
+        splitCounts: { train: 400, val: 50, test: 93 },
       },
-      splitCounts: { train: 400, val: 50, test: 93 },
-    });
+    );
     try {
-      const files = await unzip((await packExport(EXPORT_FORMATS.find((f) => f.id === 'onnx')!, src)).blob);
+      const files = await unzip(
+        (
+          await packExport(
+            EXPORT_FORMATS.find((f) => f.id === 'onnx')!,
+            src,
+          )
+        ).blob,
+      );
       const card = text(files.get('README.md'));
       const front = /^---\n([\s\S]*?)\n---\n/.exec(card)![1];
       expect(front).toMatch(/^library_name: "onnx"$/m);
@@ -291,13 +366,25 @@ describe('preprocessing recipe', () => {
     const px = modelPixels(rgba, 4, 2, { inputSize: 2, channels: 1, resize: 'pad', background: [10, 10, 10] });
     expect(Array.from(px.slice(2))).toEqual([10, 10]);
     for (const v of px.slice(0, 2)) expect(Math.abs(v - 127.5)).toBeLessThanOrEqual(0.5);
-    const red = modelPixels(new Uint8Array([255, 0, 0, 128]), 1, 1, { inputSize: 1, channels: 3, resize: 'stretch', background: [0, 0, 255] });
+    const red = modelPixels(new Uint8Array([255, 0, 0, 128]), 1, 1, {
+      inputSize: 1,
+      channels: 3,
+      resize: 'stretch',
+      background: [0, 0, 255],
+    });
     expect(Array.from(red)).toEqual([128, 0, 127]);
-    const gray = modelPixels(new Uint8Array([200, 100, 50, 255]), 1, 1, { inputSize: 1, channels: 1, resize: 'stretch', background: [0, 0, 0] });
+    const gray = modelPixels(new Uint8Array([200, 100, 50, 255]), 1, 1, {
+      inputSize: 1,
+      channels: 1,
+      resize: 'stretch',
+      background: [0, 0, 0],
+    });
     expect(gray[0]).toBe(Math.round(0.299 * 200 + 0.587 * 100 + 0.114 * 50));
   });
 
   it('refuses pixel data that does not match the stated size', () => {
-    expect(() => modelPixels(new Uint8Array(10), 4, 4, { inputSize: 2, channels: 1, resize: 'pad', background: [0, 0, 0] })).toThrow(/Expected 4x4 RGBA/);
+    expect(() => modelPixels(new Uint8Array(10), 4, 4, { inputSize: 2, channels: 1, resize: 'pad', background: [0, 0, 0] })).toThrow(
+      /Expected 4x4 RGBA/,
+    );
   });
 });

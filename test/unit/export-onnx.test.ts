@@ -71,7 +71,10 @@ describe('ONNX export', () => {
   const cases: Array<[string, ArchitectureConfig]> = [
     ['small CNN (digits)', { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25, filters: 16 }],
     ['small CNN, odd size, RGB', { kind: 'cnn', inputSize: 37, channels: 3, numClasses: 3, dropout: 0, filters: 4 }],
-    ['MobileNet-style (depthwise + batch norm)', { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 4, dropout: 0.2, widthMultiplier: 0.25 }],
+    [
+      'MobileNet-style (depthwise + batch norm)',
+      { kind: 'mobilenet', inputSize: 32, channels: 3, numClasses: 4, dropout: 0.2, widthMultiplier: 0.25 },
+    ],
     ['MLP', { kind: 'mlp', inputSize: 12, channels: 1, numClasses: 5, dropout: 0.2, hidden: [32, 16] }],
     ['transfer head on embeddings', { kind: 'head', embeddingSize: 40, numClasses: 3, dropout: 0, hidden: 16 }],
   ];
@@ -91,14 +94,26 @@ describe('ONNX export', () => {
 
   it('a head on a functional layers backbone (zero padding, ReLU6, separable conv, add, concat, reshape)', async () => {
     const input = tf.input({ shape: [20, 20, 3] });
-    let x = tf.layers.zeroPadding2d({ padding: [[1, 0], [0, 1]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [1, 0],
+          [0, 1],
+        ],
+        name: 'pad',
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', name: 'stem' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ name: 'stem_bn' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ maxValue: 6, name: 'stem_relu' }).apply(x) as tf.SymbolicTensor;
     const a = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2, name: 'dw' }).apply(x) as tf.SymbolicTensor;
-    const b = tf.layers.separableConv2d({ filters: 16, kernelSize: 3, padding: 'same', name: 'sep', activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+    const b = tf.layers
+      .separableConv2d({ filters: 16, kernelSize: 3, padding: 'same', name: 'sep', activation: 'relu' })
+      .apply(x) as tf.SymbolicTensor;
     let y = tf.layers.add({ name: 'sum' }).apply([a, b]) as tf.SymbolicTensor;
-    y = tf.layers.concatenate({ name: 'cat' }).apply([y, tf.layers.leakyReLU({ alpha: 0.1, name: 'leaky' }).apply(a) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+    y = tf.layers
+      .concatenate({ name: 'cat' })
+      .apply([y, tf.layers.leakyReLU({ alpha: 0.1, name: 'leaky' }).apply(a) as tf.SymbolicTensor]) as tf.SymbolicTensor;
     y = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'avg' }).apply(y) as tf.SymbolicTensor;
     y = tf.layers.reshape({ targetShape: [5 * 5, 32], name: 'rs' }).apply(y) as tf.SymbolicTensor;
     y = tf.layers.flatten({ name: 'trainyard_head_flatten' }).apply(y) as tf.SymbolicTensor;
@@ -135,7 +150,9 @@ describe('ONNX export', () => {
   it('names the layer it cannot express (and the format)', () => {
     const input = tf.input({ shape: [10, 4] });
     const y = tf.layers.conv1d({ filters: 2, kernelSize: 3, name: 'my_conv1d' }).apply(input) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.flatten().apply(y) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const out = tf.layers
+      .dense({ units: 2, activation: 'softmax' })
+      .apply(tf.layers.flatten().apply(y) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     try {
       let caught: unknown;

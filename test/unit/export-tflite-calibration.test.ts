@@ -49,6 +49,11 @@ describe('pickCalibrationSample', () => {
   it('refuses a bad size and a version with no training images', () => {
     expect(() => pickCalibrationSample(items(), 0)).toThrow(/at least 1/);
     expect(() => pickCalibrationSample(items(), 2.5)).toThrow(/whole number/);
-    expect(() => pickCalibrationSample(items().filter((i) => i.split !== 'train'), 10)).toThrow(/training split/);
+    expect(() =>
+      pickCalibrationSample(
+        items().filter((i) => i.split !== 'train'),
+        10,
+      ),
+    ).toThrow(/training split/);
   });
 });

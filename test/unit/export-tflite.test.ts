@@ -62,7 +62,8 @@ function stripes(count: number, seed: number): LabelledSet {
         if (cls === 0) on = (r + phase) % period < period / 2;
         else if (cls === 1) on = (c + phase) % period < period / 2;
         else on = r >= by && r < by + 12 && c >= bx && c < bx + 12;
-        for (let k = 0; k < 3; k++) x[((n * S + r) * S + c) * 3 + k] = Math.min(1, Math.max(0, (on ? color[k] : 0.1) + (rand() - 0.5) * 0.3));
+        for (let k = 0; k < 3; k++)
+          x[((n * S + r) * S + c) * 3 + k] = Math.min(1, Math.max(0, (on ? color[k] : 0.1) + (rand() - 0.5) * 0.3));
       }
   }
   return { x, y };
@@ -77,11 +78,17 @@ async function train(model: tf.LayersModel, set: LabelledSet, classes: number, e
   const shape = model.inputs[0].shape.slice(1) as number[];
   const per = shape.reduce((a, b) => a * b, 1);
   // One seeded order instead of fit's Math.random shuffle, so runs repeat.
-  const order = shuffleInPlace(set.y.map((_, i) => i), mulberry32(99));
+  const order = shuffleInPlace(
+    set.y.map((_, i) => i),
+    mulberry32(99),
+  );
   const x = new Float32Array(set.x.length);
   order.forEach((r, i) => x.set(set.x.subarray(r * per, (r + 1) * per), i * per));
   const xs = tf.tensor(x, [set.y.length, ...shape]);
-  const ys = oneHot(order.map((r) => set.y[r]), classes);
+  const ys = oneHot(
+    order.map((r) => set.y[r]),
+    classes,
+  );
   await model.fit(xs, ys, { epochs, batchSize: 16, shuffle: false, verbose: 0 });
   xs.dispose();
   ys.dispose();
@@ -100,7 +107,9 @@ async function expectAgreement(model: tf.LayersModel, split: Split) {
   const per = (model.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const r = await tfliteAgreement(model, split.test, calibrationFrom(split.train, per, 120));
   for (const v of [r.float32, r.int8]) {
-    console.log(`${model.name} ${v.quantization}: ${v.bytes} B, max diff ${v.maxProbDiff.toExponential(2)}, top-1 ${(v.top1Agreement * 100).toFixed(1)}%, acc ${(v.accuracyTfjs * 100).toFixed(1)}% → ${(v.accuracyTflite * 100).toFixed(1)}%`);
+    console.log(
+      `${model.name} ${v.quantization}: ${v.bytes} B, max diff ${v.maxProbDiff.toExponential(2)}, top-1 ${(v.top1Agreement * 100).toFixed(1)}%, acc ${(v.accuracyTfjs * 100).toFixed(1)}% → ${(v.accuracyTflite * 100).toFixed(1)}%`,
+    );
   }
   expect(r.float32.maxProbDiff).toBeLessThan(1e-4);
   expect(r.float32.top1Agreement).toBe(1);
@@ -193,7 +202,13 @@ describe('TFLite export, run by the real TFLite interpreter', () => {
     const inner = tf.sequential({
       name: 'backbone_inner',
       layers: [
-        tf.layers.zeroPadding2d({ inputShape: [28, 28, 1], padding: [[0, 1], [0, 1]] }),
+        tf.layers.zeroPadding2d({
+          inputShape: [28, 28, 1],
+          padding: [
+            [0, 1],
+            [0, 1],
+          ],
+        }),
         tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', useBias: false }),
         tf.layers.batchNormalization({}),
         tf.layers.reLU({ maxValue: 6 }),
@@ -206,7 +221,14 @@ describe('TFLite export, run by the real TFLite interpreter', () => {
       ],
     });
     for (const layer of inner.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
-      layer.setWeights(layer.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => 0.5 + rand()), w.shape)));
+      layer.setWeights(
+        layer.getWeights().map((w) =>
+          tf.tensor(
+            Float32Array.from({ length: w.size }, () => 0.5 + rand()),
+            w.shape,
+          ),
+        ),
+      );
     }
     const model = tf.sequential({ layers: [inner, tf.layers.dense({ units: 10, activation: 'softmax' })] });
     const set = { x: mnistSplit.test.x.subarray(0, 40 * 784), y: mnistSplit.test.y.slice(0, 40) };
@@ -273,7 +295,14 @@ describe('TFLite export: the file and its refusals', () => {
     // Non-trivial batch-norm statistics, as after training.
     const rand = mulberry32(9);
     for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
-      layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rand() : i === 2 ? rand() - 0.5 : 0.5 + rand())), w.shape)));
+      layer.setWeights(
+        layer.getWeights().map((w, i) =>
+          tf.tensor(
+            Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rand() : i === 2 ? rand() - 0.5 : 0.5 + rand())),
+            w.shape,
+          ),
+        ),
+      );
     }
     const x = Float32Array.from({ length: 4 * 32 * 32 * 3 }, () => rand());
     const graph = lowerModel(model);
@@ -297,7 +326,11 @@ describe('TFLite export: the file and its refusals', () => {
     expect((err as UnsupportedLayerError).format).toBe('TFLite');
     expect((err as Error).message).toContain('"elu"');
     const lstm = tf.sequential({ layers: [tf.layers.lstm({ inputShape: [5, 2], units: 3, name: 'recurrent' })] });
-    await expect(exportTflite(lstm, { quantization: 'float32' })).rejects.toMatchObject({ name: 'UnsupportedLayerError', layerName: 'recurrent', layerClass: 'LSTM' });
+    await expect(exportTflite(lstm, { quantization: 'float32' })).rejects.toMatchObject({
+      name: 'UnsupportedLayerError',
+      layerName: 'recurrent',
+      layerClass: 'LSTM',
+    });
     model.dispose();
     lstm.dispose();
   });
@@ -305,10 +338,16 @@ describe('TFLite export: the file and its refusals', () => {
   it('refuses int8 without usable calibration data', async () => {
     const model = buildModel(defaultArchitecture('mlp', 3, 8), 2);
     await expect(exportTflite(model, { quantization: 'int8' })).rejects.toThrow(/calibration samples from the training split/);
-    await expect(exportTflite(model, { quantization: 'int8', calibration: new Float32Array(64 * 3) })).rejects.toThrow(/at least 8 samples/);
+    await expect(exportTflite(model, { quantization: 'int8', calibration: new Float32Array(64 * 3) })).rejects.toThrow(
+      /at least 8 samples/,
+    );
     await expect(exportTflite(model, { quantization: 'int8', calibration: new Float32Array(64 * 10 + 1) })).rejects.toThrow(/whole number/);
-    await expect(exportTflite(model, { quantization: 'int8', calibration: new Float32Array(64 * 10), calibrationShape: [10, 8, 8, 3] })).rejects.toThrow(/does not match the model input/);
-    await expect(exportTflite(model, { quantization: 'int8', calibration: Float32Array.from({ length: 640 }, (_, i) => (i === 5 ? NaN : 0)) })).rejects.toThrow(/not a finite number/);
+    await expect(
+      exportTflite(model, { quantization: 'int8', calibration: new Float32Array(64 * 10), calibrationShape: [10, 8, 8, 3] }),
+    ).rejects.toThrow(/does not match the model input/);
+    await expect(
+      exportTflite(model, { quantization: 'int8', calibration: Float32Array.from({ length: 640 }, (_, i) => (i === 5 ? NaN : 0)) }),
+    ).rejects.toThrow(/not a finite number/);
     await expect(exportTflite(model, { quantization: 'int4' as 'int8' })).rejects.toThrow(/Unknown TFLite quantization/);
     model.dispose();
   });

@@ -5,7 +5,11 @@ import type { ProjectRecord, SampleRecord } from '../../src/contracts/records';
 export class FakeDataset {
   project = $state<ProjectRecord | null>(null);
   samples = $state.raw<SampleRecord[]>([]);
-  constructor(readonly projectId: string, labels: string[], samples: SampleRecord[]) {
+  constructor(
+    readonly projectId: string,
+    labels: string[],
+    samples: SampleRecord[],
+  ) {
     this.project = { id: projectId, name: 'Test', labels } as ProjectRecord;
     this.samples = samples;
   }

@@ -14,10 +14,26 @@ describe('grid windowing (VirtualGrid, LabelGrid)', () => {
     // 20,000 items, 6 columns: 3,334 rows; a 560 px viewport scrolled to row 100
     const w = gridWindow({ count: 20_000, width: 800, height: 560, scrollTop: 100 * 120, cell: 120, overscan: 2 });
     expect(w).toEqual({ columns: 6, rows: 3334, firstRow: 98, lastRow: 107, start: 588, end: 642 });
-    expect(gridWindow({ count: 20_000, width: 800, height: 560, scrollTop: 0, cell: 120, overscan: 2 })).toMatchObject({ firstRow: 0, lastRow: 7, start: 0, end: 42 });
+    expect(gridWindow({ count: 20_000, width: 800, height: 560, scrollTop: 0, cell: 120, overscan: 2 })).toMatchObject({
+      firstRow: 0,
+      lastRow: 7,
+      start: 0,
+      end: 42,
+    });
     // at the end the window stops at the last row
-    expect(gridRows({ count: 13, columns: 4, height: 480, scrollTop: 0, cell: 112, overscan: 2 })).toEqual({ columns: 4, rows: 4, firstRow: 0, lastRow: 4, start: 0, end: 16 });
-    expect(gridRows({ count: 0, columns: 4, height: 480, scrollTop: 0, cell: 112, overscan: 2 })).toMatchObject({ rows: 0, start: 0, end: 0 });
+    expect(gridRows({ count: 13, columns: 4, height: 480, scrollTop: 0, cell: 112, overscan: 2 })).toEqual({
+      columns: 4,
+      rows: 4,
+      firstRow: 0,
+      lastRow: 4,
+      start: 0,
+      end: 16,
+    });
+    expect(gridRows({ count: 0, columns: 4, height: 480, scrollTop: 0, cell: 112, overscan: 2 })).toMatchObject({
+      rows: 0,
+      start: 0,
+      end: 0,
+    });
   });
 
   it('scrolls a cell row into view only when it is out of view', () => {

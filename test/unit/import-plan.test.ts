@@ -39,7 +39,10 @@ describe('planLabelMerges against existing classes', () => {
 
 describe('planImport', () => {
   it('merges a folder "Circle" into the project class "circle" and counts it there', () => {
-    const plan = planImport(raw('shapes/Circle/a.png', 'shapes/Circle/b.png', 'shapes/square/c.png'), { dropRoot: true, existingLabels: ['circle'] });
+    const plan = planImport(raw('shapes/Circle/a.png', 'shapes/Circle/b.png', 'shapes/square/c.png'), {
+      dropRoot: true,
+      existingLabels: ['circle'],
+    });
     expect(plan.labelCounts).toEqual({ circle: 2, square: 1 });
     expect(plan.entries.map((e) => e.label)).toEqual(['circle', 'circle', 'square']);
     expect(plan.merges).toEqual([{ into: 'circle', from: ['Circle'], existing: true }]);
@@ -95,7 +98,19 @@ const chunk = (type: string, data: number[]) => {
 };
 function png(w: number, h: number): Uint8Array {
   const idat = Array.from(deflateSync(new Uint8Array(200)));
-  return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...chunk('IHDR', [...be32(w), ...be32(h), 8, 2, 0, 0, 0]), ...chunk('IDAT', idat), ...chunk('IEND', [])]);
+  return Uint8Array.from([
+    0x89,
+    0x50,
+    0x4e,
+    0x47,
+    0x0d,
+    0x0a,
+    0x1a,
+    0x0a,
+    ...chunk('IHDR', [...be32(w), ...be32(h), 8, 2, 0, 0, 0]),
+    ...chunk('IDAT', idat),
+    ...chunk('IEND', []),
+  ]);
 }
 
 describe('sniffHead', () => {

@@ -2,14 +2,25 @@
 // project / dataset version / classes checks an import makes before storing anything.
 import { describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy, npyHeader } from '../../src/lib/kit/npy';
-import { kitHyperparameters, kitImagePath, kitMismatch, readKitResult, trainedOnText, validateKitJob, type KitJob } from '../../src/lib/kit/job';
+import {
+  kitHyperparameters,
+  kitImagePath,
+  kitMismatch,
+  readKitResult,
+  trainedOnText,
+  validateKitJob,
+  type KitJob,
+} from '../../src/lib/kit/job';
 import { DEFAULT_SETTINGS } from '../../src/lib/train/train-config';
 import { NO_AUGMENTATION } from '../../src/lib/augment/spec';
 
 const HEX = 'a'.repeat(64);
 function job(over: Partial<KitJob> = {}): KitJob {
   return {
-    kind: 'trainyard-training-kit', formatVersion: 1, jobId: 'job-1', createdAt: '2026-12-07T00:00:00Z',
+    kind: 'trainyard-training-kit',
+    formatVersion: 1,
+    jobId: 'job-1',
+    createdAt: '2026-12-07T00:00:00Z',
     project: { id: 'p1', name: 'Digits' },
     dataset: { versionId: HEX, number: 2, contentHash: 'b'.repeat(64), counts: { train: 7, val: 2, test: 1 } },
     classes: ['cat', 'dog'],
@@ -18,7 +29,11 @@ function job(over: Partial<KitJob> = {}): KitJob {
     seed: 42,
     hyperparameters: { optimizer: 'adam', learningRate: 0.002, batchSize: 64, epochs: 2, momentum: 0.9, earlyStoppingPatience: 0 },
     architecture: { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 2, dropout: 0.25 },
-    tfjs: { modelTopology: { class_name: 'Sequential' }, weights: [{ name: 'd/kernel', shape: [2, 2], dtype: 'float32' }], initialWeights: 'init/weights.bin' },
+    tfjs: {
+      modelTopology: { class_name: 'Sequential' },
+      weights: [{ name: 'd/kernel', shape: [2, 2], dtype: 'float32' }],
+      initialWeights: 'init/weights.bin',
+    },
     app: { version: '0.1.0', tfjsVersion: '4.22.0' },
     files: { 'data/train_x.npy': { bytes: 10, sha256: HEX } },
     ...over,
@@ -51,27 +66,73 @@ describe('job.json', () => {
   });
 
   it('names every problem of a bad job', () => {
-    const bad = { ...job(), kind: 'other', formatVersion: 9, classes: ['a', 'a'], seed: -1, augmentation: { rotation: 500 }, hyperparameters: { ...job().hyperparameters, learningRate: 0, optimizer: 'lion' } };
+    const bad = {
+      ...job(),
+      kind: 'other',
+      formatVersion: 9,
+      classes: ['a', 'a'],
+      seed: -1,
+      augmentation: { rotation: 500 },
+      hyperparameters: { ...job().hyperparameters, learningRate: 0, optimizer: 'lion' },
+    };
     const r = validateKitJob(bad);
     expect(r.ok).toBe(false);
     const errors = (r as { errors: string[] }).errors.join('\n');
-    for (const part of ["kind must be 'trainyard-training-kit'", 'formatVersion 9', 'classes must list', 'seed', 'rotation', 'learningRate', 'optimizer']) expect(errors).toContain(part);
+    for (const part of [
+      "kind must be 'trainyard-training-kit'",
+      'formatVersion 9',
+      'classes must list',
+      'seed',
+      'rotation',
+      'learningRate',
+      'optimizer',
+    ])
+      expect(errors).toContain(part);
     expect(validateKitJob('[]')).toEqual({ ok: false, errors: ['job.json must be an object'] });
-    expect(validateKitJob({ ...job(), architecture: { ...job().architecture, numClasses: 3 } })).toMatchObject({ ok: false, errors: ['architecture.numClasses must equal the number of classes'] });
+    expect(validateKitJob({ ...job(), architecture: { ...job().architecture, numClasses: 3 } })).toMatchObject({
+      ok: false,
+      errors: ['architecture.numClasses must equal the number of classes'],
+    });
     expect(validateKitJob({ ...job(), tfjs: { ...job().tfjs, weights: [{ name: 'x', shape: [-1], dtype: 'float32' }] } }).ok).toBe(false);
   });
 
   it("carries the app's schedule around early stopping, and refuses a malformed one", () => {
     // The Train stage's defaults: patience 4, so the rate halves after 2 epochs without improvement, down to 1/16, and the best epoch is kept.
     expect(kitHyperparameters(DEFAULT_SETTINGS)).toEqual({
-      optimizer: 'adam', learningRate: 0.002, batchSize: 64, epochs: 20, momentum: 0.9, earlyStoppingPatience: 4,
-      reduceOnPlateau: { patience: 2, factor: 0.5, minLearningRate: 0.002 / 16 }, keepBestEpoch: true,
+      optimizer: 'adam',
+      learningRate: 0.002,
+      batchSize: 64,
+      epochs: 20,
+      momentum: 0.9,
+      earlyStoppingPatience: 4,
+      reduceOnPlateau: { patience: 2, factor: 0.5, minLearningRate: 0.002 / 16 },
+      keepBestEpoch: true,
     });
-    expect(kitHyperparameters({ ...DEFAULT_SETTINGS, earlyStoppingPatience: 0 })).toMatchObject({ reduceOnPlateau: null, keepBestEpoch: false });
-    expect(kitHyperparameters({ ...DEFAULT_SETTINGS, earlyStoppingPatience: 2 })).toMatchObject({ reduceOnPlateau: null, keepBestEpoch: true });
+    expect(kitHyperparameters({ ...DEFAULT_SETTINGS, earlyStoppingPatience: 0 })).toMatchObject({
+      reduceOnPlateau: null,
+      keepBestEpoch: false,
+    });
+    expect(kitHyperparameters({ ...DEFAULT_SETTINGS, earlyStoppingPatience: 2 })).toMatchObject({
+      reduceOnPlateau: null,
+      keepBestEpoch: true,
+    });
     expect(validateKitJob(job({ hyperparameters: kitHyperparameters(DEFAULT_SETTINGS) })).ok).toBe(true);
-    const bad = validateKitJob(job({ hyperparameters: { ...job().hyperparameters, reduceOnPlateau: { patience: 0, factor: 2, minLearningRate: -1 }, keepBestEpoch: 'yes' as unknown as boolean } }));
-    expect(bad).toEqual({ ok: false, errors: ['hyperparameters.reduceOnPlateau must be null or {patience >= 1, 0 < factor < 1, minLearningRate >= 0}', 'hyperparameters.keepBestEpoch must be true or false'] });
+    const bad = validateKitJob(
+      job({
+        hyperparameters: {
+          ...job().hyperparameters,
+          reduceOnPlateau: { patience: 0, factor: 2, minLearningRate: -1 },
+          keepBestEpoch: 'yes' as unknown as boolean,
+        },
+      }),
+    );
+    expect(bad).toEqual({
+      ok: false,
+      errors: [
+        'hyperparameters.reduceOnPlateau must be null or {patience >= 1, 0 < factor < 1, minLearningRate >= 0}',
+        'hyperparameters.keepBestEpoch must be true or false',
+      ],
+    });
   });
 });
 
@@ -97,7 +158,9 @@ describe('out/ checks', () => {
     expect(kitMismatch(job(), 'p1', version, ['cat', 'dog'])).toBeNull();
     expect(kitMismatch(job(), 'p2', version, ['cat', 'dog'])).toMatch(/another project \(“Digits”\)/);
     expect(kitMismatch(job(), 'p1', undefined, ['cat', 'dog'])).toMatch(/v2\b.* is not in this project/);
-    expect(kitMismatch(job(), 'p1', { ...version, classes: ['cat', 'cow'] }, ['cat', 'dog'])).toMatch(/classes \(cat, dog\) differ from dataset v2's \(cat, cow\)/);
+    expect(kitMismatch(job(), 'p1', { ...version, classes: ['cat', 'cow'] }, ['cat', 'dog'])).toMatch(
+      /classes \(cat, dog\) differ from dataset v2's \(cat, cow\)/,
+    );
     expect(kitMismatch(job(), 'p1', version, ['dog', 'cat'])).toMatch(/labels \(dog, cat\) differ/);
   });
 

@@ -57,7 +57,12 @@ describe.skipIf(!python)(`kit parity, TF.js against PyTorch (${reason})`, () => 
       for (const layer of model.layers) {
         if (layer.getClassName() === 'BatchNormalization') {
           const w = layer.getWeights();
-          const fresh = w.map((t, i) => tf.tensor(Array.from({ length: t.size }, () => (i === 3 ? 0.5 + rand() : rand() - 0.5)), t.shape));
+          const fresh = w.map((t, i) =>
+            tf.tensor(
+              Array.from({ length: t.size }, () => (i === 3 ? 0.5 + rand() : rand() - 0.5)),
+              t.shape,
+            ),
+          );
           layer.setWeights(fresh);
           fresh.forEach((t) => t.dispose());
         }

@@ -24,7 +24,12 @@ const CASES: Array<{ arch: ArchitectureConfig; optimizer: 'adam' | 'sgd' | 'rmsp
   { arch: { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0, filters: 8 }, optimizer: 'sgd', learningRate: 0.05 },
   { arch: { kind: 'cnn', inputSize: 28, channels: 1, numClasses: 10, dropout: 0, filters: 8 }, optimizer: 'rmsprop', learningRate: 0.001 },
   // Batch norm in training mode (batch statistics, moving averages with momentum 0.99); 2 steps: TF.js's CPU backend is slow at depthwise gradients.
-  { arch: { kind: 'mobilenet', inputSize: 32, channels: 1, numClasses: 4, dropout: 0, widthMultiplier: 0.25 }, optimizer: 'adam', learningRate: 0.002, steps: 2 },
+  {
+    arch: { kind: 'mobilenet', inputSize: 32, channels: 1, numClasses: 4, dropout: 0, widthMultiplier: 0.25 },
+    optimizer: 'adam',
+    learningRate: 0.002,
+    steps: 2,
+  },
   { arch: { kind: 'mlp', inputSize: 16, channels: 1, numClasses: 3, dropout: 0, hidden: [32] }, optimizer: 'adam', learningRate: 0.002 },
 ];
 const BATCH = 8;
@@ -70,8 +75,12 @@ describe.skipIf(!python)(`kit training steps, TF.js against PyTorch (${reason})`
   beforeAll(async () => {
     await tf.setBackend('cpu');
     dir = mkdtempSync(join(tmpdir(), 'kit-step-'));
-    for (const { arch, optimizer, learningRate, steps = DEFAULT_STEPS } of CASES) prepared.push(await prepare(arch, optimizer, learningRate, steps));
-    execFileSync(python!, ['-c', SCRIPT, ...prepared.map((p) => p.sub)], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: KIT_PYTHON_DIR, OMP_NUM_THREADS: '1' } });
+    for (const { arch, optimizer, learningRate, steps = DEFAULT_STEPS } of CASES)
+      prepared.push(await prepare(arch, optimizer, learningRate, steps));
+    execFileSync(python!, ['-c', SCRIPT, ...prepared.map((p) => p.sub)], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: KIT_PYTHON_DIR, OMP_NUM_THREADS: '1' },
+    });
   }, 180_000);
   afterAll(() => {
     prepared.forEach((p) => p.model.dispose());
@@ -88,7 +97,10 @@ describe.skipIf(!python)(`kit training steps, TF.js against PyTorch (${reason})`
     const y = Int32Array.from({ length: steps * BATCH }, () => Math.floor(rand() * k));
     const sub = mkdtempSync(join(dir, `${arch.kind}-${optimizer}-`));
     const hp = { optimizer, learningRate, momentum: 0.9 };
-    writeFileSync(join(sub, 'spec.json'), JSON.stringify({ arch, topology, manifest, hp, steps, batch: BATCH, xShape: [steps * BATCH, size, size, channels] }));
+    writeFileSync(
+      join(sub, 'spec.json'),
+      JSON.stringify({ arch, topology, manifest, hp, steps, batch: BATCH, xShape: [steps * BATCH, size, size, channels] }),
+    );
     writeFileSync(join(sub, 'weights.bin'), new Uint8Array(weights));
     writeFileSync(join(sub, 'x.bin'), new Uint8Array(x.buffer));
     writeFileSync(join(sub, 'y.bin'), new Uint8Array(y.buffer));
@@ -97,7 +109,14 @@ describe.skipIf(!python)(`kit training steps, TF.js against PyTorch (${reason})`
 
   CASES.forEach(({ arch, optimizer, steps = DEFAULT_STEPS }, index) => {
     it(`${arch.kind}, ${optimizer}: ${steps} steps give the same losses and weights`, async () => {
-      const { model, sub, x, y, shape: [size, , channels], k } = prepared[index];
+      const {
+        model,
+        sub,
+        x,
+        y,
+        shape: [size, , channels],
+        k,
+      } = prepared[index];
       const per = x.length / (steps * BATCH);
       const { learningRate } = CASES[index];
       const theirLosses = JSON.parse(readFileSync(join(sub, 'losses.json'), 'utf8')) as number[];
@@ -108,17 +127,28 @@ describe.skipIf(!python)(`kit training steps, TF.js against PyTorch (${reason})`
         size: steps * BATCH,
         async *batches() {
           for (let i = 0; i < steps; i++) {
-            yield { xs: tf.tensor4d(x.subarray(i * BATCH * per, (i + 1) * BATCH * per), [BATCH, size, size, channels]), ys: tf.oneHot(tf.tensor1d(y.subarray(i * BATCH, (i + 1) * BATCH), 'int32'), k).toFloat() };
+            yield {
+              xs: tf.tensor4d(x.subarray(i * BATCH * per, (i + 1) * BATCH * per), [BATCH, size, size, channels]),
+              ys: tf.oneHot(tf.tensor1d(y.subarray(i * BATCH, (i + 1) * BATCH), 'int32'), k).toFloat(),
+            };
           }
         },
       };
       const opt = makeOptimizer(optimizer, learningRate, 0.9);
-      await trainLoop(model, data, { epochs: 1, optimizer: opt, shouldStop: () => false, readEvery: 1, seed: 1 }, {
-        onBatch: ({ batch, loss }) => void (ours[batch] = loss * (batch + 1) - ours.slice(0, batch).reduce((a, b) => a + b, 0)),
-      });
+      await trainLoop(
+        model,
+        data,
+        { epochs: 1, optimizer: opt, shouldStop: () => false, readEvery: 1, seed: 1 },
+        {
+          onBatch: ({ batch, loss }) => void (ours[batch] = loss * (batch + 1) - ours.slice(0, batch).reduce((a, b) => a + b, 0)),
+        },
+      );
       disposeOptimizer(opt);
       // onBatch reports running means; ours[] holds each step's own loss.
-      for (let i = 0; i < steps; i++) expect(Math.abs(ours[i] - theirLosses[i]), `step ${i + 1}: app ${ours[i]}, kit ${theirLosses[i]}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(ours[i])));
+      for (let i = 0; i < steps; i++)
+        expect(Math.abs(ours[i] - theirLosses[i]), `step ${i + 1}: app ${ours[i]}, kit ${theirLosses[i]}`).toBeLessThan(
+          1e-4 * Math.max(1, Math.abs(ours[i])),
+        );
 
       const after = new Float32Array(new Uint8Array(readFileSync(join(sub, 'after.bin'))).buffer);
       const mine = new Float32Array(model.getWeights().flatMap((w) => Array.from(w.dataSync())));

@@ -14,7 +14,11 @@ import { writeSyntheticKit } from '../kit/synthetic-kit';
 const { python, reason } = findTorchPython();
 
 function train(dir: string, ...args: string[]) {
-  const r = spawnSync(python!, ['train.py', '--threads', '1', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const r = spawnSync(python!, ['train.py', '--threads', '1', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
   return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -40,18 +44,36 @@ describe.skipIf(!python)(`kit train.py (${reason})`, () => {
     await tf.setBackend('cpu');
     const modelJson = JSON.parse(readFileSync(join(dir, 'out/model.json'), 'utf8'));
     const weights = readFileSync(join(dir, 'out/weights.bin'));
-    const model = await tf.loadLayersModel(tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }));
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      }),
+    );
     const x = decodeNpy(new Uint8Array(readFileSync(join(dir, 'data/test_x.npy'))));
     const y = decodeNpy(new Uint8Array(readFileSync(join(dir, 'data/test_y.npy')))).data;
-    const predicted = tf.tidy(() => (model.predict(tf.tensor4d(Float32Array.from(x.data, (v) => v / 255), x.shape as [number, number, number, number])) as tf.Tensor).argMax(1).dataSync());
+    const predicted = tf.tidy(() =>
+      (
+        model.predict(
+          tf.tensor4d(
+            Float32Array.from(x.data, (v) => v / 255),
+            x.shape as [number, number, number, number],
+          ),
+        ) as tf.Tensor
+      )
+        .argMax(1)
+        .dataSync(),
+    );
     model.dispose();
     const accuracy = Array.from(predicted).reduce((n: number, p: number, i: number) => n + (p === y[i] ? 1 : 0), 0) / y.length;
     expect(Math.abs(accuracy - metrics.testAccuracy)).toBeLessThanOrEqual(0.005);
 
-    const check = spawnSync(python!, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("onnx ok")', join(dir, 'out/model.onnx')], { encoding: 'utf8' });
+    const check = spawnSync(
+      python!,
+      ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("onnx ok")', join(dir, 'out/model.onnx')],
+      { encoding: 'utf8' },
+    );
     if (check.status === 0) expect(check.stdout).toContain('onnx ok');
     else console.warn(`[kit tests] onnx checker not run: ${check.stderr.trim().split('\n').pop()}`);
   }, 180_000);
@@ -69,12 +91,25 @@ describe.skipIf(!python)(`kit train.py (${reason})`, () => {
     ].join('\n');
     const r = spawnSync(python!, ['-c', script, JSON.stringify(losses)], { cwd: dir, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const [steps, nan] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const [steps, nan] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(steps).toEqual([
-      [true, false, 0.002], [true, false, 0.002], [false, false, 0.002], [false, false, 0.001], [true, false, 0.001],
-      [false, false, 0.001], [false, false, 0.0005], [false, false, 0.0005], [false, true, 0.00025],
+      [true, false, 0.002],
+      [true, false, 0.002],
+      [false, false, 0.002],
+      [false, false, 0.001],
+      [true, false, 0.001],
+      [false, false, 0.001],
+      [false, false, 0.0005],
+      [false, false, 0.0005],
+      [false, true, 0.00025],
     ]);
-    expect(nan).toEqual([[false, false], [false, false]]); // a NaN loss never counts as an improvement
+    expect(nan).toEqual([
+      [false, false],
+      [false, false],
+    ]); // a NaN loss never counts as an improvement
   });
 
   it('refuses a damaged data file and a malformed job.json, with the reason', () => {

@@ -38,9 +38,15 @@ describe('acquire', () => {
   }
 
   it('only the random parts depend on the seed', () => {
-    expect(acquire(input, { strategy: 'margin', batchSize: 30, seed: 1 })).toEqual(acquire(input, { strategy: 'margin', batchSize: 30, seed: 2 }));
-    expect(acquire(input, { strategy: 'random', batchSize: 30, seed: 1 })).not.toEqual(acquire(input, { strategy: 'random', batchSize: 30, seed: 2 }));
-    expect(acquire(input, { strategy: 'badge', batchSize: 30, seed: 1 })).not.toEqual(acquire(input, { strategy: 'badge', batchSize: 30, seed: 2 }));
+    expect(acquire(input, { strategy: 'margin', batchSize: 30, seed: 1 })).toEqual(
+      acquire(input, { strategy: 'margin', batchSize: 30, seed: 2 }),
+    );
+    expect(acquire(input, { strategy: 'random', batchSize: 30, seed: 1 })).not.toEqual(
+      acquire(input, { strategy: 'random', batchSize: 30, seed: 2 }),
+    );
+    expect(acquire(input, { strategy: 'badge', batchSize: 30, seed: 1 })).not.toEqual(
+      acquire(input, { strategy: 'badge', batchSize: 30, seed: 2 }),
+    );
   });
 
   it('a random share takes the informative rows first and fills the rest at random', () => {
@@ -54,11 +60,17 @@ describe('acquire', () => {
 
   it('caps the batch at the pool, and strategies needing features fall back to margin without them', () => {
     const small = pool(6, 3, 4, 2);
-    expect(acquire({ probs: small.probs, numClasses: 3, features: null, dim: 0 }, { strategy: 'badge', batchSize: 10, seed: 1 }).sort()).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(acquire({ probs: small.probs, numClasses: 3, features: null, dim: 0 }, { strategy: 'badge', batchSize: 3, seed: 1 })).toEqual(rankByUncertainty(small.probs, 3, 'margin').slice(0, 3));
+    expect(
+      acquire({ probs: small.probs, numClasses: 3, features: null, dim: 0 }, { strategy: 'badge', batchSize: 10, seed: 1 }).sort(),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(acquire({ probs: small.probs, numClasses: 3, features: null, dim: 0 }, { strategy: 'badge', batchSize: 3, seed: 1 })).toEqual(
+      rankByUncertainty(small.probs, 3, 'margin').slice(0, 3),
+    );
     expect(acquire(input, { strategy: 'margin', batchSize: 0, seed: 1 })).toEqual([]);
     expect(needsFeatures('badge') && needsFeatures('margin-kcenter') && !needsFeatures('balanced-margin')).toBe(true);
-    expect(() => acquire({ probs, numClasses: 5, features: new Float32Array(16), dim: 8 }, { strategy: 'badge', batchSize: 3, seed: 1 })).toThrow(/rows/);
+    expect(() =>
+      acquire({ probs, numClasses: 5, features: new Float32Array(16), dim: 8 }, { strategy: 'badge', batchSize: 3, seed: 1 }),
+    ).toThrow(/rows/);
   });
 });
 
@@ -79,7 +91,7 @@ describe('balancedMargin', () => {
     expect(picked[0]).toBe(ranked[0]);
   });
 
-  it('gives a scarce class\'s turns to the others, and breaks exact ties by row index', () => {
+  it("gives a scarce class's turns to the others, and breaks exact ties by row index", () => {
     // Six identical rows predicted class 0, two identical rows predicted class 1.
     const probs = new Float32Array([0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.6, 0.4, 0.3, 0.7, 0.3, 0.7]);
     expect(balancedMargin(probs, 2, 6)).toEqual([0, 6, 1, 7, 2, 3]);

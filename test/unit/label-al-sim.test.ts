@@ -38,7 +38,14 @@ const cfg: SimConfig = { start: 6, step: 6, end: 18, schedule: { mode: 'warm', f
 async function weightsAfterRound(data: SimData, seed: number): Promise<Float32Array> {
   const model = buildModel({ kind: 'cnn', inputSize: SIDE, channels: 1, numClasses: CLASSES, dropout: 0.5, filters: 4 }, 1);
   try {
-    await trainRound(model, data, Array.from({ length: 24 }, (_, i) => i), { ...DEFAULT_SETTINGS, ...settings, augmentation: 0.6, dropout: 0.5 }, 6, seed);
+    await trainRound(
+      model,
+      data,
+      Array.from({ length: 24 }, (_, i) => i),
+      { ...DEFAULT_SETTINGS, ...settings, augmentation: 0.6, dropout: 0.5 },
+      6,
+      seed,
+    );
     const parts = await Promise.all(model.getWeights().map((w) => w.data() as Promise<Float32Array>));
     return Float32Array.from(parts.flatMap((p) => Array.from(p)));
   } finally {
@@ -88,7 +95,11 @@ describe('the active-learning simulation is deterministic', () => {
 
 describe('labelsToReach', () => {
   it('interpolates between measured points, and says null when never reached', () => {
-    const curve = [{ labels: 50, accuracy: 0.7 }, { labels: 100, accuracy: 0.8 }, { labels: 150, accuracy: 0.9 }];
+    const curve = [
+      { labels: 50, accuracy: 0.7 },
+      { labels: 100, accuracy: 0.8 },
+      { labels: 150, accuracy: 0.9 },
+    ];
     expect(labelsToReach(curve, 0.85)).toBe(125);
     expect(labelsToReach(curve, 0.6)).toBe(50);
     expect(labelsToReach(curve, 0.95)).toBeNull();

@@ -14,8 +14,22 @@ import { conflictText, leftOutOfTraining } from '../../src/lib/data/dataset-stat
 
 function sample(id: string, label: string | null, extra: Partial<SampleRecord> = {}): SampleRecord {
   return {
-    projectId: 'p', id, fileName: `${id}.png`, path: `${id}.png`, label, labelSource: label ? { kind: 'folder' } : null, labeledAt: label ? 1 : null,
-    width: 8, height: 8, mime: 'image/png', bytes: 10, split: 'unassigned', addedAt: 1, importId: 'i', flags: [], ...extra,
+    projectId: 'p',
+    id,
+    fileName: `${id}.png`,
+    path: `${id}.png`,
+    label,
+    labelSource: label ? { kind: 'folder' } : null,
+    labeledAt: label ? 1 : null,
+    width: 8,
+    height: 8,
+    mime: 'image/png',
+    bytes: 10,
+    split: 'unassigned',
+    addedAt: 1,
+    importId: 'i',
+    flags: [],
+    ...extra,
   };
 }
 
@@ -46,7 +60,13 @@ describe('resolveConflicts', () => {
   });
 
   it('uses the existing spelling for a label differing only in case', () => {
-    const cs = resolveConflicts([sample('x', 'Circle', { flags: ['conflict'], conflictLabels: ['Circle', 'square'] })], ['x'], 'Circle', 5, ['circle', 'square']);
+    const cs = resolveConflicts(
+      [sample('x', 'Circle', { flags: ['conflict'], conflictLabels: ['Circle', 'square'] })],
+      ['x'],
+      'Circle',
+      5,
+      ['circle', 'square'],
+    );
     expect(cs.changes[0].after.label).toBe('circle');
     expect(cs.classesAfter).toEqual(['circle', 'square']);
   });
@@ -58,7 +78,9 @@ describe('resolveConflicts', () => {
 
 describe('conflictText and leftOutOfTraining', () => {
   it('names both labels once each', () => {
-    expect(conflictText(sample('a', 'circle', { flags: ['conflict'], conflictLabels: ['circle', 'square'] }))).toBe('“circle” and “square”');
+    expect(conflictText(sample('a', 'circle', { flags: ['conflict'], conflictLabels: ['circle', 'square'] }))).toBe(
+      '“circle” and “square”',
+    );
     expect(conflictText(sample('b', null, { flags: ['conflict'], conflictLabels: ['a', 'b', 'c'] }))).toBe('“a”, “b” and “c”');
     expect(conflictText(sample('c', 'circle'))).toBe('');
   });
@@ -102,13 +124,21 @@ describe('writeLabels with a conflict change', () => {
     expect(stored.conflictLabels).toEqual(['triangle', 'square']);
 
     const cs = resolveConflicts([stored], [stored.id], 'square', 9, ['triangle']);
-    await writeLabels(p.id, cs.changes.map((c) => ({ id: c.id, ...c.after })), { before: cs.classesBefore, after: cs.classesAfter });
+    await writeLabels(
+      p.id,
+      cs.changes.map((c) => ({ id: c.id, ...c.after })),
+      { before: cs.classesBefore, after: cs.classesAfter },
+    );
     [stored] = (await listSamples(p.id)).samples;
     expect(stored).toMatchObject({ label: 'square', labelSource: { kind: 'human' }, flags: [] });
     expect(stored.conflictLabels).toBeUndefined();
 
     const undo = invertChangeSet(cs);
-    await writeLabels(p.id, undo.changes.map((c) => ({ id: c.id, ...c.after })), { before: undo.classesBefore, after: undo.classesAfter });
+    await writeLabels(
+      p.id,
+      undo.changes.map((c) => ({ id: c.id, ...c.after })),
+      { before: undo.classesBefore, after: undo.classesAfter },
+    );
     [stored] = (await listSamples(p.id)).samples;
     expect(stored).toMatchObject({ label: 'triangle', flags: ['conflict'], conflictLabels: ['triangle', 'square'] });
   });

@@ -53,7 +53,9 @@ describe('parseLabelsCsv', () => {
   });
 
   it('defaults the source to csv without a source column, and understands ";" re-saves', () => {
-    expect(parseLabelsCsv('filename,label\na.png,cat\n').rows).toEqual([{ line: 2, filename: 'a.png', label: 'cat', source: { kind: 'csv' } }]);
+    expect(parseLabelsCsv('filename,label\na.png,cat\n').rows).toEqual([
+      { line: 2, filename: 'a.png', label: 'cat', source: { kind: 'csv' } },
+    ]);
     expect(parseLabelsCsv('filename;label;source;confidence\n"a;b.png";cat;model-auto:v9;0.99\n').rows).toEqual([
       { line: 2, filename: 'a;b.png', label: 'cat', source: model('v9', 0.99, 'auto') },
     ]);
@@ -163,7 +165,9 @@ describe('planLabelImport', () => {
   });
 
   it('applies none of the rows naming one sample with different labels or sources', () => {
-    const p = plan(['filename,label,source', 'dogs/b.png,cat,human', 'c.png,cat,human', 'b.png,dog,human', 'dogs/b.png,cat,folder'].join('\n'));
+    const p = plan(
+      ['filename,label,source', 'dogs/b.png,cat,human', 'c.png,cat,human', 'b.png,dog,human', 'dogs/b.png,cat,folder'].join('\n'),
+    );
     expect(p.changes).toEqual([{ id: 's4', label: 'cat', source: { kind: 'human' } }]);
     expect(p.report.map((r) => [r.line, r.status])).toEqual([
       [2, 'conflict'],
@@ -171,7 +175,9 @@ describe('planLabelImport', () => {
       [4, 'conflict'],
       [5, 'conflict'],
     ]);
-    expect(p.report[0].reason).toMatch(/dogs\/b.png is listed with different labels: cat \[human\] \(line 2\), dog \[human\] \(line 4\), cat \[folder\] \(line 5\)/);
+    expect(p.report[0].reason).toMatch(
+      /dogs\/b.png is listed with different labels: cat \[human\] \(line 2\), dog \[human\] \(line 4\), cat \[folder\] \(line 5\)/,
+    );
   });
 
   it('applies a repeated identical row once', () => {
@@ -184,7 +190,9 @@ describe('planLabelImport', () => {
   });
 
   it('calls a row unchanged only when label and source both match', () => {
-    const p = plan(['filename,label,source,confidence', 'c.png,cat,model:v1,0.9', 'cats/a.png,cat,human,', 'dogs/a.png,dog,folder,'].join('\n'));
+    const p = plan(
+      ['filename,label,source,confidence', 'c.png,cat,model:v1,0.9', 'cats/a.png,cat,human,', 'dogs/a.png,dog,folder,'].join('\n'),
+    );
     expect(p.report.map((r) => r.status)).toEqual(['unchanged', 'applied', 'unchanged']);
     expect(plan('filename,label,source,confidence\nc.png,cat,model-auto:v1,0.9\n').report[0].status).toBe('applied');
     expect(plan('filename,label,source,confidence\nc.png,cat,model:v1,0.90001\n').report[0].status).toBe('applied');

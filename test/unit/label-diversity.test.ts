@@ -110,6 +110,8 @@ describe('selectBatch', () => {
   it('falls back to uncertainty without embeddings, and returns nothing for an empty batch', () => {
     expect(selectBatch(probs, 2, null, dim, { strategy: 'entropy', batchSize: 3, diversity: true })).toEqual([0, 1, 2]);
     expect(selectBatch(probs, 2, emb, dim, { strategy: 'entropy', batchSize: 0, diversity: true })).toEqual([]);
-    expect(() => selectBatch(probs, 2, emb.subarray(0, dim * 10), dim, { strategy: 'margin', batchSize: 3, diversity: true })).toThrow(/rows/);
+    expect(() => selectBatch(probs, 2, emb.subarray(0, dim * 10), dim, { strategy: 'margin', batchSize: 3, diversity: true })).toThrow(
+      /rows/,
+    );
   });
 });

@@ -49,7 +49,9 @@ describe('findLabelErrors', () => {
       const caughtInTop = top.filter((x) => flipped.has(x.index)).length;
       // Argmax disagreements widen the list; precision is judged where people look: the top.
       const precision = top.filter((x) => flipped.has(x.index)).length / top.length;
-      console.log(`seed ${seed}: ${issues.length} flagged, ${caughtInTop}/${flipped.size} flips in the top ${top.length}, precision ${precision.toFixed(2)}`);
+      console.log(
+        `seed ${seed}: ${issues.length} flagged, ${caughtInTop}/${flipped.size} flips in the top ${top.length}, precision ${precision.toFixed(2)}`,
+      );
       expect(caughtInTop).toBeGreaterThanOrEqual(0.8 * flipped.size);
       expect(precision).toBeGreaterThanOrEqual(0.7);
       // Flips outrank the samples the model merely finds ambiguous.
@@ -67,11 +69,16 @@ describe('findLabelErrors', () => {
   it('reports the documented fields and orders by normalised margin', () => {
     // Class 0: given to rows 0-2 (mean p0 = .6); class 1: rows 3-4 (mean p1 = .7).
     const probs = new Float32Array([
-      0.9, 0.1, // fine
-      0.5, 0.5, // p0 .5 < .6 and p1 .5 < .7: no confident class, not flagged
-      0.4, 0.6, // p1 .6 < .7: not confident either
-      0.2, 0.8, // fine
-      0.4, 0.6, // given 1 but p1 .6 < .7, p0 .4 < .6: not flagged
+      0.9,
+      0.1, // fine
+      0.5,
+      0.5, // p0 .5 < .6 and p1 .5 < .7: no confident class, not flagged
+      0.4,
+      0.6, // p1 .6 < .7: not confident either
+      0.2,
+      0.8, // fine
+      0.4,
+      0.6, // given 1 but p1 .6 < .7, p0 .4 < .6: not flagged
     ]);
     expect(findLabelErrors(probs, [0, 0, 0, 1, 1], 2, { includeArgmaxDisagreements: false })).toEqual([]);
 

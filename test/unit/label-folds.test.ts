@@ -15,7 +15,13 @@ const spread = (c: number[]): number => Math.max(...c) - Math.min(...c);
 describe('stratifiedFolds', () => {
   // Classes of 50, 23, 7 and 3 members, interleaved.
   const labels: number[] = [];
-  for (const [cls, n] of [[2, 50], [0, 23], [5, 7], [9, 3]]) for (let i = 0; i < n; i++) labels.push(cls);
+  for (const [cls, n] of [
+    [2, 50],
+    [0, 23],
+    [5, 7],
+    [9, 3],
+  ])
+    for (let i = 0; i < n; i++) labels.push(cls);
   shuffleInPlace(labels, mulberry32(5));
 
   it('balances every class and the folds overall', () => {

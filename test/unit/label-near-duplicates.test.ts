@@ -56,21 +56,54 @@ describe('findDisagreeingDuplicates', () => {
   it('keeps only the best maxPairs, deterministically on ties', () => {
     // Twelve identical rows with labels 0..11: 66 pairs, all at similarity 1.
     const same = new Float32Array(12 * 4).fill(2);
-    const all = findDisagreeingDuplicates(same, 4, Array.from({ length: 12 }, (_, i) => i), 0.97, 1000);
+    const all = findDisagreeingDuplicates(
+      same,
+      4,
+      Array.from({ length: 12 }, (_, i) => i),
+      0.97,
+      1000,
+    );
     expect(all).toHaveLength(66);
-    const five = findDisagreeingDuplicates(same, 4, Array.from({ length: 12 }, (_, i) => i), 0.97, 5);
+    const five = findDisagreeingDuplicates(
+      same,
+      4,
+      Array.from({ length: 12 }, (_, i) => i),
+      0.97,
+      5,
+    );
     expect(five).toEqual(all.slice(0, 5));
-    expect(five.map((p) => [p.a, p.b])).toEqual([[0, 1], [0, 2], [0, 3], [0, 4], [0, 5]]);
-    expect(findDisagreeingDuplicates(same, 4, Array.from({ length: 12 }, (_, i) => i), 0.97, 0)).toEqual([]);
+    expect(five.map((p) => [p.a, p.b])).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [0, 4],
+      [0, 5],
+    ]);
+    expect(
+      findDisagreeingDuplicates(
+        same,
+        4,
+        Array.from({ length: 12 }, (_, i) => i),
+        0.97,
+        0,
+      ),
+    ).toEqual([]);
   });
 
   it('works for a dimension that is not a multiple of 4', () => {
     const rows = randomRows(40, 7, 6);
     plantCopy(rows, 7, 3, 31, 7);
-    const pairs = findDisagreeingDuplicates(rows, 7, Array.from({ length: 40 }, (_, i) => i), 0.97);
+    const pairs = findDisagreeingDuplicates(
+      rows,
+      7,
+      Array.from({ length: 40 }, (_, i) => i),
+      0.97,
+    );
     expect(pairs.map((p) => [p.a, p.b])).toContainEqual([3, 31]);
     const dot = (i: number, j: number) => {
-      let s = 0, a = 0, b = 0;
+      let s = 0,
+        a = 0,
+        b = 0;
       for (let d = 0; d < 7; d++) {
         s += rows[i * 7 + d] * rows[j * 7 + d];
         a += rows[i * 7 + d] ** 2;
@@ -83,9 +116,7 @@ describe('findDisagreeingDuplicates', () => {
 
   it('ignores zero and broken rows', () => {
     const rows = new Float32Array([0, 0, 0, 0, Number.NaN, 1, Number.NaN, 1]);
-    expect(findDisagreeingDuplicates(rows, 2, [0, 1, 2, 3], -1)).toEqual([
-      { a: 0, b: 1, similarity: 0 },
-    ]);
+    expect(findDisagreeingDuplicates(rows, 2, [0, 1, 2, 3], -1)).toEqual([{ a: 0, b: 1, similarity: 0 }]);
   });
 
   // Correctness at full size only: its speed is printed, not asserted (timed assertions flake on

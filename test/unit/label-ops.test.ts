@@ -72,7 +72,11 @@ describe('assignLabels', () => {
     expect(cs.description).toBe('custom');
     const un = assignLabels(samples, ['a', 'd'], null, { kind: 'human' }, 5, classes);
     expect(un.changes).toEqual([
-      { id: 'a', before: { label: 'cat', labelSource: { kind: 'folder' }, labeledAt: 100 }, after: { label: null, labelSource: null, labeledAt: null } },
+      {
+        id: 'a',
+        before: { label: 'cat', labelSource: { kind: 'folder' }, labeledAt: 100 },
+        after: { label: null, labelSource: null, labeledAt: null },
+      },
     ]);
     expect(un.description).toBe('Remove the label from 1 image');
     expectUndoRestores(samples, un);
@@ -121,7 +125,11 @@ describe('mergeClasses', () => {
     const samples = fixture();
     const cs = mergeClasses(samples, ['kitten', 'cat'], 'cat', classes, 999);
     expect(cs.changes).toEqual([
-      { id: 'e', before: { label: 'kitten', labelSource: { kind: 'csv' }, labeledAt: 400 }, after: { label: 'cat', labelSource: { kind: 'human' }, labeledAt: 999 } },
+      {
+        id: 'e',
+        before: { label: 'kitten', labelSource: { kind: 'csv' }, labeledAt: 400 },
+        after: { label: 'cat', labelSource: { kind: 'human' }, labeledAt: 999 },
+      },
     ]);
     expect(cs.classesAfter).toEqual(['cat', 'dog']);
     expect(cs.description).toBe('Merge “kitten” into “cat”');

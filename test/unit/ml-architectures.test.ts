@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildModel, DEFAULT_CNN, defaultArchitecture, describeArchitecture, scaledFilters, validateArchitecture,
+  buildModel,
+  DEFAULT_CNN,
+  defaultArchitecture,
+  describeArchitecture,
+  scaledFilters,
+  validateArchitecture,
   type ArchitectureConfig,
 } from '../../src/lib/ml/architectures';
 
@@ -49,7 +54,10 @@ describe('architectures', () => {
   });
 
   it('MobileNet at 224 px keeps a 7x7 map; at 32 px never goes below 2x2', () => {
-    for (const [size, spatial] of [[224, 7], [32, 2]] as const) {
+    for (const [size, spatial] of [
+      [224, 7],
+      [32, 2],
+    ] as const) {
       const model = buildModel({ kind: 'mobilenet', inputSize: size, channels: 3, numClasses: 2, dropout: 0, widthMultiplier: 0.25 }, 1);
       const gap = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D')!;
       expect((gap.input as tf.SymbolicTensor).shape.slice(1, 3)).toEqual([spatial, spatial]);
@@ -61,7 +69,9 @@ describe('architectures', () => {
   });
 
   it('builds an MLP and a transfer head', () => {
-    expect(check({ kind: 'mlp', inputSize: 8, channels: 1, numClasses: 2, dropout: 0.2, hidden: [16, 8] })).toBe(64 * 16 + 16 + 16 * 8 + 8 + 8 * 2 + 2);
+    expect(check({ kind: 'mlp', inputSize: 8, channels: 1, numClasses: 2, dropout: 0.2, hidden: [16, 8] })).toBe(
+      64 * 16 + 16 + 16 * 8 + 8 + 8 * 2 + 2,
+    );
     expect(check({ kind: 'head', embeddingSize: 32, numClasses: 3, dropout: 0, hidden: 0 })).toBe(32 * 3 + 3);
     expect(check({ ...(defaultArchitecture('head', 4, 64) as ArchitectureConfig) })).toBe(64 * 100 + 100 + 100 * 4 + 4);
   });
@@ -70,7 +80,11 @@ describe('architectures', () => {
     const cfg: ArchitectureConfig = { kind: 'mlp', inputSize: 4, channels: 1, numClasses: 3, dropout: 0, hidden: [16, 16] };
     const before = tf.memory().numTensors;
     const [a, b, c] = [buildModel(cfg, 7), buildModel(cfg, 7), buildModel(cfg, 8)];
-    const kernels = (m: tf.LayersModel) => m.getWeights().filter((w) => w.shape.length === 2).map((w) => Array.from(w.dataSync()));
+    const kernels = (m: tf.LayersModel) =>
+      m
+        .getWeights()
+        .filter((w) => w.shape.length === 2)
+        .map((w) => Array.from(w.dataSync()));
     expect(kernels(a)).toEqual(kernels(b));
     expect(kernels(a)).not.toEqual(kernels(c));
     const [k1, k2] = kernels(a);

@@ -1,14 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { backboneDisplayName, backboneInputShape, checkBackboneUrl, embeddingCut, embeddingSummary, normalizePixels, weightUrl } from '../../src/lib/ml/backbone';
+import {
+  backboneDisplayName,
+  backboneInputShape,
+  checkBackboneUrl,
+  embeddingCut,
+  embeddingSummary,
+  normalizePixels,
+  weightUrl,
+} from '../../src/lib/ml/backbone';
 import { restoreBackbone } from '../../src/db/restore';
 
 describe('embeddingCut', () => {
   it('drops a softmax Dense classifier and the Dropout before it', () => {
-    expect(embeddingCut([{ className: 'Conv2D' }, { className: 'GlobalAveragePooling2D' }, { className: 'Dense', activation: 'softmax' }])).toBe(1);
+    expect(
+      embeddingCut([{ className: 'Conv2D' }, { className: 'GlobalAveragePooling2D' }, { className: 'Dense', activation: 'softmax' }]),
+    ).toBe(1);
     expect(embeddingCut([{ className: 'Flatten' }, { className: 'Dropout' }, { className: 'Dense', activation: 'softmax' }])).toBe(2);
   });
   it('drops Dense + Activation(softmax) together', () => {
-    expect(embeddingCut([{ className: 'GlobalAveragePooling2D' }, { className: 'Dense', activation: 'linear' }, { className: 'Activation', activation: 'softmax' }])).toBe(2);
+    expect(
+      embeddingCut([
+        { className: 'GlobalAveragePooling2D' },
+        { className: 'Dense', activation: 'linear' },
+        { className: 'Activation', activation: 'softmax' },
+      ]),
+    ).toBe(2);
   });
   it('keeps a model that already ends in features', () => {
     expect(embeddingCut([{ className: 'Conv2D' }, { className: 'GlobalAveragePooling2D' }])).toBe(0);
@@ -71,12 +87,26 @@ describe('labels', () => {
 });
 
 describe('restoreBackbone', () => {
-  const good = { id: 'b1', name: 'Net', format: 'layers-model', inputShape: [32, 32, 3], embeddingSize: 16, normalization: '-1..1', createdAt: 5, source: 'zip' };
+  const good = {
+    id: 'b1',
+    name: 'Net',
+    format: 'layers-model',
+    inputShape: [32, 32, 3],
+    embeddingSize: 16,
+    normalization: '-1..1',
+    createdAt: 5,
+    source: 'zip',
+  };
   it('keeps a valid record', () => {
     expect(restoreBackbone(good)).toEqual(good);
   });
   it('repairs unknown enums and drops unusable records', () => {
-    expect(restoreBackbone({ ...good, format: 'x', normalization: 'x', source: 'x', name: '' })).toMatchObject({ format: 'layers-model', normalization: '0..1', source: 'zip', name: 'Backbone' });
+    expect(restoreBackbone({ ...good, format: 'x', normalization: 'x', source: 'x', name: '' })).toMatchObject({
+      format: 'layers-model',
+      normalization: '0..1',
+      source: 'zip',
+      name: 'Backbone',
+    });
     expect(restoreBackbone({ ...good, inputShape: [32, 32] })).toBeNull();
     expect(restoreBackbone({ ...good, embeddingSize: 0 })).toBeNull();
     expect(restoreBackbone(null)).toBeNull();

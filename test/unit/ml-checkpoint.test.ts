@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
-import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights, type WeightsBlob } from '../../src/lib/ml/checkpoint';
+import {
+  allFinite,
+  captureOptimizer,
+  captureWeights,
+  restoreOptimizer,
+  restoreWeights,
+  type WeightsBlob,
+} from '../../src/lib/ml/checkpoint';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -102,7 +109,11 @@ describe('checkpoint', () => {
     await restoreOptimizer(opt, sgd!);
     opt.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    const fake = { getWeights: async () => { throw new Error('not implemented'); } } as unknown as tf.Optimizer;
+    const fake = {
+      getWeights: async () => {
+        throw new Error('not implemented');
+      },
+    } as unknown as tf.Optimizer;
     expect(await captureOptimizer(fake)).toBeNull();
   });
 });

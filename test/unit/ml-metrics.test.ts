@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  accuracy, calibrationBins, confusionMatrix, evaluate, expectedCalibrationError, logLoss, macroF1,
-  mostConfidentlyWrong, perClassMetrics,
+  accuracy,
+  calibrationBins,
+  confusionMatrix,
+  evaluate,
+  expectedCalibrationError,
+  logLoss,
+  macroF1,
+  mostConfidentlyWrong,
+  perClassMetrics,
 } from '../../src/lib/ml/metrics';
 
 // 3 classes, 6 samples; predicted = [0, 1, 1, 2, 2, 0], correct = [y, n, y, n, y, n].
 const yTrue = [0, 0, 1, 1, 2, 2];
-const probs = new Float32Array([
-  0.7, 0.2, 0.1,
-  0.2, 0.5, 0.3,
-  0.1, 0.8, 0.1,
-  0.1, 0.3, 0.6,
-  0.05, 0.05, 0.9,
-  0.9, 0.05, 0.05,
-]);
+const probs = new Float32Array([0.7, 0.2, 0.1, 0.2, 0.5, 0.3, 0.1, 0.8, 0.1, 0.1, 0.3, 0.6, 0.05, 0.05, 0.9, 0.9, 0.05, 0.05]);
 
 describe('metrics', () => {
   it('confusion matrix has true rows and predicted columns', () => {

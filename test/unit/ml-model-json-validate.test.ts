@@ -9,10 +9,19 @@ beforeAll(async () => {
 });
 
 const dense = (name: string, units: number) => ({ class_name: 'Dense', config: { name, units, activation: 'relu' } });
-function modelJson(layers: unknown[], weights: unknown[] = [{ name: 'd/kernel', shape: [4, 2], dtype: 'float32' }], paths: unknown[] = ['group1-shard1of1.bin']) {
+function modelJson(
+  layers: unknown[],
+  weights: unknown[] = [{ name: 'd/kernel', shape: [4, 2], dtype: 'float32' }],
+  paths: unknown[] = ['group1-shard1of1.bin'],
+) {
   return {
     format: 'layers-model',
-    modelTopology: { class_name: 'Sequential', config: { name: 'seq', layers }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { name: 'seq', layers },
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    },
     weightsManifest: [{ paths, weights }],
   };
 }
@@ -26,21 +35,28 @@ function reason(json: unknown, opts?: { maxParams?: number }): string {
 describe('validateModelJson: accepts real TF.js models', () => {
   it.each(['cnn', 'mobilenet'] as const)('a %s saved by TF.js itself', async (kind) => {
     const before = tf.memory().numTensors;
-    const model = buildModel(kind === 'cnn'
-      ? { kind, inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25 }
-      : { kind, inputSize: 32, channels: 3, numClasses: 4, dropout: 0.2, widthMultiplier: 0.25 }, 1);
+    const model = buildModel(
+      kind === 'cnn'
+        ? { kind, inputSize: 28, channels: 1, numClasses: 10, dropout: 0.25 }
+        : { kind, inputSize: 32, channels: 3, numClasses: 4, dropout: 0.2, widthMultiplier: 0.25 },
+      1,
+    );
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    const json = JSON.parse(JSON.stringify({
-      format: 'layers-model',
-      modelTopology: artifacts!.modelTopology,
-      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts!.weightSpecs }],
-    }));
+    const json = JSON.parse(
+      JSON.stringify({
+        format: 'layers-model',
+        modelTopology: artifacts!.modelTopology,
+        weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts!.weightSpecs }],
+      }),
+    );
     const r = validateModelJson(json);
     expect(r).toMatchObject({ ok: true, format: 'layers-model', weightFiles: ['group1-shard1of1.bin'] });
     if (!r.ok) return;
@@ -52,31 +68,62 @@ describe('validateModelJson: accepts real TF.js models', () => {
   });
 
   it('computes bytes for quantized weights and accepts graph models and Keras model_config', () => {
-    const q = validateModelJson(modelJson([dense('d', 2)], [
-      { name: 'a', shape: [10], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.1, min: -1 } },
-      { name: 'b', shape: [10], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.1, min: -1 } },
-      { name: 'c', shape: [10], dtype: 'float32', quantization: { dtype: 'float16' } },
-      { name: 'd', shape: [2, 5], dtype: 'int32' },
-      { name: 'e', shape: [3], dtype: 'bool' },
-    ]));
+    const q = validateModelJson(
+      modelJson(
+        [dense('d', 2)],
+        [
+          { name: 'a', shape: [10], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.1, min: -1 } },
+          { name: 'b', shape: [10], dtype: 'float32', quantization: { dtype: 'uint16', scale: 0.1, min: -1 } },
+          { name: 'c', shape: [10], dtype: 'float32', quantization: { dtype: 'float16' } },
+          { name: 'd', shape: [2, 5], dtype: 'int32' },
+          { name: 'e', shape: [3], dtype: 'bool' },
+        ],
+      ),
+    );
     expect(q).toMatchObject({ ok: true, expectedBytes: 10 + 20 + 20 + 40 + 3 });
     const graph = validateModelJson({ format: 'graph-model', modelTopology: { node: [{ op: 'Const' }] }, weightsManifest: [] });
     expect(graph).toMatchObject({ ok: true, format: 'graph-model', expectedBytes: 0 });
-    const keras = { modelTopology: { model_config: { class_name: 'Functional', config: { layers: [
-      { class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 3] } },
-      { class_name: 'Rescaling', config: { scale: 1 / 255 } },
-      { class_name: 'Sequential', config: { layers: [dense('inner', 4)] } },
-    ] } } }, weightsManifest: [] };
+    const keras = {
+      modelTopology: {
+        model_config: {
+          class_name: 'Functional',
+          config: {
+            layers: [
+              { class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 3] } },
+              { class_name: 'Rescaling', config: { scale: 1 / 255 } },
+              { class_name: 'Sequential', config: { layers: [dense('inner', 4)] } },
+            ],
+          },
+        },
+      },
+      weightsManifest: [],
+    };
     expect(validateModelJson(keras).ok).toBe(true);
   });
 });
 
 describe('validateModelJson: model import never fetches', () => {
   it.each([
-    'http://evil.example/w.bin', 'https://evil.example/w.bin', 'HTTPS://evil.example/w.bin', '//evil.example/w.bin',
-    '/w.bin', '../w.bin', 'weights/../../w.bin', './w.bin', 'data:application/octet-stream;base64,AAAA',
-    'file:///etc/passwd', 'blob:https://x/1', 'javascript:alert(1)', 'C:\\w.bin', 'a\\b.bin', '%2e%2e/w.bin',
-    'w.bin?x=1', 'w.bin#frag', 'w\u0000.bin', '', 'a//b.bin',
+    'http://evil.example/w.bin',
+    'https://evil.example/w.bin',
+    'HTTPS://evil.example/w.bin',
+    '//evil.example/w.bin',
+    '/w.bin',
+    '../w.bin',
+    'weights/../../w.bin',
+    './w.bin',
+    'data:application/octet-stream;base64,AAAA',
+    'file:///etc/passwd',
+    'blob:https://x/1',
+    'javascript:alert(1)',
+    'C:\\w.bin',
+    'a\\b.bin',
+    '%2e%2e/w.bin',
+    'w.bin?x=1',
+    'w.bin#frag',
+    'w\u0000.bin',
+    '',
+    'a//b.bin',
   ])('refuses the weight path %j', (p) => {
     const r = reason(modelJson([dense('d', 2)], undefined, [p]));
     expect(r).toMatch(/weight path/i);
@@ -84,7 +131,8 @@ describe('validateModelJson: model import never fetches', () => {
   });
 
   it('accepts plain relative names, including a sub-folder', () => {
-    for (const p of ['group1-shard1of1.bin', 'weights/group1-shard1of2.bin', 'model (1).bin', 'modèle.bin']) expect(checkWeightPath(p)).toBeNull();
+    for (const p of ['group1-shard1of1.bin', 'weights/group1-shard1of2.bin', 'model (1).bin', 'modèle.bin'])
+      expect(checkWeightPath(p)).toBeNull();
     expect(checkWeightPath(42)).toMatch(/non-text/);
   });
 });
@@ -105,11 +153,33 @@ describe('validateModelJson: malformed model.json', () => {
     ['fractional dim', modelJson([dense('d', 2)], [{ name: 'w', shape: [1.5], dtype: 'float32' }]), /invalid shape/],
     ['text dim', modelJson([dense('d', 2)], [{ name: 'w', shape: ['3'], dtype: 'float32' }]), /invalid shape/],
     ['no name', modelJson([dense('d', 2)], [{ shape: [1], dtype: 'float32' }]), /no name/],
-    ['duplicate names', modelJson([dense('d', 2)], [{ name: 'w', shape: [1], dtype: 'float32' }, { name: 'w', shape: [1], dtype: 'float32' }]), /twice/],
-    ['bad quantization', modelJson([dense('d', 2)], [{ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'int4' } }]), /quantization/],
-    ['quantization without scale', modelJson([dense('d', 2)], [{ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8' } }]), /scale/],
+    [
+      'duplicate names',
+      modelJson(
+        [dense('d', 2)],
+        [
+          { name: 'w', shape: [1], dtype: 'float32' },
+          { name: 'w', shape: [1], dtype: 'float32' },
+        ],
+      ),
+      /twice/,
+    ],
+    [
+      'bad quantization',
+      modelJson([dense('d', 2)], [{ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'int4' } }]),
+      /quantization/,
+    ],
+    [
+      'quantization without scale',
+      modelJson([dense('d', 2)], [{ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8' } }]),
+      /scale/,
+    ],
     ['unknown layer', modelJson([{ class_name: 'Lambda', config: { name: 'x' } }]), /Unsupported layer type 'Lambda'/],
-    ['custom layer nested', modelJson([{ class_name: 'Sequential', config: { layers: [{ class_name: 'MyEvilLayer', config: {} }] } }]), /MyEvilLayer/],
+    [
+      'custom layer nested',
+      modelJson([{ class_name: 'Sequential', config: { layers: [{ class_name: 'MyEvilLayer', config: {} }] } }]),
+      /MyEvilLayer/,
+    ],
     ['layer without class', modelJson([{ config: {} }]), /class_name/],
     ['empty model', modelJson([]), /no layers/],
     ['absurd Dense', modelJson([dense('big', 1e9)]), /absurd size/],

@@ -42,7 +42,11 @@ async function trainOnce(seed: number): Promise<Uint8Array> {
     items,
     8,
     seed,
-    async (ids, at) => recordsToPixels(ids.map((id) => byId.get(id)!), { inputSize: SIDE, channels: 1, augment: { spec, seed: augmentSeed(seed, at.epoch, at.batch) } }),
+    async (ids, at) =>
+      recordsToPixels(
+        ids.map((id) => byId.get(id)!),
+        { inputSize: SIDE, channels: 1, augment: { spec, seed: augmentSeed(seed, at.epoch, at.batch) } },
+      ),
     (pixels, classes) => pixelsToBatch(pixels, classes, config, CLASSES),
   );
   const model = buildModel({ kind: 'cnn', inputSize: SIDE, channels: 1, numClasses: CLASSES, dropout: 0.5, filters: 4 }, seed);
@@ -79,7 +83,13 @@ describe('a seed reproduces a run', () => {
   });
 
   it('dropout seeds differ per step, layer and run seed', () => {
-    const seeds = new Set([dropoutSeed(1, 0, 0, 0), dropoutSeed(1, 0, 1, 0), dropoutSeed(1, 1, 0, 0), dropoutSeed(1, 0, 0, 1), dropoutSeed(2, 0, 0, 0)]);
+    const seeds = new Set([
+      dropoutSeed(1, 0, 0, 0),
+      dropoutSeed(1, 0, 1, 0),
+      dropoutSeed(1, 1, 0, 0),
+      dropoutSeed(1, 0, 0, 1),
+      dropoutSeed(2, 0, 0, 0),
+    ]);
     expect(seeds.size).toBe(5);
     expect(dropoutSeed(1, 2, 3, 0)).toBe(dropoutSeed(1, 2, 3, 0));
   });

@@ -12,7 +12,13 @@ export type StepResult = { weights: Float32Array[]; grads: Float32Array[]; after
  * SGD, not Adam: Adam's first step is lr * g / (|g| + eps), which turns float32 rounding in a
  * near-zero gradient element into a full-size difference. Checks that nothing leaked.
  */
-export async function gradsAndStep(backend: string, config: ArchitectureConfig, weights: Float32Array[] | null, data: { x: Float32Array; y: Float32Array }, n: number): Promise<StepResult> {
+export async function gradsAndStep(
+  backend: string,
+  config: ArchitectureConfig,
+  weights: Float32Array[] | null,
+  data: { x: Float32Array; y: Float32Array },
+  n: number,
+): Promise<StepResult> {
   if (config.kind === 'head') throw new Error('not an image model');
   await tf.setBackend(backend);
   const before = tf.memory().numTensors;

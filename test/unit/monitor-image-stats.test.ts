@@ -15,13 +15,21 @@ function image(w: number, h: number, gray: (x: number, y: number) => number): Ui
 
 describe('imageStats', () => {
   it('all black: brightness 0, contrast 0, sharpness 0', () => {
-    const s = imageStats(image(40, 20, () => 0), 40, 20);
+    const s = imageStats(
+      image(40, 20, () => 0),
+      40,
+      20,
+    );
     expect(s).toEqual({ brightness: 0, contrast: 0, sharpness: 0, width: 40, height: 20, aspect: 2 });
     expect(Object.keys(s).sort()).toEqual([...STAT_NAMES].sort());
   });
 
   it('half black, half white: brightness 0.5, contrast 0.5', () => {
-    const s = imageStats(image(10, 10, (x) => (x < 5 ? 0 : 255)), 10, 10);
+    const s = imageStats(
+      image(10, 10, (x) => (x < 5 ? 0 : 255)),
+      10,
+      10,
+    );
     expect(s.brightness).toBeCloseTo(0.5, 6);
     expect(s.contrast).toBeCloseTo(0.5, 6);
   });
@@ -34,7 +42,11 @@ describe('imageStats', () => {
   it('inverted image has brightness 1 - b and the same contrast', () => {
     const g = (x: number, y: number) => (x * 7 + y * 13) % 256;
     const a = imageStats(image(30, 30, g), 30, 30);
-    const b = imageStats(image(30, 30, (x, y) => 255 - g(x, y)), 30, 30);
+    const b = imageStats(
+      image(30, 30, (x, y) => 255 - g(x, y)),
+      30,
+      30,
+    );
     expect(b.brightness).toBeCloseTo(1 - a.brightness, 6);
     expect(b.contrast).toBeCloseTo(a.contrast, 6);
   });
@@ -42,8 +54,16 @@ describe('imageStats', () => {
   it('checkerboard is sharper than a smooth gradient', () => {
     // 64x64 so the downscale is the identity: a 1-px checkerboard would alias to a flat image when
     // nearest-neighbour downscaled by an even factor.
-    const checker = imageStats(image(64, 64, (x, y) => ((x + y) % 2) * 255), 64, 64);
-    const gradient = imageStats(image(64, 64, (x) => x * 4), 64, 64);
+    const checker = imageStats(
+      image(64, 64, (x, y) => ((x + y) % 2) * 255),
+      64,
+      64,
+    );
+    const gradient = imageStats(
+      image(64, 64, (x) => x * 4),
+      64,
+      64,
+    );
     // Each interior checker pixel's Laplacian is +-4: variance 16.
     expect(checker.sharpness).toBeCloseTo(16, 6);
     expect(gradient.sharpness).toBeLessThan(1e-4);
@@ -51,7 +71,11 @@ describe('imageStats', () => {
 
   it('bounds the sharpness cost with a 64x64 downscale', () => {
     // 8-px checker blocks survive the 2x nearest-neighbour downscale as 4-px blocks.
-    const big = imageStats(image(128, 128, (x, y) => ((Math.floor(x / 8) + Math.floor(y / 8)) % 2) * 255), 128, 128);
+    const big = imageStats(
+      image(128, 128, (x, y) => ((Math.floor(x / 8) + Math.floor(y / 8)) % 2) * 255),
+      128,
+      128,
+    );
     expect(big.sharpness).toBeGreaterThan(0.5);
     expect(big.aspect).toBe(1);
   });

@@ -117,10 +117,24 @@ describe('findCaseCollisions', () => {
 
 describe('isArchiveJunk (model, backbone and kit archives)', () => {
   it('skips macOS resource forks and Finder metadata at any depth, and nothing else', () => {
-    for (const junk of ['__MACOSX/model.json', 'export/__MACOSX/export/._model.json', '._model.json', 'dir/._weights.bin', '.DS_Store', 'export/.DS_Store']) {
+    for (const junk of [
+      '__MACOSX/model.json',
+      'export/__MACOSX/export/._model.json',
+      '._model.json',
+      'dir/._weights.bin',
+      '.DS_Store',
+      'export/.DS_Store',
+    ]) {
       expect(isArchiveJunk(junk), junk).toBe(true);
     }
-    for (const kept of ['model.json', 'export/group1-shard1of1.bin', 'my__MACOSX/model.json', 'a.DS_Store.json', 'x._y', '.hidden/model.json']) {
+    for (const kept of [
+      'model.json',
+      'export/group1-shard1of1.bin',
+      'my__MACOSX/model.json',
+      'a.DS_Store.json',
+      'x._y',
+      '.hidden/model.json',
+    ]) {
       expect(isArchiveJunk(kept), kept).toBe(false);
     }
   });

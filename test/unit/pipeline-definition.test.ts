@@ -111,20 +111,32 @@ describe('parsePipeline: what it accepts', () => {
     const cases: Array<[(json: Json) => void, string, string]> = [
       [(j) => (j.extra = 'x'), 'extra', '$'],
       [(j) => (stepOf(j, 'validate').settings = { minPerClass: 3, extra: 1 }), 'extra', '$.steps[0].settings'],
-      [(j) => (stepOf(j, 'train').settings = { mode: 'train', settings: { epochs: 3, unknownSetting: 1 } }), 'unknownSetting', '$.steps[4].settings.settings'],
-      [(j) => (stepOf(j, 'train').settings = { mode: 'train', settings: {}, plan: { ignored: true } }), 'ignored', '$.steps[4].settings.plan'],
+      [
+        (j) => (stepOf(j, 'train').settings = { mode: 'train', settings: { epochs: 3, unknownSetting: 1 } }),
+        'unknownSetting',
+        '$.steps[4].settings.settings',
+      ],
+      [
+        (j) => (stepOf(j, 'train').settings = { mode: 'train', settings: {}, plan: { ignored: true } }),
+        'ignored',
+        '$.steps[4].settings.plan',
+      ],
       [(j) => (j.steps[1].note = 'hi'), 'note', '$.steps[1]'],
       [(j) => (j.triggers[1].cron = '* * *'), 'cron', '$.triggers[1]'],
     ];
     for (const [edit, key, path] of cases) {
       const json = raw();
       edit(json);
-      expect(errorsOf(json)).toEqual([`The pipeline file has an unknown key "${key}" at ${path}; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).`]);
+      expect(errorsOf(json)).toEqual([
+        `The pipeline file has an unknown key "${key}" at ${path}; unknown keys are refused, not ignored (a file from a newer Trainyard says so by its version number).`,
+      ]);
       expect(errorsOf(JSON.stringify(json))).toHaveLength(1);
     }
     const json = raw();
     stepOf(json, 'preprocess').settings.augmentation = { rotation: 5, twirl: 1 };
-    expect(errorsOf(json)[0]).toMatch(/^Step "preprocess": the augmentation settings have an unknown key "twirl"; unknown keys are refused/);
+    expect(errorsOf(json)[0]).toMatch(
+      /^Step "preprocess": the augmentation settings have an unknown key "twirl"; unknown keys are refused/,
+    );
   });
 
   it('a newer schema version is refused by its version, before any key is looked at', () => {
@@ -139,7 +151,8 @@ describe('parsePipeline: what it accepts', () => {
     json.steps = json.steps.filter((s: Json) => !['validate', 'gate', 'promote'].includes(s.kind));
     const parsed = parsePipeline(json);
     expect(parsed.ok).toBe(true);
-    if (parsed.ok) expect(parsed.definition.steps.map((s) => s.kind)).toEqual(['snapshot', 'split', 'preprocess', 'train', 'evaluate', 'register']);
+    if (parsed.ok)
+      expect(parsed.definition.steps.map((s) => s.kind)).toEqual(['snapshot', 'split', 'preprocess', 'train', 'evaluate', 'register']);
   });
 
   it('reads the text of a file as well as a parsed value', () => {
@@ -148,7 +161,10 @@ describe('parsePipeline: what it accepts', () => {
   });
 
   it('trains with the preprocess step input shape', () => {
-    const def = defaultPipeline('x', { preprocess: { inputSize: 64, channels: 3, resize: 'stretch', augmentation: {} }, train: { mode: 'train', settings: { inputSize: 28, epochs: 9 } } });
+    const def = defaultPipeline('x', {
+      preprocess: { inputSize: 64, channels: 3, resize: 'stretch', augmentation: {} },
+      train: { mode: 'train', settings: { inputSize: 28, epochs: 9 } },
+    });
     const s = effectiveTrainSettings(def);
     expect([s.inputSize, s.channels, s.resize, s.epochs, s.optimizer]).toEqual([64, 3, 'stretch', 9, 'adam']);
   });
@@ -156,7 +172,9 @@ describe('parsePipeline: what it accepts', () => {
 
 describe('parsePipeline: what it refuses, and why', () => {
   it('something that is not a pipeline', () => {
-    expect(errorsOf({ format: 'trainyard.model', schemaVersion: 1 })).toEqual(['This is not a Trainyard pipeline file (its "format" is not "trainyard.pipeline").']);
+    expect(errorsOf({ format: 'trainyard.model', schemaVersion: 1 })).toEqual([
+      'This is not a Trainyard pipeline file (its "format" is not "trainyard.pipeline").',
+    ]);
     expect(errorsOf(null)[0]).toMatch(/not a Trainyard pipeline file/);
     expect(errorsOf([1, 2])[0]).toMatch(/not a Trainyard pipeline file/);
     expect(errorsOf('{"format": ')).toEqual(['The file is not valid JSON.']);
@@ -165,7 +183,9 @@ describe('parsePipeline: what it refuses, and why', () => {
   it('a file from a newer Trainyard', () => {
     const json = raw();
     json.schemaVersion = 2;
-    expect(errorsOf(json)).toEqual(['This pipeline was made by a newer Trainyard (pipeline format 2; this version reads format 1). Update Trainyard to open it.']);
+    expect(errorsOf(json)).toEqual([
+      'This pipeline was made by a newer Trainyard (pipeline format 2; this version reads format 1). Update Trainyard to open it.',
+    ]);
     json.schemaVersion = '1';
     expect(errorsOf(json)).toEqual(['The pipeline format version "1" is not one Trainyard knows.']);
   });
@@ -173,7 +193,9 @@ describe('parsePipeline: what it refuses, and why', () => {
   it('an unknown step kind', () => {
     const json = raw();
     json.steps.splice(6, 0, { id: 'deploy', kind: 'deploy', settings: {} });
-    expect(errorsOf(json)).toEqual(['Step 7 ("deploy") has an unknown kind "deploy"; known kinds are validate, snapshot, split, preprocess, train, evaluate, gate, register, promote.']);
+    expect(errorsOf(json)).toEqual([
+      'Step 7 ("deploy") has an unknown kind "deploy"; known kinds are validate, snapshot, split, preprocess, train, evaluate, gate, register, promote.',
+    ]);
   });
 
   it('a missing required step', () => {
@@ -240,7 +262,9 @@ describe('parsePipeline: what it refuses, and why', () => {
     expect(errorsOf(json)).toEqual(['The pipeline needs a name of 1 to 100 characters.']);
     json.name = 'ok';
     stepOf(json, 'preprocess').settings.augmentation = { note: 'y'.repeat(1001) };
-    expect(errorsOf(json)).toEqual(['Step "preprocess": the augmentation settings are not usable: a text value is longer than 1000 characters.']);
+    expect(errorsOf(json)).toEqual([
+      'Step "preprocess": the augmentation settings are not usable: a text value is longer than 1000 characters.',
+    ]);
     expect(errorsOf('x'.repeat(1_000_001))).toEqual(['The file is too large to be a pipeline.']);
   });
 
@@ -258,12 +282,22 @@ describe('parsePipeline: what it refuses, and why', () => {
     const cases: Array<[string, string, string]> = [
       [base.replace('"format"', '"__proto__":{"polluted":"top"},"format"'), '__proto__', '$'],
       [base.replace('"format"', '"constructor":{"prototype":{"polluted":"ctor"}},"format"'), 'constructor', '$'],
-      [base.replace('"augmentation":{}', '"augmentation":{"rotation":5,"nested":{"__proto__":{"polluted":"deep"}}}'), '__proto__', '$.steps[3].settings.augmentation.nested'],
-      [base.replace('"settings":{"mode":"train","settings":{}}', '"settings":{"mode":"train","settings":{"prototype":{"epochs":99}}}'), 'prototype', '$.steps[4].settings.settings'],
+      [
+        base.replace('"augmentation":{}', '"augmentation":{"rotation":5,"nested":{"__proto__":{"polluted":"deep"}}}'),
+        '__proto__',
+        '$.steps[3].settings.augmentation.nested',
+      ],
+      [
+        base.replace('"settings":{"mode":"train","settings":{}}', '"settings":{"mode":"train","settings":{"prototype":{"epochs":99}}}'),
+        'prototype',
+        '$.steps[4].settings.settings',
+      ],
     ];
     for (const [text, key, path] of cases) {
       expect(text).not.toBe(base);
-      expect(errorsOf(text)).toEqual([`The pipeline file has a key named "${key}" at ${path}; such keys are refused because they could alter the objects they are merged into.`]);
+      expect(errorsOf(text)).toEqual([
+        `The pipeline file has a key named "${key}" at ${path}; such keys are refused because they could alter the objects they are merged into.`,
+      ]);
     }
     expect(({} as Json).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
@@ -277,7 +311,9 @@ describe('parsePipeline: what it refuses, and why', () => {
   it('an invalid alias', () => {
     const json = raw();
     stepOf(json, 'promote').settings = { alias: 'Production!' };
-    expect(errorsOf(json)).toEqual(['Step "promote": the alias "Production!" is not valid; aliases use lower-case letters, digits, - and _ (up to 32).']);
+    expect(errorsOf(json)).toEqual([
+      'Step "promote": the alias "Production!" is not valid; aliases use lower-case letters, digits, - and _ (up to 32).',
+    ]);
     stepOf(json, 'promote').settings = { alias: 'a'.repeat(33) };
     expect(errorsOf(json)[0]).toMatch(/^Step "promote": the alias/);
   });
@@ -301,8 +337,14 @@ describe('parsePipeline: what it refuses, and why', () => {
     expect(errorsOf(json)).toEqual(['Step "train": tuning needs a study plan (the "plan" object).']);
     stepOf(json, 'train').settings = { mode: 'tune', settings: {}, plan: { ...plan, maxTrials: 0 } };
     expect(errorsOf(json)).toEqual(['Step "train": the study plan is not usable: Maximum trials must be a whole number ≥ 1.']);
-    stepOf(json, 'train').settings = { mode: 'tune', settings: {}, plan: { ...plan, space: [{ name: 'inputSize', type: 'choice', values: [28, 32] }] } };
-    expect(errorsOf(json)).toEqual(['Step "train": the study plan is not usable: the input size is set by the preprocess step and cannot be tuned in a pipeline.']);
+    stepOf(json, 'train').settings = {
+      mode: 'tune',
+      settings: {},
+      plan: { ...plan, space: [{ name: 'inputSize', type: 'choice', values: [28, 32] }] },
+    };
+    expect(errorsOf(json)).toEqual([
+      'Step "train": the study plan is not usable: the input size is set by the preprocess step and cannot be tuned in a pipeline.',
+    ]);
     stepOf(json, 'train').settings = { mode: 'tune', settings: {}, plan: { ...plan, space: [null] } };
     expect(errorsOf(json)).toEqual(['Step "train": search-space parameter 1 is malformed.']);
   });
@@ -347,7 +389,13 @@ describe('a tune step', () => {
     if (!parsed.ok) return;
     const train = findStep(parsed.definition, 'train')!;
     expect(train.settings.mode).toBe('tune');
-    expect(train.settings.mode === 'tune' && train.settings.plan.space.map((p) => p.name)).toEqual(['learningRate', 'batchSize', 'optimizer', 'momentum', 'dropout']);
+    expect(train.settings.mode === 'tune' && train.settings.plan.space.map((p) => p.name)).toEqual([
+      'learningRate',
+      'batchSize',
+      'optimizer',
+      'momentum',
+      'dropout',
+    ]);
     expect(serializePipeline(parsed.definition)).toBe(serializePipeline(def));
   });
 });

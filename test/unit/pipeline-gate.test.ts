@@ -22,7 +22,10 @@ describe('gateDecision', () => {
     expect(d.pass).toBe(true);
     expect(d.improvement).toBeCloseTo(0.02, 12);
     expect(d.worstClass).toBeNull();
-    expect(d.reasons).toEqual(['Accuracy 92.0% against 90.0% in production: +2.0 points (at least +0.0 points required).', 'No class lost recall.']);
+    expect(d.reasons).toEqual([
+      'Accuracy 92.0% against 90.0% in production: +2.0 points (at least +0.0 points required).',
+      'No class lost recall.',
+    ]);
   });
 
   it('counts an improvement exactly at the minimum as enough, despite floating-point error', () => {
@@ -30,7 +33,10 @@ describe('gateDecision', () => {
     const d = decide({ accuracy: 0.3, perClass: {} }, { champion: { versionId: 'v1', accuracy: 0.1, perClass: {} }, minImprovement: 0.2 });
     expect(d.improvement).toBeLessThan(0.2);
     expect(d.pass).toBe(true);
-    const justShort = decide({ accuracy: 0.3 - 1e-6, perClass: {} }, { champion: { versionId: 'v1', accuracy: 0.1, perClass: {} }, minImprovement: 0.2 });
+    const justShort = decide(
+      { accuracy: 0.3 - 1e-6, perClass: {} },
+      { champion: { versionId: 'v1', accuracy: 0.1, perClass: {} }, minImprovement: 0.2 },
+    );
     expect(justShort.pass).toBe(false);
     expect(justShort.reasons[0]).toBe('Accuracy 30.0% against 10.0% in production: +20.0 points (below the +20.0 points required).');
   });
@@ -77,7 +83,12 @@ describe('gateDecision', () => {
   });
 
   it('never lets NaN through', () => {
-    expect(decide({ accuracy: NaN, perClass: champion.perClass })).toEqual({ pass: false, reasons: ['The candidate has no valid accuracy.'], improvement: null, worstClass: null });
+    expect(decide({ accuracy: NaN, perClass: champion.perClass })).toEqual({
+      pass: false,
+      reasons: ['The candidate has no valid accuracy.'],
+      improvement: null,
+      worstClass: null,
+    });
     const nanClass = decide({ accuracy: 0.95, perClass: { cat: NaN, dog: 0.95 } });
     expect(nanClass.pass).toBe(false);
     expect(nanClass.worstClass).toEqual({ name: 'cat', drop: 0.9 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { defaultPipeline, type PipelineDefinition } from '../../src/lib/pipeline/definition';
 import { canonicalJson, sha256Hex } from '../../src/lib/pipeline/hash';
-import { REASON_ALWAYS_RUNS, REASON_CACHED, REASON_NOT_IN_CACHE, computeStepKeys, planRun, type StepKeyParts } from '../../src/lib/pipeline/plan';
+import {
+  REASON_ALWAYS_RUNS,
+  REASON_CACHED,
+  REASON_NOT_IN_CACHE,
+  computeStepKeys,
+  planRun,
+  type StepKeyParts,
+} from '../../src/lib/pipeline/plan';
 
 const fingerprints = {
   validate: { labeledHash: 'abc', count: 120 },
@@ -18,7 +25,9 @@ const summary = (plan: ReturnType<typeof planRun>) => plan.map((p) => `${p.stepI
 
 describe('canonicalJson', () => {
   it('sorts keys at every level and leaves out undefined properties', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null }, u: undefined })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null }, u: undefined })).toBe(
+      '{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}',
+    );
     expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
   });
 
@@ -40,7 +49,17 @@ describe('sha256Hex', () => {
 describe('computeStepKeys', () => {
   it('chains each key to the previous one', async () => {
     const keys = await computeStepKeys(defaultPipeline('p'), fingerprints);
-    expect(keys.map((k) => k.stepId)).toEqual(['validate', 'snapshot', 'split', 'preprocess', 'train', 'evaluate', 'gate', 'register', 'promote']);
+    expect(keys.map((k) => k.stepId)).toEqual([
+      'validate',
+      'snapshot',
+      'split',
+      'preprocess',
+      'train',
+      'evaluate',
+      'gate',
+      'register',
+      'promote',
+    ]);
     expect(keys[0].upstream).toBeNull();
     for (let i = 1; i < keys.length; i++) expect(keys[i].upstream).toBe(keys[i - 1].key);
     expect(new Set(keys.map((k) => k.key)).size).toBe(9);
@@ -51,14 +70,21 @@ describe('computeStepKeys', () => {
 
   it('is stable across key order of settings and fingerprints', async () => {
     const def = defaultPipeline('p');
-    const a = await computeStepKeys(withGate(def, { minImprovement: 0, maxClassDrop: 0.05 }), { validate: { labeledHash: 'abc', count: 120 } });
-    const b = await computeStepKeys(withGate(def, { maxClassDrop: 0.05, minImprovement: 0 }), { validate: { count: 120, labeledHash: 'abc' } });
+    const a = await computeStepKeys(withGate(def, { minImprovement: 0, maxClassDrop: 0.05 }), {
+      validate: { labeledHash: 'abc', count: 120 },
+    });
+    const b = await computeStepKeys(withGate(def, { maxClassDrop: 0.05, minImprovement: 0 }), {
+      validate: { count: 120, labeledHash: 'abc' },
+    });
     expect(b).toEqual(a);
   });
 
   it('ignores the pipeline name and step ids', async () => {
     const def = defaultPipeline('p');
-    const renamed = { ...defaultPipeline('other'), steps: def.steps.map((s) => ({ ...s, id: `${s.id}-x` })) as PipelineDefinition['steps'] };
+    const renamed = {
+      ...defaultPipeline('other'),
+      steps: def.steps.map((s) => ({ ...s, id: `${s.id}-x` })) as PipelineDefinition['steps'],
+    };
     const a = await computeStepKeys(def, {});
     const b = await computeStepKeys(renamed, {});
     expect(b.map((k) => k.key)).toEqual(a.map((k) => k.key));
@@ -136,7 +162,10 @@ describe('planRun', () => {
   it('names the nearest step that changed by itself', async () => {
     const def = defaultPipeline('p');
     const before = await computeStepKeys(def, fingerprints);
-    const keys = await computeStepKeys(withGate(def, { minImprovement: 0.02, maxClassDrop: 0.05 }), { ...fingerprints, validate: { labeledHash: 'x', count: 1 } });
+    const keys = await computeStepKeys(withGate(def, { minImprovement: 0.02, maxClassDrop: 0.05 }), {
+      ...fingerprints,
+      validate: { labeledHash: 'x', count: 1 },
+    });
     const reasons = planRun(def, keys, new Set(), before).map((p) => p.reason);
     expect(reasons).toEqual([
       'its inputs changed',

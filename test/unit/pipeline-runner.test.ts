@@ -30,7 +30,16 @@ async function harness(fingerprints: Record<string, unknown> = {}) {
     executorSawPendingSave: false,
     newRun(): PipelineRunRecord {
       const plan = planRun(definition, h.keys, { has: (k) => h.store.has(k) }, null);
-      return newRunRecord({ id: 'run-1', pipelineId: 'pl-1', projectId: 'pr-1', number: 1, definition, trigger: { kind: 'manual', detail: 'Started by hand.' }, plan, now: 500 });
+      return newRunRecord({
+        id: 'run-1',
+        pipelineId: 'pl-1',
+        projectId: 'pr-1',
+        number: 1,
+        definition,
+        trigger: { kind: 'manual', detail: 'Started by hand.' },
+        plan,
+        now: 500,
+      });
     },
     deps(): RunDeps {
       const executors = Object.fromEntries(
@@ -82,7 +91,13 @@ describe('runPipeline', () => {
     expect(h.calls).toEqual(STEP_ORDER);
     expect(states(result)).toEqual(Array(9).fill('done'));
     expect(seen).toEqual([{ made: 'preprocess' }, { made: 'split' }, null, null]);
-    expect(result.steps[4]).toMatchObject({ key: h.keys[4].key, outputs: { versionId: 'v9' }, durationMs: 10, reason: 'never run', logs: [{ at: expect.any(Number), message: 'epoch 1' }] });
+    expect(result.steps[4]).toMatchObject({
+      key: h.keys[4].key,
+      outputs: { versionId: 'v9' },
+      durationMs: 10,
+      reason: 'never run',
+      logs: [{ at: expect.any(Number), message: 'epoch 1' }],
+    });
     expect(h.store.size).toBe(9);
     expect(h.store.get(h.keys[4].key)).toEqual({ versionId: 'v9' });
     expect(result.keys).toEqual(h.keys);
@@ -150,7 +165,10 @@ describe('runPipeline', () => {
 
   it('finishes rejected when the gate halts, skipping later steps and caching no rejection', async () => {
     const h = await harness();
-    h.overrides.gate = async () => ({ outputs: { pass: false }, halt: { state: 'rejected', message: 'The candidate is 2.0 points less accurate.' } });
+    h.overrides.gate = async () => ({
+      outputs: { pass: false },
+      halt: { state: 'rejected', message: 'The candidate is 2.0 points less accurate.' },
+    });
     const result = await runPipeline(h.newRun(), h.deps());
     expect(result.state).toBe('rejected');
     expect(result.message).toBe('The candidate is 2.0 points less accurate.');

@@ -57,7 +57,13 @@ describe('pixel fixtures: block JPEG encoder', () => {
   });
 
   it('YCbCr (3 components) decodes to the RGB colour within rounding', () => {
-    for (const rgb of [[200, 60, 30], [0, 0, 0], [255, 255, 255], [30, 160, 220], [12, 250, 7]] as Rgb[]) {
+    for (const rgb of [
+      [200, 60, 30],
+      [0, 0, 0],
+      [255, 255, 255],
+      [30, 160, 220],
+      [12, 250, 7],
+    ] as Rgb[]) {
       const img = decode(solidRgbJpeg(24, 16, rgb));
       expect([img.width, img.height]).toEqual([24, 16]);
       expect(maxDiff(img.data, rgb), rgb.join()).toBeLessThanOrEqual(2);
@@ -80,7 +86,14 @@ describe('pixel fixtures: block JPEG encoder', () => {
   });
 
   it('per-block colours are exact (flat 8x8 blocks, DC only), wide DC differences included', () => {
-    const colours: Rgb[] = [[255, 0, 0], [0, 0, 255], [0, 255, 0], [255, 255, 255], [0, 0, 0], [128, 128, 0]];
+    const colours: Rgb[] = [
+      [255, 0, 0],
+      [0, 0, 255],
+      [0, 255, 0],
+      [255, 255, 255],
+      [0, 0, 0],
+      [128, 128, 0],
+    ];
     const img = decode(blockJpeg({ width: 24, height: 16, block: (bx, by) => rgbToYcbcr(colours[by * 3 + bx]) }));
     for (let y = 0; y < 16; y++) {
       for (let x = 0; x < 24; x++) {
@@ -103,8 +116,16 @@ describe('pixel fixtures: block JPEG encoder', () => {
 
 describe('pixel fixtures: EXIF orientation set', () => {
   const upright: Rgb[][] = [
-    [[220, 30, 30], [30, 200, 40], [40, 60, 220]],
-    [[240, 220, 30], [200, 40, 200], [40, 210, 210]],
+    [
+      [220, 30, 30],
+      [30, 200, 40],
+      [40, 60, 220],
+    ],
+    [
+      [240, 220, 30],
+      [200, 40, 200],
+      [40, 210, 210],
+    ],
   ];
 
   it('the mapping follows the EXIF definitions (where the stored first row and column end up)', () => {
@@ -114,9 +135,15 @@ describe('pixel fixtures: EXIF orientation set', () => {
     // 8 (rotate 90° CCW): shown bottom-left.
     expect(storedPosition(8, 0, H - 1, W, H)).toEqual([0, 0]);
     // 5 (transpose): the stored first row is the visual left column, read downwards.
-    expect([0, 1].map((y) => storedPosition(5, 0, y, W, H))).toEqual([[0, 0], [1, 0]]);
+    expect([0, 1].map((y) => storedPosition(5, 0, y, W, H))).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
     // 7 (transverse): the stored first row is the visual right column, read upwards.
-    expect([1, 0].map((y) => storedPosition(7, W - 1, y, W, H))).toEqual([[0, 0], [1, 0]]);
+    expect([1, 0].map((y) => storedPosition(7, W - 1, y, W, H))).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
     // 2 mirror, 3 rotate 180, 4 flip.
     expect(storedPosition(2, 0, 0, W, H)).toEqual([W - 1, 0]);
     expect(storedPosition(3, 0, 0, W, H)).toEqual([W - 1, H - 1]);
@@ -183,10 +210,13 @@ describe('pixel fixtures: WebP and GIF', () => {
     expect(still.readUInt32LE(4) + 8).toBe(still.length);
     expect(still.subarray(8, 16).toString('latin1')).toBe('WEBPVP8L');
 
-    const anim = animatedWebp(24, 24, [[200, 40, 60, 255], [30, 160, 220, 255]]);
+    const anim = animatedWebp(24, 24, [
+      [200, 40, 60, 255],
+      [30, 160, 220, 255],
+    ]);
     expect(anim.readUInt32LE(4) + 8).toBe(anim.length);
     const chunks: Array<[string, Buffer]> = [];
-    for (let p = 12; p < anim.length; ) {
+    for (let p = 12; p < anim.length;) {
       const size = anim.readUInt32LE(p + 4);
       chunks.push([anim.subarray(p, p + 4).toString('latin1'), anim.subarray(p + 8, p + 8 + size)]);
       p += 8 + size + (size % 2);
@@ -206,7 +236,10 @@ describe('pixel fixtures: WebP and GIF', () => {
   });
 
   it('animated GIF: 2 full-canvas frames, each with its own palette index, LZW in ≤255-byte sub-blocks', () => {
-    const gif = animatedGif(24, 24, [[20, 180, 90], [230, 90, 20]]);
+    const gif = animatedGif(24, 24, [
+      [20, 180, 90],
+      [230, 90, 20],
+    ]);
     expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
     expect([gif.readUInt16LE(6), gif.readUInt16LE(8)]).toEqual([24, 24]);
     expect([...gif.subarray(13, 19)]).toEqual([20, 180, 90, 230, 90, 20]);

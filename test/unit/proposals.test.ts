@@ -17,8 +17,14 @@ describe('isGrayscaleRgba', () => {
 
 describe('profileData', () => {
   it('counts labeled images per class and takes the median shorter side', () => {
-    const p = profileData([...samples(2, 3, 40), { label: null, width: 999, height: 999 }, { label: 'c0', width: 300, height: 200 }], [true, false]);
-    expect(p.perClass).toEqual([{ label: 'c0', count: 4 }, { label: 'c1', count: 3 }]);
+    const p = profileData(
+      [...samples(2, 3, 40), { label: null, width: 999, height: 999 }, { label: 'c0', width: 300, height: 200 }],
+      [true, false],
+    );
+    expect(p.perClass).toEqual([
+      { label: 'c0', count: 4 },
+      { label: 'c1', count: 3 },
+    ]);
     expect(p.medianSide).toBe(40);
     expect(p).toMatchObject({ colourSampled: 2, grayscaleSampled: 1 });
   });

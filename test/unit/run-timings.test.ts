@@ -3,7 +3,11 @@ import { runTimings } from '../../src/lib/train/run-timings';
 
 describe('runTimings', () => {
   it('times a fresh run from its own loop', () => {
-    expect(runTimings({ loopMs: 10_000, epochsDone: 4, startEpoch: 0, trainImages: 500 })).toEqual({ trainMs: 10_000, epochs: 4, imagesPerSecond: 200 });
+    expect(runTimings({ loopMs: 10_000, epochsDone: 4, startEpoch: 0, trainImages: 500 })).toEqual({
+      trainMs: 10_000,
+      epochs: 4,
+      imagesPerSecond: 200,
+    });
   });
 
   it('counts a registered trial’s own training time instead of showing 0 s and 0 img/s', () => {

@@ -35,11 +35,15 @@ describe('parseUntrustedJson', () => {
   });
 
   it('refuses text over the size limit before parsing, naming the limit', () => {
-    expect(() => parseUntrustedJson(`"${'x'.repeat(2000)}"`, 'x.json', limits)).toThrow('x.json is 2 KB; the limit is 1000 bytes, so it was refused.');
+    expect(() => parseUntrustedJson(`"${'x'.repeat(2000)}"`, 'x.json', limits)).toThrow(
+      'x.json is 2 KB; the limit is 1000 bytes, so it was refused.',
+    );
   });
 
   it('refuses nesting past the depth limit, naming the limit', () => {
-    expect(() => parseUntrustedJson('[[[[[1]]]]]', 'x.json', limits)).toThrow('x.json is nested more than 4 levels deep; the limit is 4, so it was refused.');
+    expect(() => parseUntrustedJson('[[[[[1]]]]]', 'x.json', limits)).toThrow(
+      'x.json is nested more than 4 levels deep; the limit is 4, so it was refused.',
+    );
   });
 
   it('refuses prototype keys anywhere, with the key and its JSON path', () => {
@@ -50,7 +54,7 @@ describe('parseUntrustedJson', () => {
     expect(() => parseUntrustedJson('{"prototype":1}', 'x.json', limits)).toThrow('"prototype" at $;');
   });
 
-  it('throws only UntrustedJsonError, with JSON.parse\'s reason for malformed text', () => {
+  it("throws only UntrustedJsonError, with JSON.parse's reason for malformed text", () => {
     expect(() => parseUntrustedJson('{"a":', 'x.json', limits)).toThrow(UntrustedJsonError);
     expect(() => parseUntrustedJson('{"a":', 'x.json', limits)).toThrow(/^x\.json is not valid JSON: /);
   });
@@ -60,7 +64,9 @@ describe('checkUntrustedValue (already-parsed values, walked with an explicit st
   it('refuses a 100,000-deep object without overflowing the stack', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = { a: deep };
-    expect(() => checkUntrustedValue(deep, 'model.json', 100)).toThrow(/^model\.json is nested more than 100 levels deep \(at \$(\.a){100}\); the limit is 100/);
+    expect(() => checkUntrustedValue(deep, 'model.json', 100)).toThrow(
+      /^model\.json is nested more than 100 levels deep \(at \$(\.a){100}\); the limit is 100/,
+    );
   });
 });
 
@@ -83,20 +89,30 @@ describe('model.json: the issue #22 file', () => {
     const text = `{"format":"layers-model","modelTopology":${topology},"weightsManifest":[]}`;
     const started = performance.now();
     const result = validateModelJson(text);
-    expect(result).toEqual({ ok: false, reason: `model.json is nested more than ${JSON_LIMITS.modelJson.maxDepth} levels deep; the limit is ${JSON_LIMITS.modelJson.maxDepth}, so it was refused.` });
+    expect(result).toEqual({
+      ok: false,
+      reason: `model.json is nested more than ${JSON_LIMITS.modelJson.maxDepth} levels deep; the limit is ${JSON_LIMITS.modelJson.maxDepth}, so it was refused.`,
+    });
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('the same value handed over already parsed is refused too', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200_000; i++) deep = { a: deep };
-    const result = validateModelJson({ modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { x: deep } }] } }, weightsManifest: [] });
+    const result = validateModelJson({
+      modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { x: deep } }] } },
+      weightsManifest: [],
+    });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(/nested more than 100 levels deep/);
   });
 
   it('a model.json with a __proto__ key is refused with its path', () => {
     const result = validateModelJson('{"modelTopology":{"__proto__":{"x":1}},"weightsManifest":[]}');
-    expect(result).toEqual({ ok: false, reason: 'model.json has a key named "__proto__" at $.modelTopology; such keys are refused because they could alter the objects they are merged into.' });
+    expect(result).toEqual({
+      ok: false,
+      reason:
+        'model.json has a key named "__proto__" at $.modelTopology; such keys are refused because they could alter the objects they are merged into.',
+    });
   });
 });

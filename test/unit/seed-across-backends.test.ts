@@ -47,7 +47,9 @@ describe('a seed reproduces a run across backends', () => {
     const wasm = await seededRun('wasm', options);
     const webgpu = await seededRun('webgpu', options);
     const drift = largestWeightDifference(wasm.weights, webgpu.weights);
-    console.info(`WASM ${(wasm.accuracy * 100).toFixed(2)}%, WebGPU (${adapter}) ${(webgpu.accuracy * 100).toFixed(2)}%, largest weight difference ${drift.toExponential(2)}`);
+    console.info(
+      `WASM ${(wasm.accuracy * 100).toFixed(2)}%, WebGPU (${adapter}) ${(webgpu.accuracy * 100).toFixed(2)}%, largest weight difference ${drift.toExponential(2)}`,
+    );
     expect(wasm.accuracy, 'the short run learned something').toBeGreaterThan(0.4);
     expect(drift, 'two backends really ran').toBeGreaterThan(0);
     expect(Math.abs(wasm.accuracy - webgpu.accuracy) * 100).toBeLessThanOrEqual(0.5);

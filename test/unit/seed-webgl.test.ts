@@ -12,7 +12,13 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArraySet } from '../../bench/lib/array-trainer';
 import { loadDigitsDemo } from '../../bench/lib/digits-demo';
-import { firstStepGradients, largestRelativeDifference, largestWeightDifference, seededRun, type SeedRunOptions } from '../../bench/lib/seed-run';
+import {
+  firstStepGradients,
+  largestRelativeDifference,
+  largestWeightDifference,
+  seededRun,
+  type SeedRunOptions,
+} from '../../bench/lib/seed-run';
 import { mulberry32, shuffleInPlace } from '../../src/lib/ml/random';
 import { registerWasmTrainingKernels } from '../../src/lib/ml/wasm-training';
 import { openSeedPage, type SeedPage } from '../browser/webgl-seed';
@@ -46,7 +52,9 @@ describe('a seed reproduces a run on WebGL', () => {
     const wasm = await seededRun('wasm', options);
     const webgl = await page.trainSeeded('webgl');
     const drift = largestWeightDifference(wasm.weights, webgl.weights);
-    console.info(`WASM ${(wasm.accuracy * 100).toFixed(2)}%, WebGL ${(webgl.accuracy * 100).toFixed(2)}%, largest weight difference ${drift.toExponential(2)}`);
+    console.info(
+      `WASM ${(wasm.accuracy * 100).toFixed(2)}%, WebGL ${(webgl.accuracy * 100).toFixed(2)}%, largest weight difference ${drift.toExponential(2)}`,
+    );
     expect(webgl.backend, 'the page trained on WebGL, not a fallback').toBe('webgl');
     expect(wasm.accuracy, 'the short run learned something').toBeGreaterThan(0.4);
     expect(drift, 'two backends really ran').toBeGreaterThan(0);

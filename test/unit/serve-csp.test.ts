@@ -9,7 +9,12 @@ import { buildCatalogOrigin, securityHeaders, SECURITY_HEADERS } from '../../scr
 const dir = mkdtempSync(join(tmpdir(), 'trainyard-csp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const connectSrc = (csp: string) => csp.split('; ').find((d) => d.startsWith('connect-src '))!.split(' ').slice(1);
+const connectSrc = (csp: string) =>
+  csp
+    .split('; ')
+    .find((d) => d.startsWith('connect-src '))!
+    .split(' ')
+    .slice(1);
 
 describe('catalog origin in the CSP', () => {
   it('defaults to Google storage, one origin, no wildcard', () => {
@@ -21,7 +26,13 @@ describe('catalog origin in the CSP', () => {
     writeFileSync(join(dir, 'catalog-origin.txt'), 'http://127.0.0.1:4321\n');
     expect(buildCatalogOrigin(dir)).toBe('http://127.0.0.1:4321');
     expect(connectSrc(securityHeaders('http://127.0.0.1:4321')['Content-Security-Policy'])).toEqual(["'self'", 'http://127.0.0.1:4321']);
-    for (const bad of ['https://*.example.com', 'https://a.example https://b.example', 'https://a.example/path', "'unsafe-inline'", 'ftp://a.example']) {
+    for (const bad of [
+      'https://*.example.com',
+      'https://a.example https://b.example',
+      'https://a.example/path',
+      "'unsafe-inline'",
+      'ftp://a.example',
+    ]) {
       writeFileSync(join(dir, 'catalog-origin.txt'), bad);
       expect(() => buildCatalogOrigin(dir), bad).toThrow(/catalog-origin\.txt/);
     }

@@ -7,7 +7,10 @@ vi.mock('../../src/clients/ml-clients', () => ({
   inferClient: { call: (fn: (api: unknown) => unknown) => Promise.resolve().then(() => fn(worker)) },
 }));
 vi.mock('../../src/db/models', () => ({
-  listVersions: async () => [{ id: 'v2', number: 2 }, { id: 'v1', number: 1 }],
+  listVersions: async () => [
+    { id: 'v2', number: 2 },
+    { id: 'v1', number: 1 },
+  ],
   listAliases: async (projectId: string) => (projectId === 'with-production' ? [{ alias: 'production', versionId: 'v1' }] : []),
   setAlias: async () => undefined,
   deleteVersion: async () => undefined,

@@ -3,7 +3,16 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { PrelabelRecord, SampleRecord } from '../../src/contracts/records';
 import { assignLabels, type ChangeSet } from '../../src/lib/label/label-ops';
-import { buildQueue, classesAfterChange, conflictOptions, patchSamples, qualityNotesOf, queueCounts, rankPool, type Prelabel } from '../../src/lib/label/queue';
+import {
+  buildQueue,
+  classesAfterChange,
+  conflictOptions,
+  patchSamples,
+  qualityNotesOf,
+  queueCounts,
+  rankPool,
+  type Prelabel,
+} from '../../src/lib/label/queue';
 
 const written = vi.hoisted(() => ({ labels: [] as Array<{ changes: unknown[]; classes: unknown }>, rejected: [] as string[][] }));
 vi.mock('../../src/db/labels', () => ({
@@ -23,20 +32,49 @@ const { FakeDataset } = await import('./fake-dataset.svelte');
 
 function sample(id: string, label: string | null = null, over: Partial<SampleRecord> = {}): SampleRecord {
   return {
-    projectId: 'p', id, fileName: `${id}.png`, path: `imgs/${id}.png`, label, labelSource: label ? { kind: 'human' } : null, labeledAt: label ? 1 : null,
-    width: 8, height: 8, mime: 'image/png', bytes: 10, split: 'train', addedAt: 1, importId: 'i', flags: [], ...over,
+    projectId: 'p',
+    id,
+    fileName: `${id}.png`,
+    path: `imgs/${id}.png`,
+    label,
+    labelSource: label ? { kind: 'human' } : null,
+    labeledAt: label ? 1 : null,
+    width: 8,
+    height: 8,
+    mime: 'image/png',
+    bytes: 10,
+    split: 'train',
+    addedAt: 1,
+    importId: 'i',
+    flags: [],
+    ...over,
   };
 }
 
 function prelabel(id: string, probs: number[], over: Partial<PrelabelRecord> = {}): PrelabelRecord {
   const classes = probs.map((_, i) => `c${i}`);
   const best = probs.indexOf(Math.max(...probs));
-  return { projectId: 'p', id, versionId: 'v1', classes, probs: new Float32Array(probs).buffer, embedding: null, predicted: classes[best], confidence: probs[best], rejected: false, createdAt: 1, ...over };
+  return {
+    projectId: 'p',
+    id,
+    versionId: 'v1',
+    classes,
+    probs: new Float32Array(probs).buffer,
+    embedding: null,
+    predicted: classes[best],
+    confidence: probs[best],
+    rejected: false,
+    createdAt: 1,
+    ...over,
+  };
 }
 
 describe('label queues (lib/label/queue)', () => {
   const samples = [
-    sample('d'), sample('a'), sample('c', 'cat'), sample('b'),
+    sample('d'),
+    sample('a'),
+    sample('c', 'cat'),
+    sample('b'),
     sample('e', 'dog', { labelSource: { kind: 'model', versionId: 'v1', confidence: 0.99, accepted: 'auto' } }),
     sample('f', 'cat', { flags: ['conflict'], conflictLabels: ['cat', 'dog'] }),
   ];
@@ -56,7 +94,11 @@ describe('label queues (lib/label/queue)', () => {
     expect(ids(buildQueue(samples, 'labeled', pre, ['d'], new Map(), 'uncertainty'))).toEqual(['c', 'e', 'f']);
     expect(ids(buildQueue(samples, 'all', pre, [], new Map(), 'uncertainty'))).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     // the issues queue keeps the check's order and skips images no longer there
-    const notes = new Map([['e', { kind: 'error' as const, text: '' }], ['gone', { kind: 'error' as const, text: '' }], ['c', { kind: 'duplicate' as const, text: '' }]]);
+    const notes = new Map([
+      ['e', { kind: 'error' as const, text: '' }],
+      ['gone', { kind: 'error' as const, text: '' }],
+      ['c', { kind: 'duplicate' as const, text: '' }],
+    ]);
     expect(ids(buildQueue(samples, 'issues', pre, [], notes, 'uncertainty'))).toEqual(['e', 'c']);
   });
 
@@ -72,8 +114,11 @@ describe('label queues (lib/label/queue)', () => {
   it('ranks the pool by the newest version, the next batch first, the same every time', () => {
     const pool = [sample('u1'), sample('u2'), sample('u3'), sample('u4'), sample('l', 'c0')];
     const records = [
-      prelabel('u1', [0.9, 0.1]), prelabel('u2', [0.5, 0.5]), prelabel('u3', [0.7, 0.3]),
-      prelabel('u4', [0.55, 0.45], { rejected: true }), prelabel('l', [0.5, 0.5]),
+      prelabel('u1', [0.9, 0.1]),
+      prelabel('u2', [0.5, 0.5]),
+      prelabel('u3', [0.7, 0.3]),
+      prelabel('u4', [0.55, 0.45], { rejected: true }),
+      prelabel('l', [0.5, 0.5]),
       prelabel('u1', [0.5, 0.5], { versionId: 'old', createdAt: 0 }),
     ];
     const o = { strategy: 'margin' as const, acquisition: 'margin' as const, batchSize: 1 };
@@ -90,17 +135,37 @@ describe('label queues (lib/label/queue)', () => {
     expect(after.find((s) => s.id === 'a')).toMatchObject({ label: 'bird', labeledAt: 5 });
     expect(after.find((s) => s.id === 'd')).toBe(samples[0]);
     expect(classesAfterChange(['cat', 'dog'], cs, after)).toEqual(['bird', 'cat', 'dog']);
-    const cleared: ChangeSet = { description: '', classesBefore: [], classesAfter: [], changes: [{ id: 'f', before: { label: 'cat', labelSource: null, labeledAt: null }, after: { label: 'dog', labelSource: null, labeledAt: 2, conflictLabels: null } }] };
+    const cleared: ChangeSet = {
+      description: '',
+      classesBefore: [],
+      classesAfter: [],
+      changes: [
+        {
+          id: 'f',
+          before: { label: 'cat', labelSource: null, labeledAt: null },
+          after: { label: 'dog', labelSource: null, labeledAt: 2, conflictLabels: null },
+        },
+      ],
+    };
     const f = patchSamples(samples, cleared).find((s) => s.id === 'f')!;
     expect(f.flags).toEqual([]);
     expect(f).not.toHaveProperty('conflictLabels');
   });
 
   it('notes likely errors and disagreeing near-duplicates that nobody fixed yet', () => {
-    const notes = qualityNotesOf({
-      issues: [{ id: 'c', given: 'cat', suggested: 'dog', suggestedConfidence: 0.87 }, { id: 'e', given: 'cat', suggested: 'dog', suggestedConfidence: 0.9 }],
-      duplicates: [{ a: 'c', b: 'f', labelA: 'cat', labelB: 'cat', similarity: 0.991 }, { a: 'e', b: 'fxxxxxxxxx', labelA: 'dog', labelB: 'cat', similarity: 0.9876 }],
-    }, samples);
+    const notes = qualityNotesOf(
+      {
+        issues: [
+          { id: 'c', given: 'cat', suggested: 'dog', suggestedConfidence: 0.87 },
+          { id: 'e', given: 'cat', suggested: 'dog', suggestedConfidence: 0.9 },
+        ],
+        duplicates: [
+          { a: 'c', b: 'f', labelA: 'cat', labelB: 'cat', similarity: 0.991 },
+          { a: 'e', b: 'fxxxxxxxxx', labelA: 'dog', labelB: 'cat', similarity: 0.9876 },
+        ],
+      },
+      samples,
+    );
     expect([...notes.keys()]).toEqual(['c', 'f', 'e']);
     expect(notes.get('c')).toEqual({ kind: 'error', suggested: 'dog', text: 'labeled “cat”, looks like “dog” (87%)' });
     expect(notes.get('e')).toEqual({ kind: 'duplicate', text: 'near-duplicate (98.8%) of an image labeled “cat” (fxxxxxxx)' });
@@ -167,7 +232,12 @@ describe('LabelManager', () => {
     labels.toggle('a');
     await labels.assign('cat');
     expect(labels.selected.size).toBe(0);
-    expect(dataset.samples.filter((s) => s.label === 'cat').map((s) => s.id).sort()).toEqual(['a', 'b', 'z']);
+    expect(
+      dataset.samples
+        .filter((s) => s.label === 'cat')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['a', 'b', 'z']);
     labels.queueKind = 'labeled';
     labels.cursor = 0;
     await labels.assign('dog');

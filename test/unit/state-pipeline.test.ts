@@ -13,7 +13,8 @@ const worker = vi.hoisted(() => ({
 }));
 vi.mock('../../src/clients/ml-clients', () => ({
   trainClient: {
-    call: (fn: (api: unknown) => unknown) => Promise.resolve().then(() => fn({ runPipeline: worker.runPipeline, planPipeline: worker.planPipeline })),
+    call: (fn: (api: unknown) => unknown) =>
+      Promise.resolve().then(() => fn({ runPipeline: worker.runPipeline, planPipeline: worker.planPipeline })),
     api: { stop: worker.stop },
   },
 }));
@@ -38,7 +39,9 @@ vi.mock('../../src/db/pipelines', () => ({
 vi.mock('../../src/db/datasets', () => ({ listDatasetVersions: async () => [] }));
 vi.mock('../../src/state/kit-manager.svelte', () => ({ KitManager: class {} }));
 vi.mock('../../src/db/monitoring', () => ({ listAlerts: async () => [] }));
-vi.mock('../../src/db/committed', () => ({ listCommittedSamples: async (projectId: string) => ({ samples: stores.samples.get(projectId) ?? [], damaged: 0, uncommitted: 0 }) }));
+vi.mock('../../src/db/committed', () => ({
+  listCommittedSamples: async (projectId: string) => ({ samples: stores.samples.get(projectId) ?? [], damaged: 0, uncommitted: 0 }),
+}));
 vi.mock('../../src/state/train-manager.svelte', () => ({ training: { running: false } }));
 vi.mock('../../src/state/tune-manager.svelte', () => ({ tuning: { running: false } }));
 
@@ -48,11 +51,34 @@ const { PipelineTriggerWatcher } = await import('../../src/state/pipeline-trigge
 const { PipelineManager, DEFAULT_PIPELINE_NAME } = await import('../../src/state/pipeline-manager.svelte');
 
 function record(definition: unknown, over: Partial<PipelineRecord> = {}): PipelineRecord {
-  return { id: 'p1', projectId: 'proj', definition: definition as PipelineDefinition, createdAt: 1, updatedAt: 1, labeledAtLastRun: null, lastRunAt: null, ...over };
+  return {
+    id: 'p1',
+    projectId: 'proj',
+    definition: definition as PipelineDefinition,
+    createdAt: 1,
+    updatedAt: 1,
+    labeledAtLastRun: null,
+    lastRunAt: null,
+    ...over,
+  };
 }
 
 function run(over: Partial<PipelineRunRecord> = {}): PipelineRunRecord {
-  return { id: 'r1', pipelineId: 'p1', projectId: 'proj', number: 1, definition: defaultPipeline('x'), trigger: { kind: 'manual', detail: '' }, state: 'running', createdAt: 1, updatedAt: 1, steps: [], keys: [], message: null, ...over };
+  return {
+    id: 'r1',
+    pipelineId: 'p1',
+    projectId: 'proj',
+    number: 1,
+    definition: defaultPipeline('x'),
+    trigger: { kind: 'manual', detail: '' },
+    state: 'running',
+    createdAt: 1,
+    updatedAt: 1,
+    steps: [],
+    keys: [],
+    message: null,
+    ...over,
+  };
 }
 
 describe('PipelineDraft', () => {
@@ -139,9 +165,15 @@ describe('pipelineActivity', () => {
     const trigger: TriggerInfo = { kind: 'manual', detail: 'test' };
     const done = pipelineActivity.launch('proj', 'p1', trigger, 'person', (api, onEvent) => api.runPipeline('p1', trigger, onEvent));
     expect(pipelineActivity.running).toBe(true);
-    expect(await pipelineActivity.launch('proj', 'p2', trigger, 'trigger', () => Promise.reject(new Error('not called')))).toMatchObject({ busy: true, run: null });
+    expect(await pipelineActivity.launch('proj', 'p2', trigger, 'trigger', () => Promise.reject(new Error('not called')))).toMatchObject({
+      busy: true,
+      run: null,
+    });
     await vi.waitFor(() => expect(emit).toBeDefined());
-    emit({ kind: 'run', run: run({ updatedAt: 5, steps: [{ stepId: 'train', kind: 'train', state: 'running' } as PipelineRunRecord['steps'][number]] }) });
+    emit({
+      kind: 'run',
+      run: run({ updatedAt: 5, steps: [{ stepId: 'train', kind: 'train', state: 'running' } as PipelineRunRecord['steps'][number]] }),
+    });
     emit({ kind: 'progress', stepId: 'train', progress: { runId: 'x', phase: 'train', done: 1, total: 2, epoch: 1, epochs: 2 } as never });
     expect(pipelineActivity.progress?.stepId).toBe('train');
     emit({ kind: 'run', run: run({ updatedAt: 3, message: 'stale' }) });
@@ -164,7 +196,9 @@ describe('pipelineActivity', () => {
   it('never rejects: an error ends the run and says whether the worker was busy', async () => {
     worker.runPipeline.mockRejectedValueOnce(new Error('A training run is already going.'));
     const trigger: TriggerInfo = { kind: 'manual', detail: 'test' };
-    const result = await pipelineActivity.launch('proj', 'p1', trigger, 'person', (api, onEvent) => api.runPipeline('p1', trigger, onEvent));
+    const result = await pipelineActivity.launch('proj', 'p1', trigger, 'person', (api, onEvent) =>
+      api.runPipeline('p1', trigger, onEvent),
+    );
     expect(result).toEqual({ run: null, error: 'A training run is already going.', busy: true });
     expect(pipelineActivity.running).toBe(false);
     expect(isBusyError('The worker is already running a study')).toBe(true);
@@ -175,7 +209,10 @@ describe('pipelineActivity', () => {
 describe('PipelineTriggerWatcher', () => {
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   const labeled = (n: number) => Array.from({ length: n }, () => ({ label: 'cat', flags: [] as string[] }));
-  const withNewLabels = (count: number, enabled = true) => ({ ...defaultPipeline('Retrain'), triggers: [{ kind: 'manual' as const }, { kind: 'new-labels' as const, count, enabled }] });
+  const withNewLabels = (count: number, enabled = true) => ({
+    ...defaultPipeline('Retrain'),
+    triggers: [{ kind: 'manual' as const }, { kind: 'new-labels' as const, count, enabled }],
+  });
 
   beforeEach(() => {
     worker.runPipeline.mockReset();
@@ -193,7 +230,10 @@ describe('PipelineTriggerWatcher', () => {
     stores.samples.set('a', labeled(5));
     await watcher.check(true);
     await vi.waitFor(() => expect(worker.runPipeline).toHaveBeenCalledTimes(1));
-    expect(worker.runPipeline.mock.calls[0].slice(0, 2)).toEqual(['pa', { kind: 'new-labels', detail: '3 new labels since the last run (the trigger fires at 3).' }]);
+    expect(worker.runPipeline.mock.calls[0].slice(0, 2)).toEqual([
+      'pa',
+      { kind: 'new-labels', detail: '3 new labels since the last run (the trigger fires at 3).' },
+    ]);
     await vi.waitFor(() => expect(pipelineActivity.running).toBe(false));
     watcher.stop();
   });
@@ -219,7 +259,12 @@ describe('PipelineTriggerWatcher', () => {
     const watcher = new PipelineTriggerWatcher(60_000);
     watcher.start('c');
     await vi.waitFor(() => expect(pipelineActivity.triggerError).not.toBeNull());
-    expect(pipelineActivity.triggerError).toEqual({ projectId: 'c', message: expect.stringMatching(/^The pipeline “Retrain” was triggered \(2 new labels .*\) but could not run: The dataset has one class\.$/) });
+    expect(pipelineActivity.triggerError).toEqual({
+      projectId: 'c',
+      message: expect.stringMatching(
+        /^The pipeline “Retrain” was triggered \(2 new labels .*\) but could not run: The dataset has one class\.$/,
+      ),
+    });
     await watcher.check(true);
     expect(worker.runPipeline).toHaveBeenCalledTimes(1);
     watcher.stop();
@@ -267,7 +312,10 @@ describe('PipelineManager', () => {
     const file = (text: string, name = 'p.pipeline.json') => new File([text], name, { type: 'application/json' });
     await pm.importFile(file(JSON.stringify(defaultPipeline(DEFAULT_PIPELINE_NAME))));
     expect(pm.importErrors).toEqual([]);
-    expect(pm.pipelines.map((p) => (p.definition as PipelineDefinition).name).sort()).toEqual([DEFAULT_PIPELINE_NAME, `${DEFAULT_PIPELINE_NAME} (2)`]);
+    expect(pm.pipelines.map((p) => (p.definition as PipelineDefinition).name).sort()).toEqual([
+      DEFAULT_PIPELINE_NAME,
+      `${DEFAULT_PIPELINE_NAME} (2)`,
+    ]);
     expect(pm.selected?.id).toBe(pm.pipelines.find((p) => (p.definition as PipelineDefinition).name.endsWith('(2)'))!.id);
     const before = stores.saves;
     await pm.importFile(file('{"format": "something else"}'));
@@ -282,10 +330,19 @@ describe('PipelineManager', () => {
     const pm = new PipelineManager('runs');
     await pm.load();
     const id = pm.selectedId!;
-    stores.runs = [run({ id: 'r9', pipelineId: id, projectId: 'runs', number: 1, state: 'running', steps: [
-      { stepId: 'snapshot', kind: 'snapshot', state: 'done' } as PipelineRunRecord['steps'][number],
-      { stepId: 'train', kind: 'train', state: 'running' } as PipelineRunRecord['steps'][number],
-    ] })];
+    stores.runs = [
+      run({
+        id: 'r9',
+        pipelineId: id,
+        projectId: 'runs',
+        number: 1,
+        state: 'running',
+        steps: [
+          { stepId: 'snapshot', kind: 'snapshot', state: 'done' } as PipelineRunRecord['steps'][number],
+          { stepId: 'train', kind: 'train', state: 'running' } as PipelineRunRecord['steps'][number],
+        ],
+      }),
+    ];
     await pm.refreshRuns();
     expect(pm.runs.map((r) => r.id)).toEqual(['r9']);
     expect(pm.lockHeld).toBe(false);

@@ -24,17 +24,19 @@ describe('GP building blocks', () => {
     const n = 6;
     const b = Array.from({ length: n * n }, () => rand() - 0.5);
     const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      let s = i === j ? n : 0;
-      for (let k = 0; k < n; k++) s += b[i * n + k] * b[j * n + k];
-      a[i * n + j] = s;
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = i === j ? n : 0;
+        for (let k = 0; k < n; k++) s += b[i * n + k] * b[j * n + k];
+        a[i * n + j] = s;
+      }
     const l = cholesky(a, n)!;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += l[i * n + k] * l[j * n + k];
-      expect(s).toBeCloseTo(a[i * n + j], 10);
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += l[i * n + k] * l[j * n + k];
+        expect(s).toBeCloseTo(a[i * n + j], 10);
+      }
     const rhs = Array.from({ length: n }, (_, i) => i - 2);
     const x = solveUpperT(l, n, solveLower(l, n, rhs));
     for (let i = 0; i < n; i++) {
@@ -134,7 +136,9 @@ describe('encoding', () => {
     ];
     const enc = makeEncoder(space);
     expect(enc.dims).toBe(2 + 1 + 1 + 1 + 3);
-    expect(Array.from(enc.encode({ opt: 'sgd', lr: 1e-2, momentum: 0.9, units: 15, act: 'gelu' })).map((v) => +v.toFixed(6))).toEqual([1, 0, 0.5, 0.9, 0.5, 0, 0, 1]);
+    expect(Array.from(enc.encode({ opt: 'sgd', lr: 1e-2, momentum: 0.9, units: 15, act: 'gelu' })).map((v) => +v.toFixed(6))).toEqual([
+      1, 0, 0.5, 0.9, 0.5, 0, 0, 1,
+    ]);
     expect(Array.from(enc.encode({ opt: 'adam', lr: 1, units: 10 }))).toEqual([0, 1, 1, 0.5, 0, 0, 0, 0]);
   });
 });
@@ -153,7 +157,9 @@ const mixed: SearchSpace = [
 function mixedLoss(p: Params): number {
   const lr = Math.log10(p.lr as number);
   const base = (lr + 2.5) ** 2 + (((p.units as number) - 128) / 128) ** 2 + (Math.log2(p.batch as number) - 5) ** 2 / 10;
-  return p.optimizer === 'adam' ? base + ((p.beta1 as number) - 0.9) ** 2 * 10 : base + 0.3 + (1 - (p.momentum as number)) + (p.nesterov ? 0 : 0.1);
+  return p.optimizer === 'adam'
+    ? base + ((p.beta1 as number) - 0.9) ** 2 * 10
+    : base + 0.3 + (1 - (p.momentum as number)) + (p.nesterov ? 0 : 0.1);
 }
 
 function expectValidPoint(space: SearchSpace, p: Params): void {
@@ -203,7 +209,11 @@ describe('suggestBayesian', () => {
       return { params, value: ((params.x as number) - 0.3) ** 2 + ((params.y as number) - 0.6) ** 2 };
     });
     const a = suggestBayesian(space, history, mulberry32(77));
-    const b = suggestBayesian(space, history.map((o) => ({ ...o })), mulberry32(77));
+    const b = suggestBayesian(
+      space,
+      history.map((o) => ({ ...o })),
+      mulberry32(77),
+    );
     expect(a).toEqual(b);
     // It heads for the minimum at (0.3, 0.6).
     expect(Math.hypot((a.x as number) - 0.3, (a.y as number) - 0.6)).toBeLessThan(0.35);

@@ -75,7 +75,13 @@ export function fMaxEstimate(b: Benchmark): number {
 }
 
 /** Evaluations until a value with normalised regret ≤ `regret` is seen; null if not within `cap`. */
-export function evalsToReach(b: Benchmark, fMax: number, regret: number, cap: number, suggest: (history: Observation[]) => Params): number | null {
+export function evalsToReach(
+  b: Benchmark,
+  fMax: number,
+  regret: number,
+  cap: number,
+  suggest: (history: Observation[]) => Params,
+): number | null {
   const target = b.fMin + regret * (fMax - b.fMin);
   const history: Observation[] = [];
   for (let i = 1; i <= cap; i++) {

@@ -9,10 +9,19 @@ describe('tune form: search space', () => {
   it('starts with the default space, parents before the settings that depend on them', () => {
     const rows = defaultRows();
     expect(rows.map((r) => r.name)).toEqual(ROW_ORDER);
-    expect(rows.filter((r) => r.include).map((r) => r.name).sort()).toEqual(DEFAULT_SPACE.map((p) => p.name).sort());
+    expect(
+      rows
+        .filter((r) => r.include)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(DEFAULT_SPACE.map((p) => p.name).sort());
     const space = buildSpace(rows, DEFAULT_SETTINGS);
     expect(typeof space).not.toBe('string');
-    expect(space).toEqual(ROW_ORDER.map((n) => DEFAULT_SPACE.find((p) => p.name === n)).filter(Boolean).map((p) => (p!.type === 'choice' ? p : { log: false, ...p })));
+    expect(space).toEqual(
+      ROW_ORDER.map((n) => DEFAULT_SPACE.find((p) => p.name === n))
+        .filter(Boolean)
+        .map((p) => (p!.type === 'choice' ? p : { log: false, ...p })),
+    );
   });
 
   it('parses typed choices as numbers for numeric settings and refuses what is not one', () => {
@@ -33,7 +42,12 @@ describe('tune form: search space', () => {
     const rows = defaultRows();
     row(rows, 'learningRate').high = null;
     expect(buildSpace(rows, DEFAULT_SETTINGS)).toMatch(/enter both low and high/);
-    expect(buildSpace(defaultRows().map((r) => ({ ...r, include: false })), DEFAULT_SETTINGS)).toBe('Include at least one setting to search.');
+    expect(
+      buildSpace(
+        defaultRows().map((r) => ({ ...r, include: false })),
+        DEFAULT_SETTINGS,
+      ),
+    ).toBe('Include at least one setting to search.');
   });
 
   it('keeps a conditional setting only where its parent can take the value', () => {
@@ -70,7 +84,14 @@ describe('tune form: plan', () => {
   it('builds the default plan with the median pruner', () => {
     const plan = buildPlan(defaultForm(), space());
     if (typeof plan === 'string') throw new Error(plan);
-    expect(plan).toMatchObject({ strategy: 'random', objective: { metric: 'valAcc' }, maxTrials: 10, maxMinutes: null, seed: 1, pruner: { kind: 'median', warmupEpochs: 1, minTrials: 3 } });
+    expect(plan).toMatchObject({
+      strategy: 'random',
+      objective: { metric: 'valAcc' },
+      maxTrials: 10,
+      maxMinutes: null,
+      seed: 1,
+      pruner: { kind: 'median', warmupEpochs: 1, minTrials: 3 },
+    });
     expect(plan).not.toHaveProperty('gridFloatSteps');
   });
 

@@ -5,7 +5,10 @@ const curve = (id: string, values: number[], finished = true): TrialCurve => ({ 
 
 describe('no pruner', () => {
   it('never prunes', () => {
-    expect(shouldPrune({ kind: 'none' }, 'maximize', curve('t', [0]), [curve('a', [1]), curve('b', [1])])).toEqual({ prune: false, reason: null });
+    expect(shouldPrune({ kind: 'none' }, 'maximize', curve('t', [0]), [curve('a', [1]), curve('b', [1])])).toEqual({
+      prune: false,
+      reason: null,
+    });
   });
 });
 
@@ -52,7 +55,10 @@ describe('median pruner', () => {
   });
 
   it('prunes a trial whose values are all NaN', () => {
-    expect(shouldPrune(median, 'minimize', curve('t', [NaN, NaN], false), accCurves)).toMatchObject({ prune: true, reason: expect.stringMatching(/not a number/) });
+    expect(shouldPrune(median, 'minimize', curve('t', [NaN, NaN], false), accCurves)).toMatchObject({
+      prune: true,
+      reason: expect.stringMatching(/not a number/),
+    });
   });
 });
 
@@ -60,7 +66,9 @@ describe('ASHA', () => {
   const asha: PrunerConfig = { kind: 'asha', minEpochs: 1, reductionFactor: 3 };
 
   it('has rungs at minEpochs · η^k', () => {
-    const rungs = Array.from({ length: 30 }, (_, i) => i + 1).filter((e) => ashaRungIndex({ kind: 'asha', minEpochs: 2, reductionFactor: 3 }, e) !== null);
+    const rungs = Array.from({ length: 30 }, (_, i) => i + 1).filter(
+      (e) => ashaRungIndex({ kind: 'asha', minEpochs: 2, reductionFactor: 3 }, e) !== null,
+    );
     expect(rungs).toEqual([2, 6, 18]);
   });
 
@@ -82,13 +90,21 @@ describe('ASHA', () => {
   it('with fewer than η values at the rung, continues only the best so far', () => {
     const one = [curve('a', [0.7, 0.7, 0.7])];
     expect(shouldPrune(asha, 'maximize', curve('t', [0.8], false), one).prune).toBe(false);
-    expect(shouldPrune(asha, 'maximize', curve('t', [0.6], false), one)).toMatchObject({ prune: true, reason: expect.stringMatching(/not among the best of 2/) });
+    expect(shouldPrune(asha, 'maximize', curve('t', [0.6], false), one)).toMatchObject({
+      prune: true,
+      reason: expect.stringMatching(/not among the best of 2/),
+    });
     expect(shouldPrune(asha, 'maximize', curve('t', [0.1], false), []).prune).toBe(false); // the first trial always continues
   });
 
   it('uses the value at the rung epoch, at later rungs too, and counts stopped trials that reached it', () => {
     // Rung at epoch 3: others recorded 0.5, 0.6 and 0.95 there (the last one later pruned).
-    const others = [curve('a', [0.1, 0.2, 0.5, 0.6]), curve('b', [0.3, 0.4, 0.6]), curve('c', [0.8, 0.9, 0.95], false), curve('short', [0.99])];
+    const others = [
+      curve('a', [0.1, 0.2, 0.5, 0.6]),
+      curve('b', [0.3, 0.4, 0.6]),
+      curve('c', [0.8, 0.9, 0.95], false),
+      curve('short', [0.99]),
+    ];
     // n = 4 (three others + itself), top ⌊4/3⌋ = 1: only 0.95 continues.
     expect(shouldPrune(asha, 'maximize', curve('t', [0.99, 0.99, 0.7], false), others).prune).toBe(true);
     expect(shouldPrune(asha, 'maximize', curve('t', [0.1, 0.1, 0.96], false), others).prune).toBe(false);
@@ -104,7 +120,9 @@ describe('ASHA', () => {
   });
 
   it('rejects a nonsensical configuration', () => {
-    expect(() => shouldPrune({ kind: 'asha', minEpochs: 1, reductionFactor: 1 }, 'maximize', curve('t', [1]), [])).toThrow(/reduction factor/);
+    expect(() => shouldPrune({ kind: 'asha', minEpochs: 1, reductionFactor: 1 }, 'maximize', curve('t', [1]), [])).toThrow(
+      /reduction factor/,
+    );
     expect(() => shouldPrune({ kind: 'median', warmupEpochs: -1, minTrials: 1 }, 'maximize', curve('t', [1]), [])).toThrow(/warm-up/);
   });
 });

@@ -41,23 +41,50 @@ function host(opts: { epochs: number; stopAfter?: number; failWhen?: (p: Params)
         const reason = report(v);
         if (reason) {
           const r: TrialResult = { state: 'pruned', values, value: v, message: reason };
-          trials.splice(0, trials.length, ...trials.filter((t) => t.number !== number), { number, params, state: 'pruned', values, value: v });
+          trials.splice(0, trials.length, ...trials.filter((t) => t.number !== number), {
+            number,
+            params,
+            state: 'pruned',
+            values,
+            value: v,
+          });
           return r;
         }
         if (opts.stopAfter !== undefined && runs.length === opts.stopAfter && values.length === 1) {
           stopped = true;
-          trials.splice(0, trials.length, ...trials.filter((t) => t.number !== number), { number, params, state: 'interrupted', values, value: null });
+          trials.splice(0, trials.length, ...trials.filter((t) => t.number !== number), {
+            number,
+            params,
+            state: 'interrupted',
+            values,
+            value: null,
+          });
           return { state: 'interrupted', values, value: null, message: 'stopped' };
         }
       }
-      trials.splice(0, trials.length, ...trials.filter((t) => t.number !== number), { number, params, state: 'complete', values, value: values.at(-1)! });
+      trials.splice(0, trials.length, ...trials.filter((t) => t.number !== number), {
+        number,
+        params,
+        state: 'complete',
+        values,
+        value: values.at(-1)!,
+      });
       return { state: 'complete', values, value: values.at(-1)!, message: null };
     },
   };
   return { h, trials, runs, epochs: () => epochsRun };
 }
 
-const plan = (over: Partial<StudyPlan>): StudyPlan => ({ space, strategy: 'random', objective: { metric: 'valAcc' }, maxTrials: 6, maxMinutes: null, seed: 3, pruner: { kind: 'none' }, ...over });
+const plan = (over: Partial<StudyPlan>): StudyPlan => ({
+  space,
+  strategy: 'random',
+  objective: { metric: 'valAcc' },
+  maxTrials: 6,
+  maxMinutes: null,
+  seed: 3,
+  pruner: { kind: 'none' },
+  ...over,
+});
 
 describe('runStudy', () => {
   it('runs until the trial budget is used', async () => {
@@ -68,7 +95,11 @@ describe('runStudy', () => {
 
   it('stops when the grid is exhausted', async () => {
     const { h, trials } = host({ epochs: 1 });
-    const grid = plan({ strategy: 'grid', maxTrials: 100, space: [{ name: 'optimizer', type: 'choice', values: ['adam', 'sgd', 'rmsprop'] }] });
+    const grid = plan({
+      strategy: 'grid',
+      maxTrials: 100,
+      space: [{ name: 'optimizer', type: 'choice', values: ['adam', 'sgd', 'rmsprop'] }],
+    });
     await expect(runStudy(grid, h)).resolves.toBe('exhausted');
     expect(new Set(trials.map((t) => t.params.optimizer))).toEqual(new Set(['adam', 'sgd', 'rmsprop']));
   });

@@ -23,8 +23,19 @@ describe('validateSpace', () => {
     ['log int with step', [{ name: 'a', type: 'int', low: 1, high: 64, step: 2, log: true }], /log scale cannot/],
     ['empty choices', [{ name: 'a', type: 'choice', values: [] }], /at least one/],
     ['duplicate choice', [{ name: 'a', type: 'choice', values: [1, 1] }], /twice/],
-    ['duplicate names', [{ name: 'a', type: 'choice', values: [1] }, { name: 'a', type: 'choice', values: [2] }], /defined twice/],
-    ['condition on unknown param', [{ name: 'a', type: 'float', low: 0, high: 1, condition: { param: 'zzz', in: [1] } }], /not defined before/],
+    [
+      'duplicate names',
+      [
+        { name: 'a', type: 'choice', values: [1] },
+        { name: 'a', type: 'choice', values: [2] },
+      ],
+      /defined twice/,
+    ],
+    [
+      'condition on unknown param',
+      [{ name: 'a', type: 'float', low: 0, high: 1, condition: { param: 'zzz', in: [1] } }],
+      /not defined before/,
+    ],
     [
       'condition on a later param',
       [

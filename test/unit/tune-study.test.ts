@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { paramKey, type Params, type SearchSpace } from '../../src/lib/tune/space';
-import { bestTrial, budgetLeft, directionOf, nextParams, validatePlan, type StudyPlan, type TrialState, type TrialSummary } from '../../src/lib/tune/study';
+import {
+  bestTrial,
+  budgetLeft,
+  directionOf,
+  nextParams,
+  validatePlan,
+  type StudyPlan,
+  type TrialState,
+  type TrialSummary,
+} from '../../src/lib/tune/study';
 
 const space: SearchSpace = [
   { name: 'act', type: 'choice', values: ['relu', 'tanh'] },
@@ -8,10 +17,25 @@ const space: SearchSpace = [
 ];
 
 function plan(over: Partial<StudyPlan> = {}): StudyPlan {
-  return { space, strategy: 'grid', objective: { metric: 'valAcc' }, maxTrials: 100, maxMinutes: null, seed: 1, pruner: { kind: 'none' }, ...over };
+  return {
+    space,
+    strategy: 'grid',
+    objective: { metric: 'valAcc' },
+    maxTrials: 100,
+    maxMinutes: null,
+    seed: 1,
+    pruner: { kind: 'none' },
+    ...over,
+  };
 }
 
-function trial(number: number, params: Params, state: TrialState, value: number | null = null, values: number[] = value === null ? [] : [value]): TrialSummary {
+function trial(
+  number: number,
+  params: Params,
+  state: TrialState,
+  value: number | null = null,
+  values: number[] = value === null ? [] : [value],
+): TrialSummary {
   return { number, params, state, values, value };
 }
 
@@ -116,7 +140,12 @@ describe('budgetLeft', () => {
   });
 
   it('does not count interrupted or running trials', () => {
-    const trials = [trial(0, params, 'complete', 1), trial(1, params, 'interrupted'), trial(2, params, 'interrupted'), trial(3, params, 'running')];
+    const trials = [
+      trial(0, params, 'complete', 1),
+      trial(1, params, 'interrupted'),
+      trial(2, params, 'interrupted'),
+      trial(3, params, 'running'),
+    ];
     expect(budgetLeft(p, trials, 0)).toBe(true);
   });
 
@@ -144,7 +173,12 @@ describe('bestTrial', () => {
   });
 
   it('is null without a complete trial', () => {
-    expect(bestTrial(plan(), trials.filter((t) => t.state !== 'complete'))).toBeNull();
+    expect(
+      bestTrial(
+        plan(),
+        trials.filter((t) => t.state !== 'complete'),
+      ),
+    ).toBeNull();
     expect(bestTrial(plan(), [])).toBeNull();
   });
 });

@@ -33,8 +33,6 @@ function batch(n: number, side: number, channels: number, classes: number): { x:
   return { x, y };
 }
 
-
-
 function expectTensorsClose(actual: Float32Array[], expected: Float32Array[], label: string, rtol: number): void {
   expect(actual.length).toBe(expected.length);
   expected.forEach((e, i) => {
@@ -91,7 +89,11 @@ describe('throughput (printed, not asserted)', () => {
   it('trains the app CNN (28x28x1, batch 64) on wasm', async () => {
     const full = Boolean(process.env.WASM_KERNELS_BENCH);
     await tf.setBackend('wasm');
-    const binary = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threaded-simd' : tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'simd' : 'plain';
+    const binary = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
+      ? 'threaded-simd'
+      : tf.env().getBool('WASM_HAS_SIMD_SUPPORT')
+        ? 'simd'
+        : 'plain';
     const lines = [`wasm binary: tfjs-backend-wasm-${binary}.wasm, XNNPACK threads: ${getThreadsCount()}`];
     const wasm = await imagesPerSecond('wasm', full ? 20 : 5, 2);
     lines.push(`wasm (SIMD training kernels): ${wasm.toFixed(0)} images/s`);

@@ -8,7 +8,14 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/lib/ml/random';
-import { registerWasmTrainingKernels, setFilterGradPath, setScratchLimit, setSimdKernelsEnabled, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/lib/ml/wasm-training';
+import {
+  registerWasmTrainingKernels,
+  setFilterGradPath,
+  setScratchLimit,
+  setSimdKernelsEnabled,
+  unregisterWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+} from '../../src/lib/ml/wasm-training';
 import { buildKernelModule, simdKernelsFor } from '../../src/lib/ml/wasm-training/simd-kernels';
 import { im2colTransposed } from '../../src/lib/ml/wasm-training/conv2d-grads';
 import { convGeometry } from '../../src/lib/ml/wasm-training/geometry';
@@ -36,7 +43,12 @@ const randomData = (n: number) => Float32Array.from({ length: n }, () => rand() 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Runs one kernel on one backend from plain arrays; checks it left no tensor behind. */
-async function runKernel(backend: 'cpu' | 'wasm', name: string, inputs: Record<string, [Float32Array, number[]]>, attrs: Attrs): Promise<{ values: Float32Array; shape: number[] }> {
+async function runKernel(
+  backend: 'cpu' | 'wasm',
+  name: string,
+  inputs: Record<string, [Float32Array, number[]]>,
+  attrs: Attrs,
+): Promise<{ values: Float32Array; shape: number[] }> {
   await tf.setBackend(backend);
   const b = tf.backend() as { numDataIds(): number };
   const ids = b.numDataIds();
@@ -49,7 +61,12 @@ async function runKernel(backend: 'cpu' | 'wasm', name: string, inputs: Record<s
   return result;
 }
 
-function expectClose(actual: { values: Float32Array; shape: number[] }, expected: { values: ArrayLike<number>; shape: number[] }, label: string, rtol = 1e-4): void {
+function expectClose(
+  actual: { values: Float32Array; shape: number[] },
+  expected: { values: ArrayLike<number>; shape: number[] },
+  label: string,
+  rtol = 1e-4,
+): void {
   expect(actual.shape, label).toEqual(expected.shape);
   let scale = 1e-6;
   for (let i = 0; i < expected.values.length; i++) scale = Math.max(scale, Math.abs(expected.values[i]));
@@ -68,12 +85,33 @@ async function compareWithCpu(name: string, inputs: Record<string, [Float32Array
 }
 
 /** Output size of a conv/pool along one axis, as TF.js computes it (used to shape dy). */
-function outShapeOf(inShape: number[], filterShape: number[], strides: number | [number, number], pad: Pad, dilations: number | [number, number], depthwise: boolean, rounding?: 'floor' | 'round' | 'ceil'): number[] {
-  const info = tf.backend_util.computeConv2DInfo(inShape as [number, number, number, number], filterShape as [number, number, number, number], strides, dilations, pad, rounding, depthwise);
+function outShapeOf(
+  inShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: Pad,
+  dilations: number | [number, number],
+  depthwise: boolean,
+  rounding?: 'floor' | 'round' | 'ceil',
+): number[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    rounding,
+    depthwise,
+  );
   return info.outShape;
 }
 
-const explicitPad = (): Pad => [[0, 0], [int(0, 2), int(0, 2)], [int(0, 2), int(0, 2)], [0, 0]];
+const explicitPad = (): Pad => [
+  [0, 0],
+  [int(0, 2), int(0, 2)],
+  [int(0, 2), int(0, 2)],
+  [0, 0],
+];
 const PADS: Array<() => Pad> = [() => 'same', () => 'valid', explicitPad, () => int(0, 2)];
 const STRIDES: Array<number | [number, number]> = [1, 2, [1, 2], [2, 1]];
 
@@ -87,7 +125,13 @@ interface ConvCase {
 }
 
 /** A random conv case whose output is non-empty. */
-function convCase(strides: number | [number, number], makePad: () => Pad, depthwise: boolean, dilations: number | [number, number] = 1, channels?: number): ConvCase {
+function convCase(
+  strides: number | [number, number],
+  makePad: () => Pad,
+  depthwise: boolean,
+  dilations: number | [number, number] = 1,
+  channels?: number,
+): ConvCase {
   for (;;) {
     const inC = channels ?? pick([1, 2, 3, 4, 8]);
     const xShape = [int(1, 3), int(3, 9), int(3, 9), inC];
@@ -99,13 +143,15 @@ function convCase(strides: number | [number, number], makePad: () => Pad, depthw
   }
 }
 
-const describeCase = (c: ConvCase, extra = '') => `x ${c.xShape} w ${c.filterShape} s ${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)} ${c.dimRoundingMode ?? ''}${extra}`;
+const describeCase = (c: ConvCase, extra = '') =>
+  `x ${c.xShape} w ${c.filterShape} s ${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)} ${c.dimRoundingMode ?? ''}${extra}`;
 
 describe('registration', () => {
   it('adds the missing training kernels and replaces the slow ones, idempotently', () => {
     registerWasmTrainingKernels();
     registerWasmTrainingKernels();
-    for (const name of [...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced]) expect(tf.getKernel(name, 'wasm'), name).toBeTruthy();
+    for (const name of [...WASM_TRAINING_KERNELS.added, ...WASM_TRAINING_KERNELS.replaced])
+      expect(tf.getKernel(name, 'wasm'), name).toBeTruthy();
   });
 
   it('restores the stock kernels when unregistered', () => {
@@ -135,7 +181,25 @@ describe('registration', () => {
     const xAt = 64; // float offsets in the shared heap
     const colsAt = xAt + x.length + 16;
     heap.set(x, xAt);
-    k!.im2colT(xAt * 4, colsAt * 4, 0, 2, g.inH, g.inW, g.inC, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft);
+    k!.im2colT(
+      xAt * 4,
+      colsAt * 4,
+      0,
+      2,
+      g.inH,
+      g.inW,
+      g.inC,
+      g.outH,
+      g.outW,
+      g.kH,
+      g.kW,
+      g.strideH,
+      g.strideW,
+      g.dilationH,
+      g.dilationW,
+      g.padTop,
+      g.padLeft,
+    );
     const cols = new Float32Array(3 * 2 * 4 * rows);
     im2colTransposed(x, g, 0, 2, cols);
     expect(Array.from(heap.subarray(colsAt, colsAt + cols.length))).toEqual(Array.from(cols));
@@ -173,7 +237,12 @@ describe('Conv2DBackpropFilter on wasm equals cpu', () => {
     try {
       for (const path of ['direct', 'xnnpack'] as const) {
         setFilterGradPath(path);
-        for (const [strides, makePad] of [[1, () => 'same'], [2, () => 'valid'], [[2, 1], explicitPad], [1, () => 'valid']] as Array<[number | [number, number], () => Pad]>) {
+        for (const [strides, makePad] of [
+          [1, () => 'same'],
+          [2, () => 'valid'],
+          [[2, 1], explicitPad],
+          [1, () => 'valid'],
+        ] as Array<[number | [number, number], () => Pad]>) {
           const c = convCase(strides, makePad, false);
           c.filterShape[3] = pick([4, 8, 12]);
           c.dyShape[3] = c.filterShape[3];
@@ -232,7 +301,10 @@ describe('Conv2DBackpropFilter on wasm equals cpu', () => {
   });
 
   it('the small CNN layer shapes (28x28x1 and 14x14x16, batch 64)', async () => {
-    for (const [xShape, co] of [[[64, 28, 28, 1], 16], [[64, 14, 14, 16], 32]] as const) {
+    for (const [xShape, co] of [
+      [[64, 28, 28, 1], 16],
+      [[64, 14, 14, 16], 32],
+    ] as const) {
       const dyShape = [xShape[0], xShape[1], xShape[2], co];
       await compareWithCpu(
         'Conv2DBackpropFilter',
@@ -264,7 +336,12 @@ describe('Conv2DBackpropInput on wasm equals cpu', () => {
   it('explicit padding wider than the kernel (general path at stride 1)', async () => {
     const xShape = [2, 5, 6, 3];
     const filterShape = [2, 2, 3, 4];
-    const pad: Pad = [[0, 0], [3, 2], [2, 3], [0, 0]];
+    const pad: Pad = [
+      [0, 0],
+      [3, 2],
+      [2, 3],
+      [0, 0],
+    ];
     const dyShape = outShapeOf(xShape, filterShape, 1, pad, 1, false);
     await compareWithCpu(
       'Conv2DBackpropInput',
@@ -314,29 +391,69 @@ describe('depthwise gradients on wasm equal cpu', () => {
           const dy: [Float32Array, number[]] = [randomData(size(c.dyShape)), c.dyShape];
           const filter: [Float32Array, number[]] = [randomData(size(c.filterShape)), c.filterShape];
           const common = { strides: c.strides, pad: c.pad, dilations: 1, dimRoundingMode: c.dimRoundingMode };
-          await compareWithCpu('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...common, filterShape: c.filterShape }, describeCase(c, ' filter'));
-          await compareWithCpu('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...common, inputShape: c.xShape }, describeCase(c, ' input'));
+          await compareWithCpu(
+            'DepthwiseConv2dNativeBackpropFilter',
+            { x, dy },
+            { ...common, filterShape: c.filterShape },
+            describeCase(c, ' filter'),
+          );
+          await compareWithCpu(
+            'DepthwiseConv2dNativeBackpropInput',
+            { dy, filter },
+            { ...common, inputShape: c.xShape },
+            describeCase(c, ' input'),
+          );
         }
       });
     }
   }
 
   it('MobileNet-like shapes (channels multiple of 4, multiplier 1)', async () => {
-    for (const [xShape, s] of [[[4, 12, 12, 16], 1], [[4, 12, 12, 16], 2], [[2, 7, 7, 32], 1]] as const) {
+    for (const [xShape, s] of [
+      [[4, 12, 12, 16], 1],
+      [[4, 12, 12, 16], 2],
+      [[2, 7, 7, 32], 1],
+    ] as const) {
       const filterShape = [3, 3, xShape[3], 1];
       const dyShape = outShapeOf([...xShape], filterShape, s, 'same', 1, true);
       const x: [Float32Array, number[]] = [randomData(size([...xShape])), [...xShape]];
       const dy: [Float32Array, number[]] = [randomData(size(dyShape)), dyShape];
       const filter: [Float32Array, number[]] = [randomData(size(filterShape)), filterShape];
-      await compareWithCpu('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: s, pad: 'same', dilations: 1, filterShape }, `${xShape} s${s} filter`);
-      await compareWithCpu('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides: s, pad: 'same', dilations: 1, inputShape: [...xShape] }, `${xShape} s${s} input`);
+      await compareWithCpu(
+        'DepthwiseConv2dNativeBackpropFilter',
+        { x, dy },
+        { strides: s, pad: 'same', dilations: 1, filterShape },
+        `${xShape} s${s} filter`,
+      );
+      await compareWithCpu(
+        'DepthwiseConv2dNativeBackpropInput',
+        { dy, filter },
+        { strides: s, pad: 'same', dilations: 1, inputShape: [...xShape] },
+        `${xShape} s${s} input`,
+      );
     }
   });
 });
 
 /** float64 reference of both depthwise gradients, with dilations (from the definition). */
-function depthwiseReference(x: Float32Array, xShape: number[], dy: Float32Array, w: Float32Array, filterShape: number[], c: ConvCase, dilations: [number, number]) {
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], c.strides, dilations, c.pad, c.dimRoundingMode, true);
+function depthwiseReference(
+  x: Float32Array,
+  xShape: number[],
+  dy: Float32Array,
+  w: Float32Array,
+  filterShape: number[],
+  c: ConvCase,
+  dilations: [number, number],
+) {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    c.strides,
+    dilations,
+    c.pad,
+    c.dimRoundingMode,
+    true,
+  );
   const [n, h, wd, ch] = xShape;
   const [kh, kw, , mult] = filterShape;
   const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
@@ -365,7 +482,11 @@ function depthwiseReference(x: Float32Array, xShape: number[], dy: Float32Array,
 
 describe('dilated depthwise gradients on wasm equal a float64 reference', () => {
   for (const makePad of PADS) {
-    for (const dilations of [[2, 2], [1, 2], [2, 1]] as Array<[number, number]>) {
+    for (const dilations of [
+      [2, 2],
+      [1, 2],
+      [2, 1],
+    ] as Array<[number, number]>) {
       it(`dilations ${dilations}, pad ${makePad.name || String(makePad())}`, async () => {
         for (let rep = 0; rep < 3; rep++) {
           const c = convCase(1, makePad, true, dilations);
@@ -377,8 +498,26 @@ describe('dilated depthwise gradients on wasm equal a float64 reference', () => 
           for (const simd of [true, false]) {
             setSimdKernelsEnabled(simd);
             const label = describeCase(c, ` d${dilations} simd=${simd}`);
-            expectClose(await runKernel('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x: [xv, c.xShape], dy: [dyv, c.dyShape] }, { ...common, filterShape: c.filterShape }), { values: ref.dW, shape: c.filterShape }, `${label} filter`);
-            expectClose(await runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy: [dyv, c.dyShape], filter: [wv, c.filterShape] }, { ...common, inputShape: c.xShape }), { values: ref.dX, shape: c.xShape }, `${label} input`);
+            expectClose(
+              await runKernel(
+                'wasm',
+                'DepthwiseConv2dNativeBackpropFilter',
+                { x: [xv, c.xShape], dy: [dyv, c.dyShape] },
+                { ...common, filterShape: c.filterShape },
+              ),
+              { values: ref.dW, shape: c.filterShape },
+              `${label} filter`,
+            );
+            expectClose(
+              await runKernel(
+                'wasm',
+                'DepthwiseConv2dNativeBackpropInput',
+                { dy: [dyv, c.dyShape], filter: [wv, c.filterShape] },
+                { ...common, inputShape: c.xShape },
+              ),
+              { values: ref.dX, shape: c.xShape },
+              `${label} input`,
+            );
           }
           setSimdKernelsEnabled(true);
         }
@@ -393,24 +532,65 @@ describe('dilated depthwise gradients on wasm equal a float64 reference', () => 
     const wv = randomData(size(c.filterShape));
     const ref = depthwiseReference(xv, c.xShape, dyv, wv, c.filterShape, c, [1, 1]);
     const common = { strides: c.strides, pad: c.pad, dilations: 1 };
-    expectClose(await runKernel('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x: [xv, c.xShape], dy: [dyv, c.dyShape] }, { ...common, filterShape: c.filterShape }), { values: ref.dW, shape: c.filterShape }, 'cpu filter');
-    expectClose(await runKernel('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy: [dyv, c.dyShape], filter: [wv, c.filterShape] }, { ...common, inputShape: c.xShape }), { values: ref.dX, shape: c.xShape }, 'cpu input');
+    expectClose(
+      await runKernel(
+        'cpu',
+        'DepthwiseConv2dNativeBackpropFilter',
+        { x: [xv, c.xShape], dy: [dyv, c.dyShape] },
+        { ...common, filterShape: c.filterShape },
+      ),
+      { values: ref.dW, shape: c.filterShape },
+      'cpu filter',
+    );
+    expectClose(
+      await runKernel(
+        'cpu',
+        'DepthwiseConv2dNativeBackpropInput',
+        { dy: [dyv, c.dyShape], filter: [wv, c.filterShape] },
+        { ...common, inputShape: c.xShape },
+      ),
+      { values: ref.dX, shape: c.xShape },
+      'cpu input',
+    );
   });
 });
 
 describe('MaxPoolGrad on wasm equals cpu', () => {
-  for (const [filterSize, strides] of [[2, 2], [2, 1], [3, 2], [3, 1], [[2, 3], [1, 2]], [3, 3]] as Array<[number | [number, number], number | [number, number]]>) {
+  for (const [filterSize, strides] of [
+    [2, 2],
+    [2, 1],
+    [3, 2],
+    [3, 1],
+    [
+      [2, 3],
+      [1, 2],
+    ],
+    [3, 3],
+  ] as Array<[number | [number, number], number | [number, number]]>) {
     for (const pad of ['same', 'valid', 1] as const) {
       it(`filter ${JSON.stringify(filterSize)}, strides ${JSON.stringify(strides)}, pad ${pad}`, async () => {
         for (let rep = 0; rep < 3; rep++) {
           const shape = [int(1, 3), int(3, 9), int(3, 9), pick([1, 3, 4, 8])];
-          const info = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], filterSize, strides, 1, pad, pad === 1 ? 'floor' : undefined);
+          const info = tf.backend_util.computePool2DInfo(
+            shape as [number, number, number, number],
+            filterSize,
+            strides,
+            1,
+            pad,
+            pad === 1 ? 'floor' : undefined,
+          );
           if (info.outHeight < 1 || info.outWidth < 1) continue;
           // Coarse values (many ties, like ReLU zeros) check that ties go to the first maximum.
-          const x = Float32Array.from({ length: size(shape) }, () => (rep === 0 ? Math.max(0, Math.round(rand() * 4 - 2)) : rand() * 2 - 1));
+          const x = Float32Array.from({ length: size(shape) }, () =>
+            rep === 0 ? Math.max(0, Math.round(rand() * 4 - 2)) : rand() * 2 - 1,
+          );
           await compareWithCpu(
             'MaxPoolGrad',
-            { dy: [randomData(size(info.outShape)), info.outShape], input: [x, shape], output: [new Float32Array(size(info.outShape)), info.outShape] },
+            {
+              dy: [randomData(size(info.outShape)), info.outShape],
+              input: [x, shape],
+              output: [new Float32Array(size(info.outShape)), info.outShape],
+            },
             { filterSize, strides, pad, dimRoundingMode: pad === 1 ? 'floor' : undefined },
             `x ${shape} rep ${rep}`,
           );
@@ -421,29 +601,60 @@ describe('MaxPoolGrad on wasm equals cpu', () => {
 });
 
 describe('BatchMatMul with transposed operands on wasm equals cpu', () => {
-  for (const [transposeA, transposeB] of [[true, false], [false, true], [true, true], [false, false]]) {
+  for (const [transposeA, transposeB] of [
+    [true, false],
+    [false, true],
+    [true, true],
+    [false, false],
+  ]) {
     it(`transposeA ${transposeA}, transposeB ${transposeB}`, async () => {
       for (const batch of [[], [1], [3], [], [1]]) {
         // n % 4 == 0 takes the SIMD GEMM for aᵀ·b; other n the transpose + XNNPACK path.
         const [m, k, n] = [int(1, 40), int(1, 40), pick([int(1, 40), 4 * int(1, 10)])];
         const aShape = [...batch, ...(transposeA ? [k, m] : [m, k])];
         const bShape = [...batch, ...(transposeB ? [n, k] : [k, n])];
-        await compareWithCpu('BatchMatMul', { a: [randomData(size(aShape)), aShape], b: [randomData(size(bShape)), bShape] }, { transposeA, transposeB }, `a ${aShape} b ${bShape}`);
+        await compareWithCpu(
+          'BatchMatMul',
+          { a: [randomData(size(aShape)), aShape], b: [randomData(size(bShape)), bShape] },
+          { transposeA, transposeB },
+          `a ${aShape} b ${bShape}`,
+        );
       }
     });
   }
 });
 
 describe('Sum, Mean and Tile on wasm equal cpu', () => {
-  const shapes = [[4, 5, 6, 8], [3, 7, 5], [2, 3, 4, 5, 3], [10, 6], [3, 9, 2, 7]];
+  const shapes = [
+    [4, 5, 6, 8],
+    [3, 7, 5],
+    [2, 3, 4, 5, 3],
+    [10, 6],
+    [3, 9, 2, 7],
+  ];
   for (const name of ['Sum', 'Mean']) {
     it(`${name} over every kind of axis set`, async () => {
       for (const shape of shapes) {
         const rank = shape.length;
-        const axisSets: Array<number | number[]> = [0, [0, 1], Array.from({ length: rank - 1 }, (_, i) => i), rank - 1, [rank - 2, rank - 1], Array.from({ length: rank }, (_, i) => i), [0, rank - 1], [1, 0], -rank];
+        const axisSets: Array<number | number[]> = [
+          0,
+          [0, 1],
+          Array.from({ length: rank - 1 }, (_, i) => i),
+          rank - 1,
+          [rank - 2, rank - 1],
+          Array.from({ length: rank }, (_, i) => i),
+          [0, rank - 1],
+          [1, 0],
+          -rank,
+        ];
         for (const axis of axisSets) {
           for (const keepDims of [false, true]) {
-            await compareWithCpu(name, { x: [randomData(size(shape)), shape] }, { axis, keepDims }, `${name} ${shape} axis ${JSON.stringify(axis)} keepDims ${keepDims}`);
+            await compareWithCpu(
+              name,
+              { x: [randomData(size(shape)), shape] },
+              { axis, keepDims },
+              `${name} ${shape} axis ${JSON.stringify(axis)} keepDims ${keepDims}`,
+            );
           }
         }
       }
@@ -458,11 +669,26 @@ describe('Sum, Mean and Tile on wasm equal cpu', () => {
 
   it('Tile with any reps (float32, int32, bool)', async () => {
     const cases: Array<[number[], number[]]> = [
-      [[1, 1, 1, 8], [3, 4, 5, 1]],
-      [[2, 3], [2, 2]],
-      [[3, 1, 2], [1, 4, 1]],
-      [[2, 3, 4], [1, 1, 1]],
-      [[1, 2, 1, 3], [2, 1, 3, 2]],
+      [
+        [1, 1, 1, 8],
+        [3, 4, 5, 1],
+      ],
+      [
+        [2, 3],
+        [2, 2],
+      ],
+      [
+        [3, 1, 2],
+        [1, 4, 1],
+      ],
+      [
+        [2, 3, 4],
+        [1, 1, 1],
+      ],
+      [
+        [1, 2, 1, 3],
+        [2, 1, 3, 2],
+      ],
       [[5], [3]],
     ];
     for (const [shape, reps] of cases) {
@@ -486,26 +712,48 @@ describe('Sum, Mean and Tile on wasm equal cpu', () => {
 
 describe('element-wise kernels on wasm equal cpu', () => {
   const pairs: Array<[number[], number[]]> = [
-    [[4, 5, 6, 8], [4, 5, 6, 8]],
+    [
+      [4, 5, 6, 8],
+      [4, 5, 6, 8],
+    ],
     [[], [4, 5, 6, 8]],
     [[3, 7, 5], [1]],
     [[4, 5, 6, 8], [8]],
-    [[1, 1, 1, 8], [4, 5, 6, 8]],
-    [[2, 3, 5], [3, 5]],
+    [
+      [1, 1, 1, 8],
+      [4, 5, 6, 8],
+    ],
+    [
+      [2, 3, 5],
+      [3, 5],
+    ],
     [[2, 3, 5], [5]],
-    [[1, 7], [3, 7]],
-    [[3, 1, 5], [3, 4, 5]], // middle-axis broadcast: stock kernel
+    [
+      [1, 7],
+      [3, 7],
+    ],
+    [
+      [3, 1, 5],
+      [3, 4, 5],
+    ], // middle-axis broadcast: stock kernel
     [[7], [7]],
   ];
   for (const name of ['Minimum', 'Maximum', 'Greater', 'GreaterEqual', 'Less', 'LessEqual']) {
     it(name, async () => {
       for (const [sa, sb] of pairs) {
-        for (const [aShape, bShape] of [[sa, sb], [sb, sa]]) {
+        for (const [aShape, bShape] of [
+          [sa, sb],
+          [sb, sa],
+        ]) {
           // Coarse values make ties; a NaN checks propagation (min/max) and comparisons with NaN.
           // (The middle-axis case runs the stock kernel: no NaN or -0 there, see below.)
           const stockCase = aShape.length === 3 && bShape.length === 3 && (aShape[1] === 1 || bShape[1] === 1);
-          const coarse = (n: number) => Float32Array.from({ length: n }, (_, i) => (i === 1 && !stockCase ? NaN : Math.round(rand() * 6 - 3) / 2 + 0));
-          const inputs = { a: [coarse(size(aShape)), aShape] as [Float32Array, number[]], b: [coarse(size(bShape)), bShape] as [Float32Array, number[]] };
+          const coarse = (n: number) =>
+            Float32Array.from({ length: n }, (_, i) => (i === 1 && !stockCase ? NaN : Math.round(rand() * 6 - 3) / 2 + 0));
+          const inputs = {
+            a: [coarse(size(aShape)), aShape] as [Float32Array, number[]],
+            b: [coarse(size(bShape)), bShape] as [Float32Array, number[]],
+          };
           const expected = await runKernel('cpu', name, inputs, {});
           // Without SIMD Minimum/Maximum fall back to the stock kernel, which (unlike the CPU
           // backend and TF) drops a NaN in b and ignores the sign of zero: not checked here.
@@ -535,12 +783,30 @@ describe('element-wise kernels on wasm equal cpu', () => {
   });
 
   it('FusedBatchNorm with per-channel and scalar parameters', async () => {
-    for (const [xShape, c] of [[[4, 5, 6, 8], 8], [[3, 7, 5], 5], [[10, 3], 3]] as const) {
+    for (const [xShape, c] of [
+      [[4, 5, 6, 8], 8],
+      [[3, 7, 5], 5],
+      [[10, 3], 3],
+    ] as const) {
       for (const paramSize of [c, 1]) {
-        const param = (positive = false) => [Float32Array.from({ length: paramSize }, () => (positive ? 0.5 + rand() : rand() * 2 - 1)), [paramSize]] as [Float32Array, number[]];
+        const param = (positive = false) =>
+          [Float32Array.from({ length: paramSize }, () => (positive ? 0.5 + rand() : rand() * 2 - 1)), [paramSize]] as [
+            Float32Array,
+            number[],
+          ];
         const x: [Float32Array, number[]] = [Float32Array.from({ length: size([...xShape]) }, () => 3 + rand() * 2), [...xShape]];
-        await compareWithCpu('FusedBatchNorm', { x, mean: param(), variance: param(true), offset: param(), scale: param() }, { varianceEpsilon: 1e-3 }, `bn ${xShape} params ${paramSize}`);
-        await compareWithCpu('FusedBatchNorm', { x, mean: param(), variance: param(true) }, { varianceEpsilon: 1e-3 }, `bn ${xShape} no scale/offset`);
+        await compareWithCpu(
+          'FusedBatchNorm',
+          { x, mean: param(), variance: param(true), offset: param(), scale: param() },
+          { varianceEpsilon: 1e-3 },
+          `bn ${xShape} params ${paramSize}`,
+        );
+        await compareWithCpu(
+          'FusedBatchNorm',
+          { x, mean: param(), variance: param(true) },
+          { varianceEpsilon: 1e-3 },
+          `bn ${xShape} no scale/offset`,
+        );
       }
     }
   });
@@ -549,20 +815,41 @@ describe('element-wise kernels on wasm equal cpu', () => {
 describe('arithmetic with a row-broadcast operand on wasm equals cpu', () => {
   const pairs: Array<[number[], number[]]> = [
     [[4, 5, 6, 8], [8]],
-    [[1, 1, 1, 8], [4, 5, 6, 8]],
-    [[2, 3, 5], [3, 5]],
+    [
+      [1, 1, 1, 8],
+      [4, 5, 6, 8],
+    ],
+    [
+      [2, 3, 5],
+      [3, 5],
+    ],
     [[2, 3, 5], [5]],
-    [[1, 7], [3, 7]],
-    [[4, 5, 6, 8], [4, 5, 6, 8]], // equal shapes, scalars, middle axes: stock kernel
+    [
+      [1, 7],
+      [3, 7],
+    ],
+    [
+      [4, 5, 6, 8],
+      [4, 5, 6, 8],
+    ], // equal shapes, scalars, middle axes: stock kernel
     [[], [4, 5, 6, 8]],
-    [[3, 1, 5], [3, 4, 5]],
+    [
+      [3, 1, 5],
+      [3, 4, 5],
+    ],
   ];
   for (const name of ['Add', 'Sub', 'Multiply', 'RealDiv']) {
     it(name, async () => {
       for (const [sa, sb] of pairs) {
-        for (const [aShape, bShape] of [[sa, sb], [sb, sa]]) {
+        for (const [aShape, bShape] of [
+          [sa, sb],
+          [sb, sa],
+        ]) {
           const values = (n: number) => Float32Array.from({ length: n }, (_, i) => (i === 1 ? NaN : i === 2 ? 0 : rand() * 4 - 2));
-          const inputs = { a: [values(size(aShape)), aShape] as [Float32Array, number[]], b: [values(size(bShape)), bShape] as [Float32Array, number[]] };
+          const inputs = {
+            a: [values(size(aShape)), aShape] as [Float32Array, number[]],
+            b: [values(size(bShape)), bShape] as [Float32Array, number[]],
+          };
           const expected = await runKernel('cpu', name, inputs, {});
           for (const simd of [true, false]) {
             setSimdKernelsEnabled(simd);
@@ -606,7 +893,12 @@ describe('Identity and same-dtype Cast on wasm alias their input', () => {
 
 describe('batch norm and Mean gradients on wasm equal cpu', () => {
   /** Gradients of sum(f(inputs) * w) with respect to every input, on one backend. */
-  async function gradsOn(backend: 'cpu' | 'wasm', f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<[Float32Array, number[]]>, weights: Float32Array): Promise<Array<{ values: Float32Array; shape: number[] }>> {
+  async function gradsOn(
+    backend: 'cpu' | 'wasm',
+    f: (...xs: tf.Tensor[]) => tf.Tensor,
+    inputs: Array<[Float32Array, number[]]>,
+    weights: Float32Array,
+  ): Promise<Array<{ values: Float32Array; shape: number[] }>> {
     await tf.setBackend(backend);
     const before = tf.memory().numTensors;
     const xs = inputs.map(([v, s]) => tf.tensor(v, s));
@@ -620,17 +912,28 @@ describe('batch norm and Mean gradients on wasm equal cpu', () => {
   }
 
   it('FusedBatchNorm with independent mean, variance, offset and scale (every input gets its gradient)', async () => {
-    for (const xShape of [[4, 5, 6, 8], [3, 7, 5], [6, 3], [2, 3, 3, 12]]) {
+    for (const xShape of [
+      [4, 5, 6, 8],
+      [3, 7, 5],
+      [6, 3],
+      [2, 3, 3, 12],
+    ]) {
       const c = xShape[xShape.length - 1];
-      const param = (positive = false): [Float32Array, number[]] => [Float32Array.from({ length: c }, () => (positive ? 0.5 + rand() : rand() * 2 - 1)), [c]];
+      const param = (positive = false): [Float32Array, number[]] => [
+        Float32Array.from({ length: c }, () => (positive ? 0.5 + rand() : rand() * 2 - 1)),
+        [c],
+      ];
       const inputs: Array<[Float32Array, number[]]> = [[randomData(size(xShape)), xShape], param(), param(true), param(), param()];
       const weights = randomData(size(xShape));
-      const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => tf.batchNorm(x, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
+      const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) =>
+        tf.batchNorm(x, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
       const expected = await gradsOn('cpu', bn as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
       for (const simd of [true, false]) {
         setSimdKernelsEnabled(simd);
         const actual = await gradsOn('wasm', bn as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
-        ['x', 'mean', 'variance', 'offset', 'scale'].forEach((name, i) => expectClose(actual[i], expected[i], `bn grad ${name} ${xShape} simd=${simd}`, 1e-4));
+        ['x', 'mean', 'variance', 'offset', 'scale'].forEach((name, i) =>
+          expectClose(actual[i], expected[i], `bn grad ${name} ${xShape} simd=${simd}`, 1e-4),
+        );
       }
       setSimdKernelsEnabled(true);
     }
@@ -639,12 +942,22 @@ describe('batch norm and Mean gradients on wasm equal cpu', () => {
   it('batch norm in training (mean and variance from moments, as tf.layers does)', async () => {
     // (TF.js cannot record batchNorm without a scale on a gradient tape at all: its gradient
     // config saves 'scale' and the engine clones undefined. tf.layers always passes gamma.)
-    for (const xShape of [[8, 6, 6, 16], [5, 4, 4, 3]]) {
+    for (const xShape of [
+      [8, 6, 6, 16],
+      [5, 4, 4, 3],
+    ]) {
       const c = xShape[xShape.length - 1];
-      const inputs: Array<[Float32Array, number[]]> = [[Float32Array.from({ length: size(xShape) }, () => 2 + rand() * 3), xShape], [randomData(c), [c]], [randomData(c), [c]]];
+      const inputs: Array<[Float32Array, number[]]> = [
+        [Float32Array.from({ length: size(xShape) }, () => 2 + rand() * 3), xShape],
+        [randomData(c), [c]],
+        [randomData(c), [c]],
+      ];
       const weights = randomData(size(xShape));
       const train = (x: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => {
-        const { mean, variance } = tf.moments(x, xShape.slice(0, -1).map((_, i) => i));
+        const { mean, variance } = tf.moments(
+          x,
+          xShape.slice(0, -1).map((_, i) => i),
+        );
         return tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3);
       };
       const expected = await gradsOn('cpu', train as (...xs: tf.Tensor[]) => tf.Tensor, inputs, weights);
@@ -654,7 +967,23 @@ describe('batch norm and Mean gradients on wasm equal cpu', () => {
   });
 
   it('Mean over every kind of axis set, with and without keepDims', async () => {
-    for (const [shape, axis] of [[[4, 5, 6], [0, 1]], [[4, 5, 6], [1]], [[4, 5, 6], [0, 2]], [[4, 5, 6], null], [[7, 3], [1]], [[2, 3, 4, 5], [0, 1, 2]]] as Array<[number[], number[] | null]>) {
+    for (const [shape, axis] of [
+      [
+        [4, 5, 6],
+        [0, 1],
+      ],
+      [[4, 5, 6], [1]],
+      [
+        [4, 5, 6],
+        [0, 2],
+      ],
+      [[4, 5, 6], null],
+      [[7, 3], [1]],
+      [
+        [2, 3, 4, 5],
+        [0, 1, 2],
+      ],
+    ] as Array<[number[], number[] | null]>) {
       for (const keepDims of [false, true]) {
         const inputs: Array<[Float32Array, number[]]> = [[randomData(size(shape)), shape]];
         const outSize = axis === null ? 1 : size(shape.filter((_, i) => !axis.includes(i)));
@@ -674,7 +1003,9 @@ describe('batch norm and Mean gradients on wasm equal cpu', () => {
     const x = tf.randomNormal([2, 3, 4]);
     const scale = tf.tensor1d([1, 2, 3, 4]);
     const offset = tf.zeros([4]) as tf.Tensor1D;
-    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, tf.zeros([4]) as tf.Tensor1D, tf.ones([4]) as tf.Tensor1D, offset, scale)))(x);
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.batchNorm(t, tf.zeros([4]) as tf.Tensor1D, tf.ones([4]) as tf.Tensor1D, offset, scale)))(
+      x,
+    );
     expect(dx.shape).toEqual([2, 3, 4]);
     // d/dx sum(scale * (x - 0) / sqrt(1 + eps)) = scale / sqrt(1.001) on every row.
     const expected = [1, 2, 3, 4].map((s) => s / Math.sqrt(1.001));

@@ -34,7 +34,12 @@ const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 type Input = { shape: number[]; values: Float32Array | Int32Array; dtype?: 'float32' | 'int32' };
 
 /** Runs one kernel on a backend from plain arrays and reads the result back. */
-async function runOn(backend: 'cpu' | 'webgpu', kernel: string, inputs: Record<string, Input>, attrs: Record<string, unknown>): Promise<{ shape: number[]; values: Float32Array | Int32Array }> {
+async function runOn(
+  backend: 'cpu' | 'webgpu',
+  kernel: string,
+  inputs: Record<string, Input>,
+  attrs: Record<string, unknown>,
+): Promise<{ shape: number[]; values: Float32Array | Int32Array }> {
   await tf.setBackend(backend);
   const tensors: tf.NamedTensorMap = {};
   for (const [name, input] of Object.entries(inputs)) tensors[name] = tf.tensor(input.values, input.shape, input.dtype ?? 'float32');
@@ -54,7 +59,13 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return worst / scale;
 }
 
-async function expectKernelMatchesCpu(kernel: string, inputs: Record<string, Input>, attrs: Record<string, unknown>, label: string, rtol = 1e-5): Promise<void> {
+async function expectKernelMatchesCpu(
+  kernel: string,
+  inputs: Record<string, Input>,
+  attrs: Record<string, unknown>,
+  label: string,
+  rtol = 1e-5,
+): Promise<void> {
   const gpu = await runOn('webgpu', kernel, inputs, attrs);
   const cpu = await runOn('cpu', kernel, inputs, attrs);
   expect(gpu.shape, `${label}: shape`).toEqual(cpu.shape);
@@ -65,8 +76,23 @@ async function expectKernelMatchesCpu(kernel: string, inputs: Record<string, Inp
 const randomInput = (shape: number[]): Input => ({ shape, values: randomArray(tf.util.sizeFromShape(shape)) });
 
 /** NHWC output shape of a (depthwise) convolution of that geometry. */
-function convOutShape(x: number[], filter: number[], strides: [number, number], dilations: [number, number], pad: unknown, depthwise: boolean): number[] {
-  const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], filter as [number, number, number, number], strides, dilations, pad as 'same', undefined, depthwise);
+function convOutShape(
+  x: number[],
+  filter: number[],
+  strides: [number, number],
+  dilations: [number, number],
+  pad: unknown,
+  depthwise: boolean,
+): number[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    filter as [number, number, number, number],
+    strides,
+    dilations,
+    pad as 'same',
+    undefined,
+    depthwise,
+  );
   return info.outShape;
 }
 
@@ -84,7 +110,17 @@ describe('WebGPU training kernels match the CPU backend', () => {
       { x: [2, 32, 32, 3], filter: [3, 3, 3, 8], strides: [2, 2], pad: 'same' },
       { x: [4, 6, 6, 32], filter: [1, 1, 32, 64], strides: [1, 1], pad: 'same' },
       { x: [3, 7, 7, 16], filter: [1, 1, 16, 12], strides: [2, 2], pad: 'valid' },
-      { x: [2, 9, 11, 4], filter: [2, 3, 4, 4], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+      {
+        x: [2, 9, 11, 4],
+        filter: [2, 3, 4, 4],
+        strides: [2, 1],
+        pad: [
+          [0, 0],
+          [1, 2],
+          [0, 1],
+          [0, 0],
+        ],
+      },
       { x: [2, 3, 6, 5], filter: [3, 3, 3, 5], strides: [1, 1], pad: 'same', dataFormat: 'NCHW' },
     ];
     for (let i = 0; i < 10; i++) {
@@ -97,7 +133,15 @@ describe('WebGPU training kernels match the CPU backend', () => {
         x: [int(1, 3), int(kh, 12), int(kw, 12), inC],
         filter: [kh, kw, inC, outC],
         strides: [int(1, 3), int(1, 3)],
-        pad: pad === 'explicit' ? [[0, 0], [int(0, 2), int(0, 2)], [int(0, 2), int(0, 2)], [0, 0]] : pad,
+        pad:
+          pad === 'explicit'
+            ? [
+                [0, 0],
+                [int(0, 2), int(0, 2)],
+                [int(0, 2), int(0, 2)],
+                [0, 0],
+              ]
+            : pad,
       });
     }
     for (const c of cases) {
@@ -121,7 +165,18 @@ describe('WebGPU training kernels match the CPU backend', () => {
       { x: [4, 24, 24, 32], filter: [3, 3, 32, 1], strides: [2, 2], dilations: [1, 1], pad: 'same' },
       { x: [2, 13, 11, 6], filter: [3, 2, 6, 1], strides: [1, 1], dilations: [1, 1], pad: 'valid' },
       { x: [2, 13, 11, 6], filter: [3, 2, 6, 1], strides: [1, 1], dilations: [2, 2], pad: 'valid' }, // dilated: stock
-      { x: [2, 9, 10, 8], filter: [2, 3, 8, 1], strides: [2, 1], dilations: [1, 1], pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
+      {
+        x: [2, 9, 10, 8],
+        filter: [2, 3, 8, 1],
+        strides: [2, 1],
+        dilations: [1, 1],
+        pad: [
+          [0, 0],
+          [1, 0],
+          [2, 1],
+          [0, 0],
+        ],
+      },
       { x: [2, 8, 8, 4], filter: [3, 3, 4, 2], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // multiplier 2: stock
     ];
     for (let i = 0; i < 6; i++) {
@@ -134,24 +189,61 @@ describe('WebGPU training kernels match the CPU backend', () => {
         filter: [kh, kw, channels, 1],
         strides: [int(1, 3), int(1, 3)],
         dilations: [1, 1],
-        pad: pad === 'explicit' ? [[0, 0], [int(0, 2), int(0, 2)], [int(0, 2), int(0, 2)], [0, 0]] : pad,
+        pad:
+          pad === 'explicit'
+            ? [
+                [0, 0],
+                [int(0, 2), int(0, 2)],
+                [int(0, 2), int(0, 2)],
+                [0, 0],
+              ]
+            : pad,
       });
     }
     for (const c of cases) {
       const dy = randomInput(convOutShape(c.x, c.filter, c.strides, c.dilations, c.pad, true));
       const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: undefined };
-      await expectKernelMatchesCpu('DepthwiseConv2dNativeBackpropFilter', { x: randomInput(c.x), dy }, { ...attrs, filterShape: c.filter }, `DepthwiseConv2dNativeBackpropFilter ${JSON.stringify(c)}`);
-      await expectKernelMatchesCpu('DepthwiseConv2dNativeBackpropInput', { dy, filter: randomInput(c.filter) }, { ...attrs, inputShape: c.x }, `DepthwiseConv2dNativeBackpropInput ${JSON.stringify(c)}`);
+      await expectKernelMatchesCpu(
+        'DepthwiseConv2dNativeBackpropFilter',
+        { x: randomInput(c.x), dy },
+        { ...attrs, filterShape: c.filter },
+        `DepthwiseConv2dNativeBackpropFilter ${JSON.stringify(c)}`,
+      );
+      await expectKernelMatchesCpu(
+        'DepthwiseConv2dNativeBackpropInput',
+        { dy, filter: randomInput(c.filter) },
+        { ...attrs, inputShape: c.x },
+        `DepthwiseConv2dNativeBackpropInput ${JSON.stringify(c)}`,
+      );
     }
   }, 60_000);
 
   it('Conv2D and FusedConv2D (bias, relu/relu6): random shapes, strides, paddings, dilations; more input channels via the stock kernel', async () => {
-    type Case = { x: number[]; filter: number[]; strides: [number, number]; dilations: [number, number]; pad: unknown; bias?: boolean; activation?: string };
+    type Case = {
+      x: number[];
+      filter: number[];
+      strides: [number, number];
+      dilations: [number, number];
+      pad: unknown;
+      bias?: boolean;
+      activation?: string;
+    };
     const cases: Case[] = [
       { x: [8, 28, 28, 1], filter: [3, 3, 1, 16], strides: [1, 1], dilations: [1, 1], pad: 'same', bias: true, activation: 'relu' },
       { x: [2, 32, 32, 3], filter: [3, 3, 3, 16], strides: [2, 2], dilations: [1, 1], pad: 'same', activation: 'linear' },
       { x: [2, 13, 11, 3], filter: [3, 2, 3, 5], strides: [1, 1], dilations: [2, 3], pad: 'valid', bias: true, activation: 'relu6' },
-      { x: [2, 9, 10, 2], filter: [2, 2, 2, 8], strides: [2, 3], dilations: [1, 1], pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
+      {
+        x: [2, 9, 10, 2],
+        filter: [2, 2, 2, 8],
+        strides: [2, 3],
+        dilations: [1, 1],
+        pad: [
+          [0, 0],
+          [1, 0],
+          [2, 1],
+          [0, 0],
+        ],
+      },
       { x: [2, 8, 8, 8], filter: [3, 3, 8, 8], strides: [1, 1], dilations: [1, 1], pad: 'same', bias: true, activation: 'relu' }, // 8 channels: stock
       { x: [2, 8, 8, 3], filter: [3, 3, 3, 4], strides: [1, 1], dilations: [1, 1], pad: 'same', bias: true, activation: 'elu' }, // elu: stock
     ];
@@ -166,7 +258,15 @@ describe('WebGPU training kernels match the CPU backend', () => {
         filter: [kh, kw, inC, pick([1, 3, 4, 8, 16])],
         strides: dilated ? [1, 1] : [int(1, 3), int(1, 3)],
         dilations: dilated ? [int(1, 2), int(1, 2)] : [1, 1],
-        pad: pad === 'explicit' ? [[0, 0], [int(0, 2), int(0, 2)], [int(0, 2), int(0, 2)], [0, 0]] : pad,
+        pad:
+          pad === 'explicit'
+            ? [
+                [0, 0],
+                [int(0, 2), int(0, 2)],
+                [int(0, 2), int(0, 2)],
+                [0, 0],
+              ]
+            : pad,
         bias: rand() < 0.5,
         activation: pick(['linear', 'relu', 'relu6']),
       });
@@ -176,7 +276,12 @@ describe('WebGPU training kernels match the CPU backend', () => {
       const inputs = { x: randomInput(c.x), filter: randomInput(c.filter) };
       await expectKernelMatchesCpu('Conv2D', inputs, common, `Conv2D ${JSON.stringify(c)}`);
       const fusedInputs = c.bias ? { ...inputs, bias: randomInput([c.filter[3]]) } : inputs;
-      await expectKernelMatchesCpu('FusedConv2D', fusedInputs, { ...common, activation: c.activation ?? 'linear', leakyreluAlpha: 0.2 }, `FusedConv2D ${JSON.stringify(c)}`);
+      await expectKernelMatchesCpu(
+        'FusedConv2D',
+        fusedInputs,
+        { ...common, activation: c.activation ?? 'linear', leakyreluAlpha: 0.2 },
+        `FusedConv2D ${JSON.stringify(c)}`,
+      );
     }
   }, 60_000);
 
@@ -204,7 +309,10 @@ describe('WebGPU training kernels match the CPU backend', () => {
     }
     for (const c of cases) {
       const size = tf.util.sizeFromShape(c.shape);
-      const x: Input = c.dtype === 'int32' ? { shape: c.shape, values: Int32Array.from({ length: size }, () => int(-9, 9)), dtype: 'int32' } : randomInput(c.shape);
+      const x: Input =
+        c.dtype === 'int32'
+          ? { shape: c.shape, values: Int32Array.from({ length: size }, () => int(-9, 9)), dtype: 'int32' }
+          : randomInput(c.shape);
       for (const kernel of c.dtype === 'int32' ? ['Sum'] : ['Sum', 'Mean']) {
         await expectKernelMatchesCpu(kernel, { x }, { axis: c.axis, keepDims: c.keepDims ?? false }, `${kernel} ${JSON.stringify(c)}`);
       }
@@ -234,7 +342,6 @@ describe('WebGPU training kernels match the CPU backend', () => {
     }
   }, 60_000);
 });
-
 
 function expectTensorsClose(actual: Float32Array[], expected: Float32Array[], label: string, rtol: number): void {
   expect(actual.length).toBe(expected.length);
@@ -273,8 +380,19 @@ describe('coverage of the replacements', () => {
   it('compiled and ran every replacement program (the tests above did not only hit stock fallbacks)', () => {
     const backend = tf.findBackend('webgpu') as unknown as { pipelineCache: Record<string, unknown> };
     const keys = Object.keys(backend.pipelineCache);
-    for (const prefix of ['trainyardConv2DBackpropFilter_', 'trainyardDepthwiseBackpropFilter_', 'trainyardDepthwiseBackpropInput_', 'trainyardConv2DDirect_', 'trainyardColumnSums_', 'trainyardSumChunks_', 'trainyardChannelBinary_']) {
-      expect(keys.some((k) => k.startsWith(prefix)), prefix).toBe(true);
+    for (const prefix of [
+      'trainyardConv2DBackpropFilter_',
+      'trainyardDepthwiseBackpropFilter_',
+      'trainyardDepthwiseBackpropInput_',
+      'trainyardConv2DDirect_',
+      'trainyardColumnSums_',
+      'trainyardSumChunks_',
+      'trainyardChannelBinary_',
+    ]) {
+      expect(
+        keys.some((k) => k.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
     }
   });
 });

@@ -34,7 +34,12 @@ interface LayersCut {
   pooling?: 'avg' | 'flatten';
 }
 
-async function loadArtifacts(weights: BackboneWeightsRecord, format: BackboneRecord['format'], outputNode?: string, at: LayersCut = {}): Promise<Loaded> {
+async function loadArtifacts(
+  weights: BackboneWeightsRecord,
+  format: BackboneRecord['format'],
+  outputNode?: string,
+  at: LayersCut = {},
+): Promise<Loaded> {
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: weights.modelTopology as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[],
@@ -64,12 +69,16 @@ async function loadArtifacts(weights: BackboneWeightsRecord, format: BackboneRec
       }
       let y = layer.output as tf.SymbolicTensor;
       // Global average pooling has no weights, so the cut still owns nothing beyond `full`'s layers.
-      if (at.pooling === 'avg' && y.rank === 4) y = tf.layers.globalAveragePooling2d({ name: 'trainyard_backbone_pool' }).apply(y) as tf.SymbolicTensor;
+      if (at.pooling === 'avg' && y.rank === 4)
+        y = tf.layers.globalAveragePooling2d({ name: 'trainyard_backbone_pool' }).apply(y) as tf.SymbolicTensor;
       cut = tf.model({ inputs: full.inputs, outputs: y });
     } else {
       const drop = embeddingCut(full.layers.map(layerSummary));
       // The cut model shares the loaded layers (no copy); only `full` is disposed later.
-      cut = drop === 0 ? full : tf.model({ inputs: full.inputs, outputs: full.layers[full.layers.length - 1 - drop].output as tf.SymbolicTensor });
+      cut =
+        drop === 0
+          ? full
+          : tf.model({ inputs: full.inputs, outputs: full.layers[full.layers.length - 1 - drop].output as tf.SymbolicTensor });
     }
     return { format, full, cut, inputShape: full.inputs[0].shape };
   } catch (err) {
@@ -130,18 +139,33 @@ export interface CatalogDownloadOptions extends UrlOptions {
  */
 export async function downloadCatalogBackbone(entry: CatalogEntry, opts: CatalogDownloadOptions = {}): Promise<BackboneRecord> {
   const url = catalogUrl(entry);
-  const files = await fromUrl(url, opts.fetchImpl ?? fetch, { ...opts, catalogOrigin: CATALOG_ORIGIN, maxWeightBytes: catalogMaxBytes(entry) });
-  if (files.checked.format !== 'layers-model') throw new Error(`${entry.name} should be a layers model; the download is a graph model. Nothing was stored.`);
+  const files = await fromUrl(url, opts.fetchImpl ?? fetch, {
+    ...opts,
+    catalogOrigin: CATALOG_ORIGIN,
+    maxWeightBytes: catalogMaxBytes(entry),
+  });
+  if (files.checked.format !== 'layers-model')
+    throw new Error(`${entry.name} should be a layers model; the download is a graph model. Nothing was stored.`);
   if (opts.signal?.aborted) throw new DOMException('The download was cancelled; nothing was stored.', 'AbortError');
   return storeBackbone(
     files,
-    { name: entry.name, normalization: entry.normalization, source: 'catalog', url, catalogId: entry.id, license: entry.license, outputLayer: entry.outputLayer, pooling: entry.pooling },
+    {
+      name: entry.name,
+      normalization: entry.normalization,
+      source: 'catalog',
+      url,
+      catalogId: entry.id,
+      license: entry.license,
+      outputLayer: entry.outputLayer,
+      pooling: entry.pooling,
+    },
     (got) => checkCatalogContract(entry, got),
     opts.signal,
   );
 }
 
-type StoreFields = Pick<BackboneRecord, 'name' | 'normalization' | 'source'> & Partial<Pick<BackboneRecord, 'url' | 'catalogId' | 'license' | 'outputLayer' | 'pooling'>>;
+type StoreFields = Pick<BackboneRecord, 'name' | 'normalization' | 'source'> &
+  Partial<Pick<BackboneRecord, 'url' | 'catalogId' | 'license' | 'outputLayer' | 'pooling'>>;
 
 async function storeBackbone(
   files: BackboneFiles,
@@ -186,7 +210,13 @@ async function storeBackbone(
       await addBackbone(record, weights);
     } catch (err) {
       if (isQuotaError(err)) {
-        throw new Error(await describeStorageFull(`The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`, 'Free space (delete a project, an old model version or other site data), then try again.'), { cause: err });
+        throw new Error(
+          await describeStorageFull(
+            `The backbone (${formatBytes(record.bytes ?? 0)}) was not stored; nothing was kept.`,
+            'Free space (delete a project, an old model version or other site data), then try again.',
+          ),
+          { cause: err },
+        );
       }
       throw err;
     }

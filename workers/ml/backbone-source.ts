@@ -107,7 +107,11 @@ async function fromZip(file: Blob): Promise<BackboneFiles> {
     } catch {
       throw new Error('This is not a readable zip file.');
     }
-    const guard = new ZipGuard({ maxEntries: 256, maxEntryBytes: BACKBONE_LIMITS.maxWeightBytes, maxTotalBytes: BACKBONE_LIMITS.maxWeightBytes + BACKBONE_LIMITS.maxJsonBytes });
+    const guard = new ZipGuard({
+      maxEntries: 256,
+      maxEntryBytes: BACKBONE_LIMITS.maxWeightBytes,
+      maxTotalBytes: BACKBONE_LIMITS.maxWeightBytes + BACKBONE_LIMITS.maxJsonBytes,
+    });
     guard.checkEntryCount(entries.length);
     const models = entries.filter((e) => /(^|\/)model\.json$/.test(e.filename));
     if (models.length === 0) throw new Error('The zip has no model.json.');
@@ -150,7 +154,8 @@ async function fromFiles(files: File[], paths: string[]): Promise<BackboneFiles>
 /** Reads a response body, stopping as soon as it passes `limit` bytes (Content-Length can lie or be absent). */
 async function readLimited(res: Response, limit: number, what: string, onChunk?: (bytes: number) => void): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) throw new Error(`${what} is ${declared.toLocaleString('en-US')} bytes; the limit is ${limit.toLocaleString('en-US')}.`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new Error(`${what} is ${declared.toLocaleString('en-US')} bytes; the limit is ${limit.toLocaleString('en-US')}.`);
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -161,7 +166,9 @@ async function readLimited(res: Response, limit: number, what: string, onChunk?:
       step = await reader.read();
     } catch (err) {
       if ((err as { name?: string })?.name === 'AbortError') throw err;
-      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${errorMessage(err)}).`, { cause: err });
+      throw new Error(`The download of ${what} was cut off after ${size.toLocaleString('en-US')} bytes (${errorMessage(err)}).`, {
+        cause: err,
+      });
     }
     const { done, value } = step;
     if (done) break;

@@ -38,7 +38,8 @@ async function trainingSpeed(): Promise<number> {
   const optimizer = tf.train.adam(0.001);
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.tidy(() => tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10).toFloat());
-  const step = () => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+  const step = () =>
+    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
   try {
     for (let i = 0; i < WARMUP_STEPS; i++) {
       const loss = step();
@@ -67,7 +68,11 @@ export async function probeBackends(candidates: BackendName[]): Promise<ProbeRes
   const results: ProbeResult['results'] = [];
   for (const name of candidates) {
     if (name === 'cpu' && results.some((r) => r.imagesPerSecond !== null)) {
-      results.push({ name, imagesPerSecond: null, reason: 'not measured: the JavaScript CPU backend is the slowest wherever another one runs' });
+      results.push({
+        name,
+        imagesPerSecond: null,
+        reason: 'not measured: the JavaScript CPU backend is the slowest wherever another one runs',
+      });
       continue;
     }
     // Bounds the probe's time: a software WebGPU adapter compiles its shaders for tens of seconds
@@ -105,7 +110,8 @@ export async function backendRanking(candidates: BackendName[]): Promise<ProbeRe
 
 /** For the Train stage: why this backend was chosen. */
 export function describeProbe(probe: ProbeResult): string {
-  const measured = probe.results.filter((r) => r.imagesPerSecond !== null).map((r) => `${r.name} ${Math.round(r.imagesPerSecond!).toLocaleString('en-US')} images/s`);
+  const measured = probe.results
+    .filter((r) => r.imagesPerSecond !== null)
+    .map((r) => `${r.name} ${Math.round(r.imagesPerSecond!).toLocaleString('en-US')} images/s`);
   return `chosen by a probe on ${new Date(probe.measuredAt).toLocaleDateString()}: ${measured.join(', ') || 'no backend trained'}`;
 }
-

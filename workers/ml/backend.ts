@@ -38,7 +38,10 @@ export async function describeAdapter(name: BackendName): Promise<string | null>
 export async function softwareWebGpu(): Promise<boolean> {
   const adapter = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter().catch(() => null);
   if (!adapter) return false;
-  return !!(adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader/i.test(`${adapter.info?.architecture} ${adapter.info?.description}`);
+  return (
+    !!(adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ||
+    /swiftshader/i.test(`${adapter.info?.architecture} ${adapter.info?.description}`)
+  );
 }
 
 async function checkWebGpu(): Promise<void> {

@@ -93,7 +93,10 @@ export function streamedEpochs<R>(
       if (shuffleSeed !== null) shuffleInPlace(order, mulberry32(shuffleSeed + source.epoch++ * 7919));
       const readAt = (start: number) => {
         const slice = order.slice(start, start + batchSize);
-        return read(slice.map((s) => s.id), { epoch, batch: start / batchSize }).then((records) => ({ records, slice }));
+        return read(
+          slice.map((s) => s.id),
+          { epoch, batch: start / batchSize },
+        ).then((records) => ({ records, slice }));
       };
       // Reads run PREFETCH batches ahead, so a slow read (IndexedDB, a busy core) is absorbed
       // instead of stalling the step; memory stays bounded by PREFETCH + 1 batches.
@@ -113,7 +116,10 @@ export function streamedEpochs<R>(
         const current = await pending.shift()!;
         source.waitMs += performance.now() - waitStart;
         fill();
-        yield makeBatch(current.records, current.slice.map((s) => s.classIndex));
+        yield makeBatch(
+          current.records,
+          current.slice.map((s) => s.classIndex),
+        );
       }
     },
   };
@@ -149,7 +155,10 @@ function batchLoader(): Loader | null {
 
 async function loadInThread(request: BatchPixelsRequest): Promise<Float32Array> {
   const records = await getPreprocessedBatch(request.configHash, request.projectId, request.ids);
-  return recordsToPixels(records.map((r) => r.data), request);
+  return recordsToPixels(
+    records.map((r) => r.data),
+    request,
+  );
 }
 
 /** A batch's pixels: from the loader worker where one runs, else read and built on this thread. */
@@ -188,7 +197,11 @@ export function epochData(
     shuffleSeed,
     (ids, at) =>
       loadBatchPixels({
-        projectId, configHash, inputSize: config.inputSize, channels: config.channels, ids,
+        projectId,
+        configHash,
+        inputSize: config.inputSize,
+        channels: config.channels,
+        ids,
         ...(augmented ? { augment: { spec, seed: augmentSeed(shuffleSeed!, at.epoch, at.batch) } } : {}),
       }),
     (pixels, classes) => pixelsToBatch(pixels, classes, config, numClasses),

@@ -9,7 +9,10 @@ import { DataParallelMember, memberSlotLength } from '../../src/lib/ml/data-para
 import { BarrierAbortedError } from '../../src/lib/ml/data-parallel/plan';
 import type { FromMember, InitMessage, ToMember } from '../../src/lib/ml/data-parallel/protocol';
 
-export function createMemberHandler(initBackend: () => Promise<void>, post: (m: FromMember, transfer?: Transferable[]) => void): (m: ToMember) => Promise<void> {
+export function createMemberHandler(
+  initBackend: () => Promise<void>,
+  post: (m: FromMember, transfer?: Transferable[]) => void,
+): (m: ToMember) => Promise<void> {
   let member: DataParallelMember | null = null;
   let model: tf.LayersModel | null = null;
   let optimizer: tf.Optimizer | null = null;
@@ -39,7 +42,14 @@ export function createMemberHandler(initBackend: () => Promise<void>, post: (m: 
         }
         case 'attach': {
           if (!model || !optimizer || !init) throw new Error('The member was not initialised.');
-          member = new DataParallelMember(model, optimizer, { index: init.index, workers: init.workers, buffer: m.buffer, slotLength: m.slotLength, seed: init.seed, barrierTimeoutMs: init.barrierTimeoutMs });
+          member = new DataParallelMember(model, optimizer, {
+            index: init.index,
+            workers: init.workers,
+            buffer: m.buffer,
+            slotLength: m.slotLength,
+            seed: init.seed,
+            barrierTimeoutMs: init.barrierTimeoutMs,
+          });
           post({ type: 'attached', id: m.id });
           return;
         }
@@ -69,7 +79,10 @@ export function createMemberHandler(initBackend: () => Promise<void>, post: (m: 
         case 'weights': {
           if (!member) throw new Error('The member was not initialised.');
           const weights = member.weights();
-          post({ type: 'weights', id: m.id, weights }, weights.map((w) => w.buffer));
+          post(
+            { type: 'weights', id: m.id, weights },
+            weights.map((w) => w.buffer),
+          );
           return;
         }
         case 'optimizer': {

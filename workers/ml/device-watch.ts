@@ -80,7 +80,9 @@ export function watchGpu(name: BackendName): GpuWatch {
     cleanups.push(() => (live = false));
     device?.lost.then((info) => {
       if (!live) return;
-      const why = [info.reason && info.reason !== 'unknown' ? info.reason : '', info.message?.replace(/[.\s]+$/, '') ?? ''].filter(Boolean).join(', ');
+      const why = [info.reason && info.reason !== 'unknown' ? info.reason : '', info.message?.replace(/[.\s]+$/, '') ?? '']
+        .filter(Boolean)
+        .join(', ');
       mark(`WebGPU device lost${why ? `: ${why}` : ''}`);
     });
   }
@@ -108,7 +110,8 @@ async function settle(check: () => string | null, whenLost: Promise<string>, ms:
 export function dropBackend(name: BackendName): void {
   const factory = tf.findBackendFactory(name);
   if (!factory) return;
-  const registry = (tf.engine() as ReturnType<typeof tf.engine> & { registryFactory: Record<string, { priority: number }> }).registryFactory;
+  const registry = (tf.engine() as ReturnType<typeof tf.engine> & { registryFactory: Record<string, { priority: number }> })
+    .registryFactory;
   const priority = registry[name]?.priority ?? 1;
   try {
     tf.removeBackend(name);

@@ -46,7 +46,12 @@ async function runSettings(run: PipelineRunRecord): Promise<{ settings: TrainSet
   const trained = typeof trainedId === 'string' ? await getRun(trainedId) : undefined;
   const settings = trained ? (trained.config as RunConfig).settings : effectiveTrainSettings(run.definition);
   const source: KitJob['source'] = {
-    kind: 'pipeline-train-step', pipelineId: run.pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, runNumber: run.number, stepId: step.id,
+    kind: 'pipeline-train-step',
+    pipelineId: run.pipelineId,
+    pipelineName: run.definition.name,
+    pipelineRunId: run.id,
+    runNumber: run.number,
+    stepId: step.id,
     settingsFrom: trained ? 'trained-run' : step.settings.mode === 'tune' ? 'tune-base-settings' : 'definition',
   };
   return { settings, source };
@@ -57,7 +62,10 @@ async function runSettings(run: PipelineRunRecord): Promise<{ settings: TrainSet
  * named (its split step must have made this version), else those of the run that made the version,
  * else of its pipeline as it is now, else the app's defaults; always on the version's input shape.
  */
-async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string): Promise<{ settings: TrainSettings; source: KitJob['source'] }> {
+async function settingsFor(
+  version: DatasetVersionRecord,
+  pipelineRunId?: string,
+): Promise<{ settings: TrainSettings; source: KitJob['source'] }> {
   let chosen: { settings: TrainSettings; source: KitJob['source'] } | null = null;
   const runId = pipelineRunId ?? (version.origin.kind === 'pipeline' ? version.origin.runId : null);
   const run = runId ? await getPipelineRun(runId) : undefined;
@@ -69,35 +77,67 @@ async function settingsFor(version: DatasetVersionRecord, pipelineRunId?: string
   if (run) chosen = await runSettings(run);
   else if (version.origin.kind === 'pipeline') {
     const pipeline = await getPipeline(version.origin.pipelineId);
-    if (pipeline) chosen = { settings: effectiveTrainSettings(pipeline.definition as PipelineDefinition), source: { kind: 'pipeline-definition', pipelineId: pipeline.id, pipelineName: (pipeline.definition as PipelineDefinition).name } };
+    if (pipeline)
+      chosen = {
+        settings: effectiveTrainSettings(pipeline.definition as PipelineDefinition),
+        source: { kind: 'pipeline-definition', pipelineId: pipeline.id, pipelineName: (pipeline.definition as PipelineDefinition).name },
+      };
   }
   chosen ??= { settings: DEFAULT_SETTINGS, source: { kind: 'defaults' } };
-  return { settings: { ...chosen.settings, inputSize: version.preprocess.inputSize, channels: version.preprocess.channels, resize: version.preprocess.resize }, source: chosen.source };
+  return {
+    settings: {
+      ...chosen.settings,
+      inputSize: version.preprocess.inputSize,
+      channels: version.preprocess.channels,
+      resize: version.preprocess.resize,
+    },
+    source: chosen.source,
+  };
 }
 
 /** "Export training kit" on a pipeline run's train step: the dataset version its split step made, with the settings of its train step. */
-export async function exportTrainingKitFromRun(projectId: string, pipelineRunId: string, onProgress: (p: KitExportProgress) => void = () => {}): Promise<KitExport> {
+export async function exportTrainingKitFromRun(
+  projectId: string,
+  pipelineRunId: string,
+  onProgress: (p: KitExportProgress) => void = () => {},
+): Promise<KitExport> {
   const run = await getPipelineRun(pipelineRunId);
   if (!run || run.projectId !== projectId) throw new Error('That pipeline run is not in this project.');
   const versionId = run.steps.find((s) => s.kind === 'split' && (s.state === 'done' || s.state === 'cached'))?.outputs?.datasetVersionId;
-  if (typeof versionId !== 'string') throw new Error(`Pipeline run #${run.number} has no dataset version yet: its split step has not finished.`);
+  if (typeof versionId !== 'string')
+    throw new Error(`Pipeline run #${run.number} has no dataset version yet: its split step has not finished.`);
   return exportTrainingKit(projectId, versionId, onProgress, pipelineRunId);
 }
 
-export async function exportTrainingKit(projectId: string, versionId: string, onProgress: (p: KitExportProgress) => void = () => {}, pipelineRunId?: string): Promise<KitExport> {
+export async function exportTrainingKit(
+  projectId: string,
+  versionId: string,
+  onProgress: (p: KitExportProgress) => void = () => {},
+  pipelineRunId?: string,
+): Promise<KitExport> {
   const version = await getDatasetVersion(versionId);
   if (!version || version.projectId !== projectId) throw new Error('That dataset version is not in this project.');
   const project = await getProject(projectId);
   const { settings, source } = await settingsFor(version, pipelineRunId);
-  if (settings.backboneId) throw new Error('This version is trained with a transfer backbone; a training kit covers the three built-in architectures only.');
+  if (settings.backboneId)
+    throw new Error('This version is trained with a transfer backbone; a training kit covers the three built-in architectures only.');
   const items = unpackItems(version, version.classes);
   const { samples } = await listSamples(projectId);
   const byId = new Map(samples.map((s) => [s.id, s]));
   const missing = items.filter((i) => !byId.has(i.id));
-  if (missing.length) throw new Error(`${missing.length} image(s) of dataset v${version.number} are no longer in the project (e.g. ${missing[0].id.slice(0, 12)}); the kit would not match the version.`);
+  if (missing.length)
+    throw new Error(
+      `${missing.length} image(s) of dataset v${version.number} are no longer in the project (e.g. ${missing[0].id.slice(0, 12)}); the kit would not match the version.`,
+    );
 
   const config = version.preprocess;
-  await ensurePreprocessed(projectId, items.map((i) => byId.get(i.id)!), config, (done, total) => onProgress({ phase: 'preprocessing', done, total }), () => false);
+  await ensurePreprocessed(
+    projectId,
+    items.map((i) => byId.get(i.id)!),
+    config,
+    (done, total) => onProgress({ phase: 'preprocessing', done, total }),
+    () => false,
+  );
   const hash = preprocessHash(config);
   const classIndex = new Map(version.classes.map((c, i) => [c, i]));
   const per = config.inputSize * config.inputSize * config.channels;
@@ -110,10 +150,15 @@ export async function exportTrainingKit(projectId: string, versionId: string, on
     const y = new Int32Array(chosen.length);
     for (let start = 0; start < chosen.length; start += READ_BATCH) {
       const part = chosen.slice(start, start + READ_BATCH);
-      const records = await getPreprocessedBatch(hash, projectId, part.map((i) => i.id));
+      const records = await getPreprocessedBatch(
+        hash,
+        projectId,
+        part.map((i) => i.id),
+      );
       records.forEach((r, k) => {
         const bytes = new Uint8Array(r.data);
-        if (bytes.length !== per) throw new Error(`The cached pixels of ${r.id.slice(0, 12)} have ${bytes.length} values, expected ${per}.`);
+        if (bytes.length !== per)
+          throw new Error(`The cached pixels of ${r.id.slice(0, 12)} have ${bytes.length} values, expected ${per}.`);
         x.set(bytes, (start + k) * per);
         y[start + k] = classIndex.get(part[k].label)!;
       });
@@ -152,11 +197,23 @@ export async function exportTrainingKit(projectId: string, versionId: string, on
     dataset: {
       versionId: version.id,
       number: version.number,
-      contentHash: await datasetVersionHash({ items, classes: version.classes, preprocess: version.preprocess, augmentation: version.augmentation as AugmentationSpec }),
+      contentHash: await datasetVersionHash({
+        items,
+        classes: version.classes,
+        preprocess: version.preprocess,
+        augmentation: version.augmentation as AugmentationSpec,
+      }),
       counts,
     },
     classes: version.classes,
-    preprocess: { inputSize: config.inputSize, channels: config.channels, resize: config.resize, background: config.background, layout: 'NHWC uint8', scale: '0..1' },
+    preprocess: {
+      inputSize: config.inputSize,
+      channels: config.channels,
+      resize: config.resize,
+      background: config.background,
+      layout: 'NHWC uint8',
+      scale: '0..1',
+    },
     augmentation: version.augmentation as AugmentationSpec,
     seed: settings.seed >>> 0,
     hyperparameters: kitHyperparameters(settings),
@@ -182,18 +239,30 @@ export async function exportTrainingKit(projectId: string, versionId: string, on
   onProgress({ phase: 'zipping', done: 0, total: items.length });
   await addImages(writer, projectId, items, byId, (n) => onProgress({ phase: 'images', done: n, total: items.length }));
   const zip = await writer.close();
-  const safeName = (project?.name ?? 'project').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'project';
+  const safeName =
+    (project?.name ?? 'project')
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'project';
   return { zip, fileName: `trainyard-kit-${safeName}-v${version.number}.zip`, jobId: job.jobId, images: items.length };
 }
 
-async function addImages(writer: ZipWriter<Blob>, projectId: string, items: DatasetItem[], byId: Map<string, { fileName: string }>, progress: (n: number) => void): Promise<void> {
+async function addImages(
+  writer: ZipWriter<Blob>,
+  projectId: string,
+  items: DatasetItem[],
+  byId: Map<string, { fileName: string }>,
+  progress: (n: number) => void,
+): Promise<void> {
   let n = 0;
   for (const item of items) {
     const original = await getOriginal(projectId, item.id);
     if (!original) throw new Error(`The image bytes of ${item.id.slice(0, 12)} are missing.`);
     const bytes = new Uint8Array(original.data);
     // Images are already compressed: stored, not deflated again.
-    await writer.add(kitImagePath(item.split, item.label, item.id, byId.get(item.id)?.fileName ?? item.id), new Uint8ArrayReader(bytes), { level: 0 });
+    await writer.add(kitImagePath(item.split, item.label, item.id, byId.get(item.id)?.fileName ?? item.id), new Uint8ArrayReader(bytes), {
+      level: 0,
+    });
     if (++n % 200 === 0) progress(n);
   }
   progress(n);

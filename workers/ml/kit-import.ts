@@ -52,7 +52,8 @@ async function openSource(source: KitSource): Promise<OutFiles> {
       has: (name) => byName.has(name),
       async read(name, limit) {
         const file = byName.get(name)!;
-        if (file.size > limit) throw new Error(`${name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${limit.toLocaleString('en-US')} allowed.`);
+        if (file.size > limit)
+          throw new Error(`${name} is ${file.size.toLocaleString('en-US')} bytes, more than the ${limit.toLocaleString('en-US')} allowed.`);
         return new Uint8Array(await file.arrayBuffer());
       },
       close: async () => {},
@@ -75,7 +76,10 @@ async function openSource(source: KitSource): Promise<OutFiles> {
     has: (name) => byName.has(name),
     async read(name, limit) {
       const entry = byName.get(name)!;
-      if (entry.uncompressedSize > limit) throw new Error(`${name} is ${entry.uncompressedSize.toLocaleString('en-US')} bytes, more than the ${limit.toLocaleString('en-US')} allowed.`);
+      if (entry.uncompressedSize > limit)
+        throw new Error(
+          `${name} is ${entry.uncompressedSize.toLocaleString('en-US')} bytes, more than the ${limit.toLocaleString('en-US')} allowed.`,
+        );
       const bytes = await inflateEntry(entry, guard);
       if (bytes.byteLength > limit) throw new Error(`${name} is larger than the ${limit.toLocaleString('en-US')} bytes allowed.`);
       return bytes;
@@ -111,7 +115,10 @@ interface CheckedKit {
 
 async function checkOut(projectId: string, out: OutFiles): Promise<CheckedKit> {
   const missing = ['model.json', 'metadata.json', 'metrics.json', 'job.json'].filter((n) => !out.has(n));
-  if (missing.length) throw new Error(`This is not a complete training kit result: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (expected in out/ with model.json).`);
+  if (missing.length)
+    throw new Error(
+      `This is not a complete training kit result: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (expected in out/ with model.json).`,
+    );
   const jobChecked = validateKitJob(await readJson(out, 'job.json'));
   if (!jobChecked.ok) throw new Error(`job.json refused: ${jobChecked.errors.join('; ')}`);
   const job = jobChecked.job;
@@ -124,9 +131,16 @@ async function checkOut(projectId: string, out: OutFiles): Promise<CheckedKit> {
   const checked = validateModelJson(modelJson);
   if (!checked.ok) throw new Error(`model.json refused: ${checked.reason}`);
   if (checked.format !== 'layers-model') throw new Error('model.json is not a TF.js layers model.');
-  const manifest = (modelJson as { weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> }).weightsManifest.flatMap((g) => g.weights);
+  const manifest = (modelJson as { weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> }).weightsManifest.flatMap(
+    (g) => g.weights,
+  );
   const expected = job.tfjs.weights;
-  if (manifest.length !== expected.length || manifest.some((w, i) => w.name !== expected[i].name || w.dtype !== 'float32' || JSON.stringify(w.shape) !== JSON.stringify(expected[i].shape))) {
+  if (
+    manifest.length !== expected.length ||
+    manifest.some(
+      (w, i) => w.name !== expected[i].name || w.dtype !== 'float32' || JSON.stringify(w.shape) !== JSON.stringify(expected[i].shape),
+    )
+  ) {
     throw new Error("model.json's weights are not the ones this job's architecture has: the model is not the app's model for this job.");
   }
   // Weights come only from files beside model.json: never fetched.
@@ -138,11 +152,21 @@ async function checkOut(projectId: string, out: OutFiles): Promise<CheckedKit> {
   const weightData = concatBytes(parts);
   const sizeProblem = validateWeightBytes(checked.expectedBytes, weightData.byteLength);
   if (sizeProblem) throw new Error(sizeProblem);
-  if ((await sha256Hex(weightData)) !== result.weightsSha256) throw new Error('The weights do not match the SHA-256 the kit recorded when it wrote them: they were changed or damaged after training.');
+  if ((await sha256Hex(weightData)) !== result.weightsSha256)
+    throw new Error(
+      'The weights do not match the SHA-256 the kit recorded when it wrote them: they were changed or damaged after training.',
+    );
   if (!finite(weightData)) throw new Error('The weights contain NaN or infinite values.');
   const labels = (metadata as { labels?: unknown }).labels;
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) throw new Error('metadata.json has no list of labels.');
-  return { job, result, topology: (modelJson as { modelTopology: unknown }).modelTopology, weightSpecs: manifest, weightData, labels: labels as string[] };
+  return {
+    job,
+    result,
+    topology: (modelJson as { modelTopology: unknown }).modelTopology,
+    weightSpecs: manifest,
+    weightData,
+    labels: labels as string[],
+  };
 }
 
 export async function importKitResult(projectId: string, source: KitSource): Promise<KitImportResult> {
@@ -158,7 +182,10 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
   const mismatch = kitMismatch(job, projectId, dataset, kit.labels);
   if (mismatch || !dataset) throw new Error(mismatch ?? 'The dataset version is missing.');
   const pre = dataset.preprocess;
-  if (pre.inputSize !== job.preprocess.inputSize || pre.channels !== job.preprocess.channels) throw new Error(`The kit's input (${job.preprocess.inputSize} px, ${job.preprocess.channels} channels) differs from dataset v${dataset.number}'s.`);
+  if (pre.inputSize !== job.preprocess.inputSize || pre.channels !== job.preprocess.channels)
+    throw new Error(
+      `The kit's input (${job.preprocess.inputSize} px, ${job.preprocess.channels} channels) differs from dataset v${dataset.number}'s.`,
+    );
 
   // Measured here, on the version's frozen test split, before anything is stored.
   const items = unpackItems(dataset, dataset.classes);
@@ -166,22 +193,48 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
   const { samples } = await listSamples(projectId);
   const byId = new Map(samples.map((s) => [s.id, s]));
   const gone = test.filter((t) => !byId.has(t.id));
-  if (gone.length) throw new Error(`${gone.length} test image(s) of dataset v${dataset.number} are no longer in the project; the version cannot be measured on its test split.`);
-  await ensurePreprocessed(projectId, test.map((t) => byId.get(t.id)!), pre, () => undefined, () => false);
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: kit.topology as tf.io.ModelJSON['modelTopology'], weightSpecs: kit.weightSpecs, weightData: kit.weightData.buffer }));
+  if (gone.length)
+    throw new Error(
+      `${gone.length} test image(s) of dataset v${dataset.number} are no longer in the project; the version cannot be measured on its test split.`,
+    );
+  await ensurePreprocessed(
+    projectId,
+    test.map((t) => byId.get(t.id)!),
+    pre,
+    () => undefined,
+    () => false,
+  );
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: kit.topology as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: kit.weightSpecs,
+      weightData: kit.weightData.buffer,
+    }),
+  );
   const classIndex = new Map(dataset.classes.map((c, i) => [c, i]));
   const yTrue = test.map((t) => classIndex.get(t.label)!);
   let probs: Float32Array;
   try {
     const shape = model.inputs[0].shape;
-    if (shape[1] !== pre.inputSize || shape[2] !== pre.inputSize || shape[3] !== pre.channels) throw new Error(`The model's input shape ${JSON.stringify(shape)} does not fit dataset v${dataset.number}.`);
-    const data = epochData(projectId, test.map((t, i) => ({ id: t.id, classIndex: yTrue[i] })), pre, dataset.classes.length, 128, null);
-    probs = await predictAll(model, (async function* () {
-      for await (const b of data.batches()) {
-        b.ys.dispose();
-        yield b.xs;
-      }
-    })());
+    if (shape[1] !== pre.inputSize || shape[2] !== pre.inputSize || shape[3] !== pre.channels)
+      throw new Error(`The model's input shape ${JSON.stringify(shape)} does not fit dataset v${dataset.number}.`);
+    const data = epochData(
+      projectId,
+      test.map((t, i) => ({ id: t.id, classIndex: yTrue[i] })),
+      pre,
+      dataset.classes.length,
+      128,
+      null,
+    );
+    probs = await predictAll(
+      model,
+      (async function* () {
+        for await (const b of data.batches()) {
+          b.ys.dispose();
+          yield b.xs;
+        }
+      })(),
+    );
   } finally {
     model.dispose();
   }
@@ -189,10 +242,20 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
   const trainedOn = trainedOnText(result.trainedOn);
   const counts = job.dataset.counts;
   const hyperparameters: TrainSettings = {
-    ...DEFAULT_SETTINGS, architecture: job.architecture.kind, inputSize: pre.inputSize, channels: pre.channels, resize: pre.resize,
-    optimizer: job.hyperparameters.optimizer, learningRate: job.hyperparameters.learningRate, batchSize: job.hyperparameters.batchSize,
-    epochs: job.hyperparameters.epochs, momentum: job.hyperparameters.momentum, earlyStoppingPatience: job.hyperparameters.earlyStoppingPatience,
-    dropout: job.architecture.dropout, seed: job.seed, backboneId: null,
+    ...DEFAULT_SETTINGS,
+    architecture: job.architecture.kind,
+    inputSize: pre.inputSize,
+    channels: pre.channels,
+    resize: pre.resize,
+    optimizer: job.hyperparameters.optimizer,
+    learningRate: job.hyperparameters.learningRate,
+    batchSize: job.hyperparameters.batchSize,
+    epochs: job.hyperparameters.epochs,
+    momentum: job.hyperparameters.momentum,
+    earlyStoppingPatience: job.hyperparameters.earlyStoppingPatience,
+    dropout: job.architecture.dropout,
+    seed: job.seed,
+    backboneId: null,
     ...(job.architecture.kind === 'mobilenet' ? { widthMultiplier: job.architecture.widthMultiplier } : {}),
     ...(job.architecture.kind === 'mlp' ? { hidden: job.architecture.hidden } : {}),
   };
@@ -220,15 +283,30 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
     source: 'imported',
     importedFrom: `training kit job ${job.jobId.slice(0, 8)}`,
     origin: {
-      kind: 'kit', jobId: job.jobId, datasetVersionId: dataset.id, datasetVersionNumber: dataset.number,
-      trainedOn: result.trainedOn, claimedTestAccuracy: result.testAccuracy, kitEpochs: result.epochs, kitHistory: result.history, onnx: result.onnx,
+      kind: 'kit',
+      jobId: job.jobId,
+      datasetVersionId: dataset.id,
+      datasetVersionNumber: dataset.number,
+      trainedOn: result.trainedOn,
+      claimedTestAccuracy: result.testAccuracy,
+      kitEpochs: result.epochs,
+      kitHistory: result.history,
+      onnx: result.onnx,
     },
   };
   const version = await addVersion(
     { id, projectId, createdAt: Date.now(), runId: null, parentId: null, meta },
     { versionId: id, modelTopology: kit.topology, weightSpecs: kit.weightSpecs, weightData: kit.weightData.buffer },
   );
-  return { versionId: id, number: version.number, datasetVersionNumber: dataset.number, trainedOn, accuracy: report.accuracy, claimedAccuracy: result.testAccuracy, testCount: report.n };
+  return {
+    versionId: id,
+    number: version.number,
+    datasetVersionNumber: dataset.number,
+    trainedOn,
+    accuracy: report.accuracy,
+    claimedAccuracy: result.testAccuracy,
+    testCount: report.n,
+  };
 }
 
 /**
@@ -240,7 +318,8 @@ export async function importKitResult(projectId: string, source: KitSource): Pro
 export async function gateKitVersion(projectId: string, versionId: string, promote: boolean): Promise<KitGateResult> {
   const version = await getVersion(versionId);
   const origin = (version?.meta as { origin?: { kind?: string; datasetVersionId?: string } } | undefined)?.origin;
-  if (!version || version.projectId !== projectId || origin?.kind !== 'kit' || !origin.datasetVersionId) throw new Error('That version is not a training kit result of this project.');
+  if (!version || version.projectId !== projectId || origin?.kind !== 'kit' || !origin.datasetVersionId)
+    throw new Error('That version is not a training kit result of this project.');
   const dataset = await getDatasetVersion(origin.datasetVersionId);
   if (!dataset) throw new Error('The dataset version this model was trained on no longer exists.');
   const test = unpackItems(dataset, dataset.classes).filter((i) => i.split === 'test');
@@ -261,7 +340,12 @@ export async function gateKitVersion(projectId: string, versionId: string, promo
     championScore = { versionId: championId, accuracy: score.accuracy, perClass: score.perClass };
     champion = { versionId: championId, number: (await getVersion(championId))?.number ?? null, accuracy: score.accuracy };
   }
-  const decision = gateDecision({ candidate: { accuracy: candidate.accuracy, perClass: candidate.perClass }, champion: championScore, minImprovement: gateStep.settings.minImprovement, maxClassDrop: gateStep.settings.maxClassDrop });
+  const decision = gateDecision({
+    candidate: { accuracy: candidate.accuracy, perClass: candidate.perClass },
+    champion: championScore,
+    minImprovement: gateStep.settings.minImprovement,
+    maxClassDrop: gateStep.settings.maxClassDrop,
+  });
   const promoted = promote && decision.pass;
   if (promoted) await setAlias(projectId, alias, versionId);
   return { decision, candidateAccuracy: candidate.accuracy, champion, promoted, alias };

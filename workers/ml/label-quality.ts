@@ -44,7 +44,14 @@ export async function checkLabels(
   const numClasses = classes.length;
 
   onProgress({ phase: 'preparing', fold: 0, folds, done: 0, total: samples.length });
-  const inputs = await prepareInputs(projectId, settings, samples, numClasses, (done, total) => onProgress({ phase: 'preparing', fold: 0, folds, done, total }), isStopped);
+  const inputs = await prepareInputs(
+    projectId,
+    settings,
+    samples,
+    numClasses,
+    (done, total) => onProgress({ phase: 'preparing', fold: 0, folds, done, total }),
+    isStopped,
+  );
   let features: Float32Array | null = null;
   let featureDim = 0;
 
@@ -53,18 +60,36 @@ export async function checkLabels(
     const model = buildModel(inputs.architecture, settings.seed + fold);
     const optimizer = makeOptimizer(settings.optimizer, settings.learningRate, settings.momentum);
     try {
-      const train = inputs.feed(trainIdx.map((i) => items[i]), settings.batchSize, settings.seed + fold);
+      const train = inputs.feed(
+        trainIdx.map((i) => items[i]),
+        settings.batchSize,
+        settings.seed + fold,
+      );
       const perEpoch = Math.ceil(trainIdx.length / settings.batchSize);
       const foldProgress = (done: number) => onProgress({ phase: 'fold', fold: fold + 1, folds, done, total: settings.epochs * perEpoch });
       foldProgress(0);
-      const outcome = await trainLoop(model, train, { epochs: settings.epochs, optimizer, shouldStop: isStopped, readEvery: 10 }, {
-        onBatch: ({ epoch, batch }) => foldProgress(epoch * perEpoch + batch + 1),
-        // Small folds have fewer batches per epoch than a read: report each epoch's end too.
-        onEpoch: ({ epoch }) => foldProgress((epoch + 1) * perEpoch),
-      });
+      const outcome = await trainLoop(
+        model,
+        train,
+        { epochs: settings.epochs, optimizer, shouldStop: isStopped, readEvery: 10 },
+        {
+          onBatch: ({ epoch, batch }) => foldProgress(epoch * perEpoch + batch + 1),
+          // Small folds have fewer batches per epoch than a read: report each epoch's end too.
+          onEpoch: ({ epoch }) => foldProgress((epoch + 1) * perEpoch),
+        },
+      );
       if (outcome.status === 'diverged') throw new RefusedError(`Fold ${fold + 1}: ${outcome.reason}`);
       if (outcome.status === 'stopped') throw new Error('Stopped.');
-      const probs = await predictAll(model, xsOnly(inputs.feed(heldIdx.map((i) => items[i]), 128, null)));
+      const probs = await predictAll(
+        model,
+        xsOnly(
+          inputs.feed(
+            heldIdx.map((i) => items[i]),
+            128,
+            null,
+          ),
+        ),
+      );
       if (fold === 0) {
         // One model's feature space for every sample, so similarities are comparable.
         onProgress({ phase: 'duplicates', fold: 1, folds, done: 0, total: items.length });
@@ -92,8 +117,19 @@ export async function checkLabels(
     classes,
     checked: items.length,
     oofAccuracy: agreement(oof, labels, numClasses),
-    issues: errors.slice(0, 500).map(({ index, given, suggested, ...rest }) => ({ ...rest, id: items[index].id, given: classes[given], suggested: classes[suggested] })),
-    duplicates: pairs.map(({ a, b, similarity }) => ({ similarity, a: items[a].id, b: items[b].id, labelA: classes[labels[a]], labelB: classes[labels[b]] })),
+    issues: errors.slice(0, 500).map(({ index, given, suggested, ...rest }) => ({
+      ...rest,
+      id: items[index].id,
+      given: classes[given],
+      suggested: classes[suggested],
+    })),
+    duplicates: pairs.map(({ a, b, similarity }) => ({
+      similarity,
+      a: items[a].id,
+      b: items[b].id,
+      labelA: classes[labels[a]],
+      labelB: classes[labels[b]],
+    })),
   };
   if (abandoned()) throw new Error('The label check was abandoned.');
   await setMeta(labelReportKey(projectId), report);

@@ -27,7 +27,13 @@ async function withSource<T>(versionId: string, use: (src: ExportSource) => Prom
     weightSpecs: weights.weightSpecs as tf.io.WeightsManifestEntry[],
     weightData: weights.weightData,
   };
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'], weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+      weightSpecs: artifacts.weightSpecs,
+      weightData: artifacts.weightData,
+    }),
+  );
   try {
     return await use({
       number: version.number,
@@ -54,11 +60,24 @@ async function calibrationSample(projectId: string, meta: ExportMeta): Promise<{
   const plan = pickCalibrationSample(train, CALIBRATION_SAMPLES, meta.seed ?? 0);
   const byId = new Map(train.map((x) => [x.id, x]));
   const chosen = plan.ids.map((id) => byId.get(id)!);
-  await ensurePreprocessed(projectId, chosen, meta.preprocess, () => undefined, () => false);
+  await ensurePreprocessed(
+    projectId,
+    chosen,
+    meta.preprocess,
+    () => undefined,
+    () => false,
+  );
   const { inputSize: s, channels: c } = meta.preprocess;
   const data = new Float32Array(chosen.length * s * s * c);
   let offset = 0;
-  const feed = epochData(projectId, chosen.map((x) => ({ id: x.id, classIndex: 0 })), meta.preprocess, Math.max(2, meta.labels.length), 64, null);
+  const feed = epochData(
+    projectId,
+    chosen.map((x) => ({ id: x.id, classIndex: 0 })),
+    meta.preprocess,
+    Math.max(2, meta.labels.length),
+    64,
+    null,
+  );
   for await (const b of feed.batches()) {
     const xs = meta.normalization === '-1..1' ? tf.tidy(() => b.xs.mul(2).sub(1)) : b.xs;
     data.set(await xs.data(), offset);
@@ -82,7 +101,14 @@ export async function prepareExports(versionId: string): Promise<ExportOutcome[]
       try {
         const out = await packExport(format, src);
         built.set(format.id, out);
-        outcomes.push({ ...info, ok: true, fileName: out.fileName, bytes: out.bytes, modelBytes: out.modelBytes, ms: performance.now() - t0 });
+        outcomes.push({
+          ...info,
+          ok: true,
+          fileName: out.fileName,
+          bytes: out.bytes,
+          modelBytes: out.modelBytes,
+          ms: performance.now() - t0,
+        });
       } catch (err) {
         const error = errorMessage(err);
         outcomes.push({ ...info, ok: false, error, ...(err instanceof UnsupportedLayerError ? { layer: err.layerName } : {}) });

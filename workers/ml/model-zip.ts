@@ -19,7 +19,9 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
   if (!version || !weights) throw new Error('That model version no longer exists.');
   const meta = version.meta;
   if (meta.backboneId) {
-    throw new Error('This version was trained on a graph-model backbone: it is stored as a head that runs after that backbone, so it cannot be exported as a single layers model.');
+    throw new Error(
+      'This version was trained on a graph-model backbone: it is stored as a head that runs after that backbone, so it cannot be exported as a single layers model.',
+    );
   }
   const modelJson = {
     format: 'layers-model',
@@ -34,7 +36,14 @@ export async function exportVersionZip(versionId: string): Promise<Blob> {
     packageVersion: APP_VERSION,
     packageName: 'trainyard',
     timeStamp: new Date(version.createdAt).toISOString(),
-    userMetadata: { trainyard: { version: version.number, preprocess: meta.preprocess, normalization: meta.normalization ?? '0..1', metrics: { accuracy: meta.metrics?.accuracy } } },
+    userMetadata: {
+      trainyard: {
+        version: version.number,
+        preprocess: meta.preprocess,
+        normalization: meta.normalization ?? '0..1',
+        metrics: { accuracy: meta.metrics?.accuracy },
+      },
+    },
     modelName: `trainyard-v${version.number}`,
     labels: meta.labels,
     imageSize: meta.preprocess.inputSize,
@@ -74,7 +83,8 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
     const json = new TextDecoder().decode(await inflateEntry(modelEntry as FileEntry, guard));
     const checked = validateModelJson(json);
     if (!checked.ok) throw new Error(`model.json refused: ${checked.reason}`);
-    if (checked.format !== 'layers-model') throw new Error('Only TF.js layers models can be imported as versions (graph models can be used as backbones).');
+    if (checked.format !== 'layers-model')
+      throw new Error('Only TF.js layers models can be imported as versions (graph models can be used as backbones).');
     // Weights are read only from files inside this zip: never fetched, so nothing leaves the machine.
     const parts: Uint8Array[] = [];
     for (const path of checked.weightFiles) {
@@ -98,17 +108,28 @@ export async function importModelZip(projectId: string, zip: Blob): Promise<Impo
       metadata = value as Record<string, unknown>;
     }
     const topology = parsed.modelTopology;
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topology as tf.io.ModelJSON['modelTopology'], weightSpecs, weightData: weightData.buffer }));
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: topology as tf.io.ModelJSON['modelTopology'], weightSpecs, weightData: weightData.buffer }),
+    );
     try {
       const inputShape = model.inputs[0].shape;
       const outputs = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
-      const labels = Array.isArray(metadata.labels) && metadata.labels.every((l) => typeof l === 'string') ? (metadata.labels as string[]) : Array.from({ length: outputs }, (_, i) => `class ${i}`);
+      const labels =
+        Array.isArray(metadata.labels) && metadata.labels.every((l) => typeof l === 'string')
+          ? (metadata.labels as string[])
+          : Array.from({ length: outputs }, (_, i) => `class ${i}`);
       if (labels.length !== outputs) throw new Error(`metadata.json lists ${labels.length} labels but the model has ${outputs} outputs.`);
       if (inputShape.length !== 4 || inputShape[1] !== inputShape[2] || ![1, 3].includes(inputShape[3] ?? 0)) {
         throw new Error(`Only square image models with 1 or 3 channels can be imported (input shape ${JSON.stringify(inputShape)}).`);
       }
-      const ours = (metadata.userMetadata as { trainyard?: { preprocess?: PreprocessConfig; normalization?: string } } | undefined)?.trainyard;
-      const preprocess: PreprocessConfig = ours?.preprocess ?? { inputSize: inputShape[1]!, channels: inputShape[3] as 1 | 3, resize: 'center-crop', background: [0, 0, 0] };
+      const ours = (metadata.userMetadata as { trainyard?: { preprocess?: PreprocessConfig; normalization?: string } } | undefined)
+        ?.trainyard;
+      const preprocess: PreprocessConfig = ours?.preprocess ?? {
+        inputSize: inputShape[1]!,
+        channels: inputShape[3] as 1 | 3,
+        resize: 'center-crop',
+        background: [0, 0, 0],
+      };
       const id = crypto.randomUUID();
       const meta: VersionMeta = {
         labels,

@@ -5,7 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import { getVersion } from '../../src/db/models';
 import { listSamples, getOriginal } from '../../src/db/samples';
 import { getDatasetVersion } from '../../src/db/datasets';
-import { appendPredictionLogs, getMonitorReference, listAlerts, listPredictionLogs, putAlert, putMonitorReference, timeOrderedId } from '../../src/db/monitoring';
+import {
+  appendPredictionLogs,
+  getMonitorReference,
+  listAlerts,
+  listPredictionLogs,
+  putAlert,
+  putMonitorReference,
+  timeOrderedId,
+} from '../../src/db/monitoring';
 import type { AlertRecord, MonitorReferenceRecord, PredictionInputRecord, PredictionLogRecord } from '../../src/contracts/records';
 import type { ImageStats } from '../../src/contracts/monitor';
 import { embeddingSketch } from '../../src/lib/monitor/sketch';
@@ -48,12 +56,25 @@ export async function predictMonitored(m: MonitoredModel, image: Blob): Promise<
 export class PredictionLogWriter {
   private logs: PredictionLogRecord[] = [];
   private inputs: PredictionInputRecord[] = [];
-  constructor(private readonly projectId: string, private readonly flushEvery = 64) {}
+  constructor(
+    private readonly projectId: string,
+    private readonly flushEvery = 64,
+  ) {}
 
-  async add(entry: Omit<PredictionLogRecord, 'projectId' | 'id' | 'inputId' | 'inputBytes' | 'sentToLabeling'>, image: Blob): Promise<PredictionLogRecord> {
+  async add(
+    entry: Omit<PredictionLogRecord, 'projectId' | 'id' | 'inputId' | 'inputBytes' | 'sentToLabeling'>,
+    image: Blob,
+  ): Promise<PredictionLogRecord> {
     const data = await image.arrayBuffer();
     const inputId = toHex(await crypto.subtle.digest('SHA-256', data));
-    const log: PredictionLogRecord = { ...entry, projectId: this.projectId, id: timeOrderedId(entry.at), inputId, inputBytes: data.byteLength, sentToLabeling: false };
+    const log: PredictionLogRecord = {
+      ...entry,
+      projectId: this.projectId,
+      id: timeOrderedId(entry.at),
+      inputId,
+      inputBytes: data.byteLength,
+      sentToLabeling: false,
+    };
     this.logs.push(log);
     this.inputs.push({ projectId: this.projectId, id: inputId, fileName: entry.fileName, mime: image.type, data });
     if (this.logs.length >= this.flushEvery) await this.flush();
@@ -68,7 +89,6 @@ export class PredictionLogWriter {
     await appendPredictionLogs(this.projectId, logs, inputs);
   }
 }
-
 
 /** How many training images describe "normal" for drift: enough for KS and MMD, cheap to compute. */
 const REFERENCE_SIZE = 400;
@@ -102,7 +122,15 @@ export async function ensureReference(projectId: string, versionId: string, m: M
     for (const n of STAT_NAMES) stats[n].push(p.stats[n]);
     sketches.push(p.sketch);
   }
-  const record: MonitorReferenceRecord = { versionId, projectId, createdAt: Date.now(), count: sketches.length, stats, sketches, classCounts };
+  const record: MonitorReferenceRecord = {
+    versionId,
+    projectId,
+    createdAt: Date.now(),
+    count: sketches.length,
+    stats,
+    sketches,
+    classCounts,
+  };
   await putMonitorReference(record);
   return record;
 }
@@ -123,7 +151,9 @@ export async function checkDrift(projectId: string, versionId: string, m: Monito
   const logs = await listPredictionLogs(projectId, { versionId, limit: DRIFT_WINDOW });
   const reference = await ensureReference(projectId, versionId, m);
   const current = Object.fromEntries(STAT_NAMES.map((n) => [n, logs.map((l) => l.stats[n])]));
-  const report = driftReport(reference.stats, current, { embeddings: { reference: reference.sketches, current: logs.map((l) => l.sketch) } });
+  const report = driftReport(reference.stats, current, {
+    embeddings: { reference: reference.sketches, current: logs.map((l) => l.sketch) },
+  });
   const drifted = report.enough && (report.datasetDrift || report.embedding?.drifted === true);
   const logIds = logs.map((l) => l.id);
   let alert: AlertRecord | null = null;
@@ -134,10 +164,17 @@ export async function checkDrift(projectId: string, versionId: string, m: Monito
     const coveredUpTo = (previous?.report as { lastLogId?: string } | undefined)?.lastLogId ?? '';
     if (newest > coveredUpTo) {
       const drifting = report.perStat.filter((s) => s.drifted).map((s) => s.name);
-      const parts = [drifting.length ? `${drifting.length} of ${report.perStat.length} image statistics drifted (${drifting.join(', ')})` : null, report.embedding?.drifted ? 'the model’s feature distribution shifted' : null].filter(Boolean);
+      const parts = [
+        drifting.length ? `${drifting.length} of ${report.perStat.length} image statistics drifted (${drifting.join(', ')})` : null,
+        report.embedding?.drifted ? 'the model’s feature distribution shifted' : null,
+      ].filter(Boolean);
       const at = Date.now();
       alert = {
-        projectId, id: timeOrderedId(at), at, kind: 'drift', versionId,
+        projectId,
+        id: timeOrderedId(at),
+        at,
+        kind: 'drift',
+        versionId,
         report: { ...report, firstLogId: logIds[0], lastLogId: newest, logCount: logIds.length },
         message: `Drift on the last ${logIds.length} predictions: ${parts.join('; ')}.`,
         acknowledged: false,

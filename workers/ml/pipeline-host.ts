@@ -4,7 +4,15 @@ import { listSamples, updateSplits } from '../../src/db/samples';
 import { deleteRun, getRun, listRuns, saveRun } from '../../src/db/runs';
 import { getVersion, listAliases, setAlias } from '../../src/db/models';
 import { getDatasetVersion, listDatasetVersions, putDatasetVersion } from '../../src/db/datasets';
-import { getPipeline, getStepCache, listPipelineRuns, nextRunNumber, putStepCache, savePipeline, savePipelineRun } from '../../src/db/pipelines';
+import {
+  getPipeline,
+  getStepCache,
+  listPipelineRuns,
+  nextRunNumber,
+  putStepCache,
+  savePipeline,
+  savePipelineRun,
+} from '../../src/db/pipelines';
 import type { DatasetVersionRecord, PipelineRecord, SampleRecord, StudyRecord, TrainRunRecord } from '../../src/contracts/records';
 import { getStudy, listTrials, saveStudy } from '../../src/db/studies';
 import type { StudyPlan } from '../../src/lib/tune/study';
@@ -17,7 +25,15 @@ import { sha256Hex } from '../../src/lib/pipeline/hash';
 import { newRunRecord, runPipeline, type PipelineRunRecord, type StepExecutor } from '../../src/lib/pipeline/runner';
 import { gateDecision } from '../../src/lib/pipeline/gate';
 import { assignSplits, splitProblems, type Split } from '../../src/lib/ml/split';
-import { datasetVersionHash, diffVersions, packItems, splitCounts, unpackItems, type DatasetContent, type DatasetItem } from '../../src/lib/dataset/version';
+import {
+  datasetVersionHash,
+  diffVersions,
+  packItems,
+  splitCounts,
+  unpackItems,
+  type DatasetContent,
+  type DatasetItem,
+} from '../../src/lib/dataset/version';
 import { validateAugmentation, type AugmentationSpec } from '../../src/lib/augment/spec';
 import { preprocessOf } from '../../src/lib/train/train-config';
 import { preprocessHash } from '../../src/lib/preprocess/config';
@@ -34,9 +50,18 @@ export interface PipelineControl {
   isCancelled(): boolean;
   onEvent(e: PipelineEvent): void;
   /** Runs one training run (the worker wraps it with its GPU-loss watch and backend choice). */
-  train(run: TrainRunRecord, ctl: Pick<RunControl, 'onProgress' | 'isStopped'>, hooks?: Parameters<typeof executeRun>[2]): Promise<TrainRunRecord>;
+  train(
+    run: TrainRunRecord,
+    ctl: Pick<RunControl, 'onProgress' | 'isStopped'>,
+    hooks?: Parameters<typeof executeRun>[2],
+  ): Promise<TrainRunRecord>;
   /** Runs a tuning study whose trials train on the given dataset version (the Tune stage's host). */
-  tune(study: StudyRecord, labels: string[], extras: Pick<RunConfig, 'dataset' | 'augmentation'>, ctl: Pick<RunControl, 'onProgress' | 'isStopped'>): Promise<{ study: StudyRecord; end: StudyEnd }>;
+  tune(
+    study: StudyRecord,
+    labels: string[],
+    extras: Pick<RunConfig, 'dataset' | 'augmentation'>,
+    ctl: Pick<RunControl, 'onProgress' | 'isStopped'>,
+  ): Promise<{ study: StudyRecord; end: StudyEnd }>;
 }
 
 /** Snapshots are kept as artifacts in the step cache store under their own content key. */
@@ -123,7 +148,9 @@ function describeChange(kind: StepKind, before: unknown, after: unknown): string
     const a = after as { labeled: number };
     if (!b) return 'labeled data changed';
     const delta = a.labeled - b.labeled;
-    return delta === 0 ? 'labels changed (same count, some relabeled)' : `labeled data changed: ${delta > 0 ? '+' : ''}${delta} labeled images`;
+    return delta === 0
+      ? 'labels changed (same count, some relabeled)'
+      : `labeled data changed: ${delta > 0 ? '+' : ''}${delta} labeled images`;
   }
   if (kind === 'gate') return 'the model in production changed';
   if (kind === 'promote') return 'the alias moved since the last run';
@@ -133,10 +160,12 @@ function describeChange(kind: StepKind, before: unknown, after: unknown): string
 /** The training run an earlier attempt of this pipeline run's train step started and did not finish, if any. */
 async function cutTrainingRun(projectId: string, pipelineRunId: string, stepId: string): Promise<TrainRunRecord | null> {
   const runs = await listRuns(projectId);
-  return runs.find((r) => {
-    const origin = (r.config as RunConfig).pipelineRun;
-    return origin?.runId === pipelineRunId && origin.stepId === stepId && r.state !== 'completed';
-  }) ?? null;
+  return (
+    runs.find((r) => {
+      const origin = (r.config as RunConfig).pipelineRun;
+      return origin?.runId === pipelineRunId && origin.stepId === stepId && r.state !== 'completed';
+    }) ?? null
+  );
 }
 
 async function previousKeys(pipelineId: string): Promise<StepKeyParts[] | null> {
@@ -148,7 +177,9 @@ export async function planPipeline(pipeline: PipelineRecord): Promise<PipelinePl
   const def = pipeline.definition as PipelineDefinition;
   const { keys, labeled } = await stepKeys(pipeline.projectId, def);
   const cached = await usableCache(keys);
-  const plan = planRun(def, keys, { has: (k) => cached.has(k) }, await previousKeys(pipeline.id), { describeFingerprintChange: describeChange });
+  const plan = planRun(def, keys, { has: (k) => cached.has(k) }, await previousKeys(pipeline.id), {
+    describeFingerprintChange: describeChange,
+  });
   return { plan, labeled: labeled.items.length };
 }
 
@@ -165,7 +196,16 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
     const run = await getRun(runId);
     if (!run || run.checkpointEpoch === 0) throw new Error('The trained weights of this run are no longer stored; run the pipeline again.');
     const config = run.config as RunConfig;
-    return { ...run, config: { ...config, trial: false, evaluateOnly: false, settings: { ...config.settings, epochs: run.checkpointEpoch }, ...extra } satisfies RunConfig };
+    return {
+      ...run,
+      config: {
+        ...config,
+        trial: false,
+        evaluateOnly: false,
+        settings: { ...config.settings, epochs: run.checkpointEpoch },
+        ...extra,
+      } satisfies RunConfig,
+    };
   }
 
   async function datasetOf(ctxOutputs: Record<string, unknown> | null) {
@@ -179,24 +219,64 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
    * "Train" by tuning: a study (kept on the Tune stage like any other) whose trials all train on
    * this run's dataset version; its best complete trial's run is this step's trained model.
    */
-  async function tuneStep(plan: StudyPlan, base: TrainSettings, version: DatasetVersionRecord, run: PipelineRunRecord, log: (m: string) => void, isCancelled: () => boolean, onProgress: (p: TrainProgress) => void): Promise<{ outputs: Record<string, unknown> }> {
+  async function tuneStep(
+    plan: StudyPlan,
+    base: TrainSettings,
+    version: DatasetVersionRecord,
+    run: PipelineRunRecord,
+    log: (m: string) => void,
+    isCancelled: () => boolean,
+    onProgress: (p: TrainProgress) => void,
+  ): Promise<{ outputs: Record<string, unknown> }> {
     const now = Date.now();
     const study: StudyRecord = {
-      id: crypto.randomUUID(), projectId, name: `${run.definition.name} · run #${run.number}`, plan, baseSettings: base, state: 'running',
-      createdAt: now, updatedAt: now, elapsedMs: 0, message: null, registeredVersionId: null,
+      id: crypto.randomUUID(),
+      projectId,
+      name: `${run.definition.name} · run #${run.number}`,
+      plan,
+      baseSettings: base,
+      state: 'running',
+      createdAt: now,
+      updatedAt: now,
+      elapsedMs: 0,
+      message: null,
+      registeredVersionId: null,
     };
-    log(`Tuning: ${plan.strategy} search, up to ${plan.maxTrials} trials${plan.maxMinutes ? ` or ${plan.maxMinutes} minutes` : ''}, on dataset v${version.number} (study “${study.name}” on the Tune stage).`);
-    const { study: done, end } = await ctl.tune(study, version.classes, { dataset: { versionId: version.id }, augmentation: version.augmentation as AugmentationSpec }, { onProgress, isStopped: isCancelled });
+    log(
+      `Tuning: ${plan.strategy} search, up to ${plan.maxTrials} trials${plan.maxMinutes ? ` or ${plan.maxMinutes} minutes` : ''}, on dataset v${version.number} (study “${study.name}” on the Tune stage).`,
+    );
+    const { study: done, end } = await ctl.tune(
+      study,
+      version.classes,
+      { dataset: { versionId: version.id }, augmentation: version.augmentation as AugmentationSpec },
+      { onProgress, isStopped: isCancelled },
+    );
     if (end === 'stopped') throw new Error('Cancelled while tuning.');
     const trials = await listTrials(done.id);
     const best = await bestStoredTrial(done);
     if (!best?.runId) throw new Error(`No trial of the study completed (${trials.length} tried): ${done.message ?? 'see the Tune stage'}.`);
     const trained = await getRun(best.runId);
     const counts = ['complete', 'pruned', 'failed'].map((s) => `${trials.filter((t) => t.state === s).length} ${s}`).join(', ');
-    log(`${trials.length} trials (${counts}); best is trial ${best.number} with ${plan.objective.metric} ${best.value?.toFixed(4)}: ${Object.entries(best.params).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`).join(', ')}.`);
+    log(
+      `${trials.length} trials (${counts}); best is trial ${best.number} with ${plan.objective.metric} ${best.value?.toFixed(4)}: ${Object.entries(
+        best.params,
+      )
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`)
+        .join(', ')}.`,
+    );
     // Its checkpoint must outlive the study's clean-up: register reads it, maybe in a later run.
     await saveRun({ ...trained!, config: { ...(trained!.config as RunConfig), keepCheckpoint: true } });
-    return { outputs: { runId: best.runId, studyId: done.id, trials: trials.length, bestTrial: best.number, params: best.params, value: best.value, epochs: trained?.checkpointEpoch ?? null } };
+    return {
+      outputs: {
+        runId: best.runId,
+        studyId: done.id,
+        trials: trials.length,
+        bestTrial: best.number,
+        params: best.params,
+        value: best.value,
+        epochs: trained?.checkpointEpoch ?? null,
+      },
+    };
   }
 
   return {
@@ -208,11 +288,17 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const perClass: Record<string, number> = {};
       for (const s of labeled) if (!s.flags.includes('conflict')) perClass[s.label!] = (perClass[s.label!] ?? 0) + 1;
       const classes = Object.keys(perClass);
-      log(`${labeled.length} labeled images in ${classes.length} classes; ${samples.length - labeled.length} unlabeled; ${conflicts} with conflicting labels (left out).`);
+      log(
+        `${labeled.length} labeled images in ${classes.length} classes; ${samples.length - labeled.length} unlabeled; ${conflicts} with conflicting labels (left out).`,
+      );
       const { minClasses, minPerClass } = step.settings;
-      if (classes.length < minClasses) throw new Error(`Only ${classes.length} class(es) have labeled images; this pipeline needs at least ${minClasses}.`);
+      if (classes.length < minClasses)
+        throw new Error(`Only ${classes.length} class(es) have labeled images; this pipeline needs at least ${minClasses}.`);
       const small = classes.filter((c) => perClass[c] < minPerClass);
-      if (small.length) throw new Error(`These classes have fewer than ${minPerClass} labeled images: ${small.map((c) => `${c} (${perClass[c]})`).join(', ')}.`);
+      if (small.length)
+        throw new Error(
+          `These classes have fewer than ${minPerClass} labeled images: ${small.map((c) => `${c} (${perClass[c]})`).join(', ')}.`,
+        );
       return { outputs: { labeled: labeled.length, conflicts, classes: classes.length, perClass } };
     },
 
@@ -224,7 +310,9 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const artifact = artifactKey(set.hash);
       await putStepCache({ key: artifact, projectId, kind: 'artifact', outputs: { items: set.items }, createdAt: Date.now() });
       const classes = new Set(set.items.map((i) => i.label)).size;
-      log(`Froze ${set.items.length} labeled images in ${classes} classes${step.settings.excludeAutoLabels ? ' (auto-accepted labels left out)' : ''}.`);
+      log(
+        `Froze ${set.items.length} labeled images in ${classes} classes${step.settings.excludeAutoLabels ? ' (auto-accepted labels left out)' : ''}.`,
+      );
       return { outputs: { artifact, count: set.items.length, classes, labeledHash: set.hash } };
     },
 
@@ -237,7 +325,10 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const current = new Map(samples.map((s) => [s.id, s.split]));
       const { train, val, test, seed } = step.settings;
       // The test split is frozen: images keep the split they already have; only new ones are placed.
-      const splits = assignSplits(items.map((i) => ({ id: i.id, label: i.label, split: current.get(i.id) ?? 'unassigned' })), { seed, fractions: { train, val, test }, keepExisting: true });
+      const splits = assignSplits(
+        items.map((i) => ({ id: i.id, label: i.label, split: current.get(i.id) ?? 'unassigned' })),
+        { seed, fractions: { train, val, test }, keepExisting: true },
+      );
       await updateSplits(projectId, splits as Map<string, SampleRecord['split']>);
       const pre = findStep(run.definition, 'preprocess');
       const checked = validateAugmentation(pre?.settings.augmentation ?? {});
@@ -253,17 +344,38 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const id = await sha256Hex(`${projectId}:${await datasetVersionHash(content)}`);
       const previous = (await listDatasetVersions(projectId))[0];
       const { record, created } = await putDatasetVersion({
-        id, projectId, createdAt: Date.now(), ...packItems(content.items, content.classes), classes: content.classes,
-        preprocess, augmentation: content.augmentation, origin: { kind: 'pipeline', pipelineId, runId: run.id },
+        id,
+        projectId,
+        createdAt: Date.now(),
+        ...packItems(content.items, content.classes),
+        classes: content.classes,
+        preprocess,
+        augmentation: content.augmentation,
+        origin: { kind: 'pipeline', pipelineId, runId: run.id },
       });
       if (previous && previous.id !== record.id) {
-        const diff = diffVersions({ ...content, items: datasetItems(previous), classes: previous.classes, preprocess: previous.preprocess, augmentation: previous.augmentation as AugmentationSpec }, content);
-        log(`Against dataset v${previous.number}: +${diff.added.length} added, -${diff.removed.length} removed, ${diff.relabeled.length} relabeled.`);
+        const diff = diffVersions(
+          {
+            ...content,
+            items: datasetItems(previous),
+            classes: previous.classes,
+            preprocess: previous.preprocess,
+            augmentation: previous.augmentation as AugmentationSpec,
+          },
+          content,
+        );
+        log(
+          `Against dataset v${previous.number}: +${diff.added.length} added, -${diff.removed.length} removed, ${diff.relabeled.length} relabeled.`,
+        );
       }
       const counts = splitCounts(content.items);
       const total = (s: Split) => Object.values(counts[s]).reduce((a, b) => a + b, 0);
-      log(`${created ? 'New' : 'Same'} dataset version v${record.number}: ${total('train')} train, ${total('val')} validation, ${total('test')} test.`);
-      return { outputs: { datasetVersionId: record.id, number: record.number, train: total('train'), val: total('val'), test: total('test') } };
+      log(
+        `${created ? 'New' : 'Same'} dataset version v${record.number}: ${total('train')} train, ${total('val')} validation, ${total('test')} test.`,
+      );
+      return {
+        outputs: { datasetVersionId: record.id, number: record.number, train: total('train'), val: total('val'), test: total('test') },
+      };
     },
 
     async preprocess({ step, outputsOf, log, isCancelled }) {
@@ -278,7 +390,9 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const reused = chosen.filter((s) => before.has(s.id)).length;
       const computed = await ensurePreprocessed(projectId, chosen, config, () => undefined, isCancelled);
       if (isCancelled()) throw new Error('Cancelled while preprocessing.');
-      log(`${config.inputSize}×${config.inputSize}×${config.channels}, ${config.resize}: ${computed} images preprocessed, ${reused} reused from the cache. Augmentation is applied on the fly while training.`);
+      log(
+        `${config.inputSize}×${config.inputSize}×${config.channels}, ${config.resize}: ${computed} images preprocessed, ${reused} reused from the cache. Augmentation is applied on the fly while training.`,
+      );
       return { outputs: { configHash: hash, computed, reused } };
     },
 
@@ -289,38 +403,73 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       if (step.settings.mode === 'tune') return tuneStep(step.settings.plan, settings, version, run, log, isCancelled, progressOf(step.id));
       const now = Date.now();
       const config = {
-        settings, labels: version.classes, dataset: { versionId: version.id }, augmentation: version.augmentation as AugmentationSpec, trial: true, keepCheckpoint: true,
+        settings,
+        labels: version.classes,
+        dataset: { versionId: version.id },
+        augmentation: version.augmentation as AugmentationSpec,
+        trial: true,
+        keepCheckpoint: true,
         pipelineRun: { runId: run.id, stepId: step.id },
       } satisfies RunConfig;
       // A training run this step started before its tab died (the pipeline run is being resumed):
       // adopt it when it trains the same thing (it continues from its checkpoint), else remove it.
       // Never leave it behind as a 'running' run with a checkpoint that nothing lists.
       const cut = await cutTrainingRun(projectId, run.id, step.id);
-      const adopt = !!cut && ['running', 'stopped', 'interrupted'].includes(cut.state) && cut.checkpointEpoch > 0 && JSON.stringify((cut.config as RunConfig).settings) === JSON.stringify(settings) && (cut.config as RunConfig).dataset?.versionId === version.id;
+      const adopt =
+        !!cut &&
+        ['running', 'stopped', 'interrupted'].includes(cut.state) &&
+        cut.checkpointEpoch > 0 &&
+        JSON.stringify((cut.config as RunConfig).settings) === JSON.stringify(settings) &&
+        (cut.config as RunConfig).dataset?.versionId === version.id;
       if (cut && !adopt) {
         await deleteRun(cut.id);
         log('Removed the training run the interruption had cut (it could not be continued).');
       }
-      const record: TrainRunRecord = adopt && cut
-        ? { ...cut, state: 'running', message: null }
-        : { id: crypto.randomUUID(), projectId, state: 'running', createdAt: now, updatedAt: now, config, history: [], checkpointEpoch: 0, backend: 'unknown', adapter: null, message: null, versionId: null };
+      const record: TrainRunRecord =
+        adopt && cut
+          ? { ...cut, state: 'running', message: null }
+          : {
+              id: crypto.randomUUID(),
+              projectId,
+              state: 'running',
+              createdAt: now,
+              updatedAt: now,
+              config,
+              history: [],
+              checkpointEpoch: 0,
+              backend: 'unknown',
+              adapter: null,
+              message: null,
+              versionId: null,
+            };
       if (adopt && cut) log(`Continuing the training run the interruption cut, from its checkpoint after epoch ${cut.checkpointEpoch}.`);
       else log(`Training ${settings.architecture} for ${settings.epochs} epochs on dataset v${version.number}.`);
       const result = await ctl.train(record, { onProgress: progressOf(step.id), isStopped: isCancelled });
       if (result.state !== 'trained') throw new Error(result.message ?? `Training ended ${result.state}.`);
       const last = result.history[result.history.length - 1];
-      log(`Trained ${result.checkpointEpoch} epochs${last?.valAcc != null ? `; validation accuracy ${(last.valAcc * 100).toFixed(1)}%` : ''}.`);
+      log(
+        `Trained ${result.checkpointEpoch} epochs${last?.valAcc != null ? `; validation accuracy ${(last.valAcc * 100).toFixed(1)}%` : ''}.`,
+      );
       return { outputs: { runId: result.id, epochs: result.checkpointEpoch, valAcc: last?.valAcc ?? null } };
     },
 
     async evaluate({ step, outputsOf, log }) {
       const runId = String(outputsOf('train')?.runId ?? '');
       let scored: { accuracy: number; macroF1: number; n: number; perClass: Record<string, number> } | null = null;
-      await ctl.train(await trainedRun(runId, { evaluateOnly: true }), { onProgress: progressOf(step.id), isStopped: () => false }, {
-        onEvaluated: (report, labels) => {
-          scored = { accuracy: report.accuracy, macroF1: report.macroF1, n: report.n, perClass: Object.fromEntries(labels.map((l, i) => [l, report.perClass[i]?.recall ?? 0])) };
+      await ctl.train(
+        await trainedRun(runId, { evaluateOnly: true }),
+        { onProgress: progressOf(step.id), isStopped: () => false },
+        {
+          onEvaluated: (report, labels) => {
+            scored = {
+              accuracy: report.accuracy,
+              macroF1: report.macroF1,
+              n: report.n,
+              perClass: Object.fromEntries(labels.map((l, i) => [l, report.perClass[i]?.recall ?? 0])),
+            };
+          },
         },
-      });
+      );
       if (!scored) throw new Error('The evaluation did not finish.');
       const s = scored as { accuracy: number; macroF1: number; n: number; perClass: Record<string, number> };
       log(`Test accuracy ${(s.accuracy * 100).toFixed(1)}% on ${s.n} images; macro F1 ${s.macroF1.toFixed(3)}.`);
@@ -345,10 +494,16 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const { minImprovement, maxClassDrop } = step.settings;
       const decision = isSelf
         ? { pass: true, reasons: ['This model is already in production.'], improvement: 0, worstClass: null }
-        : gateDecision({ candidate: { accuracy: candidate.accuracy, perClass: candidate.perClass }, champion, minImprovement, maxClassDrop });
+        : gateDecision({
+            candidate: { accuracy: candidate.accuracy, perClass: candidate.perClass },
+            champion,
+            minImprovement,
+            maxClassDrop,
+          });
       for (const r of decision.reasons) log(r);
       const outputs = { ...decision, candidateAccuracy: candidate.accuracy, champion, minImprovement, maxClassDrop };
-      if (!decision.pass) return { outputs, halt: { state: 'rejected', message: `The gate kept the model in production: ${decision.reasons.join(' ')}` } };
+      if (!decision.pass)
+        return { outputs, halt: { state: 'rejected', message: `The gate kept the model in production: ${decision.reasons.join(' ')}` } };
       return { outputs };
     },
 
@@ -357,14 +512,27 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
       const gate = outputsOf('gate');
       const version = await datasetOf(outputsOf('split'));
       const trained = outputsOf('train');
-      const tuning = trained?.studyId ? { studyId: trained.studyId, trialNumber: trained.bestTrial, params: trained.params, value: trained.value } : null;
+      const tuning = trained?.studyId
+        ? { studyId: trained.studyId, trialNumber: trained.bestTrial, params: trained.params, value: trained.value }
+        : null;
       const fingerprintOf = (kind: StepKind) => keys.find((k) => k.kind === kind)?.fingerprint ?? null;
       const origin: VersionOrigin = {
-        kind: 'pipeline', pipelineId, pipelineName: run.definition.name, pipelineRunId: run.id, pipelineRunNumber: run.number,
-        datasetVersionId: version.id, datasetVersionNumber: version.number, trainKey: keyOf('train'),
-        fingerprints: { gate: fingerprintOf('gate'), promote: fingerprintOf('promote') }, gate, ...(tuning ? { tuning } : {}),
+        kind: 'pipeline',
+        pipelineId,
+        pipelineName: run.definition.name,
+        pipelineRunId: run.id,
+        pipelineRunNumber: run.number,
+        datasetVersionId: version.id,
+        datasetVersionNumber: version.number,
+        trainKey: keyOf('train'),
+        fingerprints: { gate: fingerprintOf('gate'), promote: fingerprintOf('promote') },
+        gate,
+        ...(tuning ? { tuning } : {}),
       };
-      const result = await ctl.train(await trainedRun(runId, { origin, keepCheckpoint: true }), { onProgress: progressOf(step.id), isStopped: () => false });
+      const result = await ctl.train(await trainedRun(runId, { origin, keepCheckpoint: true }), {
+        onProgress: progressOf(step.id),
+        isStopped: () => false,
+      });
       if (result.state !== 'completed' || !result.versionId) throw new Error(result.message ?? 'The version could not be saved.');
       await saveRun({ ...result, state: 'completed' });
       const saved = await getVersion(result.versionId);
@@ -391,7 +559,12 @@ function executors(projectId: string, pipelineId: string, keys: StepKeyParts[], 
 }
 
 /** Starts a new run of the pipeline, or continues `resume` (a run cut by a reload, a cancel or a lost GPU). */
-export async function hostPipelineRun(pipelineId: string, trigger: TriggerInfo, ctl: PipelineControl, resume?: PipelineRunRecord): Promise<PipelineRunRecord> {
+export async function hostPipelineRun(
+  pipelineId: string,
+  trigger: TriggerInfo,
+  ctl: PipelineControl,
+  resume?: PipelineRunRecord,
+): Promise<PipelineRunRecord> {
   const pipeline = await getPipeline(pipelineId);
   if (!pipeline) throw new Error('That pipeline no longer exists.');
   const def = (resume?.definition ?? pipeline.definition) as PipelineDefinition;
@@ -401,8 +574,19 @@ export async function hostPipelineRun(pipelineId: string, trigger: TriggerInfo, 
   if (resume) {
     record = { ...resume, state: 'running', message: null };
   } else {
-    const plan = planRun(def, keys, { has: (k) => cached.has(k) }, await previousKeys(pipelineId), { describeFingerprintChange: describeChange });
-    record = newRunRecord({ id: crypto.randomUUID(), pipelineId, projectId: pipeline.projectId, number: await nextRunNumber(pipelineId), definition: def, trigger, plan, now: Date.now() });
+    const plan = planRun(def, keys, { has: (k) => cached.has(k) }, await previousKeys(pipelineId), {
+      describeFingerprintChange: describeChange,
+    });
+    record = newRunRecord({
+      id: crypto.randomUUID(),
+      pipelineId,
+      projectId: pipeline.projectId,
+      number: await nextRunNumber(pipelineId),
+      definition: def,
+      trigger,
+      plan,
+      now: Date.now(),
+    });
   }
   await savePipeline({ ...pipeline, labeledAtLastRun: labeled.items.length, lastRunAt: Date.now() });
   const save = async (r: PipelineRunRecord) => {

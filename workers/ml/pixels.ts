@@ -22,7 +22,11 @@ export async function toModelPixels(data: ArrayBuffer | Blob, mime: string, conf
 }
 
 /** One decode for both: the model's pixels and the monitoring statistics of the image as it arrived. */
-export async function toModelPixelsWithStats(data: ArrayBuffer | Blob, mime: string, config: PreprocessConfig): Promise<{ pixels: Uint8Array; stats: ImageStats }> {
+export async function toModelPixelsWithStats(
+  data: ArrayBuffer | Blob,
+  mime: string,
+  config: PreprocessConfig,
+): Promise<{ pixels: Uint8Array; stats: ImageStats }> {
   const blob = data instanceof Blob ? data : new Blob([data], { type: mime });
   const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
   try {

@@ -34,7 +34,12 @@ export function twoHeaded(model: tf.LayersModel): tf.LayersModel {
 }
 
 /** Penultimate-layer features and class probabilities of n images (0..255 scaled to 0..1 already). */
-export async function featuresAndProbs(m: PrelabelModel, both: tf.LayersModel, input: Float32Array, n: number): Promise<{ features: Float32Array; probs: Float32Array }> {
+export async function featuresAndProbs(
+  m: PrelabelModel,
+  both: tf.LayersModel,
+  input: Float32Array,
+  n: number,
+): Promise<{ features: Float32Array; probs: Float32Array }> {
   const { inputSize, channels } = m.preprocess;
   const [features, probs] = tf.tidy(() => {
     let x = tf.tensor4d(input, [n, inputSize, inputSize, channels]);
@@ -65,7 +70,13 @@ export async function prelabelSamples(
   const wanted = new Set(ids);
   const chosen = samples.filter((s) => wanted.has(s.id));
   onProgress({ phase: 'preparing', done: 0, total: chosen.length });
-  await ensurePreprocessed(projectId, chosen, m.preprocess, (done, total) => onProgress({ phase: 'preparing', done, total }), () => false);
+  await ensurePreprocessed(
+    projectId,
+    chosen,
+    m.preprocess,
+    (done, total) => onProgress({ phase: 'preparing', done, total }),
+    () => false,
+  );
   const hash = preprocessHash(m.preprocess);
   const { inputSize, channels } = m.preprocess;
   const pixels = inputSize * inputSize * channels;
@@ -74,7 +85,11 @@ export async function prelabelSamples(
   let done = 0;
   const readAt = (start: number) => {
     const slice = chosen.slice(start, start + BATCH).map((s) => s.id);
-    return Promise.all([getPreprocessedBatch(hash, projectId, slice), getPrelabels(projectId, slice)]).then(([records, previous]) => ({ slice, records, previous }));
+    return Promise.all([getPreprocessedBatch(hash, projectId, slice), getPrelabels(projectId, slice)]).then(([records, previous]) => ({
+      slice,
+      records,
+      previous,
+    }));
   };
   let next = chosen.length ? readAt(0) : null;
   for (let start = 0; start < chosen.length; start += BATCH) {
@@ -97,8 +112,14 @@ export async function prelabelSamples(
       const predicted = m.labels[best];
       const before = previous[i];
       return {
-        projectId, id, versionId, classes: m.labels, probs: row.buffer, embedding: f.slice(i * dim, (i + 1) * dim).buffer,
-        predicted, confidence: row[best],
+        projectId,
+        id,
+        versionId,
+        classes: m.labels,
+        probs: row.buffer,
+        embedding: f.slice(i * dim, (i + 1) * dim).buffer,
+        predicted,
+        confidence: row[best],
         // A rejection stands while the same version predicts the same class.
         rejected: !!before?.rejected && before.versionId === versionId && before.predicted === predicted,
         createdAt: now,

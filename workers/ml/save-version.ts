@@ -88,7 +88,14 @@ export async function saveTrainedVersion(input: VersionInput): Promise<ModelVers
     ...input.extraMeta,
   };
   return addVersion(
-    { id, projectId: input.run.projectId, createdAt: Date.now(), runId: input.run.id, parentId: input.extraMeta?.warmStartFrom ?? null, meta },
+    {
+      id,
+      projectId: input.run.projectId,
+      createdAt: Date.now(),
+      runId: input.run.id,
+      parentId: input.extraMeta?.warmStartFrom ?? null,
+      meta,
+    },
     { versionId: id, modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData },
   );
 }

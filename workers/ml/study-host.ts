@@ -19,9 +19,7 @@ import { watchGpu } from './device-watch';
 import { errorMessage } from '../../src/lib/util/errors';
 
 export type StudyEvent =
-  | { kind: 'trial-start'; trial: TrialRecord }
-  | { kind: 'trial-end'; trial: TrialRecord }
-  | { kind: 'progress'; progress: TrainProgress };
+  { kind: 'trial-start'; trial: TrialRecord } | { kind: 'trial-end'; trial: TrialRecord } | { kind: 'progress'; progress: TrainProgress };
 
 export interface StudyControl {
   isStopped(): boolean;
@@ -69,7 +67,12 @@ async function deleteRunAndCheckpoint(runId: string): Promise<void> {
  * 'paused' with a message naming the loss; the result's `interruption` tells the caller, which
  * drops the dead backend.
  */
-export async function hostStudy(study: StudyRecord, labels: string[], ctl: StudyControl, runExtras: Pick<RunConfig, 'dataset' | 'augmentation'> = {}): Promise<HostedStudy> {
+export async function hostStudy(
+  study: StudyRecord,
+  labels: string[],
+  ctl: StudyControl,
+  runExtras: Pick<RunConfig, 'dataset' | 'augmentation'> = {},
+): Promise<HostedStudy> {
   const watch = watchGpu(ctl.backend.name);
   try {
     return await hostWatchedStudy(study, labels, ctl, runExtras, watch);
@@ -78,7 +81,13 @@ export async function hostStudy(study: StudyRecord, labels: string[], ctl: Study
   }
 }
 
-async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: StudyControl, runExtras: Pick<RunConfig, 'dataset' | 'augmentation'>, watch: ReturnType<typeof watchGpu>): Promise<HostedStudy> {
+async function hostWatchedStudy(
+  study: StudyRecord,
+  labels: string[],
+  ctl: StudyControl,
+  runExtras: Pick<RunConfig, 'dataset' | 'augmentation'>,
+  watch: ReturnType<typeof watchGpu>,
+): Promise<HostedStudy> {
   const plan = study.plan as StudyPlan;
   const base = withDefaults(study.baseSettings as Partial<TrainSettings>);
   let current: StudyRecord = { ...study, state: 'running', message: null };
@@ -108,13 +117,35 @@ async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: Study
       const tensorsBefore = tf.memory().numTensors;
       const now = Date.now();
       const run: TrainRunRecord = {
-        id: crypto.randomUUID(), projectId: study.projectId, state: 'running', createdAt: now, updatedAt: now,
+        id: crypto.randomUUID(),
+        projectId: study.projectId,
+        state: 'running',
+        createdAt: now,
+        updatedAt: now,
         config: { settings, labels, trial: true, origin: { studyId: study.id, trialNumber: number }, ...runExtras } satisfies RunConfig,
-        history: [], checkpointEpoch: 0, backend: ctl.backend.name, adapter: ctl.backend.adapter, message: null, versionId: null,
+        history: [],
+        checkpointEpoch: 0,
+        backend: ctl.backend.name,
+        adapter: ctl.backend.adapter,
+        message: null,
+        versionId: null,
       };
       let trial: TrialRecord = {
-        studyId: study.id, number, params, settings, state: 'running', history: [], values: [], value: null, message: null,
-        startedAt, durationMs: 0, backend: ctl.backend.name, runId: run.id, tensorsBefore, tensorsAfter: null,
+        studyId: study.id,
+        number,
+        params,
+        settings,
+        state: 'running',
+        history: [],
+        values: [],
+        value: null,
+        message: null,
+        startedAt,
+        durationMs: 0,
+        backend: ctl.backend.name,
+        runId: run.id,
+        tensorsBefore,
+        tensorsAfter: null,
       };
       records.set(number, trial);
       await saveRun(run);
@@ -126,22 +157,26 @@ async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: Study
       let running: Promise<TrainRunRecord> | undefined;
       let lost: string | null;
       try {
-        running = executeRun(run, {
-          isStopped,
-          backend: ctl.backend,
-          onProgress: (progress) => {
-            if (watch.lost() === null) ctl.onEvent({ kind: 'progress', progress });
+        running = executeRun(
+          run,
+          {
+            isStopped,
+            backend: ctl.backend,
+            onProgress: (progress) => {
+              if (watch.lost() === null) ctl.onEvent({ kind: 'progress', progress });
+            },
+            abandoned: () => watch.lost() !== null,
           },
-          abandoned: () => watch.lost() !== null,
-        }, {
-          afterEpoch: (m) => {
-            if (watch.lost() !== null) return null;
-            const value = objectiveOf(plan, m);
-            values.push(value);
-            pruneReason = report(value);
-            return pruneReason;
+          {
+            afterEpoch: (m) => {
+              if (watch.lost() !== null) return null;
+              const value = objectiveOf(plan, m);
+              values.push(value);
+              pruneReason = report(value);
+              return pruneReason;
+            },
           },
-        });
+        );
         running.catch(() => undefined);
         // GPU loss: stop waiting at once; the abandoned trial winds down at its next batch.
         finished = await Promise.race([running, lostSignal]);
@@ -161,17 +196,33 @@ async function hostWatchedStudy(study: StudyRecord, labels: string[], ctl: Study
       } else if (finished.state === 'trained' && finished.checkpointEpoch === 0) {
         // Every epoch's weights were NaN/Inf, so none was checkpointed (a backend may clamp the
         // NaN out of the loss itself): the trial diverged; it has no usable weights.
-        finished = { ...finished, state: 'diverged', message: 'The weights became NaN or infinite in every epoch: training diverged. Try a lower learning rate.' };
+        finished = {
+          ...finished,
+          state: 'diverged',
+          message: 'The weights became NaN or infinite in every epoch: training diverged. Try a lower learning rate.',
+        };
       }
       await saveRun(finished);
       const tensorsAfter = lost ? null : tf.memory().numTensors;
-      const result: TrialResult =
-        lost ? { state: 'interrupted', values, value: null, message: `The GPU was lost (${lost}); the trial runs again on resume.` }
-        : pruneReason !== null ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruneReason }
-        : finished.state === 'trained' ? { state: 'complete', values, value: values.at(-1) ?? null, message: finished.message }
-        : finished.state === 'diverged' || finished.state === 'failed' ? { state: 'failed', values, value: null, message: finished.message ?? 'The trial failed.' }
-        : { state: 'interrupted', values, value: null, message: 'Stopped before the trial finished; it runs again on resume.' };
-      trial = { ...trial, state: result.state, values, value: result.value, message: result.message, history: finished.history, durationMs: performance.now() - t0, tensorsAfter };
+      const result: TrialResult = lost
+        ? { state: 'interrupted', values, value: null, message: `The GPU was lost (${lost}); the trial runs again on resume.` }
+        : pruneReason !== null
+          ? { state: 'pruned', values, value: values.at(-1) ?? null, message: pruneReason }
+          : finished.state === 'trained'
+            ? { state: 'complete', values, value: values.at(-1) ?? null, message: finished.message }
+            : finished.state === 'diverged' || finished.state === 'failed'
+              ? { state: 'failed', values, value: null, message: finished.message ?? 'The trial failed.' }
+              : { state: 'interrupted', values, value: null, message: 'Stopped before the trial finished; it runs again on resume.' };
+      trial = {
+        ...trial,
+        state: result.state,
+        values,
+        value: result.value,
+        message: result.message,
+        history: finished.history,
+        durationMs: performance.now() - t0,
+        tensorsAfter,
+      };
       records.set(number, trial);
       // Keep checkpoints only for the best complete trial (and a cut one, harmlessly replaced on rerun).
       const best = bestTrial(plan, [...records.values()].map(trialSummary));
@@ -230,7 +281,15 @@ export async function runForRegistration(study: StudyRecord, trial: TrialRecord)
       settings: { ...config.settings, epochs: run.checkpointEpoch },
       // The version's timings count the trial's own training time (this run trains no epoch).
       priorTrainMs: trial.durationMs,
-      origin: { studyId: study.id, studyName: study.name, trialNumber: trial.number, params: trial.params, objective: plan.objective.metric, direction: directionOf(plan.objective), value: trial.value },
+      origin: {
+        studyId: study.id,
+        studyName: study.name,
+        trialNumber: trial.number,
+        params: trial.params,
+        objective: plan.objective.metric,
+        direction: directionOf(plan.objective),
+        value: trial.value,
+      },
     } satisfies RunConfig,
   };
 }

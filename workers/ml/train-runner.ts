@@ -13,7 +13,14 @@ import { assignSplits, splitProblems } from '../../src/lib/ml/split';
 import { buildModel, type ArchitectureConfig } from '../../src/lib/ml/architectures';
 import { trainLoop, predictAll, type TrainLoopResult } from '../../src/lib/ml/train-loop';
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
-import { allFinite, captureOptimizer, captureWeights, restoreOptimizer, restoreWeights, type WeightsBlob } from '../../src/lib/ml/checkpoint';
+import {
+  allFinite,
+  captureOptimizer,
+  captureWeights,
+  restoreOptimizer,
+  restoreWeights,
+  type WeightsBlob,
+} from '../../src/lib/ml/checkpoint';
 import { evaluate, predictions, type EvaluationReport } from '../../src/lib/ml/metrics';
 import { PLATEAU, preprocessOf, validateSettings, withDefaults, type TrainSettings } from '../../src/lib/train/train-config';
 import { warmStart } from './warm-start';
@@ -68,7 +75,6 @@ export function architectureOf(s: TrainSettings, numClasses: number): Architectu
   return { kind: 'cnn', ...common };
 }
 
-
 export interface PreparedInputs {
   transfer: TransferSetup | null;
   architecture: ArchitectureConfig;
@@ -103,7 +109,9 @@ export async function prepareInputs(
     preprocess: t?.preprocess ?? preprocess,
     architecture: t?.architecture ?? architectureOf(settings, numClasses),
     feed: (items, batchSize, seed) =>
-      t ? t.data(items, numClasses, batchSize, seed) : epochData(projectId, items, preprocess, numClasses, batchSize, seed, augmentation ?? settings.augmentation),
+      t
+        ? t.data(items, numClasses, batchSize, seed)
+        : epochData(projectId, items, preprocess, numClasses, batchSize, seed, augmentation ?? settings.augmentation),
   };
 }
 
@@ -112,7 +120,11 @@ export async function prepareInputs(
  * labels and splits are used as they were snapshotted, whatever has been labeled since. Otherwise
  * the current labels, with the frozen-per-dataset split (existing assignments kept).
  */
-async function selectData(projectId: string, config: RunConfig, settings: TrainSettings): Promise<{ usable: SampleRecord[]; train: LabeledId[]; val: LabeledId[]; test: LabeledId[] }> {
+async function selectData(
+  projectId: string,
+  config: RunConfig,
+  settings: TrainSettings,
+): Promise<{ usable: SampleRecord[]; train: LabeledId[]; val: LabeledId[]; test: LabeledId[] }> {
   const classIndex = new Map(config.labels.map((l, i) => [l, i]));
   if (config.dataset) {
     const version = await getDatasetVersion(config.dataset.versionId);
@@ -123,7 +135,8 @@ async function selectData(projectId: string, config: RunConfig, settings: TrainS
     const missing = items.filter((i) => !byId.has(i.id)).length;
     if (missing) throw new RefusedError(`${missing} image(s) of dataset version ${version.number} were deleted; snapshot the data again.`);
     const usable = items.filter((i) => classIndex.has(i.label)).map((i) => ({ ...byId.get(i.id)!, label: i.label }));
-    const of = (split: string): LabeledId[] => items.filter((i) => i.split === split && classIndex.has(i.label)).map((i) => ({ id: i.id, classIndex: classIndex.get(i.label)! }));
+    const of = (split: string): LabeledId[] =>
+      items.filter((i) => i.split === split && classIndex.has(i.label)).map((i) => ({ id: i.id, classIndex: classIndex.get(i.label)! }));
     return { usable, train: of('train'), val: of('val'), test: of('test') };
   }
   const samples = await trainableSamples(projectId, { excludeAutoLabels: settings.excludeAutoLabels });
@@ -151,7 +164,11 @@ export interface RunHooks {
 /** Sends progress with the run's id and epoch count, and remembers the last one sent. */
 class ProgressReporter {
   last: Omit<TrainProgress, 'runId' | 'epochs'> | null = null;
-  constructor(private readonly runId: string, private readonly epochs: number, private readonly onProgress: (p: TrainProgress) => void) {}
+  constructor(
+    private readonly runId: string,
+    private readonly epochs: number,
+    private readonly onProgress: (p: TrainProgress) => void,
+  ) {}
   send(p: Omit<TrainProgress, 'runId' | 'epochs'>): void {
     this.last = p;
     this.onProgress({ ...p, runId: this.runId, epochs: this.epochs });
@@ -165,7 +182,11 @@ type BestEpoch = { epoch: number; weights: WeightsBlob };
  * Puts a resumed run's last checkpoint into the model and optimizer; returns the epoch it ends
  * on (0 for a fresh run) and the best epoch so far.
  */
-async function restoreCheckpoint(run: TrainRunRecord, model: LayersModel, optimizer: Optimizer): Promise<{ startEpoch: number; best: BestEpoch | null; optimizerState?: WeightsBlob }> {
+async function restoreCheckpoint(
+  run: TrainRunRecord,
+  model: LayersModel,
+  optimizer: Optimizer,
+): Promise<{ startEpoch: number; best: BestEpoch | null; optimizerState?: WeightsBlob }> {
   const checkpoint = run.checkpointEpoch > 0 ? await getCheckpoint(run.id) : undefined;
   if (!checkpoint) return { startEpoch: 0, best: null };
   restoreWeights(model, checkpoint.weights as WeightsBlob);
@@ -251,7 +272,10 @@ async function trainWithCheckpoints(
       validation: valData,
       shouldStop: () => ctl.isStopped() || stopReason !== null || weightsDivergedAt !== null,
       readEvery: 10,
-      earlyStopping: settings.earlyStoppingPatience > 0 ? { patience: settings.earlyStoppingPatience, previous: run.history.map((h) => ({ ...h, epoch: h.epoch - 1 })) } : undefined,
+      earlyStopping:
+        settings.earlyStoppingPatience > 0
+          ? { patience: settings.earlyStoppingPatience, previous: run.history.map((h) => ({ ...h, epoch: h.epoch - 1 })) }
+          : undefined,
       seed: settings.seed,
       // Halve the rate after 2 epochs without improvement; early stopping ends the run later.
       reduceOnPlateau: settings.earlyStoppingPatience > 2 ? PLATEAU(settings.learningRate) : undefined,
@@ -263,7 +287,14 @@ async function trainWithCheckpoints(
         imagesSeen = (epoch - startEpoch) * train.length + batchInEpoch * settings.batchSize;
         if (!throttle.ready()) return;
         const seconds = (performance.now() - started) / 1000;
-        reporter.send({ phase: 'training', done: batchInEpoch, total: batchesPerEpoch, epoch: epoch + 1, batch: { step: epoch * batchesPerEpoch + batch, loss, acc }, imagesPerSecond: imagesSeen / seconds });
+        reporter.send({
+          phase: 'training',
+          done: batchInEpoch,
+          total: batchesPerEpoch,
+          epoch: epoch + 1,
+          batch: { step: epoch * batchesPerEpoch + batch, loss, acc },
+          imagesPerSecond: imagesSeen / seconds,
+        });
       },
       onEpoch: async (m) => {
         const epochMetrics: EpochMetrics = { epoch: m.epoch + 1, loss: m.loss, acc: m.acc, valLoss: m.valLoss, valAcc: m.valAcc };
@@ -286,8 +317,21 @@ async function trainWithCheckpoints(
         await finishCheckpointWrite();
         breakdown.checkpointMs += performance.now() - snapshotStart;
         current = { ...current, history: [...current.history.filter((h) => h.epoch < epochMetrics.epoch), epochMetrics] };
-        const epochEnd = { phase: 'training' as const, done: batchesPerEpoch, total: batchesPerEpoch, epoch: epochMetrics.epoch, imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / ((performance.now() - started) / 1000) };
-        const write = saveCheckpoint(current, { runId: run.id, epoch: epochMetrics.epoch, weights, optimizer: opt, savedAt: Date.now(), best: best && best.epoch !== epochMetrics.epoch ? best : null }).then(() => {
+        const epochEnd = {
+          phase: 'training' as const,
+          done: batchesPerEpoch,
+          total: batchesPerEpoch,
+          epoch: epochMetrics.epoch,
+          imagesPerSecond: ((epochMetrics.epoch - startEpoch) * train.length) / ((performance.now() - started) / 1000),
+        };
+        const write = saveCheckpoint(current, {
+          runId: run.id,
+          epoch: epochMetrics.epoch,
+          weights,
+          optimizer: opt,
+          savedAt: Date.now(),
+          best: best && best.epoch !== epochMetrics.epoch ? best : null,
+        }).then(() => {
           current = { ...current, checkpointEpoch: Math.max(current.checkpointEpoch, epochMetrics.epoch) };
           // The epoch is shown once its checkpoint is durable, so every epoch on screen survives
           // a crash. The next epoch is usually under way by then: keep its live position.
@@ -308,10 +352,24 @@ async function trainWithCheckpoints(
 function unfinishedEnd(t: TrainedEpochs, config: RunConfig, note: string | null): TrainRunRecord | null {
   const { outcome, current, weightsDivergedAt, stopReason } = t;
   if (outcome.status === 'diverged') {
-    return { ...current, state: 'diverged', message: withNote(`${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
+    return {
+      ...current,
+      state: 'diverged',
+      message: withNote(
+        `${outcome.reason ?? 'The loss became NaN or infinite.'} The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`,
+        note,
+      ),
+    };
   }
   if (weightsDivergedAt !== null) {
-    return { ...current, state: 'diverged', message: withNote(`The weights became NaN or infinite in epoch ${weightsDivergedAt}: training diverged. Try a lower learning rate. The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`, note) };
+    return {
+      ...current,
+      state: 'diverged',
+      message: withNote(
+        `The weights became NaN or infinite in epoch ${weightsDivergedAt}: training diverged. Try a lower learning rate. The last good checkpoint (epoch ${current.checkpointEpoch}) is kept.`,
+        note,
+      ),
+    };
   }
   if (stopReason !== null) return { ...current, state: 'stopped', message: stopReason };
   if (outcome.status === 'stopped') {
@@ -325,12 +383,15 @@ function unfinishedEnd(t: TrainedEpochs, config: RunConfig, note: string | null)
 /** Class probabilities for the test split, in its order. */
 async function predictTest(model: LayersModel, feed: PreparedInputs['feed'], test: LabeledId[]): Promise<Float32Array> {
   const testData = feed(test, 128, null);
-  return predictAll(model, (async function* () {
-    for await (const b of testData.batches()) {
-      b.ys.dispose();
-      yield b.xs;
-    }
-  })());
+  return predictAll(
+    model,
+    (async function* () {
+      for await (const b of testData.batches()) {
+        b.ys.dispose();
+        yield b.xs;
+      }
+    })(),
+  );
 }
 
 export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: RunHooks = {}): Promise<TrainRunRecord> {
@@ -344,7 +405,16 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   const reporter = new ProgressReporter(run.id, settings.epochs, ctl.onProgress);
   const numClasses = labels.length;
   reporter.send({ phase: 'preprocessing', done: 0, total: usable.length, epoch: 0 });
-  const inputs = await prepareInputs(run.projectId, settings, usable, numClasses, (done, total, embeddings) => reporter.send({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }), ctl.isStopped, config.augmentation);
+  const inputs = await prepareInputs(
+    run.projectId,
+    settings,
+    usable,
+    numClasses,
+    (done, total, embeddings) =>
+      reporter.send({ phase: 'preprocessing', done, total, epoch: 0, ...(embeddings ? { embeddings: { ...embeddings } } : {}) }),
+    ctl.isStopped,
+    config.augmentation,
+  );
   const { transfer, architecture, feed } = inputs;
   const note = transfer ? embeddingSummary(transfer.counts) : null;
   if (ctl.isStopped()) return { ...run, state: 'stopped', message: withNote('Stopped while preparing images.', note) };
@@ -358,22 +428,48 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
   try {
     const resume = await restoreCheckpoint(run, model, optimizer);
     cores = await startParallelRun(ctl.cpuThreads ?? 1, ctl.backend, architecture, settings, model, resume.optimizerState);
-    const trained = await trainWithCheckpoints(run, model, optimizer, settings, { train, val, feed }, resume, started, ctl, hooks, reporter, cores);
+    const trained = await trainWithCheckpoints(
+      run,
+      model,
+      optimizer,
+      settings,
+      { train, val, feed },
+      resume,
+      started,
+      ctl,
+      hooks,
+      reporter,
+      cores,
+    );
     const ended = unfinishedEnd(trained, config, note);
     if (ended) return ended;
     const { outcome, current, best } = trained;
 
     // Early stopping ends on the best epoch's weights, not the last (patience) epochs' ones.
-    const keptBest = outcome.bestEpoch !== undefined && best !== null && best.epoch === outcome.bestEpoch + 1 && best.epoch < outcome.epochsDone ? best.epoch : null;
+    const keptBest =
+      outcome.bestEpoch !== undefined && best !== null && best.epoch === outcome.bestEpoch + 1 && best.epoch < outcome.epochsDone
+        ? best.epoch
+        : null;
     if (keptBest !== null) restoreWeights(model, best!.weights);
     reporter.send({ phase: 'evaluating', done: 0, total: test.length, epoch: settings.epochs });
     const probs = await predictTest(model, feed, test);
-    const report = evaluate(test.map((t) => t.classIndex), probs, numClasses);
+    const report = evaluate(
+      test.map((t) => t.classIndex),
+      probs,
+      numClasses,
+    );
     hooks.onEvaluated?.(report, labels);
     if (config.evaluateOnly) return { ...current, state: 'trained' };
     reporter.send({ phase: 'saving', done: 0, total: 1, epoch: settings.epochs });
-    const saved = transfer ? await transfer.versionModel(model) : { model, meta: undefined as Partial<VersionMeta> | undefined, release: () => undefined };
-    const extraMeta = { ...saved.meta, ...(config.origin ? { origin: config.origin } : {}), ...(config.init ? { warmStartFrom: config.init.versionId } : {}), ...(config.dataset ? { datasetVersionId: config.dataset.versionId } : {}) };
+    const saved = transfer
+      ? await transfer.versionModel(model)
+      : { model, meta: undefined as Partial<VersionMeta> | undefined, release: () => undefined };
+    const extraMeta = {
+      ...saved.meta,
+      ...(config.origin ? { origin: config.origin } : {}),
+      ...(config.init ? { warmStartFrom: config.init.versionId } : {}),
+      ...(config.dataset ? { datasetVersionId: config.dataset.versionId } : {}),
+    };
     const version = await saveTrainedVersion({
       model: saved.model,
       extraMeta,
@@ -387,8 +483,19 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
       testPredicted: predictions(probs, numClasses),
       testTrue: test.map((t) => t.classIndex),
       splitCounts: { train: train.length, val: val.length, test: test.length },
-      backend: cores ? { ...ctl.backend, adapter: `${ctl.backend.adapter ?? 'WASM'}; data parallel over ${cores.threads} training threads` } : ctl.backend,
-      timings: { ...runTimings({ loopMs: trained.trainMs, epochsDone: outcome.epochsDone, startEpoch: resume.startEpoch, trainImages: train.length, priorMs: config.priorTrainMs }), breakdown: trained.breakdown },
+      backend: cores
+        ? { ...ctl.backend, adapter: `${ctl.backend.adapter ?? 'WASM'}; data parallel over ${cores.threads} training threads` }
+        : ctl.backend,
+      timings: {
+        ...runTimings({
+          loopMs: trained.trainMs,
+          epochsDone: outcome.epochsDone,
+          startEpoch: resume.startEpoch,
+          trainImages: train.length,
+          priorMs: config.priorTrainMs,
+        }),
+        breakdown: trained.breakdown,
+      },
       earlyStopped: outcome.status === 'early-stopped',
     }).finally(saved.release);
     if (!config.keepCheckpoint) await deleteCheckpoint(run.id);
@@ -401,7 +508,9 @@ export async function executeRun(run: TrainRunRecord, ctl: RunControl, hooks: Ru
         [
           outcome.status === 'early-stopped' ? `Stopped early after epoch ${outcome.epochsDone}: validation loss stopped improving.` : null,
           keptBest !== null ? `The version keeps the weights of epoch ${keptBest}, the one with the lowest validation loss.` : null,
-        ].filter(Boolean).join(' ') || null,
+        ]
+          .filter(Boolean)
+          .join(' ') || null,
         note,
       ),
     };

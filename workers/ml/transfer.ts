@@ -31,7 +31,12 @@ export interface TransferSetup {
   preprocess: PreprocessConfig;
   architecture: ArchitectureConfig;
   counts: EmbeddingCounts;
-  data(items: LabeledId[], numClasses: number, batchSize: number, shuffleSeed: number | null): EpochData & { epoch: number; waitMs: number };
+  data(
+    items: LabeledId[],
+    numClasses: number,
+    batchSize: number,
+    shuffleSeed: number | null,
+  ): EpochData & { epoch: number; waitMs: number };
   /** The model to save: backbone cut + head for layers backbones, the head alone for graph ones. */
   versionModel(head: tf.LayersModel): Promise<{ model: tf.LayersModel; meta: Partial<VersionMeta>; release(): void }>;
 }
@@ -87,7 +92,9 @@ async function computeEmbeddings(
         if (!original) throw new Error(`The image bytes of sample ${chunk[i].id.slice(0, 12)} are missing.`);
         normalizePixels(await toModelPixels(original.data, original.mime, preprocess), backbone.normalization, input, i * pixelsPer);
       }
-      const out = tf.tidy(() => net.embed(tf.tensor4d(input, [chunk.length, preprocess.inputSize, preprocess.inputSize, preprocess.channels])));
+      const out = tf.tidy(() =>
+        net.embed(tf.tensor4d(input, [chunk.length, preprocess.inputSize, preprocess.inputSize, preprocess.channels])),
+      );
       let values: Float32Array;
       try {
         values = (await out.data()) as Float32Array;
@@ -95,7 +102,8 @@ async function computeEmbeddings(
         out.dispose();
       }
       const d = backbone.embeddingSize;
-      if (values.length !== chunk.length * d) throw new Error(`The backbone produced ${values.length / chunk.length} features per image, not ${d}.`);
+      if (values.length !== chunk.length * d)
+        throw new Error(`The backbone produced ${values.length / chunk.length} features per image, not ${d}.`);
       const records: EmbeddingRecord[] = chunk.map((s, i) => ({
         projectId,
         backboneId: backbone.id,
@@ -163,13 +171,15 @@ export async function versionModel(backbone: BackboneRecord, head: tf.LayersMode
     }
     // Fresh copies of the head's layers with their own names: the trained head's auto-generated
     // names (dense_Dense1 …) could collide with the backbone's, and layer names must be unique.
-    head.layers.filter((l) => l.getClassName() !== 'InputLayer').forEach((layer, i) => {
-      const Cls = layer.constructor as new (config: object) => tf.layers.Layer;
-      const clone = new Cls({ ...layer.getConfig(), name: `trainyard_head_${i}` });
-      y = clone.apply(y) as tf.SymbolicTensor;
-      clone.setWeights(layer.getWeights());
-      clones.push(clone);
-    });
+    head.layers
+      .filter((l) => l.getClassName() !== 'InputLayer')
+      .forEach((layer, i) => {
+        const Cls = layer.constructor as new (config: object) => tf.layers.Layer;
+        const clone = new Cls({ ...layer.getConfig(), name: `trainyard_head_${i}` });
+        y = clone.apply(y) as tf.SymbolicTensor;
+        clone.setWeights(layer.getWeights());
+        clones.push(clone);
+      });
     const model = tf.model({ inputs: net.cut!.inputs, outputs: y, name: 'trainyard_transfer' });
     return {
       model,

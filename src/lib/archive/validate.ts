@@ -16,7 +16,15 @@ import {
   type ArchiveStore,
 } from './format';
 import type { ZipLimits } from '../import/zip-guard';
-import { JSON_LIMITS, UntrustedJsonError, checkUntrustedText, findUnknownKey, parseUntrustedJson, unknownKeyMessage, type KeyShape } from '../util/safe-json';
+import {
+  JSON_LIMITS,
+  UntrustedJsonError,
+  checkUntrustedText,
+  findUnknownKey,
+  parseUntrustedJson,
+  unknownKeyMessage,
+  type KeyShape,
+} from '../util/safe-json';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -46,7 +54,10 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 type Spec = (v: unknown) => string | null;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const id: Spec = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\u0000-\u001f]/.test(v) ? null : 'must be an id (1 to 200 characters, no control characters)');
+const id: Spec = (v) =>
+  typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\u0000-\u001f]/.test(v)
+    ? null
+    : 'must be an id (1 to 200 characters, no control characters)';
 const hex64: Spec = (v) => (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? null : 'must be a SHA-256 (64 lowercase hex characters)');
 const text =
   (max: number): Spec =>
@@ -123,52 +134,159 @@ export const PROJECT_SPEC: Record<string, Spec> = {
 const owned = { projectId: id };
 const STORE_SPECS: Record<ArchiveStore, Record<string, Spec>> = {
   imports: {
-    id, ...owned, source: obj, state: oneOf('complete', 'cancelled', 'failed'), startedAt: finite, endedAt: nullable(finite),
-    imported: count, duplicates: count, conflicts: arr, truncated: arr, skipped: arr, ignored: count, message: nullable(text(MESSAGE)),
+    id,
+    ...owned,
+    source: obj,
+    state: oneOf('complete', 'cancelled', 'failed'),
+    startedAt: finite,
+    endedAt: nullable(finite),
+    imported: count,
+    duplicates: count,
+    conflicts: arr,
+    truncated: arr,
+    skipped: arr,
+    ignored: count,
+    message: nullable(text(MESSAGE)),
   },
   samples: {
-    ...owned, id: hex64, fileName: text(NAME), path: text(NAME), label: nullable(text(LABEL)), labelSource: nullable(labelSource),
-    labeledAt: nullable(finite), width: count, height: count, mime: text(200), bytes: count,
-    split: oneOf('unassigned', 'train', 'val', 'test'), addedAt: finite, importId: id, flags: listOf(oneOf('truncated', 'conflict')),
+    ...owned,
+    id: hex64,
+    fileName: text(NAME),
+    path: text(NAME),
+    label: nullable(text(LABEL)),
+    labelSource: nullable(labelSource),
+    labeledAt: nullable(finite),
+    width: count,
+    height: count,
+    mime: text(200),
+    bytes: count,
+    split: oneOf('unassigned', 'train', 'val', 'test'),
+    addedAt: finite,
+    importId: id,
+    flags: listOf(oneOf('truncated', 'conflict')),
     conflictLabels: optional(listOf(text(LABEL))),
   },
   originals: { ...owned, id: hex64, mime: text(200), data: blob },
   thumbnails: { ...owned, id: hex64, mime: text(200), data: blob },
   datasetVersions: {
-    id, ...owned, number: count, createdAt: finite, ids: listOf(hex64), labelIndex: arr, splitCode: arr, classes: listOf(text(LABEL)),
-    preprocess: obj, augmentation: any, origin: datasetOrigin,
+    id,
+    ...owned,
+    number: count,
+    createdAt: finite,
+    ids: listOf(hex64),
+    labelIndex: arr,
+    splitCode: arr,
+    classes: listOf(text(LABEL)),
+    preprocess: obj,
+    augmentation: any,
+    origin: datasetOrigin,
   },
-  pipelines: { id, ...owned, definition: any, createdAt: finite, updatedAt: finite, labeledAtLastRun: nullable(finite), lastRunAt: nullable(finite) },
+  pipelines: {
+    id,
+    ...owned,
+    definition: any,
+    createdAt: finite,
+    updatedAt: finite,
+    labeledAtLastRun: nullable(finite),
+    lastRunAt: nullable(finite),
+  },
   pipelineRuns: {
-    id, pipelineId: id, ...owned, number: count, state: text(100), createdAt: finite, updatedAt: finite,
-    definition: optional(obj), trigger: optional(obj), steps: optional(listOf(obj)), keys: optional(arr), message: optional(nullable(text(MESSAGE))),
+    id,
+    pipelineId: id,
+    ...owned,
+    number: count,
+    state: text(100),
+    createdAt: finite,
+    updatedAt: finite,
+    definition: optional(obj),
+    trigger: optional(obj),
+    steps: optional(listOf(obj)),
+    keys: optional(arr),
+    message: optional(nullable(text(MESSAGE))),
   },
   stepCache: { key: id, ...owned, kind: text(200), outputs: obj, createdAt: finite },
   runs: {
-    id, ...owned, state: oneOf('running', 'completed', 'stopped', 'diverged', 'failed', 'interrupted', 'trained'), createdAt: finite,
-    updatedAt: finite, config: any, history: arr, checkpointEpoch: count, backend: text(200), adapter: nullable(text(NAME)),
-    message: nullable(text(MESSAGE)), versionId: nullable(id),
+    id,
+    ...owned,
+    state: oneOf('running', 'completed', 'stopped', 'diverged', 'failed', 'interrupted', 'trained'),
+    createdAt: finite,
+    updatedAt: finite,
+    config: any,
+    history: arr,
+    checkpointEpoch: count,
+    backend: text(200),
+    adapter: nullable(text(NAME)),
+    message: nullable(text(MESSAGE)),
+    versionId: nullable(id),
   },
-  checkpoints: { runId: id, epoch: count, weights: any, optimizer: any, savedAt: finite, best: optional(nullable(shape({ epoch: count, weights: any }))) },
+  checkpoints: {
+    runId: id,
+    epoch: count,
+    weights: any,
+    optimizer: any,
+    savedAt: finite,
+    best: optional(nullable(shape({ epoch: count, weights: any }))),
+  },
   models: { id, ...owned, number: count, createdAt: finite, runId: nullable(id), parentId: nullable(id), meta: obj },
   modelWeights: { versionId: id, modelTopology: any, weightSpecs: any, weightData: blob },
   aliases: { ...owned, alias: text(64), versionId: nullable(id), history: listOf(shape({ versionId: nullable(id), at: finite })) },
   prelabels: {
-    ...owned, id: hex64, versionId: id, classes: listOf(text(LABEL)), probs: blob, embedding: nullable(blob), predicted: text(LABEL),
-    confidence: finite, rejected: bool, createdAt: finite,
+    ...owned,
+    id: hex64,
+    versionId: id,
+    classes: listOf(text(LABEL)),
+    probs: blob,
+    embedding: nullable(blob),
+    predicted: text(LABEL),
+    confidence: finite,
+    rejected: bool,
+    createdAt: finite,
   },
   studies: {
-    id, ...owned, name: text(NAME), plan: any, baseSettings: any, state: oneOf('running', 'paused', 'done', 'failed'), createdAt: finite,
-    updatedAt: finite, elapsedMs: finite, message: nullable(text(MESSAGE)), registeredVersionId: nullable(id),
+    id,
+    ...owned,
+    name: text(NAME),
+    plan: any,
+    baseSettings: any,
+    state: oneOf('running', 'paused', 'done', 'failed'),
+    createdAt: finite,
+    updatedAt: finite,
+    elapsedMs: finite,
+    message: nullable(text(MESSAGE)),
+    registeredVersionId: nullable(id),
   },
   trials: {
-    studyId: id, number: count, params: obj, settings: any, state: oneOf('running', 'complete', 'pruned', 'failed', 'interrupted'),
-    history: arr, values: arr, value: nullable(numeric), message: nullable(text(MESSAGE)), startedAt: finite, durationMs: finite,
-    backend: text(200), runId: nullable(id), tensorsBefore: nullable(finite), tensorsAfter: nullable(finite),
+    studyId: id,
+    number: count,
+    params: obj,
+    settings: any,
+    state: oneOf('running', 'complete', 'pruned', 'failed', 'interrupted'),
+    history: arr,
+    values: arr,
+    value: nullable(numeric),
+    message: nullable(text(MESSAGE)),
+    startedAt: finite,
+    durationMs: finite,
+    backend: text(200),
+    runId: nullable(id),
+    tensorsBefore: nullable(finite),
+    tensorsAfter: nullable(finite),
   },
   predictionLogs: {
-    ...owned, id, at: finite, versionId: id, source: oneOf('playground', 'batch'), fileName: text(NAME), predicted: text(LABEL),
-    confidence: finite, latencyMs: finite, stats: obj, sketch: arr, inputId: nullable(id), inputBytes: count, sentToLabeling: bool,
+    ...owned,
+    id,
+    at: finite,
+    versionId: id,
+    source: oneOf('playground', 'batch'),
+    fileName: text(NAME),
+    predicted: text(LABEL),
+    confidence: finite,
+    latencyMs: finite,
+    stats: obj,
+    sketch: arr,
+    inputId: nullable(id),
+    inputBytes: count,
+    sentToLabeling: bool,
   },
   predictionInputs: { ...owned, id, fileName: text(NAME), mime: text(200), data: blob },
   monitorReferences: { versionId: id, ...owned, createdAt: finite, count: count, stats: obj, sketches: arr, classCounts: obj },
@@ -232,7 +350,9 @@ function scan(value: unknown, ctx: ScanContext, at: string, depth: number): stri
   }
   if ('$blob' in value) return checkBlobMarker(value, ctx, where);
   if ('$num' in value) {
-    return Object.keys(value).length === 1 && NON_FINITE_NAMES.includes(value.$num as string) ? null : `${where} is not a valid { "$num": … } value`;
+    return Object.keys(value).length === 1 && NON_FINITE_NAMES.includes(value.$num as string)
+      ? null
+      : `${where} is not a valid { "$num": … } value`;
   }
   for (const [k, v] of Object.entries(value)) {
     const problem = scan(v, ctx, at ? `${at}.${k}` : k, depth + 1);
@@ -246,7 +366,8 @@ function checkBlobMarker(marker: Record<string, unknown>, ctx: ScanContext, wher
   if (Object.keys(marker).some((k) => k !== '$blob' && k !== '$type')) return `${where} is not a valid { "$blob": … } reference`;
   if (typeof path !== 'string') return `${where} has a "$blob" that is not a path`;
   const kind = classifyPath(path);
-  if (!ctx.store || kind?.kind !== 'blob' || kind.store !== ctx.store) return `${where} refers to "${path.slice(0, 200)}", outside blobs/${ctx.store ?? '…'}/`;
+  if (!ctx.store || kind?.kind !== 'blob' || kind.store !== ctx.store)
+    return `${where} refers to "${path.slice(0, 200)}", outside blobs/${ctx.store ?? '…'}/`;
   const bytes = ctx.blobs.get(path);
   if (bytes === undefined) return `${where} refers to ${path}, which is not in the archive`;
   if (ctx.used.has(path)) return `${where} refers to ${path}, which another record already uses`;
@@ -280,8 +401,14 @@ const newer = (what: string) =>
 /** Keys a manifest of this format version may have (lib/util/safe-json's one policy: others are refused). */
 const MANIFEST_KEYS: KeyShape = {
   keys: {
-    format: true, formatVersion: true, dbVersion: true, exportedAt: true, app: { keys: { name: true, version: true } },
-    project: { keys: Object.fromEntries(Object.keys(PROJECT_SPEC).map((k) => [k, true])) }, counts: true, requiredBackbones: true,
+    format: true,
+    formatVersion: true,
+    dbVersion: true,
+    exportedAt: true,
+    app: { keys: { name: true, version: true } },
+    project: { keys: Object.fromEntries(Object.keys(PROJECT_SPEC).map((k) => [k, true])) },
+    counts: true,
+    requiredBackbones: true,
     backbones: { items: { keys: { id: true, name: true, sha256: true, catalogId: true } } },
     files: { items: { keys: { path: true, sha256: true, bytes: true } } },
   },
@@ -296,7 +423,8 @@ export function parseManifest(json: string, options: ValidationOptions): Archive
     raw = parseUntrustedJson(json, MANIFEST_PATH, JSON_LIMITS.archiveManifest);
   } catch (e) {
     if (!(e instanceof UntrustedJsonError)) throw e;
-    if (/ is not valid JSON/.test(e.message)) throw new ArchiveError(`${MANIFEST_PATH} is not valid JSON, so this is not a readable Trainyard project file.`);
+    if (/ is not valid JSON/.test(e.message))
+      throw new ArchiveError(`${MANIFEST_PATH} is not valid JSON, so this is not a readable Trainyard project file.`);
     throw new ArchiveError(e.message);
   }
   if (!isObj(raw) || raw.format !== ARCHIVE_FORMAT) {
@@ -323,7 +451,9 @@ export function parseManifest(json: string, options: ValidationOptions): Archive
     files: arr,
   });
   if (top) throw bad(top);
-  const projectProblem = checkFields(raw.project as Record<string, unknown>, PROJECT_SPEC) ?? scan(raw.project, { store: null, blobs: new Map(), used: new Set() }, 'project', 0);
+  const projectProblem =
+    checkFields(raw.project as Record<string, unknown>, PROJECT_SPEC) ??
+    scan(raw.project, { store: null, blobs: new Map(), used: new Set() }, 'project', 0);
   if (projectProblem) throw bad(`project ${projectProblem}`);
 
   const counts = raw.counts as Record<string, unknown>;
@@ -382,7 +512,8 @@ export function checkListedFiles(manifest: ArchiveManifest, fileNames: string[])
   }
   const listed = new Set(manifest.files.map((f) => f.path));
   for (const name of fileNames) {
-    if (name !== MANIFEST_PATH && !listed.has(name)) throw new ArchiveError(`${name} is in the archive but not listed in ${MANIFEST_PATH}; it was refused.`);
+    if (name !== MANIFEST_PATH && !listed.has(name))
+      throw new ArchiveError(`${name} is in the archive but not listed in ${MANIFEST_PATH}; it was refused.`);
   }
 }
 
@@ -435,7 +566,8 @@ export function parseRecordsFile(
     if ('projectId' in specs && record.projectId !== projectId) {
       throw fail(`"projectId" is "${String(record.projectId).slice(0, 200)}", not the archived project's id "${projectId}"`);
     }
-    if (store === 'meta' && record.key !== labelQualityKey(projectId)) throw fail(`"key" must be "${labelQualityKey(projectId)}" (the only setting a project owns)`);
+    if (store === 'meta' && record.key !== labelQualityKey(projectId))
+      throw fail(`"key" must be "${labelQualityKey(projectId)}" (the only setting a project owns)`);
     const key = KEY_OF[store](record);
     if (keys.has(key)) throw fail(`a second record with the key "${key}"`);
     keys.add(key);
@@ -481,18 +613,54 @@ export const REFERENCE_RULES: ReferenceRule[] = [
   { store: 'thumbnails', field: 'id', to: 'samples', key: 'id', values: (r) => [r.id] },
   { store: 'samples', field: 'id (its original)', to: 'originals', key: 'id', values: (r) => [r.id] },
   { store: 'prelabels', field: 'id', to: 'samples', key: 'id', values: (r) => [r.id] },
-  { store: 'datasetVersions', field: 'ids[]', to: 'samples', key: 'id', values: (r) => (r.ids as unknown[]) },
+  { store: 'datasetVersions', field: 'ids[]', to: 'samples', key: 'id', values: (r) => r.ids as unknown[] },
   { store: 'pipelineRuns', field: 'pipelineId', to: 'pipelines', key: 'id', values: (r) => [r.pipelineId] },
-  { store: 'pipelineRuns', field: 'steps[].outputs.datasetVersionId', to: 'datasetVersions', key: 'id', values: (r) => present(...stepOutputs(r).map((o) => o.datasetVersionId)) },
-  { store: 'pipelineRuns', field: 'steps[].outputs.artifact', to: 'stepCache', key: 'key', values: (r) => present(...stepOutputs(r).map((o) => o.artifact)) },
-  { store: 'pipelineRuns', field: 'steps[].outputs.studyId', to: 'studies', key: 'id', values: (r) => present(...stepOutputs(r).map((o) => o.studyId)) },
-  { store: 'stepCache', field: 'outputs.datasetVersionId', to: 'datasetVersions', key: 'id', values: (r) => present(at(r, 'outputs', 'datasetVersionId')) },
+  {
+    store: 'pipelineRuns',
+    field: 'steps[].outputs.datasetVersionId',
+    to: 'datasetVersions',
+    key: 'id',
+    values: (r) => present(...stepOutputs(r).map((o) => o.datasetVersionId)),
+  },
+  {
+    store: 'pipelineRuns',
+    field: 'steps[].outputs.artifact',
+    to: 'stepCache',
+    key: 'key',
+    values: (r) => present(...stepOutputs(r).map((o) => o.artifact)),
+  },
+  {
+    store: 'pipelineRuns',
+    field: 'steps[].outputs.studyId',
+    to: 'studies',
+    key: 'id',
+    values: (r) => present(...stepOutputs(r).map((o) => o.studyId)),
+  },
+  {
+    store: 'stepCache',
+    field: 'outputs.datasetVersionId',
+    to: 'datasetVersions',
+    key: 'id',
+    values: (r) => present(at(r, 'outputs', 'datasetVersionId')),
+  },
   { store: 'stepCache', field: 'outputs.artifact', to: 'stepCache', key: 'key', values: (r) => present(at(r, 'outputs', 'artifact')) },
   { store: 'stepCache', field: 'outputs.studyId', to: 'studies', key: 'id', values: (r) => present(at(r, 'outputs', 'studyId')) },
-  { store: 'runs', field: 'config.dataset.versionId', to: 'datasetVersions', key: 'id', values: (r) => present(at(r, 'config', 'dataset', 'versionId')) },
+  {
+    store: 'runs',
+    field: 'config.dataset.versionId',
+    to: 'datasetVersions',
+    key: 'id',
+    values: (r) => present(at(r, 'config', 'dataset', 'versionId')),
+  },
   { store: 'checkpoints', field: 'runId', to: 'runs', key: 'id', values: (r) => [r.runId] },
   { store: 'models', field: 'id (its weights)', to: 'modelWeights', key: 'versionId', values: (r) => [r.id] },
-  { store: 'models', field: 'meta.datasetVersionId', to: 'datasetVersions', key: 'id', values: (r) => present(at(r, 'meta', 'datasetVersionId')) },
+  {
+    store: 'models',
+    field: 'meta.datasetVersionId',
+    to: 'datasetVersions',
+    key: 'id',
+    values: (r) => present(at(r, 'meta', 'datasetVersionId')),
+  },
   { store: 'modelWeights', field: 'versionId', to: 'models', key: 'id', values: (r) => [r.versionId] },
   { store: 'aliases', field: 'versionId', to: 'models', key: 'id', values: (r) => present(r.versionId) },
   { store: 'trials', field: 'studyId', to: 'studies', key: 'id', values: (r) => [r.studyId] },
@@ -524,14 +692,33 @@ export function checkReferences(records: ArchiveRecords): void {
   for (const r of records.datasetVersions) {
     const n = (r.ids as unknown[]).length;
     if ((r.labelIndex as unknown[]).length !== n || (r.splitCode as unknown[]).length !== n) {
-      throw new ArchiveError(`${recordsPath('datasetVersions')}, line ${lineOf.get(r) ?? '?'}: "labelIndex" and "splitCode" must have one entry per id (${n}). Nothing was imported.`);
+      throw new ArchiveError(
+        `${recordsPath('datasetVersions')}, line ${lineOf.get(r) ?? '?'}: "labelIndex" and "splitCode" must have one entry per id (${n}). Nothing was imported.`,
+      );
     }
   }
 }
 
 const REFERENCE_NAMES: Record<ArchiveStore, string> = {
-  imports: 'import', samples: 'sample', originals: 'image file', thumbnails: 'thumbnail', datasetVersions: 'dataset version', pipelines: 'pipeline',
-  pipelineRuns: 'pipeline run', stepCache: 'cached step result', runs: 'training run', checkpoints: 'checkpoint', models: 'model version',
-  modelWeights: 'model version\'s weights', aliases: 'alias', prelabels: 'pre-label', studies: 'study', trials: 'trial', predictionLogs: 'prediction log',
-  predictionInputs: 'prediction input', monitorReferences: 'monitoring reference', alerts: 'alert', meta: 'setting',
+  imports: 'import',
+  samples: 'sample',
+  originals: 'image file',
+  thumbnails: 'thumbnail',
+  datasetVersions: 'dataset version',
+  pipelines: 'pipeline',
+  pipelineRuns: 'pipeline run',
+  stepCache: 'cached step result',
+  runs: 'training run',
+  checkpoints: 'checkpoint',
+  models: 'model version',
+  modelWeights: "model version's weights",
+  aliases: 'alias',
+  prelabels: 'pre-label',
+  studies: 'study',
+  trials: 'trial',
+  predictionLogs: 'prediction log',
+  predictionInputs: 'prediction input',
+  monitorReferences: 'monitoring reference',
+  alerts: 'alert',
+  meta: 'setting',
 };

@@ -4,7 +4,13 @@ import { augmentImage, type AugmentImageShape } from './apply';
 import type { AugmentationSpec } from './spec';
 
 /** `count` variants; variant i depends only on (seed, i), so moving a slider keeps the tiles comparable. */
-export function previewGrid(src: Uint8Array, shape: AugmentImageShape, spec: AugmentationSpec, seed: number, count: number): Float32Array[] {
+export function previewGrid(
+  src: Uint8Array,
+  shape: AugmentImageShape,
+  spec: AugmentationSpec,
+  seed: number,
+  count: number,
+): Float32Array[] {
   const n = shape.size * shape.size * shape.channels;
   const tiles: Float32Array[] = [];
   for (let i = 0; i < count; i++) {

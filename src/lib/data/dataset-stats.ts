@@ -87,7 +87,9 @@ export function datasetStats(samples: SampleRecord[]): DatasetStats {
   return {
     total: samples.length,
     unlabeled,
-    perClass: [...perClass].map(([label, count]) => ({ label, count })).sort((a, b) => a.label.localeCompare(b.label, undefined, { numeric: true })),
+    perClass: [...perClass]
+      .map(([label, count]) => ({ label, count }))
+      .sort((a, b) => a.label.localeCompare(b.label, undefined, { numeric: true })),
     perSplit,
     truncated,
     conflicts,
@@ -117,9 +119,15 @@ export function datasetWarnings(stats: DatasetStats, duplicatesSeen: number): Da
     }
   }
   const tiny = stats.perClass.filter((c) => c.count < 2);
-  if (tiny.length) w.push({ kind: 'tiny-class', message: `Classes with fewer than 2 images cannot be split for training: ${tiny.map((c) => c.label).join(', ')}.` });
-  if (stats.conflicts) w.push({ kind: 'conflicts', message: `${stats.conflicts} images arrived with more than one label (label conflicts).` });
-  if (stats.truncated) w.push({ kind: 'truncated', message: `${stats.truncated} images look truncated (the file ends early); review or delete them.` });
+  if (tiny.length)
+    w.push({
+      kind: 'tiny-class',
+      message: `Classes with fewer than 2 images cannot be split for training: ${tiny.map((c) => c.label).join(', ')}.`,
+    });
+  if (stats.conflicts)
+    w.push({ kind: 'conflicts', message: `${stats.conflicts} images arrived with more than one label (label conflicts).` });
+  if (stats.truncated)
+    w.push({ kind: 'truncated', message: `${stats.truncated} images look truncated (the file ends early); review or delete them.` });
   if (duplicatesSeen) w.push({ kind: 'duplicates', message: `${duplicatesSeen} duplicate files were found on import and stored once.` });
   if (stats.unlabeled) w.push({ kind: 'unlabeled', message: `${stats.unlabeled} images have no label yet.` });
   return w;

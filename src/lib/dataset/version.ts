@@ -111,8 +111,12 @@ export function diffVersions(a: DatasetContent, b: DatasetContent): VersionDiff 
     if (old.label === it.label && old.split === it.split) diff.unchanged++;
   }
   for (const it of [...a.items].sort(byId)) if (!after.has(it.id)) diff.removed.push(it);
-  if (canonicalJson([...a.classes].sort(naturalCompare)) !== canonicalJson([...b.classes].sort(naturalCompare))) diff.settingsChanged.push('classes');
-  diff.settingsChanged.push(...changedFields('preprocess', a.preprocess, b.preprocess), ...changedFields('augmentation', a.augmentation, b.augmentation));
+  if (canonicalJson([...a.classes].sort(naturalCompare)) !== canonicalJson([...b.classes].sort(naturalCompare)))
+    diff.settingsChanged.push('classes');
+  diff.settingsChanged.push(
+    ...changedFields('preprocess', a.preprocess, b.preprocess),
+    ...changedFields('augmentation', a.augmentation, b.augmentation),
+  );
   return diff;
 }
 

@@ -346,7 +346,9 @@ export function rejectPrelabel(s: EditorState, index = s.selected): EditorState 
 
 function sameGeometry(a: EditorBox, b: EditorBox): boolean {
   const eps = 1e-9;
-  return a.label === b.label && Math.abs(a.x - b.x) < eps && Math.abs(a.y - b.y) < eps && Math.abs(a.w - b.w) < eps && Math.abs(a.h - b.h) < eps;
+  return (
+    a.label === b.label && Math.abs(a.x - b.x) < eps && Math.abs(a.y - b.y) < eps && Math.abs(a.w - b.w) < eps && Math.abs(a.h - b.h) < eps
+  );
 }
 
 /**

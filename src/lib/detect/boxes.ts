@@ -31,7 +31,8 @@ export class FileReportBuilder {
     return { file: this.report.file, status: 'refused', message, images: 0, boxesKept: 0, issues: [], issuesNotListed: 0 };
   }
   done(): AnnotationFileReport {
-    if (this.report.status !== 'refused' && (this.report.issues.length > 0 || this.report.issuesNotListed > 0)) this.report.status = 'issues';
+    if (this.report.status !== 'refused' && (this.report.issues.length > 0 || this.report.issuesNotListed > 0))
+      this.report.status = 'issues';
     return this.report;
   }
 }
@@ -52,11 +53,21 @@ export function acceptBox(
   const { x, y, w, h } = raw;
   const at = `box ${where.box} on ${where.image}`;
   if (![x, y, w, h].every(Number.isFinite)) {
-    out.add({ kind: 'non-finite', action: 'dropped', message: `${at} has a coordinate that is not a finite number; it was dropped.`, ...where });
+    out.add({
+      kind: 'non-finite',
+      action: 'dropped',
+      message: `${at} has a coordinate that is not a finite number; it was dropped.`,
+      ...where,
+    });
     return null;
   }
   if (!(w > 0) || !(h > 0)) {
-    out.add({ kind: 'degenerate', action: 'dropped', message: `${at} has width ${fmt(w)} and height ${fmt(h)} (an empty box); it was dropped.`, ...where });
+    out.add({
+      kind: 'degenerate',
+      action: 'dropped',
+      message: `${at} has width ${fmt(w)} and height ${fmt(h)} (an empty box); it was dropped.`,
+      ...where,
+    });
     return null;
   }
   const x0 = Math.max(0, x);

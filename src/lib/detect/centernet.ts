@@ -99,8 +99,10 @@ export function buildTargets(boxes: readonly HeadBox[], cfg: HeadConfig): HeadTa
   const owner = new Float64Array(grid * grid).fill(Infinity); // area of the box owning each centre cell
   let collisions = 0;
   for (const b of boxes) {
-    if (![b.x, b.y, b.w, b.h].every(Number.isFinite) || !(b.w > 0) || !(b.h > 0)) throw new Error('buildTargets: box with a non-finite or empty size');
-    if (!Number.isInteger(b.classIndex) || b.classIndex < 0 || b.classIndex >= C) throw new Error(`buildTargets: class index ${b.classIndex} outside 0..${C - 1}`);
+    if (![b.x, b.y, b.w, b.h].every(Number.isFinite) || !(b.w > 0) || !(b.h > 0))
+      throw new Error('buildTargets: box with a non-finite or empty size');
+    if (!Number.isInteger(b.classIndex) || b.classIndex < 0 || b.classIndex >= C)
+      throw new Error(`buildTargets: class index ${b.classIndex} outside 0..${C - 1}`);
     const w = b.w * grid;
     const h = b.h * grid;
     const fx = Math.min(grid - 1e-4, Math.max(0, (b.x + b.w / 2) * grid));
@@ -137,7 +139,13 @@ export interface DecodeOptions {
  * equal values), the top K peaks over all classes by score (ties: grid order), those at or above
  * the threshold; each box from its cell, offset and size, clipped to the image.
  */
-export function decode(heatmap: ArrayLike<number>, size: ArrayLike<number>, offset: ArrayLike<number>, cfg: HeadConfig, options: DecodeOptions = {}): HeadDetection[] {
+export function decode(
+  heatmap: ArrayLike<number>,
+  size: ArrayLike<number>,
+  offset: ArrayLike<number>,
+  cfg: HeadConfig,
+  options: DecodeOptions = {},
+): HeadDetection[] {
   const grid = gridSide(cfg);
   const C = cfg.numClasses;
   if (heatmap.length !== grid * grid * C || size.length !== grid * grid * 2 || offset.length !== grid * grid * 2) {
@@ -203,7 +211,11 @@ function iouOf(a: HeadBox, b: HeadBox): number {
  * dropped when its IoU with a kept box of its class is above `iouThreshold` (strictly, as
  * torchvision's nms). `classAgnostic` suppresses across classes.
  */
-export function nms<T extends HeadDetection>(dets: readonly T[], iouThreshold: number, options: { classAgnostic?: boolean; maxDetections?: number } = {}): T[] {
+export function nms<T extends HeadDetection>(
+  dets: readonly T[],
+  iouThreshold: number,
+  options: { classAgnostic?: boolean; maxDetections?: number } = {},
+): T[] {
   const order = dets.map((d, i) => [d, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]);
   const kept: T[] = [];
   const max = options.maxDetections ?? Infinity;

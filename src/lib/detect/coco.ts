@@ -29,7 +29,11 @@ const idText = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0
  */
 export function importCoco(input: string | Uint8Array, fileName: string, options: CocoImportOptions = {}): AnnotationImportResult {
   const report = new FileReportBuilder(fileName);
-  const empty = (message: string): AnnotationImportResult => ({ format: 'coco', set: { classes: [], images: [] }, files: [report.refuse(message)] });
+  const empty = (message: string): AnnotationImportResult => ({
+    format: 'coco',
+    set: { classes: [], images: [] },
+    files: [report.refuse(message)],
+  });
   const time = options.time ?? Date.now();
   let doc: unknown;
   try {
@@ -59,10 +63,15 @@ export function importCoco(input: string | Uint8Array, fileName: string, options
       return empty(`${fileName}: categories[${i}] needs an "id" and a non-empty "name"; the file was refused.`);
     }
     const key = String(c.id);
-    if (catName.has(key)) return empty(`${fileName}: category id ${idText(c.id)} appears twice, so its boxes are ambiguous; the file was refused.`);
+    if (catName.has(key))
+      return empty(`${fileName}: category id ${idText(c.id)} appears twice, so its boxes are ambiguous; the file was refused.`);
     const name = c.name.trim();
     if (classes.includes(name)) {
-      report.add({ kind: 'duplicate-id', action: 'kept', message: `Categories ${idText(c.id)} and an earlier one are both named "${name}"; their boxes were merged into one class.` });
+      report.add({
+        kind: 'duplicate-id',
+        action: 'kept',
+        message: `Categories ${idText(c.id)} and an earlier one are both named "${name}"; their boxes were merged into one class.`,
+      });
     } else classes.push(name);
     catName.set(key, name);
   }
@@ -79,22 +88,48 @@ export function importCoco(input: string | Uint8Array, fileName: string, options
     const key = String(im.id);
     const name = typeof im.file_name === 'string' && im.file_name !== '' ? im.file_name : null;
     if (images.has(key) || skippedImages.has(key)) {
-      report.add({ kind: 'duplicate-id', action: 'dropped', message: `Image id ${idText(im.id)} appears twice; the first entry was kept and images[${i}] was skipped.`, image: name ?? undefined });
+      report.add({
+        kind: 'duplicate-id',
+        action: 'dropped',
+        message: `Image id ${idText(im.id)} appears twice; the first entry was kept and images[${i}] was skipped.`,
+        image: name ?? undefined,
+      });
       continue;
     }
     if (name === null) {
-      report.add({ kind: 'missing-field', action: 'dropped', message: `Image id ${idText(im.id)} has no "file_name"; it and its boxes were skipped.` });
+      report.add({
+        kind: 'missing-field',
+        action: 'dropped',
+        message: `Image id ${idText(im.id)} has no "file_name"; it and its boxes were skipped.`,
+      });
       skippedImages.add(key);
       continue;
     }
     const { width, height } = im;
-    if (typeof width !== 'number' || typeof height !== 'number' || !Number.isFinite(width) || !Number.isFinite(height) || width < 1 || height < 1) {
-      report.add({ kind: 'image-without-size', action: 'dropped', message: `${name} has no positive "width" and "height", so its pixel boxes cannot be placed; it and its boxes were skipped.`, image: name });
+    if (
+      typeof width !== 'number' ||
+      typeof height !== 'number' ||
+      !Number.isFinite(width) ||
+      !Number.isFinite(height) ||
+      width < 1 ||
+      height < 1
+    ) {
+      report.add({
+        kind: 'image-without-size',
+        action: 'dropped',
+        message: `${name} has no positive "width" and "height", so its pixel boxes cannot be placed; it and its boxes were skipped.`,
+        image: name,
+      });
       skippedImages.add(key);
       continue;
     }
     if (options.knownImages && !options.knownImages.has(name)) {
-      report.add({ kind: 'unknown-image', action: 'dropped', message: `${name} is listed in the file but is not among the imported images; its boxes were skipped.`, image: name });
+      report.add({
+        kind: 'unknown-image',
+        action: 'dropped',
+        message: `${name} is listed in the file but is not among the imported images; its boxes were skipped.`,
+        image: name,
+      });
       skippedImages.add(key);
       continue;
     }
@@ -110,30 +145,59 @@ export function importCoco(input: string | Uint8Array, fileName: string, options
       report.add({ kind: 'wrong-type', action: 'dropped', message: `annotations[${i}] is not an object; it was dropped.`, box });
       continue;
     }
-    if (!isId(a.id)) report.add({ kind: 'missing-field', action: 'kept', message: `annotations[${i}] has no "id"; it was read by position.`, box });
-    else if (annIds.has(String(a.id))) report.add({ kind: 'duplicate-id', action: 'kept', message: `Annotation id ${idText(a.id)} appears more than once; both boxes were kept.`, box });
+    if (!isId(a.id))
+      report.add({ kind: 'missing-field', action: 'kept', message: `annotations[${i}] has no "id"; it was read by position.`, box });
+    else if (annIds.has(String(a.id)))
+      report.add({
+        kind: 'duplicate-id',
+        action: 'kept',
+        message: `Annotation id ${idText(a.id)} appears more than once; both boxes were kept.`,
+        box,
+      });
     else annIds.add(String(a.id));
     const imageKey = isId(a.image_id) ? String(a.image_id) : null;
     const image = imageKey === null ? undefined : images.get(imageKey);
     if (!image) {
       if (imageKey !== null && skippedImages.has(imageKey)) continue; // counted with its image
-      report.add({ kind: 'unknown-image', action: 'dropped', message: `Annotation ${box} refers to image id ${idText(a.image_id)}, which the file does not list; it was dropped.`, box });
+      report.add({
+        kind: 'unknown-image',
+        action: 'dropped',
+        message: `Annotation ${box} refers to image id ${idText(a.image_id)}, which the file does not list; it was dropped.`,
+        box,
+      });
       continue;
     }
     const label = isId(a.category_id) ? catName.get(String(a.category_id)) : undefined;
     if (label === undefined) {
-      report.add({ kind: 'unknown-class', action: 'dropped', message: `Annotation ${box} on ${image.image} has category id ${idText(a.category_id)}, which is not among the categories; it was dropped.`, image: image.image, box });
+      report.add({
+        kind: 'unknown-class',
+        action: 'dropped',
+        message: `Annotation ${box} on ${image.image} has category id ${idText(a.category_id)}, which is not among the categories; it was dropped.`,
+        image: image.image,
+        box,
+      });
       continue;
     }
     const bb = a.bbox;
     if (!Array.isArray(bb) || bb.length !== 4 || !bb.every((v) => typeof v === 'number')) {
-      report.add({ kind: 'wrong-type', action: 'dropped', message: `Annotation ${box} on ${image.image} has no "bbox" of four numbers; it was dropped.`, image: image.image, box });
+      report.add({
+        kind: 'wrong-type',
+        action: 'dropped',
+        message: `Annotation ${box} on ${image.image} has no "bbox" of four numbers; it was dropped.`,
+        image: image.image,
+        box,
+      });
       continue;
     }
     const [x, y, w, h] = bb as number[];
     const crowd = a.iscrowd === 1 || a.iscrowd === true;
-    const meta: Omit<BoxAnnotation, 'x' | 'y' | 'w' | 'h'> = crowd ? { label, source: 'import', time, crowd: true } : { label, source: 'import', time };
-    const kept = acceptBox({ x: x / image.width, y: y / image.height, w: w / image.width, h: h / image.height }, meta, report, { image: image.image, box });
+    const meta: Omit<BoxAnnotation, 'x' | 'y' | 'w' | 'h'> = crowd
+      ? { label, source: 'import', time, crowd: true }
+      : { label, source: 'import', time };
+    const kept = acceptBox({ x: x / image.width, y: y / image.height, w: w / image.width, h: h / image.height }, meta, report, {
+      image: image.image,
+      box,
+    });
     if (kept) {
       image.boxes.push(kept);
       report.report.boxesKept++;
@@ -154,7 +218,14 @@ export function exportCoco(set: DetectionSet): string {
       const id = catId.get(b.label);
       if (id === undefined) throw new Error(`exportCoco: box label "${b.label}" on ${im.image} is not in the class list`);
       const bbox = [round2(b.x * im.width), round2(b.y * im.height), round2(b.w * im.width), round2(b.h * im.height)];
-      annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: id, bbox, area: round2(bbox[2] * bbox[3]), iscrowd: b.crowd ? 1 : 0 });
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: i + 1,
+        category_id: id,
+        bbox,
+        area: round2(bbox[2] * bbox[3]),
+        iscrowd: b.crowd ? 1 : 0,
+      });
     }
   });
   return JSON.stringify({

@@ -106,7 +106,12 @@ function overlap(a: PixelBox, b: PixelBox): number {
  * never drawn; a digit that finds no place within `tries` is left out (an image keeps at least
  * its first digit, which always fits on an empty canvas).
  */
-export function composeDigitsCanvas(sources: readonly DigitSource[], count: number, seed: number, options: Partial<CanvasOptions> = {}): CanvasImage[] {
+export function composeDigitsCanvas(
+  sources: readonly DigitSource[],
+  count: number,
+  seed: number,
+  options: Partial<CanvasOptions> = {},
+): CanvasImage[] {
   const o = { ...DEFAULT_CANVAS, ...options };
   if (sources.length === 0) throw new Error('composeDigitsCanvas: no source digits');
   if (o.maxSide > o.size || o.minSide < 8 || o.minSide > o.maxSide) throw new Error('composeDigitsCanvas: digit sides must be 8..size');
@@ -147,7 +152,13 @@ export function composeDigitsCanvas(sources: readonly DigitSource[], count: numb
         break;
       }
     }
-    const boxes = instances.map((p) => ({ x: p.ink.x0 / o.size, y: p.ink.y0 / o.size, w: (p.ink.x1 - p.ink.x0) / o.size, h: (p.ink.y1 - p.ink.y0) / o.size, label: p.label }));
+    const boxes = instances.map((p) => ({
+      x: p.ink.x0 / o.size,
+      y: p.ink.y0 / o.size,
+      w: (p.ink.x1 - p.ink.x0) / o.size,
+      h: (p.ink.y1 - p.ink.y0) / o.size,
+      label: p.label,
+    }));
     images.push({ pixels, boxes, instances });
   }
   return images;

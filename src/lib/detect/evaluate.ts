@@ -16,10 +16,19 @@
 // Crowd boxes are supported: IoU with a crowd box is intersection over the detection's area
 // (maskApi.c bbIou: `u = crowd ? da : da+ga-i`), a detection matched to one is ignored, and a
 // crowd box can be matched many times.
-import type { CocoSummary, Detection, DetectionEvaluation, ImageAnnotations, ImageDetections, ImageErrorSummary, PrecisionRecallCurve } from '../../contracts/detection';
+import type {
+  CocoSummary,
+  Detection,
+  DetectionEvaluation,
+  ImageAnnotations,
+  ImageDetections,
+  ImageErrorSummary,
+  PrecisionRecallCurve,
+} from '../../contracts/detection';
 
 /** numpy's linspace exactly (i * step + start, the last point set to stop), so thresholds compare bit for bit. */
-const linspace = (start: number, stop: number, num: number) => Array.from({ length: num }, (_, i) => (i === num - 1 ? stop : i * ((stop - start) / (num - 1)) + start));
+const linspace = (start: number, stop: number, num: number) =>
+  Array.from({ length: num }, (_, i) => (i === num - 1 ? stop : i * ((stop - start) / (num - 1)) + start));
 /** cocoeval.py:506: np.linspace(.5, 0.95, 10) (0.8999999999999999, not 0.9, as in numpy). */
 export const IOU_THRESHOLDS: readonly number[] = linspace(0.5, 0.95, 10);
 /** cocoeval.py:507: np.linspace(0, 1, 101). */
@@ -73,14 +82,25 @@ export function boxIou(d: PxBox, g: PxBox, crowd: boolean): number {
 
 /** Stable argsort by key ascending (numpy's kind='mergesort'). */
 function stableArgsort(keys: readonly number[]): number[] {
-  return keys.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((p) => p[1]);
+  return keys
+    .map((k, i) => [k, i] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map((p) => p[1]);
 }
 
 /**
  * evaluateImg (cocoeval.py:235-312) for one image, one class, one area range. `ious` is [D][G] for
  * the detections already sorted by score and cut to 100 (computeIoU, cocoeval.py:163-186).
  */
-function evaluateImg(gts: PxBox[], gtCrowd: boolean[], dts: PxBox[], dtScores: number[], dtIndex: number[], ious: number[][], aRng: readonly [number, number]): ImgEval {
+function evaluateImg(
+  gts: PxBox[],
+  gtCrowd: boolean[],
+  dts: PxBox[],
+  dtScores: number[],
+  dtIndex: number[],
+  ious: number[][],
+  aRng: readonly [number, number],
+): ImgEval {
   // cocoeval.py:250-254: crowd boxes and boxes outside the area range are ignored.
   const ignore = gts.map((g, i) => (gtCrowd[i] || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0));
   // cocoeval.py:257: ignored ground truths last (stable).
@@ -182,7 +202,11 @@ export function evaluateDetections(
       const h = b.h * im.height;
       return { x, y, w, h, area: w * h };
     };
-    const gtBy: Array<{ boxes: PxBox[]; crowd: boolean[]; index: number[] }> = Array.from({ length: K }, () => ({ boxes: [], crowd: [], index: [] }));
+    const gtBy: Array<{ boxes: PxBox[]; crowd: boolean[]; index: number[] }> = Array.from({ length: K }, () => ({
+      boxes: [],
+      crowd: [],
+      index: [],
+    }));
     im.boxes.forEach((b, i) => {
       const k = classIndex.get(b.label);
       if (k === undefined) return;
@@ -191,7 +215,11 @@ export function evaluateDetections(
       gtBy[k].index.push(i);
       gtCount++;
     });
-    const dtBy: Array<{ boxes: PxBox[]; scores: number[]; index: number[] }> = Array.from({ length: K }, () => ({ boxes: [], scores: [], index: [] }));
+    const dtBy: Array<{ boxes: PxBox[]; scores: number[]; index: number[] }> = Array.from({ length: K }, () => ({
+      boxes: [],
+      scores: [],
+      index: [],
+    }));
     (predByImage.get(im.image) ?? []).forEach((d, i) => {
       const k = classIndex.get(d.label);
       if (k === undefined || !Number.isFinite(d.score)) {
@@ -302,7 +330,8 @@ export function evaluateDetections(
     const m = opts.m ?? M - 1;
     for (let t = 0; t < T; t++) {
       if (opts.t !== undefined && t !== opts.t) continue;
-      for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) if (opts.k === undefined || k === opts.k) vals.push(precision[pIdx(t, r, k, a, m)]);
+      for (let r = 0; r < R; r++)
+        for (let k = 0; k < K; k++) if (opts.k === undefined || k === opts.k) vals.push(precision[pIdx(t, r, k, a, m)]);
     }
     return mean(vals);
   };
@@ -347,7 +376,13 @@ export function evaluateDetections(
 
   // Worst images: at IoU 0.5, area all, 100 detections per class.
   const threshold = options.worstImagesScoreThreshold ?? 0.3;
-  const perImage: ImageErrorSummary[] = groundTruth.map((im) => ({ image: im.image, missed: 0, falsePositives: 0, missedBoxes: [], falseBoxes: [] }));
+  const perImage: ImageErrorSummary[] = groundTruth.map((im) => ({
+    image: im.image,
+    missed: 0,
+    falsePositives: 0,
+    missedBoxes: [],
+    falseBoxes: [],
+  }));
   for (let k = 0; k < K; k++) {
     evalImgs[k][0].forEach((e, i) => {
       if (!e) return;
@@ -371,5 +406,17 @@ export function evaluateDetections(
     .sort((a, b) => b.missed + b.falsePositives - (a.missed + a.falsePositives) || b.missed - a.missed)
     .slice(0, options.worstImagesLimit ?? 50);
 
-  return { summary, perClassAP, perClassAP50, curves, worstImages, images: groundTruth.length, groundTruthBoxes: gtCount, detections: dtCount, ignoredDetections, precision, recall };
+  return {
+    summary,
+    perClassAP,
+    perClassAP50,
+    curves,
+    worstImages,
+    images: groundTruth.length,
+    groundTruthBoxes: gtCount,
+    detections: dtCount,
+    ignoredDetections,
+    precision,
+    recall,
+  };
 }

@@ -26,7 +26,9 @@ export function buildDetector(cfg: DetectorConfig, seed: number): tf.LayersModel
   const w = cfg.width;
   const input = tf.input({ shape: [cfg.inputSize, cfg.inputSize, cfg.channels] });
   const block = (x: tf.SymbolicTensor, filters: number, strides: number, name: string) => {
-    const c = tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: he(), name: `${name}_conv` }).apply(x) as tf.SymbolicTensor;
+    const c = tf.layers
+      .conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: he(), name: `${name}_conv` })
+      .apply(x) as tf.SymbolicTensor;
     const b = tf.layers.batchNormalization({ name: `${name}_bn` }).apply(c) as tf.SymbolicTensor;
     return tf.layers.reLU({ name: `${name}_relu` }).apply(b) as tf.SymbolicTensor;
   };
@@ -39,11 +41,28 @@ export function buildDetector(cfg: DetectorConfig, seed: number): tf.LayersModel
   x = block(x, w * 4, 1, 's8d');
   // Back to stride 4: upsample, project, add the stride-4 features.
   let up = tf.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(x) as tf.SymbolicTensor;
-  up = tf.layers.conv2d({ filters: w * 2, kernelSize: 1, useBias: false, kernelInitializer: he(), name: 'up_proj' }).apply(up) as tf.SymbolicTensor;
+  up = tf.layers
+    .conv2d({ filters: w * 2, kernelSize: 1, useBias: false, kernelInitializer: he(), name: 'up_proj' })
+    .apply(up) as tf.SymbolicTensor;
   x = tf.layers.add({ name: 'skip' }).apply([up, s4]) as tf.SymbolicTensor;
   x = block(x, w * 2, 1, 'head');
-  const heat = tf.layers.conv2d({ filters: cfg.numClasses, kernelSize: 1, kernelInitializer: tf.initializers.randomNormal({ stddev: 0.01, seed: next() }), biasInitializer: tf.initializers.constant({ value: HEATMAP_PRIOR_BIAS }), name: 'heatmap' }).apply(x) as tf.SymbolicTensor;
-  const reg = tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: tf.initializers.randomNormal({ stddev: 0.01, seed: next() }), name: 'size_offset' }).apply(x) as tf.SymbolicTensor;
+  const heat = tf.layers
+    .conv2d({
+      filters: cfg.numClasses,
+      kernelSize: 1,
+      kernelInitializer: tf.initializers.randomNormal({ stddev: 0.01, seed: next() }),
+      biasInitializer: tf.initializers.constant({ value: HEATMAP_PRIOR_BIAS }),
+      name: 'heatmap',
+    })
+    .apply(x) as tf.SymbolicTensor;
+  const reg = tf.layers
+    .conv2d({
+      filters: 4,
+      kernelSize: 1,
+      kernelInitializer: tf.initializers.randomNormal({ stddev: 0.01, seed: next() }),
+      name: 'size_offset',
+    })
+    .apply(x) as tf.SymbolicTensor;
   const out = tf.layers.concatenate({ name: 'centernet' }).apply([heat, reg]) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'centernet_lite' });
 }

@@ -40,19 +40,25 @@ function decodeEntities(s: string, what: string): string {
     const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ref);
     if (m) {
       const code = m[1] !== undefined ? parseInt(m[1], 16) : parseInt(m[2], 10);
-      if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new XmlError(`${what} has an invalid character reference &${ref};.`);
+      if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+        throw new XmlError(`${what} has an invalid character reference &${ref};.`);
       return String.fromCodePoint(code);
     }
-    throw new XmlError(`${what} uses the entity &${ref.slice(0, 32)};, which is not one of XML's five predefined entities; entities are not expanded, so it was refused.`);
+    throw new XmlError(
+      `${what} uses the entity &${ref.slice(0, 32)};, which is not one of XML's five predefined entities; entities are not expanded, so it was refused.`,
+    );
   });
 }
 
 /** Parses a document; `what` names the file in errors. Throws XmlError. */
 export function parseXml(input: string, what: string, limits: XmlLimits = XML_LIMITS): XmlElement {
-  if (input.length > limits.maxBytes) throw new XmlError(`${what} is ${input.length} characters; the limit is ${limits.maxBytes}, so it was refused.`);
+  if (input.length > limits.maxBytes)
+    throw new XmlError(`${what} is ${input.length} characters; the limit is ${limits.maxBytes}, so it was refused.`);
   let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
-    throw new XmlError(`${what} has a <!DOCTYPE> or <!ENTITY> declaration; these are refused (they can expand entities or reach outside the file).`);
+    throw new XmlError(
+      `${what} has a <!DOCTYPE> or <!ENTITY> declaration; these are refused (they can expand entities or reach outside the file).`,
+    );
   }
   text = text.replace(/\r\n?/g, '\n');
   const stack: XmlElement[] = [];
@@ -91,7 +97,8 @@ export function parseXml(input: string, what: string, limits: XmlLimits = XML_LI
       if (end === -1) throw new XmlError(`${what} ends inside a closing tag.`);
       const name = text.slice(i + 2, end).trim();
       const open = stack.pop();
-      if (!open || open.name !== name) throw new XmlError(`${what} closes <${name.slice(0, 40)}> where ${open ? `<${open.name}>` : 'no element'} is open.`);
+      if (!open || open.name !== name)
+        throw new XmlError(`${what} closes <${name.slice(0, 40)}> where ${open ? `<${open.name}>` : 'no element'} is open.`);
       i = end + 1;
     } else {
       // A start tag: name, attributes, optional "/>"; quoted values may contain ">".
@@ -127,7 +134,8 @@ export function parseXml(input: string, what: string, limits: XmlLimits = XML_LI
       } else stack[stack.length - 1].children.push(el);
       if (!selfClosing) {
         stack.push(el);
-        if (stack.length > limits.maxDepth) throw new XmlError(`${what} is nested more than ${limits.maxDepth} levels deep; it was refused.`);
+        if (stack.length > limits.maxDepth)
+          throw new XmlError(`${what} is nested more than ${limits.maxDepth} levels deep; it was refused.`);
       }
       i = j;
     }

@@ -3,7 +3,13 @@
 // list in `classes.txt` (one name a line) or `data.yaml` (`names:` as a list, a flow list or an
 // index map). Images pair with label files the YOLO way (the last `images/` folder of the path
 // becomes `labels/`, the extension `.txt`), or by file stem where that is unique.
-import type { AnnotationFileReport, AnnotationImportResult, BoxAnnotation, DetectionSet, ImageAnnotations } from '../../contracts/detection';
+import type {
+  AnnotationFileReport,
+  AnnotationImportResult,
+  BoxAnnotation,
+  DetectionSet,
+  ImageAnnotations,
+} from '../../contracts/detection';
 import { FileReportBuilder, acceptBox, baseName, byteLength, decodeText, stripExtension, type TextFile } from './boxes';
 
 export interface YoloImage {
@@ -59,13 +65,18 @@ export function parseYamlNames(text: string): string[] | null {
     let k = start;
     while (!rest.includes(close) && k + 1 < lines.length) rest += ' ' + lines[++k].trim();
     if (!rest.includes(close)) return null;
-    const items = rest.slice(1, rest.lastIndexOf(close)).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const items = rest
+      .slice(1, rest.lastIndexOf(close))
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (close === ']') return items.map(unquote);
     return indexMap(items.map((s) => s.split(/:(.*)/s)));
   }
   if (rest !== '') return null;
   const block: string[] = [];
-  for (let k = start + 1; k < lines.length && (/^\s+/.test(lines[k]) || lines[k] === ''); k++) if (lines[k].trim() !== '') block.push(lines[k].trim());
+  for (let k = start + 1; k < lines.length && (/^\s+/.test(lines[k]) || lines[k] === ''); k++)
+    if (lines[k].trim() !== '') block.push(lines[k].trim());
   if (block.length === 0) return null;
   if (block.every((l) => l.startsWith('- ') || l === '-')) return block.map((l) => unquote(l.slice(1)));
   return indexMap(block.map((l) => l.split(/:(.*)/s)));
@@ -85,7 +96,11 @@ function indexMap(pairs: string[][]): string[] | null {
  * Reads a YOLO folder's text files against the images being imported (names with their pixel
  * sizes). Without a class list the import is refused (class indices alone name nothing).
  */
-export function importYolo(files: readonly TextFile[], images: readonly YoloImage[], options: YoloImportOptions = {}): AnnotationImportResult {
+export function importYolo(
+  files: readonly TextFile[],
+  images: readonly YoloImage[],
+  options: YoloImportOptions = {},
+): AnnotationImportResult {
   const time = options.time ?? Date.now();
   const reports: AnnotationFileReport[] = [];
   const refuseAll = (file: string, message: string): AnnotationImportResult => ({
@@ -103,26 +118,53 @@ export function importYolo(files: readonly TextFile[], images: readonly YoloImag
     classFile = yamlFile.path;
     if (byteLength(yamlFile.data) > 1024 * 1024) return refuseAll(classFile, `${classFile} is larger than 1 MB; it was refused.`);
     classes = parseYamlNames(decodeText(yamlFile.data).replace(/\r\n?/g, '\n'));
-    if (!classes) return refuseAll(classFile, `${classFile} has no "names:" list the import can read (a list, [a, b], or 0: a lines); nothing was imported.`);
+    if (!classes)
+      return refuseAll(
+        classFile,
+        `${classFile} has no "names:" list the import can read (a list, [a, b], or 0: a lines); nothing was imported.`,
+      );
   } else if (txtFile) {
     classFile = txtFile.path;
     if (byteLength(txtFile.data) > 1024 * 1024) return refuseAll(classFile, `${classFile} is larger than 1 MB; it was refused.`);
-    classes = decodeText(txtFile.data).replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    classes = decodeText(txtFile.data)
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
   } else {
-    return refuseAll('classes.txt', 'The YOLO folder has no class list (classes.txt, *.names or data.yaml with "names:"); class numbers alone name nothing, so nothing was imported.');
+    return refuseAll(
+      'classes.txt',
+      'The YOLO folder has no class list (classes.txt, *.names or data.yaml with "names:"); class numbers alone name nothing, so nothing was imported.',
+    );
   }
-  if (classes.length === 0 || classes.length > YOLO_MAX_CLASSES) return refuseAll(classFile, `${classFile} lists ${classes.length} classes; between 1 and ${YOLO_MAX_CLASSES} are needed, so nothing was imported.`);
+  if (classes.length === 0 || classes.length > YOLO_MAX_CLASSES)
+    return refuseAll(
+      classFile,
+      `${classFile} lists ${classes.length} classes; between 1 and ${YOLO_MAX_CLASSES} are needed, so nothing was imported.`,
+    );
   const seen = new Set<string>();
   for (const c of classes) {
     if (c === '') return refuseAll(classFile, `${classFile} has an empty class name; nothing was imported.`);
-    if (seen.has(c)) return refuseAll(classFile, `${classFile} names the class "${c.slice(0, 60)}" twice, so its boxes would be ambiguous; nothing was imported.`);
+    if (seen.has(c))
+      return refuseAll(
+        classFile,
+        `${classFile} names the class "${c.slice(0, 60)}" twice, so its boxes would be ambiguous; nothing was imported.`,
+      );
     seen.add(c);
   }
   const classReport = new FileReportBuilder(classFile);
   if (yamlFile && txtFile) {
-    const other = decodeText(txtFile.data).replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const other = decodeText(txtFile.data)
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     if (other.join('\n') !== classes.join('\n')) {
-      classReport.add({ kind: 'duplicate-id', action: 'kept', message: `${yamlFile.path} and ${txtFile.path} list different classes; ${yamlFile.path} was used.` });
+      classReport.add({
+        kind: 'duplicate-id',
+        action: 'kept',
+        message: `${yamlFile.path} and ${txtFile.path} list different classes; ${yamlFile.path} was used.`,
+      });
     }
   }
 
@@ -146,12 +188,21 @@ export function importYolo(files: readonly TextFile[], images: readonly YoloImag
       if (stemMatches.length === 1) image = stemMatches[0];
     }
     if (!image) {
-      report.add({ kind: 'unknown-image', action: 'skipped-file', message: `${file.path} matches none of the imported images; its boxes were skipped.` });
+      report.add({
+        kind: 'unknown-image',
+        action: 'skipped-file',
+        message: `${file.path} matches none of the imported images; its boxes were skipped.`,
+      });
       reports.push(report.done());
       continue;
     }
     if (labelled.has(image)) {
-      report.add({ kind: 'duplicate-id', action: 'skipped-file', message: `${image.image} already has a label file; ${file.path} was skipped.`, image: image.image });
+      report.add({
+        kind: 'duplicate-id',
+        action: 'skipped-file',
+        message: `${image.image} already has a label file; ${file.path} was skipped.`,
+        image: image.image,
+      });
       reports.push(report.done());
       continue;
     }
@@ -169,16 +220,31 @@ export function importYolo(files: readonly TextFile[], images: readonly YoloImag
       const tok = t.split(/\s+/);
       if (tok.length !== 5) {
         const why = tok.length > 5 && (tok.length - 1) % 2 === 0 ? ' (a segmentation polygon, which boxes do not use)' : '';
-        report.add({ kind: 'malformed-line', action: 'dropped', message: `${file.path} ${box} has ${tok.length} values, not "class cx cy w h"${why}; it was dropped.`, ...where });
+        report.add({
+          kind: 'malformed-line',
+          action: 'dropped',
+          message: `${file.path} ${box} has ${tok.length} values, not "class cx cy w h"${why}; it was dropped.`,
+          ...where,
+        });
         return;
       }
       if (!/^\d+$/.test(tok[0]) || Number(tok[0]) >= classes.length) {
-        report.add({ kind: 'unknown-class', action: 'dropped', message: `${file.path} ${box} has class "${tok[0].slice(0, 20)}", but the class list has ${classes.length} classes (0..${classes.length - 1}); it was dropped.`, ...where });
+        report.add({
+          kind: 'unknown-class',
+          action: 'dropped',
+          message: `${file.path} ${box} has class "${tok[0].slice(0, 20)}", but the class list has ${classes.length} classes (0..${classes.length - 1}); it was dropped.`,
+          ...where,
+        });
         return;
       }
       const v = tok.slice(1).map((s) => (NUMBER.test(s) ? Number(s) : NONFINITE.test(s) ? NaN : null));
       if (v.some((x) => x === null)) {
-        report.add({ kind: 'malformed-line', action: 'dropped', message: `${file.path} ${box} has a value that is not a number; it was dropped.`, ...where });
+        report.add({
+          kind: 'malformed-line',
+          action: 'dropped',
+          message: `${file.path} ${box} has a value that is not a number; it was dropped.`,
+          ...where,
+        });
         return;
       }
       const [cx, cy, w, h] = v as number[];
@@ -194,7 +260,12 @@ export function importYolo(files: readonly TextFile[], images: readonly YoloImag
   }
   for (const ann of byKey.values()) {
     if (!labelled.has(ann)) {
-      classReport.add({ kind: 'no-label-file', action: 'kept', message: `${ann.image} has no label file; it was kept with no boxes (YOLO's way of marking an image with no objects).`, image: ann.image });
+      classReport.add({
+        kind: 'no-label-file',
+        action: 'kept',
+        message: `${ann.image} has no label file; it was kept with no boxes (YOLO's way of marking an image with no objects).`,
+        image: ann.image,
+      });
     }
   }
   reports.unshift(classReport.done());
@@ -217,6 +288,9 @@ export function exportYolo(set: DetectionSet): TextFile[] {
       .join(''),
   }));
   out.push({ path: 'classes.txt', data: set.classes.map((c) => `${c}\n`).join('') });
-  out.push({ path: 'data.yaml', data: `nc: ${set.classes.length}\nnames:\n${set.classes.map((c) => `  - ${JSON.stringify(c)}`).join('\n')}\n` });
+  out.push({
+    path: 'data.yaml',
+    data: `nc: ${set.classes.length}\nnames:\n${set.classes.map((c) => `  - ${JSON.stringify(c)}`).join('\n')}\n`,
+  });
   return out;
 }

@@ -71,7 +71,9 @@ function metadataJson(src: ExportSource, extra: Record<string, unknown>): string
       packageVersion: src.appVersion,
       packageName: 'trainyard',
       timeStamp: new Date(src.createdAt).toISOString(),
-      userMetadata: { trainyard: { version: src.number, preprocess: m.preprocess, normalization: range(src), metrics: { accuracy: m.metrics?.accuracy } } },
+      userMetadata: {
+        trainyard: { version: src.number, preprocess: m.preprocess, normalization: range(src), metrics: { accuracy: m.metrics?.accuracy } },
+      },
       modelName: `trainyard-v${src.number}`,
       labels: m.labels,
       imageSize: m.preprocess.inputSize,
@@ -136,12 +138,26 @@ export const EXPORT_FORMATS: ExportFormat[] = [
     tags: ['tfjs', 'teachable-machine'],
     library: 'tensorflow.js',
     async build(src) {
-      const tm = teachableArtifacts(src.artifacts, [src.meta.preprocess.inputSize, src.meta.preprocess.inputSize, src.meta.preprocess.channels], range(src));
+      const tm = teachableArtifacts(
+        src.artifacts,
+        [src.meta.preprocess.inputSize, src.meta.preprocess.inputSize, src.meta.preprocess.channels],
+        range(src),
+      );
       return {
         ...tfjsFiles(tm as ExportSource['artifacts'], src.meta.tfjsVersion ?? tf.version.tfjs),
         // The model now reads Teachable Machine's range, x / 127 - 1; Trainyard imports it back as a
         // '-1..1' model, as it does any Teachable Machine model.
-        'metadata.json': metadataJson(src, { tmVersion: TM_VERSION, userMetadata: { trainyard: { version: src.number, preprocess: src.meta.preprocess, normalization: '-1..1', input: 'teachable-machine: pixels / 127 - 1' } } }),
+        'metadata.json': metadataJson(src, {
+          tmVersion: TM_VERSION,
+          userMetadata: {
+            trainyard: {
+              version: src.number,
+              preprocess: src.meta.preprocess,
+              normalization: '-1..1',
+              input: 'teachable-machine: pixels / 127 - 1',
+            },
+          },
+        }),
       };
     },
     usage: () => [
@@ -193,7 +209,11 @@ export const EXPORT_FORMATS: ExportFormat[] = [
     tags: ['tflite'],
     library: 'tflite',
     async build(src) {
-      const out = await convertToTflite(src.model, { quantization: 'float32', labels: src.meta.labels, description: `Trainyard model v${src.number} (float32)` });
+      const out = await convertToTflite(src.model, {
+        quantization: 'float32',
+        labels: src.meta.labels,
+        description: `Trainyard model v${src.number} (float32)`,
+      });
       return { 'model.tflite': out.bytes, 'labels.txt': `${src.meta.labels.join('\n')}\n` };
     },
     usage: (src) => [
@@ -201,9 +221,9 @@ export const EXPORT_FORMATS: ExportFormat[] = [
       '```python',
       'from tflite_runtime.interpreter import Interpreter  # or tf.lite.Interpreter',
       "interpreter = Interpreter('model.tflite'); interpreter.allocate_tensors()",
-      "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
+      'inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]',
       "interpreter.set_tensor(inp['index'], x)  # x: float32 array shaped as above, made as preprocess.js makes it",
-      'interpreter.invoke(); probs = interpreter.get_tensor(out[\'index\'])[0]',
+      "interpreter.invoke(); probs = interpreter.get_tensor(out['index'])[0]",
       '```',
     ],
   },
@@ -216,9 +236,24 @@ export const EXPORT_FORMATS: ExportFormat[] = [
     async build(src) {
       if (!src.calibration) throw new Error('int8 TFLite export needs calibration images from the training split, and none were given.');
       const { data, shape } = await src.calibration();
-      const out = await convertToTflite(src.model, { quantization: 'int8', calibration: data, calibrationShape: shape, labels: src.meta.labels, description: `Trainyard model v${src.number} (int8, calibrated on ${shape[0]} training images)` });
-      const quantization = { input: out.input, output: out.output, calibrationImages: shape[0], formula: 'real = scale * (q - zeroPoint); q = round(real / scale) + zeroPoint' } satisfies Record<string, IoQuant | number | string>;
-      return { 'model.tflite': out.bytes, 'quantization.json': JSON.stringify(quantization, null, 2), 'labels.txt': `${src.meta.labels.join('\n')}\n` };
+      const out = await convertToTflite(src.model, {
+        quantization: 'int8',
+        calibration: data,
+        calibrationShape: shape,
+        labels: src.meta.labels,
+        description: `Trainyard model v${src.number} (int8, calibrated on ${shape[0]} training images)`,
+      });
+      const quantization = {
+        input: out.input,
+        output: out.output,
+        calibrationImages: shape[0],
+        formula: 'real = scale * (q - zeroPoint); q = round(real / scale) + zeroPoint',
+      } satisfies Record<string, IoQuant | number | string>;
+      return {
+        'model.tflite': out.bytes,
+        'quantization.json': JSON.stringify(quantization, null, 2),
+        'labels.txt': `${src.meta.labels.join('\n')}\n`,
+      };
     },
     usage: (src) => [
       `Full-integer model: input [1, ${src.meta.preprocess.inputSize}, ${src.meta.preprocess.inputSize}, ${src.meta.preprocess.channels}] int8 and output [1, ${src.meta.labels.length}] int8. Quantize the ${range(src)} input as q = round(x / scale) + zeroPoint and read probabilities as scale × (q − zeroPoint), with the input and output scale and zero point in quantization.json. Weights and activations were calibrated on a stratified sample of the training split.`,
@@ -227,7 +262,7 @@ export const EXPORT_FORMATS: ExportFormat[] = [
       'from tflite_runtime.interpreter import Interpreter',
       "q = json.load(open('quantization.json'))",
       "interpreter = Interpreter('model.tflite'); interpreter.allocate_tensors()",
-      "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
+      'inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]',
       "xq = np.clip(np.round(x / q['input']['scale']) + q['input']['zeroPoint'], -128, 127).astype(np.int8)",
       "interpreter.set_tensor(inp['index'], xq); interpreter.invoke()",
       "probs = q['output']['scale'] * (interpreter.get_tensor(out['index'])[0].astype(np.float32) - q['output']['zeroPoint'])",
@@ -266,11 +301,24 @@ export interface BuiltExport {
 /** Builds every file first, then zips: a format that fails throws and produces nothing. */
 export async function packExport(format: ExportFormat, src: ExportSource): Promise<BuiltExport> {
   if (src.meta.backboneId) {
-    throw new UnsupportedLayerError(format.label, `backbone "${src.meta.backbone?.name ?? src.meta.backboneId}"`, 'GraphModel', 'this version is a head that runs after a graph-model backbone stored apart from it, so it cannot be written as one model');
+    throw new UnsupportedLayerError(
+      format.label,
+      `backbone "${src.meta.backbone?.name ?? src.meta.backboneId}"`,
+      'GraphModel',
+      'this version is a head that runs after a graph-model backbone stored apart from it, so it cannot be written as one model',
+    );
   }
   const files = await format.build(src);
-  const modelBytes = Object.values(files).reduce((n, f) => n + (typeof f === 'string' ? new TextEncoder().encode(f).byteLength : f.byteLength), 0);
-  const card = modelCard(src.number, src.meta, { name: format.label, tags: format.tags, library: format.library, usage: format.usage(src) } satisfies CardFormat);
+  const modelBytes = Object.values(files).reduce(
+    (n, f) => n + (typeof f === 'string' ? new TextEncoder().encode(f).byteLength : f.byteLength),
+    0,
+  );
+  const card = modelCard(src.number, src.meta, {
+    name: format.label,
+    tags: format.tags,
+    library: format.library,
+    usage: format.usage(src),
+  } satisfies CardFormat);
   const writer = new ZipWriter(new BlobWriter('application/zip'));
   for (const [name, content] of Object.entries(files)) {
     if (typeof content === 'string') await writer.add(name, new TextReader(content));

@@ -52,7 +52,9 @@ function rescaleLayer(channels: number, extra: Partial<LayerJson> = {}): LayerJs
 export function teachableArtifacts(src: LayersArtifacts, inputShape: number[], normalization: '0..1' | '-1..1'): LayersArtifacts {
   const [h, w, c] = inputShape;
   if (inputShape.length !== 3 || h !== w || (c !== 1 && c !== 3)) {
-    throw new Error(`Teachable Machine's runtime feeds square 1- or 3-channel images; this model's input is ${JSON.stringify(inputShape)}.`);
+    throw new Error(
+      `Teachable Machine's runtime feeds square 1- or 3-channel images; this model's input is ${JSON.stringify(inputShape)}.`,
+    );
   }
   const topology = structuredClone(src.modelTopology) as { class_name: string; config: { layers: LayerJson[] } };
   const layers = topology.config.layers;
@@ -68,7 +70,12 @@ export function teachableArtifacts(src: LayersArtifacts, inputShape: number[], n
   } else {
     if (inputIndex < 0) throw new Error('The model has no input layer.');
     const inputName = String(layers[inputIndex].config.name ?? layers[inputIndex].name);
-    const rewire = (v: unknown): unknown => (Array.isArray(v) ? (typeof v[0] === 'string' && v[0] === inputName && v.length >= 3 ? [TM_RESCALE_LAYER, ...v.slice(1)] : v.map(rewire)) : v);
+    const rewire = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? typeof v[0] === 'string' && v[0] === inputName && v.length >= 3
+          ? [TM_RESCALE_LAYER, ...v.slice(1)]
+          : v.map(rewire)
+        : v;
     for (const l of layers) if (l.inbound_nodes) l.inbound_nodes = rewire(l.inbound_nodes);
     layers.splice(inputIndex + 1, 0, rescaleLayer(c, { name: TM_RESCALE_LAYER, inbound_nodes: [[[inputName, 0, 0, {}]]] }));
   }

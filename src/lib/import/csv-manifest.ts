@@ -71,11 +71,17 @@ export function parseManifest(text: string): ParsedManifest {
 
 /** Windows tools write `\`; macOS gives NFD names while CSVs are usually NFC. */
 function normaliseFileName(name: string): string {
-  return name.replace(/\\/g, '/').normalize('NFC').replace(/^(\.\/)+/, '');
+  return name
+    .replace(/\\/g, '/')
+    .normalize('NFC')
+    .replace(/^(\.\/)+/, '');
 }
 
 function headerKey(cell: string | undefined): string {
-  return (cell ?? '').trim().toLowerCase().replace(/[\s_.-]/g, '');
+  return (cell ?? '')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_.-]/g, '');
 }
 
 function firstIndexIn(keys: string[], wanted: Set<string>): number | null {
@@ -169,7 +175,10 @@ export function matchManifest(rows: ManifestRow[], filePaths: string[]): Manifes
       continue;
     }
     // A missing label is one of the disagreeing answers, but the map holds only real labels.
-    conflicts.set(path, distinct.filter((l): l is string => l !== null));
+    conflicts.set(
+      path,
+      distinct.filter((l): l is string => l !== null),
+    );
     const answers = listed.map((r) => `${r.label ?? '(no label)'} (line ${r.line})`).join(', ');
     for (const r of listed) {
       const message = `${path} has conflicting labels: ${answers}; left unlabelled until you choose`;

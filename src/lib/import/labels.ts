@@ -10,13 +10,7 @@ const INVISIBLE = /[\u200b\u2060\ufeff]/g;
 
 /** Returns null for a label that is empty once cleaned. Not HTML-escaped: the UI renders text. */
 export function normaliseLabel(raw: string): string | null {
-  const cleaned = raw
-    .normalize('NFC')
-    .replace(LINE_SPACES, ' ')
-    .replace(CONTROLS, '')
-    .replace(INVISIBLE, '')
-    .replace(/\s+/gu, ' ')
-    .trim();
+  const cleaned = raw.normalize('NFC').replace(LINE_SPACES, ' ').replace(CONTROLS, '').replace(INVISIBLE, '').replace(/\s+/gu, ' ').trim();
   return cleaned === '' ? null : cleaned;
 }
 

@@ -38,11 +38,13 @@ export function planImport(raw: RawEntry[], opts: PlanOptions): ImportPlanSummar
     if (c.kind === 'junk') return void ignored.push({ path: c.path, reason: c.reason });
     if (c.kind === 'unsafe') return void refused.push({ path: c.path, reason: `unsafe path: ${c.reason}` });
     if (isCsv(c.path)) {
-      if (!opts.manifest || opts.manifest.path !== entry.path) ignored.push({ path: c.path, reason: 'extra CSV file (only one manifest is used)' });
+      if (!opts.manifest || opts.manifest.path !== entry.path)
+        ignored.push({ path: c.path, reason: 'extra CSV file (only one manifest is used)' });
       return;
     }
     if (entry.size === 0) return void refused.push({ path: c.path, reason: 'empty file (0 bytes)' });
-    if (entry.size > MAX_FILE_BYTES) return void refused.push({ path: c.path, reason: `file too large (${Math.round(entry.size / 1048576)} MB; limit 64 MB)` });
+    if (entry.size > MAX_FILE_BYTES)
+      return void refused.push({ path: c.path, reason: `file too large (${Math.round(entry.size / 1048576)} MB; limit 64 MB)` });
     const sniffed = opts.sniffRefused?.get(index);
     if (sniffed) return void refused.push({ path: c.path, reason: sniffed });
     candidates.push({ index, path: c.path, fileName: c.fileName, label: c.label === null ? null : normaliseLabel(c.label) });
@@ -53,7 +55,10 @@ export function planImport(raw: RawEntry[], opts: PlanOptions): ImportPlanSummar
   const csvConflicts = new Map<string, string[]>();
   if (opts.manifest) {
     const parsed = parseManifest(opts.manifest.text);
-    const match = matchManifest(parsed.rows, candidates.map((c) => c.path));
+    const match = matchManifest(
+      parsed.rows,
+      candidates.map((c) => c.path),
+    );
     match.labels.forEach((label, path) => csvLabel.set(path, label === null ? null : normaliseLabel(label)));
     match.conflicts.forEach((labels, path) => csvConflicts.set(path, labels));
     manifest = {

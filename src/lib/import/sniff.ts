@@ -38,10 +38,7 @@ export function sniffImage(bytes: Uint8Array, pixelBudget = PIXEL_BUDGET): Sniff
     return fail('corrupt-header', `corrupt ${NAMES[format]} header: image is ${width}x${height} pixels`);
   }
   if (width * height > pixelBudget) {
-    return fail(
-      'too-many-pixels',
-      `${width}x${height} pixels is over the ${formatMegapixels(pixelBudget)} limit; refused before decoding`,
-    );
+    return fail('too-many-pixels', `${width}x${height} pixels is over the ${formatMegapixels(pixelBudget)} limit; refused before decoding`);
   }
   return { ok: true, format, mime: MIME[format], width, height, truncated: isTruncated(format, bytes) };
 }

@@ -76,7 +76,9 @@ export class ZipGuard {
       throw new ZipBombError(`${name} declares ${uncompressed} bytes when extracted; the limit per file is ${this.limits.maxEntryBytes}`);
     }
     if (uncompressed > this.limits.ratioMinBytes && uncompressed / Math.max(compressed, 1) > this.limits.maxRatio) {
-      throw new ZipBombError(`${name} expands ${Math.round(uncompressed / Math.max(compressed, 1))}:1 (limit ${this.limits.maxRatio}:1), a sign of a zip bomb`);
+      throw new ZipBombError(
+        `${name} expands ${Math.round(uncompressed / Math.max(compressed, 1))}:1 (limit ${this.limits.maxRatio}:1), a sign of a zip bomb`,
+      );
     }
   }
 

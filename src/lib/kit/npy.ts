@@ -54,7 +54,11 @@ export function decodeNpy(bytes: Uint8Array): { dtype: NpyDtype; shape: number[]
   if (!dtype) throw new Error(`npy: dtype ${descr} is not supported`);
   if (!/'fortran_order':\s*False/.test(header)) throw new Error('npy: Fortran order is not supported');
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '';
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const start = 10 + len;
   const body = bytes.slice(start);
   const data = dtype === 'uint8' ? body : dtype === 'int32' ? new Int32Array(body.buffer) : new Float32Array(body.buffer);

@@ -7,14 +7,21 @@ export const KIT_REQUIREMENTS = 'torch==1.13.1\nnumpy==1.24.2\n';
 function scheduleText(job: KitJob): string {
   const hp = job.hyperparameters;
   if (!hp.earlyStoppingPatience) return 'No early stopping: every epoch runs and the last epoch is kept.';
-  const plateau = hp.reduceOnPlateau ? `; the learning rate is multiplied by ${hp.reduceOnPlateau.factor} after every ${hp.reduceOnPlateau.patience} epochs without improvement (not below ${hp.reduceOnPlateau.minLearningRate})` : '';
-  return `Early stopping after ${hp.earlyStoppingPatience} epochs without a lower validation loss${plateau}; ${hp.keepBestEpoch ? 'the best epoch\'s weights are kept' : 'the last epoch is kept'}, as in the app.`;
+  const plateau = hp.reduceOnPlateau
+    ? `; the learning rate is multiplied by ${hp.reduceOnPlateau.factor} after every ${hp.reduceOnPlateau.patience} epochs without improvement (not below ${hp.reduceOnPlateau.minLearningRate})`
+    : '';
+  return `Early stopping after ${hp.earlyStoppingPatience} epochs without a lower validation loss${plateau}; ${hp.keepBestEpoch ? "the best epoch's weights are kept" : 'the last epoch is kept'}, as in the app.`;
 }
 
 function sourceText(job: KitJob): string {
   const s = job.source;
   if (s?.kind === 'pipeline-train-step') {
-    const from = s.settingsFrom === 'trained-run' ? 'the settings its training run used' : s.settingsFrom === 'tune-base-settings' ? 'the base settings of its tuning study (the kit does not tune)' : 'its settings';
+    const from =
+      s.settingsFrom === 'trained-run'
+        ? 'the settings its training run used'
+        : s.settingsFrom === 'tune-base-settings'
+          ? 'the base settings of its tuning study (the kit does not tune)'
+          : 'its settings';
     return `\nSettings: train step \`${s.stepId}\` of run #${s.runNumber} of the pipeline “${s.pipelineName}”, ${from}.`;
   }
   if (s?.kind === 'pipeline-definition') return `\nSettings: the train step of the pipeline “${s.pipelineName}” as it is now.`;

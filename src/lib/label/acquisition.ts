@@ -21,7 +21,7 @@ export const DEFAULT_ACQUISITION: AcquisitionStrategy = 'badge';
 export const ACQUISITION_NAMES: Record<AcquisitionStrategy, string> = {
   random: 'Random (no model)',
   margin: 'Margin (top two closest)',
-  'margin-kcenter': 'Margin + k-center on the model\'s features',
+  'margin-kcenter': "Margin + k-center on the model's features",
   'balanced-margin': 'Class-balanced margin',
   badge: 'BADGE (gradient embeddings)',
 };
@@ -61,17 +61,27 @@ export function acquire(input: AcquisitionInput, o: AcquisitionOptions): number[
   const randomCount = o.strategy === 'random' ? want : Math.round(share * want);
   const rand = mulberry32(o.seed);
   const features = input.features && input.dim > 0 ? input.features : null;
-  if (features && rowCount(features.length, input.dim) !== n) throw new Error(`features have ${features.length / input.dim} rows but probabilities have ${n}`);
+  if (features && rowCount(features.length, input.dim) !== n)
+    throw new Error(`features have ${features.length / input.dim} rows but probabilities have ${n}`);
   const chosen = pickInformative(input, features, o.strategy, want - randomCount, rand);
   if (randomCount > 0) {
     const taken = new Set(chosen);
-    const rest = shuffleInPlace(Array.from({ length: n }, (_, i) => i).filter((i) => !taken.has(i)), rand);
+    const rest = shuffleInPlace(
+      Array.from({ length: n }, (_, i) => i).filter((i) => !taken.has(i)),
+      rand,
+    );
     chosen.push(...rest.slice(0, randomCount));
   }
   return chosen;
 }
 
-function pickInformative(input: AcquisitionInput, features: Float32Array | null, strategy: AcquisitionStrategy, k: number, rand: () => number): number[] {
+function pickInformative(
+  input: AcquisitionInput,
+  features: Float32Array | null,
+  strategy: AcquisitionStrategy,
+  k: number,
+  rand: () => number,
+): number[] {
   if (k <= 0 || strategy === 'random') return [];
   const { probs, numClasses } = input;
   switch (strategy) {
@@ -176,7 +186,14 @@ export function kMeansPlusPlus(rows: Float32Array, dim: number, k: number, rand:
  * memory. The same choices as kMeansPlusPlus(badgeEmbeddings(...)) up to rounding (tested); fast
  * enough for the page (a 20,000-image pool in well under a second).
  */
-export function badgePicks(probs: Float32Array, numClasses: number, features: Float32Array, dim: number, k: number, rand: () => number): number[] {
+export function badgePicks(
+  probs: Float32Array,
+  numClasses: number,
+  features: Float32Array,
+  dim: number,
+  k: number,
+  rand: () => number,
+): number[] {
   const n = rowCount(probs.length, numClasses);
   const hd = dim + 1;
   const g = new Float64Array(n * numClasses);
@@ -218,7 +235,13 @@ export function badgePicks(probs: Float32Array, numClasses: number, features: Fl
  * is drawn with probability proportional to its squared distance to the nearest centre so far;
  * when every remaining row sits on a centre the rest are taken in index order.
  */
-function drawByDistance(n: number, want: number, first: number, rand: () => number, squaredDistance: (i: number, c: number) => number): number[] {
+function drawByDistance(
+  n: number,
+  want: number,
+  first: number,
+  rand: () => number,
+  squaredDistance: (i: number, c: number) => number,
+): number[] {
   const picked: number[] = [];
   const nearest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const isPicked = new Uint8Array(n);

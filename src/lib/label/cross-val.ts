@@ -22,7 +22,8 @@ export async function outOfFoldProbabilities(
     const train: number[] = [];
     assignment.forEach((f, i) => (f === fold ? heldOut : train).push(i));
     const probs = await trainAndPredict(train, heldOut, fold);
-    if (probs.length !== heldOut.length * numClasses) throw new Error(`Fold ${fold + 1} returned ${probs.length} values for ${heldOut.length} samples.`);
+    if (probs.length !== heldOut.length * numClasses)
+      throw new Error(`Fold ${fold + 1} returned ${probs.length} values for ${heldOut.length} samples.`);
     heldOut.forEach((row, i) => out.set(probs.subarray(i * numClasses, (i + 1) * numClasses), row * numClasses));
   }
   return out;

@@ -102,7 +102,11 @@ export function mergeClasses(samples: Labeled[], from: string[], into: string, c
   for (const f of from) requireClass(classes, f);
   const merged = new Set(from.filter((f) => f !== target));
   if (merged.size === 0) throw new Error(`Choose at least one class other than “${target}” to merge into it`);
-  if (!classes.includes(target)) refuseCaseVariant(classes.filter((c) => !merged.has(c)), target);
+  if (!classes.includes(target))
+    refuseCaseVariant(
+      classes.filter((c) => !merged.has(c)),
+      target,
+    );
   const after: LabelState = { label: target, labelSource: { kind: 'human' }, labeledAt: now };
   const changes: LabelChange[] = [];
   for (const s of samples) {

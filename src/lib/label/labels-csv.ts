@@ -116,7 +116,8 @@ export function parseLabelsCsv(text: string): { rows: ParsedLabelRow[]; problems
       else rows.push({ line, filename, label, source: parsed });
     },
   });
-  if (!headerSeen) problems.push({ line: 1, filename: '', reason: 'the file is empty; expected a header row filename,label,source,confidence' });
+  if (!headerSeen)
+    problems.push({ line: 1, filename: '', reason: 'the file is empty; expected a header row filename,label,source,confidence' });
   return { rows, problems };
 }
 
@@ -128,15 +129,29 @@ export function parseLabelsCsv(text: string): { rows: ParsedLabelRow[]; problems
 export function planLabelImport(parsed: { rows: ParsedLabelRow[]; problems: LabelRowProblem[] }, samples: LabelTarget[]): LabelImportPlan {
   const byPath = groupBy(samples, (s) => s.path);
   const byName = groupBy(samples, (s) => s.fileName);
-  const report: LabelImportPlan['report'] = parsed.problems.map((p) => ({ line: p.line, filename: p.filename, status: 'invalid', reason: p.reason }));
+  const report: LabelImportPlan['report'] = parsed.problems.map((p) => ({
+    line: p.line,
+    filename: p.filename,
+    status: 'invalid',
+    reason: p.reason,
+  }));
 
   const rowsBySample = new Map<LabelTarget, ParsedLabelRow[]>();
   for (const row of [...parsed.rows].sort((a, b) => a.line - b.line)) {
     const found = findSamples(row.filename, byPath, byName);
     if (found.length === 0) {
-      report.push({ line: row.line, filename: row.filename, status: 'unknown-file', reason: `no image has the path or file name ${row.filename}` });
+      report.push({
+        line: row.line,
+        filename: row.filename,
+        status: 'unknown-file',
+        reason: `no image has the path or file name ${row.filename}`,
+      });
     } else if (found.length > 1) {
-      const shown = found.slice(0, 3).map((s) => s.path).join(', ') + (found.length > 3 ? ', …' : '');
+      const shown =
+        found
+          .slice(0, 3)
+          .map((s) => s.path)
+          .join(', ') + (found.length > 3 ? ', …' : '');
       const reason = `${row.filename} matches ${found.length} images (${shown}); give its full path`;
       report.push({ line: row.line, filename: row.filename, status: 'ambiguous', reason });
     } else {
@@ -151,9 +166,16 @@ export function planLabelImport(parsed: { rows: ParsedLabelRow[]; problems: Labe
     const [first, ...repeats] = listed;
     const disagree = repeats.some((r) => r.label !== first.label || !sameLabelSource(r.source, first.source));
     if (disagree) {
-      const answers = listed.map((r) => `${r.label ?? '(no label)'}${r.source ? ` [${encodeSource(r.source)}]` : ''} (line ${r.line})`).join(', ');
+      const answers = listed
+        .map((r) => `${r.label ?? '(no label)'}${r.source ? ` [${encodeSource(r.source)}]` : ''} (line ${r.line})`)
+        .join(', ');
       for (const r of listed) {
-        report.push({ line: r.line, filename: r.filename, status: 'conflict', reason: `${sample.path} is listed with different labels: ${answers}; none applied` });
+        report.push({
+          line: r.line,
+          filename: r.filename,
+          status: 'conflict',
+          reason: `${sample.path} is listed with different labels: ${answers}; none applied`,
+        });
       }
       continue;
     }
@@ -201,7 +223,12 @@ const FILE_KEYS = ['filename', 'file', 'path', 'filepath', 'image'];
 const LABEL_KEYS = ['label', 'class', 'category'];
 
 function readHeader(cells: string[]): Columns | null {
-  const keys = cells.map((c) => unneutraliseCell(c).trim().toLowerCase().replace(/[\s_.-]/g, ''));
+  const keys = cells.map((c) =>
+    unneutraliseCell(c)
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_.-]/g, ''),
+  );
   const first = (wanted: string[]): number | null => {
     for (const w of wanted) {
       const i = keys.indexOf(w);
@@ -227,7 +254,11 @@ function detectDelimiter(text: string): string {
 function findSamples(filename: string, byPath: Map<string, LabelTarget[]>, byName: Map<string, LabelTarget[]>): LabelTarget[] {
   const exact = byPath.get(filename) ?? byName.get(filename);
   if (exact) return exact;
-  const tidy = filename.trim().normalize('NFC').replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+  const tidy = filename
+    .trim()
+    .normalize('NFC')
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '');
   if (tidy === filename) return [];
   return byPath.get(tidy) ?? byName.get(tidy) ?? [];
 }

@@ -55,12 +55,23 @@ export function buildQueue(
   if (kind === 'issues') return [...notes.keys()].map((id) => byId.get(id)).filter((s): s is SampleRecord => !!s);
   let list: SampleRecord[];
   switch (kind) {
-    case 'unlabeled': list = samples.filter((s) => s.label === null); break;
-    case 'prelabeled': list = samples.filter((s) => s.label === null && prelabels.has(s.id) && !prelabels.get(s.id)!.rejected); break;
-    case 'auto': list = samples.filter((s) => isAutoLabel(s.labelSource)); break;
-    case 'conflicts': list = samples.filter((s) => s.flags.includes('conflict')); break;
-    case 'labeled': list = samples.filter((s) => s.label !== null); break;
-    default: list = samples.slice();
+    case 'unlabeled':
+      list = samples.filter((s) => s.label === null);
+      break;
+    case 'prelabeled':
+      list = samples.filter((s) => s.label === null && prelabels.has(s.id) && !prelabels.get(s.id)!.rejected);
+      break;
+    case 'auto':
+      list = samples.filter((s) => isAutoLabel(s.labelSource));
+      break;
+    case 'conflicts':
+      list = samples.filter((s) => s.flags.includes('conflict'));
+      break;
+    case 'labeled':
+      list = samples.filter((s) => s.label !== null);
+      break;
+    default:
+      list = samples.slice();
   }
   if (order === 'uncertainty' && ranking.length && (kind === 'unlabeled' || kind === 'prelabeled')) {
     const rank = new Map(ranking.map((id, i) => [id, i]));
@@ -112,7 +123,10 @@ export function rankPool(
     rows.forEach((r, i) => emb!.set(new Float32Array(r.embedding!), i * dim));
   }
   // Seeded by the predicting version, so the same model proposes the same batch every time.
-  const batch = acquire({ probs, numClasses: k, features: emb, dim: withFeatures ? dim : 0 }, { strategy: o.acquisition, batchSize: o.batchSize, seed: hashString(newest ?? "") });
+  const batch = acquire(
+    { probs, numClasses: k, features: emb, dim: withFeatures ? dim : 0 },
+    { strategy: o.acquisition, batchSize: o.batchSize, seed: hashString(newest ?? '') },
+  );
   const inBatch = new Set(batch);
   const ranking = [...batch, ...order.filter((i) => !inBatch.has(i))].map((i) => rows[i].id);
   return { ranking, nextBatch: new Set(batch.map((i) => rows[i].id)) };
@@ -131,12 +145,22 @@ export function qualityNotesOf(report: QualityFindings, samples: SampleRecord[])
   for (const issue of report.issues) {
     // An issue someone already fixed (label changed since the check) is no longer shown.
     if (current.get(issue.id) !== issue.given) continue;
-    notes.set(issue.id, { kind: 'error', suggested: issue.suggested, text: `labeled “${issue.given}”, looks like “${issue.suggested}” (${Math.round(issue.suggestedConfidence * 100)}%)` });
+    notes.set(issue.id, {
+      kind: 'error',
+      suggested: issue.suggested,
+      text: `labeled “${issue.given}”, looks like “${issue.suggested}” (${Math.round(issue.suggestedConfidence * 100)}%)`,
+    });
   }
   for (const d of report.duplicates) {
-    for (const [id, other, mine, theirs] of [[d.a, d.b, d.labelA, d.labelB], [d.b, d.a, d.labelB, d.labelA]] as const) {
+    for (const [id, other, mine, theirs] of [
+      [d.a, d.b, d.labelA, d.labelB],
+      [d.b, d.a, d.labelB, d.labelA],
+    ] as const) {
       if (notes.has(id) || current.get(id) !== mine) continue;
-      notes.set(id, { kind: 'duplicate', text: `near-duplicate (${(d.similarity * 100).toFixed(1)}%) of an image labeled “${theirs}” (${other.slice(0, 8)})` });
+      notes.set(id, {
+        kind: 'duplicate',
+        text: `near-duplicate (${(d.similarity * 100).toFixed(1)}%) of an image labeled “${theirs}” (${other.slice(0, 8)})`,
+      });
     }
   }
   return notes;

@@ -7,8 +7,19 @@ export type { ArchitectureConfig, ArchitectureKind };
 
 // MobileNet v1's depthwise-separable stack: [output filters at alpha 1, stride].
 const MOBILENET_BLOCKS: Array<[number, 1 | 2]> = [
-  [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2],
-  [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
+  [64, 1],
+  [128, 2],
+  [128, 1],
+  [256, 2],
+  [256, 1],
+  [512, 2],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [1024, 2],
+  [1024, 1],
 ];
 
 const isInt = (n: number, lo: number, hi: number): boolean => Number.isInteger(n) && n >= lo && n <= hi;
@@ -57,7 +68,8 @@ export function validateArchitecture(c: ArchitectureConfig): string | null {
       return null;
     case 'mobilenet':
       if (!isInt(c.inputSize, 32, 224)) return `MobileNet input size must be 32 to 224 pixels (got ${c.inputSize}).`;
-      if (!(c.widthMultiplier >= 0.25 && c.widthMultiplier <= 1)) return `MobileNet width multiplier must be 0.25 to 1 (got ${c.widthMultiplier}).`;
+      if (!(c.widthMultiplier >= 0.25 && c.widthMultiplier <= 1))
+        return `MobileNet width multiplier must be 0.25 to 1 (got ${c.widthMultiplier}).`;
       return null;
     case 'mlp':
       if (!isInt(c.inputSize, 1, 256)) return `MLP input size must be 1 to 256 pixels (got ${c.inputSize}).`;
@@ -148,13 +160,32 @@ export function buildModel(config: ArchitectureConfig, seed: number): tf.LayersM
       model.add(tf.layers.batchNormalization({ momentum: 0.99, epsilon: 1e-3 }));
       model.add(tf.layers.activation({ activation: 'relu6' }));
     };
-    model.add(tf.layers.conv2d({ filters: scaledFilters(32, alpha), kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: glorot() }));
+    model.add(
+      tf.layers.conv2d({
+        filters: scaledFilters(32, alpha),
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: glorot(),
+      }),
+    );
     bnRelu();
     const strides = mobilenetStrides(config.inputSize);
     MOBILENET_BLOCKS.forEach(([base], i) => {
-      model.add(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: strides[i], padding: 'same', useBias: false, depthwiseInitializer: glorot() }));
+      model.add(
+        tf.layers.depthwiseConv2d({ kernelSize: 3, strides: strides[i], padding: 'same', useBias: false, depthwiseInitializer: glorot() }),
+      );
       bnRelu();
-      model.add(tf.layers.conv2d({ filters: scaledFilters(base, alpha), kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: glorot() }));
+      model.add(
+        tf.layers.conv2d({
+          filters: scaledFilters(base, alpha),
+          kernelSize: 1,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: glorot(),
+        }),
+      );
       bnRelu();
     });
     model.add(tf.layers.globalAveragePooling2d({}));

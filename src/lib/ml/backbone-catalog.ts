@@ -39,7 +39,12 @@ export interface CatalogEntry {
 
 const APACHE = { license: 'Apache-2.0', licenseUrl: 'https://www.apache.org/licenses/LICENSE-2.0' };
 // Keras MobileNetV2(include_top=False) parameter counts; every width ends in 1280 channels (out_relu).
-const V2: Array<[string, number]> = [['0.35', 410_208], ['0.50', 706_224], ['0.75', 1_382_064], ['1.00', 2_257_984]];
+const V2: Array<[string, number]> = [
+  ['0.35', 410_208],
+  ['0.50', 706_224],
+  ['0.75', 1_382_064],
+  ['1.00', 2_257_984],
+];
 
 export const CATALOG: readonly CatalogEntry[] = Object.freeze([
   ...V2.map(([alpha, params]): CatalogEntry => ({
@@ -54,7 +59,12 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     normalization: '-1..1',
     approxBytes: params * 4,
     ...APACHE,
-    suits: alpha === '0.35' ? 'photos; the fastest (Teachable Machine\'s default)' : alpha === '1.00' ? 'photos; the most accurate, the slowest' : 'photos',
+    suits:
+      alpha === '0.35'
+        ? "photos; the fastest (Teachable Machine's default)"
+        : alpha === '1.00'
+          ? 'photos; the most accurate, the slowest'
+          : 'photos',
   })),
   {
     id: 'mobilenet-v1-0.25-96-gray',
@@ -70,7 +80,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     // MobileNet v1 0.25 with its classifier: about 475,000 parameters.
     approxBytes: 475_000 * 4,
     ...APACHE,
-    suits: 'small grayscale images (Teachable Machine\'s microcontroller model)',
+    suits: "small grayscale images (Teachable Machine's microcontroller model)",
   },
 ]);
 
@@ -99,14 +109,19 @@ export function checkCatalogUrl(url: string, origin: string = CATALOG_ORIGIN): s
   } catch {
     return 'Not a valid URL.';
   }
-  return u.origin === new URL(origin).origin ? null : `Catalog downloads may only come from ${new URL(origin).origin}; ${u.origin} is refused.`;
+  return u.origin === new URL(origin).origin
+    ? null
+    : `Catalog downloads may only come from ${new URL(origin).origin}; ${u.origin} is refused.`;
 }
 
 /**
  * Checks what a downloaded model turned out to be against what the catalog promised, so a swapped
  * or re-exported file cannot silently change the contract. Null when it matches.
  */
-export function checkCatalogContract(entry: CatalogEntry, got: { inputShape: [number, number, number]; embeddingSize: number }): string | null {
+export function checkCatalogContract(
+  entry: CatalogEntry,
+  got: { inputShape: [number, number, number]; embeddingSize: number },
+): string | null {
   const [h, w, c] = got.inputShape;
   if (h !== entry.inputSize || w !== entry.inputSize || c !== entry.channels) {
     return `${entry.name} should take ${entry.inputSize}×${entry.inputSize}×${entry.channels} images; the downloaded model takes ${got.inputShape.join('×')}. Nothing was stored.`;

@@ -37,12 +37,14 @@ export function embeddingCut(layers: LayerSummary[]): number {
 /** [h, w, c] from a model input shape like [null, 224, 224, 3], or the reason it cannot be used. */
 export function backboneInputShape(shape: ReadonlyArray<number | null | undefined> | undefined): [number, number, number] | string {
   const show = JSON.stringify(shape ?? null);
-  if (!shape || shape.length !== 4) return `A backbone needs one image input of rank 4 [batch, height, width, channels]; this one has ${show}.`;
+  if (!shape || shape.length !== 4)
+    return `A backbone needs one image input of rank 4 [batch, height, width, channels]; this one has ${show}.`;
   const [, h, w, c] = shape;
   const fixed = (d: unknown): d is number => typeof d === 'number' && Number.isInteger(d) && d > 0;
   if (!fixed(h) || !fixed(w)) return `A backbone needs a fixed input size; this one has ${show}.`;
   if (h !== w) return `Only square backbone inputs are supported (input ${h}×${w}).`;
-  if (h > BACKBONE_LIMITS.maxInput) return `Backbone inputs above ${BACKBONE_LIMITS.maxInput} pixels are too large for a browser tab (input ${h}×${w}).`;
+  if (h > BACKBONE_LIMITS.maxInput)
+    return `Backbone inputs above ${BACKBONE_LIMITS.maxInput} pixels are too large for a browser tab (input ${h}×${w}).`;
   if (c !== 1 && c !== 3) return `A backbone needs 1 or 3 input channels; this one has ${String(c)}.`;
   return [h, w, c];
 }
@@ -84,7 +86,9 @@ export function embeddingSummary(counts: { computed: number; reused: number }): 
 }
 
 /** A default display name from the picked file, folder or URL. */
-export function backboneDisplayName(source: { kind: 'zip'; fileName: string } | { kind: 'files'; paths: string[] } | { kind: 'url'; url: string }): string {
+export function backboneDisplayName(
+  source: { kind: 'zip'; fileName: string } | { kind: 'files'; paths: string[] } | { kind: 'url'; url: string },
+): string {
   if (source.kind === 'zip') return source.fileName.replace(/\.zip$/i, '') || 'Backbone';
   if (source.kind === 'files') {
     const model = source.paths.find((p) => /(^|\/)model\.json$/.test(p)) ?? '';

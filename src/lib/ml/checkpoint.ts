@@ -30,7 +30,9 @@ async function pack(named: NamedTensor[]): Promise<WeightsBlob> {
 function unpack(blob: WeightsBlob, what: string): tf.Tensor[] {
   const expected = blob.specs.reduce((s, w) => s + size(w.shape) * 4, 0);
   if (blob.data.byteLength !== expected) {
-    throw new Error(`${what} data is ${blob.data.byteLength} bytes but its specs need ${expected}: the checkpoint is truncated or corrupt.`);
+    throw new Error(
+      `${what} data is ${blob.data.byteLength} bytes but its specs need ${expected}: the checkpoint is truncated or corrupt.`,
+    );
   }
   if (!allFinite(blob)) throw new Error(`${what} contains NaN or infinite values and cannot be used.`);
   let offset = 0;
@@ -53,13 +55,17 @@ export async function captureWeights(model: tf.LayersModel): Promise<WeightsBlob
 export function restoreWeights(model: tf.LayersModel, blob: WeightsBlob): void {
   const weights = model.weights;
   if (blob.specs.length !== weights.length) {
-    throw new Error(`Checkpoint has ${blob.specs.length} weight arrays; this model has ${weights.length}. It belongs to a different architecture.`);
+    throw new Error(
+      `Checkpoint has ${blob.specs.length} weight arrays; this model has ${weights.length}. It belongs to a different architecture.`,
+    );
   }
   // Names carry TF.js's per-session layer counters (dense_Dense3), so only shapes and dtypes are compared.
   weights.forEach((w, i) => {
     const spec = blob.specs[i];
     if (!sameShape(spec.shape, w.shape as number[]) || spec.dtype !== w.dtype) {
-      throw new Error(`Checkpoint weight ${i} ('${spec.name}') is ${spec.dtype}[${spec.shape}], the model expects ${w.dtype}[${w.shape}] ('${w.originalName}').`);
+      throw new Error(
+        `Checkpoint weight ${i} ('${spec.name}') is ${spec.dtype}[${spec.shape}], the model expects ${w.dtype}[${w.shape}] ('${w.originalName}').`,
+      );
     }
   });
   const tensors = unpack(blob, 'Checkpoint');

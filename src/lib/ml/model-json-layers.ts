@@ -3,17 +3,60 @@
 
 /** Registered in @tensorflow/tfjs-layers 4.22 (checked against its serialization registry). */
 export const ALLOWED_LAYERS: ReadonlySet<string> = new Set([
-  'Sequential', 'Functional', 'Model',
-  'InputLayer', 'Dense', 'Flatten', 'Reshape', 'Permute', 'RepeatVector', 'Activation', 'Dropout',
-  'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Masking', 'Embedding',
-  'Conv1D', 'Conv2D', 'Conv2DTranspose', 'Conv3D', 'DepthwiseConv2D', 'SeparableConv2D',
-  'Cropping2D', 'UpSampling2D', 'ZeroPadding2D',
-  'MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'AveragePooling1D', 'AveragePooling2D', 'AveragePooling3D',
-  'GlobalAveragePooling1D', 'GlobalAveragePooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D',
-  'BatchNormalization', 'LayerNormalization',
-  'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Softmax',
-  'Add', 'Average', 'Concatenate', 'Maximum', 'Minimum', 'Multiply', 'Dot',
-  'Rescaling', 'CenterCrop', 'Resizing',
+  'Sequential',
+  'Functional',
+  'Model',
+  'InputLayer',
+  'Dense',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'RepeatVector',
+  'Activation',
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'Masking',
+  'Embedding',
+  'Conv1D',
+  'Conv2D',
+  'Conv2DTranspose',
+  'Conv3D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'Cropping2D',
+  'UpSampling2D',
+  'ZeroPadding2D',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'MaxPooling3D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'AveragePooling3D',
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'BatchNormalization',
+  'LayerNormalization',
+  'ReLU',
+  'LeakyReLU',
+  'PReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Softmax',
+  'Add',
+  'Average',
+  'Concatenate',
+  'Maximum',
+  'Minimum',
+  'Multiply',
+  'Dot',
+  'Rescaling',
+  'CenterCrop',
+  'Resizing',
 ]);
 const CONTAINERS = new Set(['Sequential', 'Functional', 'Model']);
 
@@ -33,13 +76,15 @@ function checkLayerConfig(cls: string, name: string, cfg: Record<string, unknown
   for (const f of UNIT_FIELDS) {
     const v = cfg[f];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return `Layer '${name}' (${cls}) has an invalid ${f}: ${JSON.stringify(v)}.`;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      return `Layer '${name}' (${cls}) has an invalid ${f}: ${JSON.stringify(v)}.`;
     if (v > MAX_UNITS) return `Layer '${name}' (${cls}) declares ${f} = ${v}: absurd size (limit ${MAX_UNITS}).`;
   }
   for (const f of KERNEL_FIELDS) {
     const v = cfg[f];
     const parts = typeof v === 'number' ? [v] : Array.isArray(v) ? v : [];
-    if (parts.some((p) => typeof p === 'number' && p > MAX_KERNEL)) return `Layer '${name}' (${cls}) declares ${f} = ${JSON.stringify(v)}: absurd size.`;
+    if (parts.some((p) => typeof p === 'number' && p > MAX_KERNEL))
+      return `Layer '${name}' (${cls}) declares ${f} = ${JSON.stringify(v)}: absurd size.`;
   }
   for (const f of ['batch_input_shape', 'batch_shape', 'input_shape', 'target_shape']) {
     const v = cfg[f];
@@ -48,7 +93,8 @@ function checkLayerConfig(cls: string, name: string, cfg: Record<string, unknown
     let values = 1;
     for (const d of v) {
       if (d === null) continue;
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < -1) return `Layer '${name}' (${cls}) has an invalid ${f}: ${JSON.stringify(v)}.`;
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < -1)
+        return `Layer '${name}' (${cls}) has an invalid ${f}: ${JSON.stringify(v)}.`;
       if (d > MAX_INPUT_DIM) return `Layer '${name}' (${cls}) declares ${f} ${JSON.stringify(v)}: absurd size.`;
       values *= Math.max(1, d);
     }
@@ -69,7 +115,8 @@ export function checkTopology(topology: unknown): string | null {
     if (isObj(node.model_config)) return visit(node.model_config, depth + 1);
     const cls = node.class_name;
     if (typeof cls !== 'string') return 'model.json has a layer without a class_name.';
-    if (!ALLOWED_LAYERS.has(cls)) return `Unsupported layer type '${cls.slice(0, 80)}': this app can only load standard Keras layers that TensorFlow.js supports.`;
+    if (!ALLOWED_LAYERS.has(cls))
+      return `Unsupported layer type '${cls.slice(0, 80)}': this app can only load standard Keras layers that TensorFlow.js supports.`;
     if (++count > MAX_LAYERS) return `model.json has more than ${MAX_LAYERS} layers.`;
     const cfg = node.config;
     if (CONTAINERS.has(cls)) {

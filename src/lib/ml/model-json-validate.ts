@@ -49,15 +49,18 @@ export function checkWeightPath(p: unknown): string | null {
 function checkWeight(w: unknown, i: number): ManifestWeight | string {
   if (!isObj(w) || typeof w.name !== 'string' || w.name === '') return `Weight entry ${i} in model.json has no name.`;
   const name = w.name.slice(0, 120);
-  if (w.dtype !== 'float32' && w.dtype !== 'int32' && w.dtype !== 'bool') return `Weight '${name}' has unsupported dtype ${JSON.stringify(w.dtype)}.`;
+  if (w.dtype !== 'float32' && w.dtype !== 'int32' && w.dtype !== 'bool')
+    return `Weight '${name}' has unsupported dtype ${JSON.stringify(w.dtype)}.`;
   if (!Array.isArray(w.shape) || w.shape.length > 8 || !w.shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
     return `Weight '${name}' has an invalid shape ${JSON.stringify(w.shape)?.slice(0, 80)}.`;
   }
   const out: ManifestWeight = { name: w.name, shape: w.shape as number[], dtype: w.dtype };
   if (w.quantization !== undefined) {
     const q = w.quantization;
-    if (!isObj(q) || (q.dtype !== 'uint8' && q.dtype !== 'uint16' && q.dtype !== 'float16')) return `Weight '${name}' has unsupported quantization.`;
-    if (q.dtype !== 'float16' && !(Number.isFinite(q.scale) && Number.isFinite(q.min))) return `Weight '${name}' has quantization without a finite scale and min.`;
+    if (!isObj(q) || (q.dtype !== 'uint8' && q.dtype !== 'uint16' && q.dtype !== 'float16'))
+      return `Weight '${name}' has unsupported quantization.`;
+    if (q.dtype !== 'float16' && !(Number.isFinite(q.scale) && Number.isFinite(q.min)))
+      return `Weight '${name}' has quantization without a finite scale and min.`;
     out.quantization = q.dtype;
   }
   return out;
@@ -107,7 +110,9 @@ export function validateModelJson(json: unknown, opts: { maxParams?: number } = 
       const count = w.shape.reduce((a, b) => a * b, 1);
       params += count;
       if (params > maxParams) {
-        return fail(`model.json declares more than ${maxParams.toLocaleString('en-US')} parameters (weight '${w.name.slice(0, 120)}' has shape [${w.shape}]): absurd size.`);
+        return fail(
+          `model.json declares more than ${maxParams.toLocaleString('en-US')} parameters (weight '${w.name.slice(0, 120)}' has shape [${w.shape}]): absurd size.`,
+        );
       }
       expectedBytes += count * BYTES[w.quantization ?? w.dtype];
       weights.push(w);
@@ -151,9 +156,10 @@ export function validateWeightValues(buffer: ArrayBuffer, weights: ManifestWeigh
     if (offset + bytes > buffer.byteLength) return validateWeightBytes(offset + bytes, buffer.byteLength);
     const kind = w.quantization ?? w.dtype;
     for (let i = 0; i < count && (kind === 'float32' || kind === 'float16'); i++) {
-      const bad = kind === 'float32'
-        ? !Number.isFinite(view.getFloat32(offset + i * 4, true))
-        : (view.getUint16(offset + i * 2, true) & 0x7c00) === 0x7c00; // float16 exponent all ones
+      const bad =
+        kind === 'float32'
+          ? !Number.isFinite(view.getFloat32(offset + i * 4, true))
+          : (view.getUint16(offset + i * 2, true) & 0x7c00) === 0x7c00; // float16 exponent all ones
       if (bad) return `Weight '${w.name.slice(0, 120)}' contains NaN or infinite values; the model is refused.`;
     }
     offset += bytes;

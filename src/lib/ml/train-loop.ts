@@ -190,7 +190,12 @@ function dropoutLayers(model: tf.LayersModel): SeededLayer[] {
 const divergedReason = (what: string, value: number, epoch: number) =>
   `${what} became ${value} in epoch ${epoch + 1}: training diverged. Try a lower learning rate.`;
 
-export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainLoopResult> {
+export async function trainLoop(
+  model: tf.LayersModel,
+  train: EpochData,
+  opts: TrainOptions,
+  cb: TrainCallbacks = {},
+): Promise<TrainLoopResult> {
   const readEvery = Math.max(1, Math.floor(opts.readEvery ?? 10));
   const yieldEvery = Math.max(1, Math.floor(opts.yieldEvery ?? 1));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -246,12 +251,16 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
             tf.dispose([loss, correct]);
           } else {
             dropouts.forEach((l, i) => (l.seed = dropoutSeed(opts.seed!, epoch, batch, i)));
-            const loss = opts.optimizer.minimize(() => {
-              const probs = model.apply(xs, { training: true }) as tf.Tensor;
-              // Kept out of the gradient scope's tidy; argMax is off the loss path, so no gradient flows.
-              kept.correct = tf.keep(countCorrect(probs, ys));
-              return crossEntropy(probs, ys);
-            }, true, vars) as tf.Scalar;
+            const loss = opts.optimizer.minimize(
+              () => {
+                const probs = model.apply(xs, { training: true }) as tf.Tensor;
+                // Kept out of the gradient scope's tidy; argMax is off the loss path, so no gradient flows.
+                kept.correct = tf.keep(countCorrect(probs, ys));
+                return crossEntropy(probs, ys);
+              },
+              true,
+              vars,
+            ) as tf.Scalar;
             sum = accumulate(sum, loss, kept.correct!, xs.shape[0]);
             loss.dispose();
           }
@@ -278,7 +287,15 @@ export async function trainLoop(model: tf.LayersModel, train: EpochData, opts: T
     if (!Number.isFinite(totals[0])) return done('diverged', epoch, divergedReason('The loss', totals[0], epoch));
     await opts.parallel?.syncModel(model);
     const validationStart = performance.now();
-    const info: EpochInfo = { epoch, loss: totals[0] / seen, acc: totals[1] / seen, valLoss: null, valAcc: null, trainMs: validationStart - epochStart, validationMs: 0 };
+    const info: EpochInfo = {
+      epoch,
+      loss: totals[0] / seen,
+      acc: totals[1] / seen,
+      valLoss: null,
+      valAcc: null,
+      trainMs: validationStart - epochStart,
+      validationMs: 0,
+    };
     if (opts.validation) {
       const v = await evaluateModel(model, opts.validation);
       if (v.n > 0) {

@@ -241,7 +241,11 @@ function isConstantAt(values: number[], v: number): boolean {
 }
 
 /** Compares every stat in `reference` with the same-named stat in `current`. */
-export function driftReport(reference: Record<string, number[]>, current: Record<string, number[]>, options: DriftOptions = {}): DriftReport {
+export function driftReport(
+  reference: Record<string, number[]>,
+  current: Record<string, number[]>,
+  options: DriftOptions = {},
+): DriftReport {
   const alpha = options.alpha ?? DRIFT_DEFAULTS.alpha;
   const largeSample = options.largeSample ?? DRIFT_DEFAULTS.largeSample;
   const shareThreshold = options.shareThreshold ?? DRIFT_DEFAULTS.shareThreshold;

@@ -75,7 +75,11 @@ export function volumeOverTime(entries: Array<{ at: number }>, bucketMs: number)
 }
 
 /** Per time bucket, counts of confidences in `bins` equal bins over 0..1. */
-export function confidenceHistogramOverTime(entries: Array<{ at: number; confidence: number }>, bucketMs: number, bins = 10): Array<{ start: number; counts: number[] }> {
+export function confidenceHistogramOverTime(
+  entries: Array<{ at: number; confidence: number }>,
+  bucketMs: number,
+  bins = 10,
+): Array<{ start: number; counts: number[] }> {
   const starts = bucketStarts(
     entries.map((e) => e.at),
     bucketMs,

@@ -10,8 +10,23 @@ import { DEFAULT_SPACE, spaceProblem } from '../tune/training-space';
 import { defaultPruner } from '../tune/pruners';
 import type { ParamSpec, ParamValue } from '../tune/space';
 import { AUGMENTATION_LIMITS } from '../augment/spec';
-import { JSON_LIMITS, UntrustedJsonError, checkUntrustedValue, findUnknownKey, parseUntrustedJson, unknownKeyMessage, type KeyShape } from '../util/safe-json';
-import type { StepKind, TrainStepSettings, StepSettings, StepDefinition, TriggerDefinition, PipelineDefinition } from '../../contracts/pipeline';
+import {
+  JSON_LIMITS,
+  UntrustedJsonError,
+  checkUntrustedValue,
+  findUnknownKey,
+  parseUntrustedJson,
+  unknownKeyMessage,
+  type KeyShape,
+} from '../util/safe-json';
+import type {
+  StepKind,
+  TrainStepSettings,
+  StepSettings,
+  StepDefinition,
+  TriggerDefinition,
+  PipelineDefinition,
+} from '../../contracts/pipeline';
 import type { ResizeMode } from '../../contracts/training';
 export type { ResizeMode };
 export type { StepKind, TrainStepSettings, StepSettings, StepDefinition, TriggerDefinition, PipelineDefinition };
@@ -25,7 +40,6 @@ export const STEP_ORDER: StepKind[] = ['validate', 'snapshot', 'split', 'preproc
  */
 export const REQUIRED_STEPS: StepKind[] = ['snapshot', 'split', 'preprocess', 'train', 'evaluate', 'register'];
 
-
 export const PIPELINE_FORMAT = 'trainyard.pipeline';
 export const PIPELINE_SCHEMA_VERSION = 1;
 export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -36,7 +50,12 @@ export const DEFAULT_STEP_SETTINGS: { [K in StepKind]: StepSettings[K] } = {
   validate: { minPerClass: 5, minClasses: 2 },
   snapshot: { excludeAutoLabels: false },
   split: { train: 0.7, val: 0.15, test: 0.15, seed: 42 },
-  preprocess: { inputSize: DEFAULT_SETTINGS.inputSize, channels: DEFAULT_SETTINGS.channels, resize: DEFAULT_SETTINGS.resize, augmentation: {} },
+  preprocess: {
+    inputSize: DEFAULT_SETTINGS.inputSize,
+    channels: DEFAULT_SETTINGS.channels,
+    resize: DEFAULT_SETTINGS.resize,
+    augmentation: {},
+  },
   train: { mode: 'train', settings: {} },
   evaluate: {},
   gate: { minImprovement: 0, maxClassDrop: 0.05 },
@@ -46,7 +65,9 @@ export const DEFAULT_STEP_SETTINGS: { [K in StepKind]: StepSettings[K] } = {
 
 /** All nine steps with default settings; automatic triggers present but off. */
 export function defaultPipeline(name: string, overrides: { [K in StepKind]?: StepSettings[K] } = {}): PipelineDefinition {
-  const steps = STEP_ORDER.map((kind) => ({ id: kind, kind, settings: structuredClone(overrides[kind] ?? DEFAULT_STEP_SETTINGS[kind]) }) as StepDefinition);
+  const steps = STEP_ORDER.map(
+    (kind) => ({ id: kind, kind, settings: structuredClone(overrides[kind] ?? DEFAULT_STEP_SETTINGS[kind]) }) as StepDefinition,
+  );
   return {
     format: PIPELINE_FORMAT,
     schemaVersion: PIPELINE_SCHEMA_VERSION,
@@ -71,7 +92,15 @@ export function effectiveTrainSettings(def: PipelineDefinition): TrainSettings {
 
 /** A tune step starts as the Tune stage's default search (learning rate, batch size, optimizer, momentum, dropout). */
 export function defaultTunePlan(): StudyPlan {
-  return { space: structuredClone(DEFAULT_SPACE), strategy: 'bayes', objective: { metric: 'valAcc' }, maxTrials: 6, maxMinutes: null, seed: 42, pruner: defaultPruner('median') };
+  return {
+    space: structuredClone(DEFAULT_SPACE),
+    strategy: 'bayes',
+    objective: { metric: 'valAcc' },
+    maxTrials: 6,
+    maxMinutes: null,
+    seed: 42,
+    pruner: defaultPruner('median'),
+  };
 }
 
 export function findStep<K extends StepKind>(def: PipelineDefinition, kind: K): StepDefinition<K> | undefined {
@@ -208,7 +237,8 @@ const SETTINGS_PARSERS: { [K in StepKind]: SettingsParser<K> } = {
     };
     // Evaluate and the gate need a test set, early stopping a validation set.
     if (s.train <= 0 || s.val <= 0 || s.test <= 0) f.fail('the train, validation and test fractions must all be above 0.');
-    else if (Math.abs(s.train + s.val + s.test - 1) > 1e-6) f.fail(`the fractions must add up to 1 (they add up to ${show(s.train + s.val + s.test)}).`);
+    else if (Math.abs(s.train + s.val + s.test - 1) > 1e-6)
+      f.fail(`the fractions must add up to 1 (they add up to ${show(s.train + s.val + s.test)}).`);
     return s;
   },
   preprocess: (f, raw) => {
@@ -217,10 +247,16 @@ const SETTINGS_PARSERS: { [K in StepKind]: SettingsParser<K> } = {
     const rawAugmentation = own(raw, 'augmentation');
     if (rawAugmentation !== undefined) {
       const clean = plainJson(rawAugmentation);
-      const unknown = 'error' in clean || !isObject(clean.value) ? undefined : Object.keys(clean.value).find((k) => !Object.hasOwn(AUGMENTATION_LIMITS, k));
+      const unknown =
+        'error' in clean || !isObject(clean.value)
+          ? undefined
+          : Object.keys(clean.value).find((k) => !Object.hasOwn(AUGMENTATION_LIMITS, k));
       if ('error' in clean) f.fail(`the augmentation settings are not usable: ${clean.error}.`);
       else if (!isObject(clean.value)) f.fail('the augmentation settings must be an object.');
-      else if (unknown !== undefined) f.fail(`the augmentation settings have an unknown key "${unknown.slice(0, 80)}"; unknown keys are refused, not ignored (known keys: ${Object.keys(AUGMENTATION_LIMITS).join(', ')}).`);
+      else if (unknown !== undefined)
+        f.fail(
+          `the augmentation settings have an unknown key "${unknown.slice(0, 80)}"; unknown keys are refused, not ignored (known keys: ${Object.keys(AUGMENTATION_LIMITS).join(', ')}).`,
+        );
       else augmentation = clean.value;
     }
     return {
@@ -375,10 +411,15 @@ function parsePlan(raw: Obj, f: Fields): StudyPlan | null {
   const gridFloatSteps = own(raw, 'gridFloatSteps');
   const pruner = parsePruner(own(raw, 'pruner'));
   if (metric !== 'valAcc' && metric !== 'valLoss') f.fail('the study objective must be "valAcc" or "valLoss".');
-  else if (strategy !== 'grid' && strategy !== 'random' && strategy !== 'bayes') f.fail('the study strategy must be "grid", "random" or "bayes".');
+  else if (strategy !== 'grid' && strategy !== 'random' && strategy !== 'bayes')
+    f.fail('the study strategy must be "grid", "random" or "bayes".');
   else if (!pruner) f.fail('the study pruner must be "none", "median" or "asha".');
   else if (maxMinutes !== null && !isFiniteNumber(maxMinutes)) f.fail('the study time limit must be a number of minutes or null.');
-  else if (gridFloatSteps !== undefined && !(Number.isInteger(gridFloatSteps) && (gridFloatSteps as number) >= 2 && (gridFloatSteps as number) <= 100)) f.fail('grid steps must be a whole number from 2 to 100.');
+  else if (
+    gridFloatSteps !== undefined &&
+    !(Number.isInteger(gridFloatSteps) && (gridFloatSteps as number) >= 2 && (gridFloatSteps as number) <= 100)
+  )
+    f.fail('grid steps must be a whole number from 2 to 100.');
   else {
     const maxTrials = own(raw, 'maxTrials');
     const seed = own(raw, 'seed');
@@ -393,7 +434,9 @@ function parsePlan(raw: Obj, f: Fields): StudyPlan | null {
     };
     if (gridFloatSteps !== undefined) plan.gridFloatSteps = gridFloatSteps as number;
     // The preprocess step fixes the input size for the whole run; its cached tensors have one shape.
-    const problem = space.some((p) => p.name === 'inputSize') ? 'the input size is set by the preprocess step and cannot be tuned in a pipeline' : (spaceProblem(space) ?? validatePlan(plan));
+    const problem = space.some((p) => p.name === 'inputSize')
+      ? 'the input size is set by the preprocess step and cannot be tuned in a pipeline'
+      : (spaceProblem(space) ?? validatePlan(plan));
     if (!problem) return plan;
     f.fail(`the study plan is not usable: ${problem.replace(/\.$/, '')}.`);
   }
@@ -415,7 +458,9 @@ function parseSteps(raw: unknown[], errors: string[]): StepDefinition[] {
     const kind = own(rawStep, 'kind');
     const id = own(rawStep, 'id') ?? kind;
     if (!STEP_ORDER.includes(kind as StepKind)) {
-      errors.push(`Step ${i + 1}${typeof id === 'string' && STEP_ID_PATTERN.test(id) ? ` ("${id}")` : ''} has an unknown kind ${show(kind)}; known kinds are ${STEP_ORDER.join(', ')}.`);
+      errors.push(
+        `Step ${i + 1}${typeof id === 'string' && STEP_ID_PATTERN.test(id) ? ` ("${id}")` : ''} has an unknown kind ${show(kind)}; known kinds are ${STEP_ORDER.join(', ')}.`,
+      );
       continue;
     }
     if (typeof id !== 'string' || !STEP_ID_PATTERN.test(id)) {
@@ -446,7 +491,9 @@ function checkStructure(steps: StepDefinition[], errors: string[]): void {
   for (let i = 1; i < steps.length; i++) {
     const [before, after] = [steps[i - 1], steps[i]];
     if (STEP_ORDER.indexOf(before.kind) > STEP_ORDER.indexOf(after.kind)) {
-      errors.push(`${stepLabel(before.id, before.kind)} comes before ${stepLabel(after.id, after.kind).replace(/^Step/, 'step')}, but ${after.kind} must run before ${before.kind}.`);
+      errors.push(
+        `${stepLabel(before.id, before.kind)} comes before ${stepLabel(after.id, after.kind).replace(/^Step/, 'step')}, but ${after.kind} must run before ${before.kind}.`,
+      );
     }
   }
   const promote = steps.find((s) => s.kind === 'promote');
@@ -474,7 +521,12 @@ function parseTriggers(raw: unknown, errors: string[]): TriggerDefinition[] {
     }
     const f = new Fields(rawTrigger, `The ${kind} trigger`, errors);
     if (kind === 'manual') triggers.push({ kind });
-    else if (kind === 'new-labels') triggers.push({ kind, count: f.number('count', 'the number of new labels', 1, 1_000_000, 100, true), enabled: f.boolean('enabled', '"enabled"', false) });
+    else if (kind === 'new-labels')
+      triggers.push({
+        kind,
+        count: f.number('count', 'the number of new labels', 1, 1_000_000, 100, true),
+        enabled: f.boolean('enabled', '"enabled"', false),
+      });
     else triggers.push({ kind, enabled: f.boolean('enabled', '"enabled"', false) });
   }
   return triggers;
@@ -486,7 +538,9 @@ const keysOf = (...names: string[]) => Object.fromEntries(names.map((n) => [n, t
 const PLAN_SHAPE: KeyShape = {
   keys: {
     ...keysOf('strategy', 'maxTrials', 'maxMinutes', 'seed', 'gridFloatSteps'),
-    space: { items: { keys: { ...keysOf('name', 'type', 'values', 'low', 'high', 'step', 'log'), condition: { keys: keysOf('param', 'in') } } } },
+    space: {
+      items: { keys: { ...keysOf('name', 'type', 'values', 'low', 'high', 'step', 'log'), condition: { keys: keysOf('param', 'in') } } },
+    },
     objective: { keys: keysOf('metric') },
     pruner: { keys: keysOf('kind', 'warmupEpochs', 'minTrials', 'minEpochs', 'reductionFactor') },
   },
@@ -504,7 +558,11 @@ const SETTINGS_SHAPES: { [K in StepKind]: KeyShape } = {
   promote: { keys: keysOf('alias') },
 };
 const TOP_SHAPE: KeyShape = {
-  keys: { ...keysOf('format', 'schemaVersion', 'name', 'revision'), steps: { items: { keys: keysOf('id', 'kind', 'settings') } }, triggers: { items: { keys: keysOf('kind', 'count', 'enabled') } } },
+  keys: {
+    ...keysOf('format', 'schemaVersion', 'name', 'revision'),
+    steps: { items: { keys: keysOf('id', 'kind', 'settings') } },
+    triggers: { items: { keys: keysOf('kind', 'count', 'enabled') } },
+  },
 };
 
 /** The first key schema version 1 does not know, with its JSON path; steps are checked by their kind. */
@@ -545,9 +603,15 @@ export function parsePipeline(json: unknown): ParseResult {
   }
   const version = own(json, 'schemaVersion');
   if (typeof version === 'number' && Number.isInteger(version) && version > PIPELINE_SCHEMA_VERSION) {
-    return { ok: false, errors: [`This pipeline was made by a newer Trainyard (pipeline format ${version}; this version reads format ${PIPELINE_SCHEMA_VERSION}). Update Trainyard to open it.`] };
+    return {
+      ok: false,
+      errors: [
+        `This pipeline was made by a newer Trainyard (pipeline format ${version}; this version reads format ${PIPELINE_SCHEMA_VERSION}). Update Trainyard to open it.`,
+      ],
+    };
   }
-  if (version !== PIPELINE_SCHEMA_VERSION) return { ok: false, errors: [`The pipeline format version ${show(version)} is not one Trainyard knows.`] };
+  if (version !== PIPELINE_SCHEMA_VERSION)
+    return { ok: false, errors: [`The pipeline format version ${show(version)} is not one Trainyard knows.`] };
 
   const unknown = unknownPipelineKey(json);
   if (unknown) return { ok: false, errors: [unknownKeyMessage('The pipeline file', unknown.key, unknown.path)] };
@@ -557,7 +621,8 @@ export function parsePipeline(json: unknown): ParseResult {
   const name = typeof rawName === 'string' ? rawName.trim() : '';
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) errors.push(`The pipeline needs a name of 1 to ${MAX_NAME_LENGTH} characters.`);
   const revision = own(json, 'revision') ?? 1;
-  if (!Number.isSafeInteger(revision) || (revision as number) < 1) errors.push(`The pipeline revision must be a whole number of at least 1 (got ${show(revision)}).`);
+  if (!Number.isSafeInteger(revision) || (revision as number) < 1)
+    errors.push(`The pipeline revision must be a whole number of at least 1 (got ${show(revision)}).`);
 
   const rawSteps = own(json, 'steps');
   let steps: StepDefinition[] = [];
@@ -571,7 +636,14 @@ export function parsePipeline(json: unknown): ParseResult {
   const triggers = parseTriggers(own(json, 'triggers'), errors);
   if (errors.length > 0) return { ok: false, errors };
 
-  const definition: PipelineDefinition = { format: PIPELINE_FORMAT, schemaVersion: PIPELINE_SCHEMA_VERSION, name, revision: revision as number, steps, triggers };
+  const definition: PipelineDefinition = {
+    format: PIPELINE_FORMAT,
+    schemaVersion: PIPELINE_SCHEMA_VERSION,
+    name,
+    revision: revision as number,
+    steps,
+    triggers,
+  };
   const train = findStep(definition, 'train')!;
   const problem = validateSettings(effectiveTrainSettings(definition));
   if (problem) return { ok: false, errors: [`${stepLabel(train.id, 'train')}: ${problem}`] };

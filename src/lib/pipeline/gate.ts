@@ -25,7 +25,8 @@ function recall(perClass: Record<string, number>, name: string): number {
 
 export function gateDecision(input: GateInput): GateDecision {
   const { candidate, champion, minImprovement, maxClassDrop } = input;
-  if (!Number.isFinite(candidate.accuracy)) return { pass: false, reasons: ['The candidate has no valid accuracy.'], improvement: null, worstClass: null };
+  if (!Number.isFinite(candidate.accuracy))
+    return { pass: false, reasons: ['The candidate has no valid accuracy.'], improvement: null, worstClass: null };
   if (!champion) return { pass: true, reasons: ['No model is in production yet.'], improvement: null, worstClass: null };
 
   const improvement = candidate.accuracy - champion.accuracy;

@@ -58,7 +58,13 @@ function ownChange(current: StepKeyParts, previous: StepKeyParts | undefined, op
  * id; null when the pipeline never ran). A step is cached exactly when its key is in the cache and
  * its kind is cacheable; the reason says what changed since the last run.
  */
-export function planRun(def: PipelineDefinition, keys: StepKeyParts[], cache: CacheLookup, previous: StepKeyParts[] | null, options: PlanOptions = {}): StepPlan[] {
+export function planRun(
+  def: PipelineDefinition,
+  keys: StepKeyParts[],
+  cache: CacheLookup,
+  previous: StepKeyParts[] | null,
+  options: PlanOptions = {},
+): StepPlan[] {
   if (keys.length !== def.steps.length || keys.some((k, i) => k.stepId !== def.steps[i].id)) {
     throw new Error('planRun: the keys were computed for a different pipeline definition');
   }

@@ -59,7 +59,18 @@ export function newRunRecord(args: {
   const definition = structuredClone(args.definition);
   const steps = definition.steps.map((step): StepRun => {
     const planned = args.plan.find((p) => p.stepId === step.id);
-    return { stepId: step.id, kind: step.kind, state: 'pending', key: null, reason: planned?.reason ?? '', startedAt: null, durationMs: 0, logs: [], outputs: null, error: null };
+    return {
+      stepId: step.id,
+      kind: step.kind,
+      state: 'pending',
+      key: null,
+      reason: planned?.reason ?? '',
+      startedAt: null,
+      durationMs: 0,
+      logs: [],
+      outputs: null,
+      error: null,
+    };
   });
   return {
     id: args.id,
@@ -82,7 +93,10 @@ export function newRunRecord(args: {
  * was interrupted or cancelled) and some step is not complete. Failed and rejected runs are final.
  */
 export function resumableRun(record: PipelineRunRecord): boolean {
-  return (record.state === 'running' || record.state === 'interrupted' || record.state === 'cancelled') && record.steps.some((s) => !COMPLETE.has(s.state));
+  return (
+    (record.state === 'running' || record.state === 'interrupted' || record.state === 'cancelled') &&
+    record.steps.some((s) => !COMPLETE.has(s.state))
+  );
 }
 
 /**

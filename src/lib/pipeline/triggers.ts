@@ -34,11 +34,16 @@ export function dueTriggers(input: TriggerInput): DueTrigger[] {
   for (const trigger of triggers) {
     if (trigger.kind === 'new-labels' && trigger.enabled && labeledAtLastRun !== null) {
       const added = labeledNow - labeledAtLastRun;
-      if (added >= trigger.count) due.push({ kind: 'new-labels', detail: `${added} new label${added === 1 ? '' : 's'} since the last run (the trigger fires at ${trigger.count}).` });
+      if (added >= trigger.count)
+        due.push({
+          kind: 'new-labels',
+          detail: `${added} new label${added === 1 ? '' : 's'} since the last run (the trigger fires at ${trigger.count}).`,
+        });
     }
     if (trigger.kind === 'drift-alert' && trigger.enabled && lastRunAt !== null) {
       const fresh = alerts.filter((a) => a.at > lastRunAt);
-      if (fresh.length > 0) due.push({ kind: 'drift-alert', detail: `${fresh.length} drift alert${fresh.length === 1 ? '' : 's'} since the last run.` });
+      if (fresh.length > 0)
+        due.push({ kind: 'drift-alert', detail: `${fresh.length} drift alert${fresh.length === 1 ? '' : 's'} since the last run.` });
     }
   }
   return due;

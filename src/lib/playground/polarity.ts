@@ -53,11 +53,20 @@ function borderAndMean(img: GrayImage): { border: number; mean: number } {
  * agree (blank or uniform images), the background's own brightness decides. Null without images.
  */
 export function datasetPolarity(images: GrayImage[]): PolarityResult | null {
-  const measured = images.filter((i) => i.width >= 3 && i.height >= 3 && i.channels >= 1 && i.pixels.length >= i.width * i.height * i.channels).map(borderAndMean);
+  const measured = images
+    .filter((i) => i.width >= 3 && i.height >= 3 && i.channels >= 1 && i.pixels.length >= i.width * i.height * i.channels)
+    .map(borderAndMean);
   if (measured.length === 0) return null;
   const background = median(measured.map((m) => m.border));
   const mean = median(measured.map((m) => m.mean));
-  const polarity: Polarity = Math.abs(mean - background) >= 1 ? (background < mean ? 'light-on-dark' : 'dark-on-light') : background < 128 ? 'light-on-dark' : 'dark-on-light';
+  const polarity: Polarity =
+    Math.abs(mean - background) >= 1
+      ? background < mean
+        ? 'light-on-dark'
+        : 'dark-on-light'
+      : background < 128
+        ? 'light-on-dark'
+        : 'dark-on-light';
   return { polarity, background, mean, images: measured.length };
 }
 

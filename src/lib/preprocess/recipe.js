@@ -64,7 +64,8 @@ function weights(start, length, limit, outLength) {
  * @returns {Uint8Array}
  */
 export function modelPixels(rgba, width, height, config) {
-  if (!(width > 0 && height > 0) || rgba.length < width * height * 4) throw new Error(`Expected ${width}x${height} RGBA pixels (${width * height * 4} values), got ${rgba.length}.`);
+  if (!(width > 0 && height > 0) || rgba.length < width * height * 4)
+    throw new Error(`Expected ${width}x${height} RGBA pixels (${width * height * 4} values), got ${rgba.length}.`);
   const size = config.inputSize;
   const [br, bg, bb] = config.background;
   const geo = resizeGeometry(width, height, size, config.resize);
@@ -78,7 +79,9 @@ export function modelPixels(rgba, width, height, config) {
     const row = y * width * 4;
     for (let i = 0; i < geo.dw; i++) {
       const { first, w } = xs[i];
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let k = 0; k < w.length; k++) {
         const p = row + (first + k) * 4;
         const a = rgba[p + 3] / 255;
@@ -113,7 +116,9 @@ export function modelPixels(rgba, width, height, config) {
         continue;
       }
       const { first, w } = ys[iy];
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let k = 0; k < w.length; k++) {
         const o = ((first + k - rowLo) * geo.dw + ix) * 3;
         r += w[k] * tmp[o];
@@ -159,7 +164,10 @@ export function imageRGBA(image) {
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) return { rgba: image.data, width: image.width, height: image.height };
   const width = image.naturalWidth || image.videoWidth || image.width;
   const height = image.naturalHeight || image.videoHeight || image.height;
-  const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(width, height) : Object.assign(document.createElement('canvas'), { width, height });
+  const canvas =
+    typeof OffscreenCanvas !== 'undefined'
+      ? new OffscreenCanvas(width, height)
+      : Object.assign(document.createElement('canvas'), { width, height });
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.drawImage(image, 0, 0);
   return { rgba: ctx.getImageData(0, 0, width, height).data, width, height };

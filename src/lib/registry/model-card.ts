@@ -77,16 +77,23 @@ function useAndLimits(meta: CardMeta): string[] {
   ];
   const m = meta.metrics;
   if (!m) {
-    lines.push('This version carries no test-split evaluation (it was imported), so its accuracy on your images is unknown: measure it before use.', '');
+    lines.push(
+      'This version carries no test-split evaluation (it was imported), so its accuracy on your images is unknown: measure it before use.',
+      '',
+    );
     return lines;
   }
   const n = m.perClass?.reduce((a, c) => a + c.support, 0);
-  lines.push(`- Measured on ${n ?? 'the'} held-out test images${meta.splitCounts ? ` (trained on ${meta.splitCounts.train})` : ''}, taken from the same collection as the training images: expect lower accuracy on images from other cameras, lighting or backgrounds.`);
+  lines.push(
+    `- Measured on ${n ?? 'the'} held-out test images${meta.splitCounts ? ` (trained on ${meta.splitCounts.train})` : ''}, taken from the same collection as the training images: expect lower accuracy on images from other cameras, lighting or backgrounds.`,
+  );
   if (m.perClass?.length) {
     const ranked = m.perClass.map((c, i) => ({ ...c, label: meta.labels[i] ?? String(i) })).sort((a, b) => a.recall - b.recall);
     const weak = ranked.filter((c) => c.recall < m.accuracy - 0.02 || c.recall < 0.9).slice(0, 3);
     if (weak.length) {
-      lines.push(`- Weakest classes (recall: the share of that class's test images it gets right): ${weak.map((c) => `${cell(c.label)} ${pct(c.recall)} of ${c.support}`).join(', ')}.`);
+      lines.push(
+        `- Weakest classes (recall: the share of that class's test images it gets right): ${weak.map((c) => `${cell(c.label)} ${pct(c.recall)} of ${c.support}`).join(', ')}.`,
+      );
       if (m.confusion) {
         for (const c of weak) {
           const i = meta.labels.indexOf(c.label);
@@ -96,18 +103,28 @@ function useAndLimits(meta: CardMeta): string[] {
           row.forEach((v, k) => {
             if (k !== i && v > 0 && (j < 0 || v > row[j])) j = k;
           });
-          if (j >= 0) lines.push(`  - ${cell(c.label)} is most often mistaken for ${cell(meta.labels[j] ?? String(j))} (${row[j]} of ${c.support}).`);
+          if (j >= 0)
+            lines.push(`  - ${cell(c.label)} is most often mistaken for ${cell(meta.labels[j] ?? String(j))} (${row[j]} of ${c.support}).`);
         }
       }
     } else lines.push(`- Every class has a test recall of at least ${pct(ranked[0].recall)}.`);
     const small = ranked.filter((c) => c.support < 20);
-    if (small.length) lines.push(`- Few test images for ${small.map((c) => `${cell(c.label)} (${c.support})`).join(', ')}: their figures are rough.`);
+    if (small.length)
+      lines.push(`- Few test images for ${small.map((c) => `${cell(c.label)} (${c.support})`).join(', ')}: their figures are rough.`);
   }
   if (typeof m.ece === 'number') {
     const over = m.calibration?.filter((b) => b.count >= 5 && b.confidence - b.accuracy > 0.05) ?? [];
-    const verdict = m.ece <= 0.03 ? 'well calibrated: its confidence is close to how often it is right' : m.ece <= 0.1 ? 'roughly calibrated' : 'poorly calibrated: do not read its confidence as a probability';
+    const verdict =
+      m.ece <= 0.03
+        ? 'well calibrated: its confidence is close to how often it is right'
+        : m.ece <= 0.1
+          ? 'roughly calibrated'
+          : 'poorly calibrated: do not read its confidence as a probability';
     lines.push(`- Confidence: expected calibration error ${pct(m.ece)}, ${verdict}.`);
-    for (const b of over.slice(0, 2)) lines.push(`  - When it says ${pct(b.lo)}–${pct(b.hi)}, it is right ${pct(b.accuracy)} of the time (${b.count} test images): overconfident there.`);
+    for (const b of over.slice(0, 2))
+      lines.push(
+        `  - When it says ${pct(b.lo)}–${pct(b.hi)}, it is right ${pct(b.accuracy)} of the time (${b.count} test images): overconfident there.`,
+      );
   }
   lines.push('');
   return lines;
@@ -136,19 +153,37 @@ export function modelCard(number: number, meta: CardMeta, format?: CardFormat): 
   ];
   if (meta.metrics) {
     const m = meta.metrics;
-    lines.push('## Metrics (frozen test split)', '', `- Accuracy: ${pct(m.accuracy)}`, `- Macro F1: ${pct(m.macroF1)}`, `- Expected calibration error: ${pct(m.ece)}`);
-    if (meta.splitCounts) lines.push(`- Split sizes: train ${meta.splitCounts.train}, validation ${meta.splitCounts.val}, test ${meta.splitCounts.test}`);
+    lines.push(
+      '## Metrics (frozen test split)',
+      '',
+      `- Accuracy: ${pct(m.accuracy)}`,
+      `- Macro F1: ${pct(m.macroF1)}`,
+      `- Expected calibration error: ${pct(m.ece)}`,
+    );
+    if (meta.splitCounts)
+      lines.push(`- Split sizes: train ${meta.splitCounts.train}, validation ${meta.splitCounts.val}, test ${meta.splitCounts.test}`);
     if (m.perClass) {
       lines.push('', '| class | precision | recall | F1 | support |', '| --- | --- | --- | --- | --- |');
-      m.perClass.forEach((c, i) => lines.push(`| ${cell(meta.labels[i] ?? String(i))} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`));
+      m.perClass.forEach((c, i) =>
+        lines.push(`| ${cell(meta.labels[i] ?? String(i))} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`),
+      );
     }
     if (m.confusion) {
-      lines.push('', '### Confusion matrix (rows: true class, columns: predicted)', '', `| | ${meta.labels.map(cell).join(' | ')} |`, `| --- |${meta.labels.map(() => ' --- |').join('')}`);
+      lines.push(
+        '',
+        '### Confusion matrix (rows: true class, columns: predicted)',
+        '',
+        `| | ${meta.labels.map(cell).join(' | ')} |`,
+        `| --- |${meta.labels.map(() => ' --- |').join('')}`,
+      );
       m.confusion.forEach((row, i) => lines.push(`| **${cell(meta.labels[i] ?? String(i))}** | ${row.join(' | ')} |`));
     }
     lines.push('');
   }
   if (meta.hyperparameters) lines.push('## Training settings', '', '```json', JSON.stringify(meta.hyperparameters, null, 2), '```', '');
-  lines.push(`Trained on: ${meta.backend ?? 'unknown backend'} · TF.js ${meta.tfjsVersion ?? ''} · dataset hash ${meta.datasetHash ?? 'n/a'}`, '');
+  lines.push(
+    `Trained on: ${meta.backend ?? 'unknown backend'} · TF.js ${meta.tfjsVersion ?? ''} · dataset hash ${meta.datasetHash ?? 'n/a'}`,
+    '',
+  );
   return lines.join('\n');
 }

@@ -38,7 +38,9 @@ export function isGrayscaleRgba(rgba: ArrayLike<number>): boolean {
   if (pixels === 0) return true;
   let coloured = 0;
   for (let i = 0; i < pixels; i++) {
-    const r = rgba[i * 4], g = rgba[i * 4 + 1], b = rgba[i * 4 + 2];
+    const r = rgba[i * 4],
+      g = rgba[i * 4 + 1],
+      b = rgba[i * 4 + 2];
     if (Math.max(Math.abs(r - g), Math.abs(g - b), Math.abs(r - b)) > 16) coloured++;
   }
   return coloured / pixels < 0.01;
@@ -93,11 +95,12 @@ export function proposeSettings(p: DataProfile): Proposal[] {
   if (labeled === 0 || p.perClass.length < 2) return [];
   const smallest = Math.min(...p.perClass.map((c) => c.count));
   const grayscale = p.colourSampled > 0 && p.grayscaleSampled / p.colourSampled >= 0.9;
-  const colourWhy = p.colourSampled === 0
-    ? 'Colour could not be checked; colour is assumed.'
-    : grayscale
-      ? `${p.grayscaleSampled} of ${p.colourSampled} images checked are grayscale.`
-      : `${p.colourSampled - p.grayscaleSampled} of ${p.colourSampled} images checked are in colour.`;
+  const colourWhy =
+    p.colourSampled === 0
+      ? 'Colour could not be checked; colour is assumed.'
+      : grayscale
+        ? `${p.grayscaleSampled} of ${p.colourSampled} images checked are grayscale.`
+        : `${p.colourSampled - p.grayscaleSampled} of ${p.colourSampled} images checked are in colour.`;
   const sizeWhy = `Images are about ${p.medianSide} px on their shorter side (median).`;
   const few = smallest < FEW_PER_CLASS;
   const fewWhy = few

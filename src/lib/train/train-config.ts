@@ -40,14 +40,17 @@ export function validateSettings(s: TrainSettings): string | null {
   if (!Number.isFinite(s.learningRate) || s.learningRate <= 0) return 'The learning rate must be a positive number.';
   if (!Number.isInteger(s.batchSize) || s.batchSize < 1) return 'The batch size must be a whole number of at least 1.';
   if (s.batchSize > LIMITS.maxBatch) return `A batch of ${s.batchSize} is too big for a browser tab; try ${LIMITS.maxBatch} or less.`;
-  if (!Number.isInteger(s.epochs) || s.epochs < 1 || s.epochs > LIMITS.maxEpochs) return `Epochs must be between 1 and ${LIMITS.maxEpochs}.`;
-  if (s.inputSize < LIMITS.minInput || s.inputSize > LIMITS.maxInput) return `Input size must be between ${LIMITS.minInput} and ${LIMITS.maxInput} pixels.`;
+  if (!Number.isInteger(s.epochs) || s.epochs < 1 || s.epochs > LIMITS.maxEpochs)
+    return `Epochs must be between 1 and ${LIMITS.maxEpochs}.`;
+  if (s.inputSize < LIMITS.minInput || s.inputSize > LIMITS.maxInput)
+    return `Input size must be between ${LIMITS.minInput} and ${LIMITS.maxInput} pixels.`;
   if (s.architecture === 'mobilenet' && s.inputSize < 32) return 'The MobileNet-style network needs inputs of at least 32 pixels.';
   if (s.dropout < 0 || s.dropout >= 1) return 'Dropout must be at least 0 and below 1.';
   if (!(s.momentum >= 0 && s.momentum < 1)) return 'Momentum must be at least 0 and below 1.';
   if (!(s.augmentation >= 0 && s.augmentation <= 1)) return 'Augmentation strength must be from 0 to 1.';
   if (s.widthMultiplier <= 0 || s.widthMultiplier > 1) return 'The width multiplier must be above 0 and at most 1.';
-  if (s.cpuThreads !== undefined && !(Number.isInteger(s.cpuThreads) && s.cpuThreads >= 0 && s.cpuThreads <= MAX_CPU_THREADS)) return `CPU threads must be a whole number from 1 to ${MAX_CPU_THREADS}, or 0 for automatic.`;
+  if (s.cpuThreads !== undefined && !(Number.isInteger(s.cpuThreads) && s.cpuThreads >= 0 && s.cpuThreads <= MAX_CPU_THREADS))
+    return `CPU threads must be a whole number from 1 to ${MAX_CPU_THREADS}, or 0 for automatic.`;
   const pixels = s.batchSize * s.inputSize * s.inputSize * s.channels;
   if (pixels > 64 * 224 * 224 * 3) return 'This batch size and input size together are too large for a browser tab; lower one of them.';
   return null;

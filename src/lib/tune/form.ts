@@ -47,7 +47,17 @@ export const ROW_INFO: Record<TunableName, RowInfo> = {
 
 /** Editor order: a parent (architecture, optimizer) comes before the settings that depend on it. */
 export const ROW_ORDER: TunableName[] = [
-  'architecture', 'learningRate', 'batchSize', 'epochs', 'optimizer', 'momentum', 'dropout', 'widthMultiplier', 'inputSize', 'augmentation', 'hiddenUnits',
+  'architecture',
+  'learningRate',
+  'batchSize',
+  'epochs',
+  'optimizer',
+  'momentum',
+  'dropout',
+  'widthMultiplier',
+  'inputSize',
+  'augmentation',
+  'hiddenUnits',
 ];
 
 /** Where a setting starts when it is not in DEFAULT_SPACE. */
@@ -78,7 +88,10 @@ export function defaultRows(): ParamRow[] {
 }
 
 function parseChoices(row: ParamRow): ParamValue[] | string {
-  const parts = row.choices.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = row.choices
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (parts.length === 0) return `${TUNABLE[row.name]}: list at least one value.`;
   if (ROW_INFO[row.name].range === null) return parts;
   const values: number[] = [];
@@ -107,10 +120,12 @@ export function buildSpace(rows: ParamRow[], base: TrainSettings): SearchSpace |
       if (typeof values === 'string') return values;
       spec = { name: row.name, type: 'choice', values };
     } else {
-      if (row.low === null || row.high === null || !Number.isFinite(row.low) || !Number.isFinite(row.high)) return `${label}: enter both low and high.`;
-      spec = row.kind === 'int'
-        ? { name: row.name, type: 'int', low: row.low, high: row.high, log: row.log }
-        : { name: row.name, type: 'float', low: row.low, high: row.high, log: row.log };
+      if (row.low === null || row.high === null || !Number.isFinite(row.low) || !Number.isFinite(row.high))
+        return `${label}: enter both low and high.`;
+      spec =
+        row.kind === 'int'
+          ? { name: row.name, type: 'int', low: row.low, high: row.high, log: row.log }
+          : { name: row.name, type: 'float', low: row.low, high: row.high, log: row.log };
     }
     const cond = ROW_INFO[row.name].condition;
     if (cond) {
@@ -152,8 +167,19 @@ export interface StudyForm {
 
 export function defaultForm(): StudyForm {
   return {
-    name: 'Study 1', rows: defaultRows(), strategy: 'random', objective: 'valAcc', maxTrials: 10, maxMinutes: null, gridSteps: 3,
-    pruner: 'median', warmupEpochs: 1, minTrials: 3, minEpochs: 1, reductionFactor: 3, seed: 1,
+    name: 'Study 1',
+    rows: defaultRows(),
+    strategy: 'random',
+    objective: 'valAcc',
+    maxTrials: 10,
+    maxMinutes: null,
+    gridSteps: 3,
+    pruner: 'median',
+    warmupEpochs: 1,
+    minTrials: 3,
+    minEpochs: 1,
+    reductionFactor: 3,
+    seed: 1,
   };
 }
 
@@ -161,7 +187,8 @@ const isWhole = (v: number | null, min: number): v is number => v !== null && Nu
 
 export function buildPlan(form: StudyForm, space: SearchSpace): StudyPlan | string {
   if (!isWhole(form.maxTrials, 1)) return 'The number of trials must be a whole number of at least 1.';
-  if (form.maxMinutes !== null && !(Number.isFinite(form.maxMinutes) && form.maxMinutes > 0)) return 'The time budget must be a positive number of minutes (or empty for none).';
+  if (form.maxMinutes !== null && !(Number.isFinite(form.maxMinutes) && form.maxMinutes > 0))
+    return 'The time budget must be a positive number of minutes (or empty for none).';
   if (form.seed === null || !Number.isInteger(form.seed)) return 'The seed must be a whole number.';
   if (form.strategy === 'grid' && !isWhole(form.gridSteps, 1)) return 'Grid points per range must be a whole number of at least 1.';
   let pruner: PrunerConfig;

@@ -201,7 +201,13 @@ function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
  * quadratic charge for leaving the box so the optimiser walks back in.
  * dLML/dθ = ½ tr((αα^T − K^-1) ∂K/∂θ); for Matern 5/2, ∂k/∂log l_j = (5/3) s² (1 + √5 r) e^(−√5 r) Δ_j² / l_j².
  */
-export function negLogPosterior(diffs: Float64Array, n: number, d: number, z: Float64Array, theta: Float64Array): { value: number; grad: Float64Array } {
+export function negLogPosterior(
+  diffs: Float64Array,
+  n: number,
+  d: number,
+  z: Float64Array,
+  theta: Float64Array,
+): { value: number; grad: Float64Array } {
   const hyper = thetaToHyper(theta, d);
   const grad = new Float64Array(d + 2);
   let value = 0;
@@ -300,7 +306,8 @@ export function lbfgs(
       alphas[k] = a;
       for (let i = 0; i < dim; i++) q[i] -= a * ys[k][i];
     }
-    const gamma = ss.length > 0 ? dot(ss[ss.length - 1], ys[ys.length - 1]) / dot(ys[ys.length - 1], ys[ys.length - 1]) : 1 / Math.max(1, gMax);
+    const gamma =
+      ss.length > 0 ? dot(ss[ss.length - 1], ys[ys.length - 1]) / dot(ys[ys.length - 1], ys[ys.length - 1]) : 1 / Math.max(1, gMax);
     for (let i = 0; i < dim; i++) q[i] *= gamma;
     for (let k = 0; k < ss.length; k++) {
       const b = dot(ys[k], q) / dot(ys[k], ss[k]);
@@ -459,7 +466,13 @@ export function normalCdf(z: number): number {
     Math.exp(
       -ax * ax -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   const erfc = x >= 0 ? erfcAbs : 2 - erfcAbs;
   return 0.5 * erfc;

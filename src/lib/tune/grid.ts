@@ -1,6 +1,15 @@
 // Exhaustive grid over a search space. Conditional params are only enumerated where active, so a
 // branch that turns a param off does not multiply into copies that differ in an ignored value.
-import { assertValidSpace, fromUnit, intGridCount, isActive, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space';
+import {
+  assertValidSpace,
+  fromUnit,
+  intGridCount,
+  isActive,
+  type ParamSpec,
+  type ParamValue,
+  type Params,
+  type SearchSpace,
+} from './space';
 
 /** An int range with more step-grid values than this is thinned like a float range. */
 export const MAX_INT_GRID_VALUES = 50;

@@ -59,12 +59,14 @@ export function validatePruner(config: PrunerConfig): string | null {
     case 'none':
       return null;
     case 'median':
-      if (!Number.isInteger(config.warmupEpochs) || config.warmupEpochs < 0) return 'Median pruner: warm-up epochs must be a whole number ≥ 0';
+      if (!Number.isInteger(config.warmupEpochs) || config.warmupEpochs < 0)
+        return 'Median pruner: warm-up epochs must be a whole number ≥ 0';
       if (!Number.isInteger(config.minTrials) || config.minTrials < 1) return 'Median pruner: minimum trials must be a whole number ≥ 1';
       return null;
     case 'asha':
       if (!Number.isInteger(config.minEpochs) || config.minEpochs < 1) return 'ASHA: minimum epochs must be a whole number ≥ 1';
-      if (!Number.isInteger(config.reductionFactor) || config.reductionFactor < 2) return 'ASHA: reduction factor must be a whole number ≥ 2';
+      if (!Number.isInteger(config.reductionFactor) || config.reductionFactor < 2)
+        return 'ASHA: reduction factor must be a whole number ≥ 2';
       return null;
     default:
       return `Unknown pruner "${(config as { kind: unknown }).kind}"`;
@@ -79,7 +81,13 @@ export function validatePruner(config: PrunerConfig): string | null {
  * value at the step itself; the best-so-far on both sides compares like with like and is not
  * fooled by one noisy epoch.)
  */
-function medianRule(config: Extract<PrunerConfig, { kind: 'median' }>, direction: Direction, trial: TrialCurve, others: TrialCurve[], label: string): PruneDecision {
+function medianRule(
+  config: Extract<PrunerConfig, { kind: 'median' }>,
+  direction: Direction,
+  trial: TrialCurve,
+  others: TrialCurve[],
+  label: string,
+): PruneDecision {
   const epoch = trial.values.length;
   if (epoch === 0 || epoch <= config.warmupEpochs) return KEEP;
   const own = bestUpTo(direction, trial.values, epoch);
@@ -114,7 +122,13 @@ export function ashaRungIndex(config: Extract<PrunerConfig, { kind: 'asha' }>, e
  * (as Optuna's SuccessiveHalvingPruner) it continues only if it is the best so far at that rung.
  * Ties are resolved in the trial's favour.
  */
-function ashaRule(config: Extract<PrunerConfig, { kind: 'asha' }>, direction: Direction, trial: TrialCurve, others: TrialCurve[], label: string): PruneDecision {
+function ashaRule(
+  config: Extract<PrunerConfig, { kind: 'asha' }>,
+  direction: Direction,
+  trial: TrialCurve,
+  others: TrialCurve[],
+  label: string,
+): PruneDecision {
   const epoch = trial.values.length;
   if (ashaRungIndex(config, epoch) === null) return KEEP;
   const own = trial.values[epoch - 1];
@@ -141,7 +155,13 @@ function ashaRule(config: Extract<PrunerConfig, { kind: 'asha' }>, direction: Di
  * Whether to stop `trial` after its latest epoch. `others` are the study's other trials (the
  * trial itself is ignored if included). `label` names the metric in the reason, e.g. "val acc".
  */
-export function shouldPrune(config: PrunerConfig, direction: Direction, trial: TrialCurve, others: TrialCurve[], label = 'value'): PruneDecision {
+export function shouldPrune(
+  config: PrunerConfig,
+  direction: Direction,
+  trial: TrialCurve,
+  others: TrialCurve[],
+  label = 'value',
+): PruneDecision {
   const problem = validatePruner(config);
   if (problem) throw new Error(problem);
   switch (config.kind) {

@@ -33,11 +33,13 @@ export function validatePlan(plan: StudyPlan): string | null {
   const spaceProblem = validateSpace(plan.space);
   if (spaceProblem) return spaceProblem;
   if (!Number.isInteger(plan.maxTrials) || plan.maxTrials < 1) return 'Maximum trials must be a whole number ≥ 1';
-  if (plan.maxMinutes !== null && !(Number.isFinite(plan.maxMinutes) && plan.maxMinutes > 0)) return 'Time limit must be a positive number of minutes';
+  if (plan.maxMinutes !== null && !(Number.isFinite(plan.maxMinutes) && plan.maxMinutes > 0))
+    return 'Time limit must be a positive number of minutes';
   if (!Number.isInteger(plan.seed)) return 'Seed must be a whole number';
   if (plan.strategy === 'grid') {
     const size = gridSize(plan.space, plan.gridFloatSteps ?? 3);
-    if (size > MAX_GRID_POINTS) return `The grid has ${size.toLocaleString('en')} points; narrow the space or use random or Bayesian search`;
+    if (size > MAX_GRID_POINTS)
+      return `The grid has ${size.toLocaleString('en')} points; narrow the space or use random or Bayesian search`;
   }
   return validatePruner(plan.pruner);
 }
@@ -127,4 +129,10 @@ export function bestTrial(plan: StudyPlan, trials: TrialSummary[]): TrialSummary
 }
 
 /** What the study logic needs of a stored trial record. */
-export const trialSummary = (t: TrialRecord): TrialSummary => ({ number: t.number, params: t.params, state: t.state, values: t.values, value: t.value });
+export const trialSummary = (t: TrialRecord): TrialSummary => ({
+  number: t.number,
+  params: t.params,
+  state: t.state,
+  values: t.values,
+  value: t.value,
+});

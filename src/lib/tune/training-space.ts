@@ -36,10 +36,13 @@ export function spaceProblem(space: SearchSpace): string | null {
   for (const p of space) {
     if (!(p.name in TUNABLE)) return `"${p.name}" is not a training setting that can be tuned.`;
     if (p.type === 'choice') {
-      if (p.name === 'architecture' && p.values.some((v) => !ARCHITECTURES.includes(v as SettingsArchitecture))) return 'Architecture choices are cnn, mobilenet and mlp.';
-      if (p.name === 'optimizer' && p.values.some((v) => !OPTIMIZERS.includes(v as OptimizerKind))) return 'Optimizer choices are adam, sgd and rmsprop.';
-      if (p.name !== 'architecture' && p.name !== 'optimizer' && p.values.some((v) => typeof v !== 'number')) return `${TUNABLE[p.name as TunableName]} choices must be numbers.`;
-    } else if ((p.name === 'architecture' || p.name === 'optimizer')) {
+      if (p.name === 'architecture' && p.values.some((v) => !ARCHITECTURES.includes(v as SettingsArchitecture)))
+        return 'Architecture choices are cnn, mobilenet and mlp.';
+      if (p.name === 'optimizer' && p.values.some((v) => !OPTIMIZERS.includes(v as OptimizerKind)))
+        return 'Optimizer choices are adam, sgd and rmsprop.';
+      if (p.name !== 'architecture' && p.name !== 'optimizer' && p.values.some((v) => typeof v !== 'number'))
+        return `${TUNABLE[p.name as TunableName]} choices must be numbers.`;
+    } else if (p.name === 'architecture' || p.name === 'optimizer') {
       return `${TUNABLE[p.name as TunableName]} is a choice, not a range.`;
     }
   }
@@ -51,17 +54,39 @@ export function applyParams(base: TrainSettings, params: Params, seed: number): 
   const s: TrainSettings = { ...base, seed, hidden: [...base.hidden] };
   for (const [name, value] of Object.entries(params)) {
     switch (name as TunableName) {
-      case 'learningRate': s.learningRate = Number(value); break;
-      case 'batchSize': s.batchSize = Math.round(Number(value)); break;
-      case 'epochs': s.epochs = Math.round(Number(value)); break;
-      case 'optimizer': s.optimizer = value as OptimizerKind; break;
-      case 'momentum': s.momentum = Number(value); break;
-      case 'dropout': s.dropout = Number(value); break;
-      case 'widthMultiplier': s.widthMultiplier = Number(value); break;
-      case 'inputSize': s.inputSize = Math.round(Number(value)); break;
-      case 'augmentation': s.augmentation = Number(value); break;
-      case 'architecture': s.architecture = value as SettingsArchitecture; break;
-      case 'hiddenUnits': s.hidden = [Math.round(Number(value))]; break;
+      case 'learningRate':
+        s.learningRate = Number(value);
+        break;
+      case 'batchSize':
+        s.batchSize = Math.round(Number(value));
+        break;
+      case 'epochs':
+        s.epochs = Math.round(Number(value));
+        break;
+      case 'optimizer':
+        s.optimizer = value as OptimizerKind;
+        break;
+      case 'momentum':
+        s.momentum = Number(value);
+        break;
+      case 'dropout':
+        s.dropout = Number(value);
+        break;
+      case 'widthMultiplier':
+        s.widthMultiplier = Number(value);
+        break;
+      case 'inputSize':
+        s.inputSize = Math.round(Number(value));
+        break;
+      case 'augmentation':
+        s.augmentation = Number(value);
+        break;
+      case 'architecture':
+        s.architecture = value as SettingsArchitecture;
+        break;
+      case 'hiddenUnits':
+        s.hidden = [Math.round(Number(value))];
+        break;
     }
   }
   // Pruning decides when to stop a trial; early stopping inside a trial would blur the comparison.

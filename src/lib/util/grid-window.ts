@@ -19,12 +19,26 @@ export function gridColumns(width: number, cell: number): number {
   return Math.max(1, Math.floor(width / cell));
 }
 
-export function gridWindow(o: { count: number; width: number; height: number; scrollTop: number; cell: number; overscan: number }): GridWindow {
+export function gridWindow(o: {
+  count: number;
+  width: number;
+  height: number;
+  scrollTop: number;
+  cell: number;
+  overscan: number;
+}): GridWindow {
   return gridRows({ ...o, columns: gridColumns(o.width, o.cell) });
 }
 
 /** The same with a fixed number of columns. */
-export function gridRows(o: { count: number; columns: number; height: number; scrollTop: number; cell: number; overscan: number }): GridWindow {
+export function gridRows(o: {
+  count: number;
+  columns: number;
+  height: number;
+  scrollTop: number;
+  cell: number;
+  overscan: number;
+}): GridWindow {
   const { columns, cell, overscan } = o;
   const rows = Math.ceil(o.count / columns);
   const firstRow = Math.max(0, Math.floor(o.scrollTop / cell) - overscan);

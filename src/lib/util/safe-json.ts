@@ -42,7 +42,8 @@ export const JSON_LIMITS = {
   archiveRecord: { maxBytes: 256 * 1024 * 1024, maxDepth: 64 },
 } satisfies Record<string, JsonLimits>;
 
-const formatBytes = (n: number) => (n >= 1024 * 1024 ? `${Math.round((n / 1024 / 1024) * 10) / 10} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} bytes`);
+const formatBytes = (n: number) =>
+  n >= 1024 * 1024 ? `${Math.round((n / 1024 / 1024) * 10) / 10} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} bytes`;
 
 /**
  * The nesting depth of JSON text, measured without recursion and without parsing; stops at the
@@ -56,7 +57,8 @@ export function jsonTextDepth(text: string, maxDepth = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -91,7 +93,10 @@ interface Frame {
  * Walks a parsed value with an explicit stack (never recursion). Returns the first problem: a
  * forbidden key (with its path) or nesting deeper than `maxDepth`; null when there is none.
  */
-export function findUnsafeJson(value: unknown, maxDepth = Infinity): { problem: 'key'; key: string; path: string } | { problem: 'depth'; path: string } | null {
+export function findUnsafeJson(
+  value: unknown,
+  maxDepth = Infinity,
+): { problem: 'key'; key: string; path: string } | { problem: 'depth'; path: string } | null {
   const stack: Frame[] = [{ value, path: [], depth: 1 }];
   while (stack.length > 0) {
     const { value: v, path, depth } = stack.pop()!;
@@ -103,7 +108,8 @@ export function findUnsafeJson(value: unknown, maxDepth = Infinity): { problem: 
     }
     const keys = Object.keys(v);
     for (const key of keys) if (FORBIDDEN_KEYS.has(key)) return { problem: 'key', key, path: jsonPath(path) };
-    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (v as Record<string, unknown>)[keys[i]], path: [...path, keys[i]], depth: depth + 1 });
+    for (let i = keys.length - 1; i >= 0; i--)
+      stack.push({ value: (v as Record<string, unknown>)[keys[i]], path: [...path, keys[i]], depth: depth + 1 });
   }
   return null;
 }
@@ -119,7 +125,10 @@ export const forbiddenKeyMessage = (what: string, key: string, path: string) =>
 export function checkUntrustedValue(value: unknown, what: string, maxDepth: number): void {
   const found = findUnsafeJson(value, maxDepth);
   if (!found) return;
-  if (found.problem === 'depth') throw new UntrustedJsonError(`${what} is nested more than ${maxDepth} levels deep (at ${found.path}); the limit is ${maxDepth}, so it was refused.`);
+  if (found.problem === 'depth')
+    throw new UntrustedJsonError(
+      `${what} is nested more than ${maxDepth} levels deep (at ${found.path}); the limit is ${maxDepth}, so it was refused.`,
+    );
   throw new UntrustedJsonError(forbiddenKeyMessage(what, found.key, found.path));
 }
 
@@ -135,7 +144,9 @@ export function checkUntrustedText(input: string | Uint8Array, what: string, lim
   const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
   const depth = jsonTextDepth(text, limits.maxDepth);
   if (depth > limits.maxDepth) {
-    throw new UntrustedJsonError(`${what} is nested more than ${limits.maxDepth} levels deep; the limit is ${limits.maxDepth}, so it was refused.`);
+    throw new UntrustedJsonError(
+      `${what} is nested more than ${limits.maxDepth} levels deep; the limit is ${limits.maxDepth}, so it was refused.`,
+    );
   }
   return text;
 }
@@ -186,7 +197,8 @@ export function findUnknownKey(value: unknown, shape: KeyShape, base: Array<stri
       if (!Object.hasOwn(s.keys, key)) return { key, path: jsonPath(path) };
     }
     for (const [key, sub] of Object.entries(s.keys)) {
-      if (sub !== true && Object.hasOwn(v, key)) stack.push({ value: (v as Record<string, unknown>)[key], shape: sub, path: [...path, key] });
+      if (sub !== true && Object.hasOwn(v, key))
+        stack.push({ value: (v as Record<string, unknown>)[key], shape: sub, path: [...path, key] });
     }
   }
   return null;

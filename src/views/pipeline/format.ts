@@ -107,10 +107,18 @@ export function formatOutput(value: unknown): string {
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length > 12) return `${entries.length} entries`;
-    return shortText(entries.map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : formatOutput(v)}`).join(', '), 160);
+    return shortText(
+      entries.map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : formatOutput(v)}`).join(', '),
+      160,
+    );
   }
   return shortText(String(value));
 }
 
 /** The training kit export's phases, as shown beside its progress. */
-export const KIT_PHASES = { preprocessing: 'Preparing pixels', arrays: 'Writing arrays', images: 'Adding images', zipping: 'Zipping' } as const;
+export const KIT_PHASES = {
+  preprocessing: 'Preparing pixels',
+  arrays: 'Writing arrays',
+  images: 'Adding images',
+  zipping: 'Zipping',
+} as const;

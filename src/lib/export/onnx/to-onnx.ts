@@ -94,7 +94,13 @@ const pair = (v: unknown, what: string): [number, number] => {
 };
 
 /** TF's 'same'/'valid' padding as explicit ONNX pads [top, left, bottom, right]. */
-export function tfPads(padding: string, inHW: [number, number], kernel: [number, number], strides: [number, number], dilation: [number, number] = [1, 1]): number[] {
+export function tfPads(
+  padding: string,
+  inHW: [number, number],
+  kernel: [number, number],
+  strides: [number, number],
+  dilation: [number, number] = [1, 1],
+): number[] {
   if (padding === 'valid') return [0, 0, 0, 0];
   const begin: number[] = [];
   const end: number[] = [];
@@ -145,7 +151,12 @@ class Converter {
   constructor(private readonly model: tf.LayersModel) {}
 
   private activation(x: Value, act: unknown, layerName: string, layerClass: string): Value {
-    const name = typeof act === 'string' ? act : act && typeof act === 'object' ? String((act as { class_name?: unknown }).class_name ?? '') : 'linear';
+    const name =
+      typeof act === 'string'
+        ? act
+        : act && typeof act === 'object'
+          ? String((act as { class_name?: unknown }).class_name ?? '')
+          : 'linear';
     const g = this.g;
     const base = `${layerName}/${name}`;
     const out = (n: string): Value => ({ ...x, name: n });
@@ -192,7 +203,9 @@ class Converter {
     const cfg = json.config;
     const name = String(cfg.name ?? json.name);
     const layer = this.model.getLayer(name);
-    const outShape = (Array.isArray(layer.outputShape[0]) ? (layer.outputShape[0] as number[]) : (layer.outputShape as number[])).slice(1) as number[];
+    const outShape = (Array.isArray(layer.outputShape[0]) ? (layer.outputShape[0] as number[]) : (layer.outputShape as number[])).slice(
+      1,
+    ) as number[];
     const g = this.g;
     const x = inputs[0];
     const unsupported = (detail: string) => new UnsupportedLayerError(FORMAT, name, cls, detail);
@@ -202,7 +215,13 @@ class Converter {
       return [x.shape[0], x.shape[1]];
     };
     const channelsLast = () => {
-      if (cfg.data_format !== undefined && cfg.data_format !== null && cfg.data_format !== 'channelsLast' && cfg.data_format !== 'channels_last') throw unsupported(`data format ${String(cfg.data_format)}`);
+      if (
+        cfg.data_format !== undefined &&
+        cfg.data_format !== null &&
+        cfg.data_format !== 'channelsLast' &&
+        cfg.data_format !== 'channels_last'
+      )
+        throw unsupported(`data format ${String(cfg.data_format)}`);
     };
     const value = (n: string, shape = outShape): Value => ({ name: n, shape, nchw: shape.length === 3 });
 
@@ -219,7 +238,8 @@ class Converter {
       case 'ReLU': {
         const max = cfg.max_value;
         if ((cfg.negative_slope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0) throw unsupported('ReLU with a negative slope or threshold');
-        if (typeof max === 'number') return value(g.node('Clip', [x.name, g.floats(`${name}/min`, [], [0]), g.floats(`${name}/max`, [], [max])], name), x.shape);
+        if (typeof max === 'number')
+          return value(g.node('Clip', [x.name, g.floats(`${name}/min`, [], [0]), g.floats(`${name}/max`, [], [max])], name), x.shape);
         return value(g.node('Relu', [x.name], name), x.shape);
       }
       case 'LeakyReLU':
@@ -282,7 +302,8 @@ class Converter {
       case 'BatchNormalization': {
         const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
         const rank = x.shape.length + 1;
-        if (axis.length !== 1 || !(axis[0] === -1 || axis[0] === rank - 1)) throw unsupported(`normalisation over axis ${JSON.stringify(cfg.axis)}`);
+        if (axis.length !== 1 || !(axis[0] === -1 || axis[0] === rank - 1))
+          throw unsupported(`normalisation over axis ${JSON.stringify(cfg.axis)}`);
         if (x.shape.length !== 1 && !x.nchw) throw unsupported(`batch norm on a rank-${rank} tensor`);
         const w = weights();
         const c = w.get('moving_mean')!.data.length;
@@ -324,7 +345,11 @@ class Converter {
         return value(g.node('Flatten', [this.toNhwc(x, name)], name, { axis: 1 }), outShape);
       case 'Reshape': {
         const target = (cfg.target_shape as number[]).map((d) => (d === null ? -1 : d));
-        const reshaped = g.node('Reshape', [this.toNhwc(x, name), g.int64s(`${name}/shape`, [0, ...target])], outShape.length === 3 ? `${name}/nhwc` : name);
+        const reshaped = g.node(
+          'Reshape',
+          [this.toNhwc(x, name), g.int64s(`${name}/shape`, [0, ...target])],
+          outShape.length === 3 ? `${name}/nhwc` : name,
+        );
         if (outShape.length === 3) return value(g.node('Transpose', [reshaped], name, { perm: [0, 3, 1, 2] }));
         return value(reshaped);
       }
@@ -334,7 +359,8 @@ class Converter {
         const p = cfg.padding;
         let top: number, bottom: number, left: number, right: number;
         if (typeof p === 'number') [top, bottom, left, right] = [p, p, p, p];
-        else if (Array.isArray(p) && typeof p[0] === 'number') [top, bottom, left, right] = [p[0] as number, p[0] as number, p[1] as number, p[1] as number];
+        else if (Array.isArray(p) && typeof p[0] === 'number')
+          [top, bottom, left, right] = [p[0] as number, p[0] as number, p[1] as number, p[1] as number];
         else if (Array.isArray(p)) [[top, bottom], [left, right]] = p as [[number, number], [number, number]];
         else throw unsupported('padding format');
         return value(g.node('Pad', [x.name, g.int64s(`${name}/pads`, [0, 0, top, left, 0, 0, bottom, right])], name, { mode: 'constant' }));
@@ -348,17 +374,32 @@ class Converter {
         const op = { Add: 'Sum', Multiply: 'Mul', Maximum: 'Max', Minimum: 'Min', Average: 'Mean' }[cls]!;
         if (op === 'Mul') {
           let acc = inputs[0].name;
-          for (let i = 1; i < inputs.length; i++) acc = g.node('Mul', [acc, inputs[i].name], i === inputs.length - 1 ? name : `${name}/mul`);
+          for (let i = 1; i < inputs.length; i++)
+            acc = g.node('Mul', [acc, inputs[i].name], i === inputs.length - 1 ? name : `${name}/mul`);
           return value(acc, x.shape);
         }
-        return value(g.node(op, inputs.map((v) => v.name), name), x.shape);
+        return value(
+          g.node(
+            op,
+            inputs.map((v) => v.name),
+            name,
+          ),
+          x.shape,
+        );
       }
       case 'Concatenate': {
         const axis = Number(cfg.axis ?? -1);
         const rank = x.shape.length + 1;
         if (axis !== -1 && axis !== rank - 1) throw unsupported(`concatenation on axis ${axis}`);
         if (inputs.some((v) => v.nchw !== x.nchw)) throw unsupported('inputs of different ranks');
-        return value(g.node('Concat', inputs.map((v) => v.name), name, { axis: x.nchw ? 1 : rank - 1 }));
+        return value(
+          g.node(
+            'Concat',
+            inputs.map((v) => v.name),
+            name,
+            { axis: x.nchw ? 1 : rank - 1 },
+          ),
+        );
       }
       default:
         throw unsupported('no ONNX conversion for this layer type');
@@ -369,7 +410,9 @@ class Converter {
 function valueInfo(name: string, dims: Array<number | string>): onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: DT.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: {
+      tensorType: { elemType: DT.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
+    },
   };
 }
 
@@ -391,7 +434,8 @@ function topologyLayers(topology: { class_name: string; config: unknown }): Arra
   }
   return layers.map((l) => {
     const nodes = (l.inbound_nodes ?? []) as unknown[];
-    if (nodes.length > 1) throw new UnsupportedLayerError(FORMAT, String(l.name ?? l.config.name), l.class_name, 'a layer used more than once');
+    if (nodes.length > 1)
+      throw new UnsupportedLayerError(FORMAT, String(l.name ?? l.config.name), l.class_name, 'a layer used more than once');
     const refs = (nodes[0] ?? []) as unknown;
     // TF.js writes [[name, node, tensor, kwargs], ...]; Keras 3 writes {args: [...]} objects, which TF.js 4.22 does not load.
     const from = Array.isArray(refs) ? (refs as InboundRef[]).map((r) => String(r[0])) : [];
@@ -401,21 +445,25 @@ function topologyLayers(topology: { class_name: string; config: unknown }): Arra
 
 /** ONNX model bytes for a one-input, one-output image (or embedding) classifier. */
 export function layersModelToOnnx(model: tf.LayersModel, opts: OnnxExportOptions): Uint8Array {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new UnsupportedLayerError(FORMAT, model.name, 'Model', 'exactly one input and one output are supported');
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    throw new UnsupportedLayerError(FORMAT, model.name, 'Model', 'exactly one input and one output are supported');
   const topology = model.toJSON(null, false) as { class_name: string; config: unknown };
   const inputShape = model.inputs[0].shape.slice(1) as number[];
-  if (inputShape.some((d) => d === null)) throw new UnsupportedLayerError(FORMAT, model.inputs[0].name, 'InputLayer', 'the input needs a fixed size');
+  if (inputShape.some((d) => d === null))
+    throw new UnsupportedLayerError(FORMAT, model.inputs[0].name, 'InputLayer', 'the input needs a fixed size');
   const conv = new Converter(model);
   const g = conv.g;
   g.fresh(ONNX_INPUT);
   const values = new Map<string, Value>();
   let inputValue: Value = { name: ONNX_INPUT, shape: inputShape, nchw: false };
-  if (inputShape.length === 3) inputValue = { name: g.node('Transpose', [ONNX_INPUT], 'input/nchw', { perm: [0, 3, 1, 2] }), shape: inputShape, nchw: true };
+  if (inputShape.length === 3)
+    inputValue = { name: g.node('Transpose', [ONNX_INPUT], 'input/nchw', { perm: [0, 3, 1, 2] }), shape: inputShape, nchw: true };
   values.set('__input__', inputValue);
   const entries = topologyLayers(topology);
   const inputLayerNames = new Set<string>();
   const cfg = topology.config as { layers?: LayerJson[] };
-  for (const l of Array.isArray(cfg.layers) ? cfg.layers : []) if (l.class_name === 'InputLayer') inputLayerNames.add(String(l.config.name ?? l.name));
+  for (const l of Array.isArray(cfg.layers) ? cfg.layers : [])
+    if (l.class_name === 'InputLayer') inputLayerNames.add(String(l.config.name ?? l.name));
   for (const n of inputLayerNames) values.set(n, inputValue);
   let last: Value = inputValue;
   for (const { json, from } of entries) {
@@ -425,7 +473,13 @@ export function layersModelToOnnx(model: tf.LayersModel, opts: OnnxExportOptions
     }
     const ins = from.map((f) => {
       const v = values.get(f);
-      if (!v) throw new UnsupportedLayerError(FORMAT, String(json.config.name ?? json.name), json.class_name, `its input "${f}" is not computed before it`);
+      if (!v)
+        throw new UnsupportedLayerError(
+          FORMAT,
+          String(json.config.name ?? json.name),
+          json.class_name,
+          `its input "${f}" is not computed before it`,
+        );
       return v;
     });
     last = conv.layer(json, ins);

@@ -81,7 +81,12 @@ class Emitter {
     if (this.int8) {
       const p = params ?? activationParams(this.ranges![i]);
       this.q[i] = p;
-      this.map[i] = this.add({ name: t.name, shape: t.shape, type: TensorType.INT8, quant: { scale: [p.scale], zeroPoint: [p.zeroPoint] } });
+      this.map[i] = this.add({
+        name: t.name,
+        shape: t.shape,
+        type: TensorType.INT8,
+        quant: { scale: [p.scale], zeroPoint: [p.zeroPoint] },
+      });
     } else {
       this.map[i] = this.add({ name: t.name, shape: t.shape, type: TensorType.FLOAT32 });
     }
@@ -103,7 +108,13 @@ class Emitter {
     }
     const p = activationParams({ min: lo, max: hi });
     const q = Int8Array.from(values, (v) => Math.max(-128, Math.min(127, Math.round(v / p.scale) + p.zeroPoint)));
-    return this.add({ name, shape: [values.length], type: TensorType.INT8, data: i8bytes(q), quant: { scale: [p.scale], zeroPoint: [p.zeroPoint] } });
+    return this.add({
+      name,
+      shape: [values.length],
+      type: TensorType.INT8,
+      data: i8bytes(q),
+      quant: { scale: [p.scale], zeroPoint: [p.zeroPoint] },
+    });
   }
 
   /** Weights and bias of conv / depthwise / fc. */
@@ -136,14 +147,23 @@ class Emitter {
     const bq = Int32Array.from(op.b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / bScales[c]))));
     const perTensor = op.kind === 'fc';
     const wQuant: QuantParams = { scale: wq.scales, zeroPoint: wq.scales.map(() => 0), dimension };
-    const bQuant: QuantParams = perTensor ? { scale: [bScales[0]], zeroPoint: [0] } : { scale: bScales, zeroPoint: bScales.map(() => 0), dimension: 0 };
+    const bQuant: QuantParams = perTensor
+      ? { scale: [bScales[0]], zeroPoint: [0] }
+      : { scale: bScales, zeroPoint: bScales.map(() => 0), dimension: 0 };
     return [
       this.add({ name: `${name}/weights`, shape, type: TensorType.INT8, data: i8bytes(wq.q), quant: wQuant }),
       this.add({ name: `${name}/bias`, shape: [channels], type: TensorType.INT32, data: i32bytes(bq), quant: bQuant }),
     ];
   }
 
-  op(code: BuiltinOperatorValue, floatVersion: number, int8Version: number, inputs: number[], outputs: number[], options?: TflOp['options']): void {
+  op(
+    code: BuiltinOperatorValue,
+    floatVersion: number,
+    int8Version: number,
+    inputs: number[],
+    outputs: number[],
+    options?: TflOp['options'],
+  ): void {
     this.ops.push({ code, version: this.int8 ? int8Version : floatVersion, inputs, outputs, options });
   }
 
@@ -157,7 +177,13 @@ class Emitter {
         const [w, b] = this.weights(op, name);
         const y = this.activation(op.y);
         const dilated = op.dilation[0] > 1 || op.dilation[1] > 1;
-        this.op(Op.CONV_2D, dilated ? 2 : 1, 3, [x, w, b], [y], { type: 'conv', padding: op.padding, strides: op.strides, dilation: op.dilation, act: ACT[op.act] });
+        this.op(Op.CONV_2D, dilated ? 2 : 1, 3, [x, w, b], [y], {
+          type: 'conv',
+          padding: op.padding,
+          strides: op.strides,
+          dilation: op.dilation,
+          act: ACT[op.act],
+        });
         return;
       }
       case 'depthwise': {
@@ -165,7 +191,12 @@ class Emitter {
         const y = this.activation(op.y);
         const dilated = op.dilation[0] > 1 || op.dilation[1] > 1;
         this.op(Op.DEPTHWISE_CONV_2D, dilated ? 2 : 1, 3, [x, w, b], [y], {
-          type: 'depthwise', padding: op.padding, strides: op.strides, dilation: op.dilation, multiplier: op.multiplier, act: ACT[op.act],
+          type: 'depthwise',
+          padding: op.padding,
+          strides: op.strides,
+          dilation: op.dilation,
+          multiplier: op.multiplier,
+          act: ACT[op.act],
         });
         return;
       }
@@ -178,7 +209,12 @@ class Emitter {
       case 'maxpool':
       case 'avgpool': {
         const y = sameAsInput();
-        this.op(op.kind === 'maxpool' ? Op.MAX_POOL_2D : Op.AVERAGE_POOL_2D, 1, 2, [x], [y], { type: 'pool', padding: op.padding, strides: op.strides, size: op.size });
+        this.op(op.kind === 'maxpool' ? Op.MAX_POOL_2D : Op.AVERAGE_POOL_2D, 1, 2, [x], [y], {
+          type: 'pool',
+          padding: op.padding,
+          strides: op.strides,
+          size: op.size,
+        });
         return;
       }
       case 'mean':
@@ -196,7 +232,12 @@ class Emitter {
         return;
       }
       case 'pad': {
-        const p = this.add({ name: `${name}/paddings`, shape: [4, 2], type: TensorType.INT32, data: i32bytes([0, 0, ...op.pads[0], ...op.pads[1], 0, 0]) });
+        const p = this.add({
+          name: `${name}/paddings`,
+          shape: [4, 2],
+          type: TensorType.INT32,
+          data: i32bytes([0, 0, ...op.pads[0], ...op.pads[1], 0, 0]),
+        });
         const y = sameAsInput();
         this.op(Op.PAD, 1, 2, [x, p], [y], { type: 'pad' });
         return;
@@ -245,7 +286,12 @@ class Emitter {
               hi = Math.max(hi, r.max - v);
             }
             const p = activationParams({ min: lo, max: hi });
-            mid = this.add({ name: `${name}/scaled`, shape: g.tensors[op.y].shape, type: TensorType.INT8, quant: { scale: [p.scale], zeroPoint: [p.zeroPoint] } });
+            mid = this.add({
+              name: `${name}/scaled`,
+              shape: g.tensors[op.y].shape,
+              type: TensorType.INT8,
+              quant: { scale: [p.scale], zeroPoint: [p.zeroPoint] },
+            });
           } else mid = this.add({ name: `${name}/scaled`, shape: g.tensors[op.y].shape, type: TensorType.FLOAT32 });
           this.op(Op.MUL, 1, 2, [cur, s], [mid], { type: 'mul', act: Activation.NONE });
           cur = mid;
@@ -294,6 +340,8 @@ export function emitModel(g: Graph, ranges: Range[] | null, io: 'int8' | 'float3
   return {
     model: { description, tensors: e.tensors, ops: e.ops, inputs: [modelInput], outputs: [modelOutput], metadata },
     input: ioInt8 ? { type: 'int8', shape: shapeIn, scale: qIn!.scale, zeroPoint: qIn!.zeroPoint } : { type: 'float32', shape: shapeIn },
-    output: ioInt8 ? { type: 'int8', shape: shapeOut, scale: qOut!.scale, zeroPoint: qOut!.zeroPoint } : { type: 'float32', shape: shapeOut },
+    output: ioInt8
+      ? { type: 'int8', shape: shapeOut, scale: qOut!.scale, zeroPoint: qOut!.zeroPoint }
+      : { type: 'float32', shape: shapeOut },
   };
 }

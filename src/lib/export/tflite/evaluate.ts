@@ -66,7 +66,12 @@ function shapeOf(op: GOp): number[] {
  * Runs the graph on a batch [n, ...input shape without batch]; calls `visit` with every tensor
  * (input included) as it is computed. Returns the output values.
  */
-export function evaluateGraph(g: Graph, input: Float32Array, batch: number, visit?: (tensor: number, values: tf.Tensor) => void): Float32Array {
+export function evaluateGraph(
+  g: Graph,
+  input: Float32Array,
+  batch: number,
+  visit?: (tensor: number, values: tf.Tensor) => void,
+): Float32Array {
   return tf.tidy(() => {
     currentGraph = g;
     try {

@@ -17,8 +17,31 @@ export interface GTensor {
 }
 
 export type GOp =
-  | { kind: 'conv2d'; x: number; y: number; w: Float32Array; wShape: [number, number, number, number]; b: Float32Array; strides: [number, number]; dilation: [number, number]; padding: Pad; act: Act }
-  | { kind: 'depthwise'; x: number; y: number; w: Float32Array; wShape: [number, number, number, number]; b: Float32Array; strides: [number, number]; dilation: [number, number]; padding: Pad; multiplier: number; act: Act }
+  | {
+      kind: 'conv2d';
+      x: number;
+      y: number;
+      w: Float32Array;
+      wShape: [number, number, number, number];
+      b: Float32Array;
+      strides: [number, number];
+      dilation: [number, number];
+      padding: Pad;
+      act: Act;
+    }
+  | {
+      kind: 'depthwise';
+      x: number;
+      y: number;
+      w: Float32Array;
+      wShape: [number, number, number, number];
+      b: Float32Array;
+      strides: [number, number];
+      dilation: [number, number];
+      padding: Pad;
+      multiplier: number;
+      act: Act;
+    }
   | { kind: 'fc'; x: number; y: number; w: Float32Array; wShape: [number, number]; b: Float32Array; act: Act }
   | { kind: 'maxpool' | 'avgpool'; x: number; y: number; size: [number, number]; strides: [number, number]; padding: Pad }
   | { kind: 'mean' | 'reducemax'; x: number; y: number; keepDims: boolean }
@@ -53,8 +76,7 @@ function convKernel(k: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
   const out = new Float32Array(k.length);
   for (let h = 0; h < kh; h++)
     for (let w = 0; w < kw; w++)
-      for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++) out[((o * kh + h) * kw + w) * ci + i] = k[((h * kw + w) * ci + i) * co + o];
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) out[((o * kh + h) * kw + w) * ci + i] = k[((h * kw + w) * ci + i) * co + o];
   return out;
 }
 
@@ -71,7 +93,8 @@ class Lowering {
   private readonly ids = new Map<number, number>();
 
   tensor(name: string, shape: ReadonlyArray<number | null>): number {
-    if (shape.slice(1).some((d) => d === null || d === undefined)) throw new Error(`Tensor ${name} has an unknown dimension: ${JSON.stringify(shape)}.`);
+    if (shape.slice(1).some((d) => d === null || d === undefined))
+      throw new Error(`Tensor ${name} has an unknown dimension: ${JSON.stringify(shape)}.`);
     this.tensors.push({ name, shape: [1, ...(shape.slice(1) as number[])] });
     return this.tensors.length - 1;
   }
@@ -109,15 +132,23 @@ class Lowering {
         progress = true;
       }
     }
-    for (const out of model.outputs) if (!this.has(out)) throw new Error(`Internal: output ${out.name} of ${model.name} was never computed.`);
+    for (const out of model.outputs)
+      if (!this.has(out)) throw new Error(`Internal: output ${out.name} of ${model.name} was never computed.`);
   }
 
   private activation(layer: tf.layers.Layer, name: string | undefined | null, x: number, shape: number[]): number {
     const kind = (name ?? 'linear').toLowerCase();
     if (kind === 'linear') return x;
-    const map: Record<string, 'relu' | 'relu6' | 'softmax' | 'logistic' | 'tanh'> = { relu: 'relu', relu6: 'relu6', softmax: 'softmax', sigmoid: 'logistic', tanh: 'tanh' };
+    const map: Record<string, 'relu' | 'relu6' | 'softmax' | 'logistic' | 'tanh'> = {
+      relu: 'relu',
+      relu6: 'relu6',
+      softmax: 'softmax',
+      sigmoid: 'logistic',
+      tanh: 'tanh',
+    };
     const op = map[kind];
-    if (!op) throw new UnsupportedLayerError(FORMAT, layer.name, layer.getClassName(), `activation "${kind}" has no exact TFLite equivalent`);
+    if (!op)
+      throw new UnsupportedLayerError(FORMAT, layer.name, layer.getClassName(), `activation "${kind}" has no exact TFLite equivalent`);
     const y = this.tensor(`${layer.name}/${op}`, shape);
     this.ops.push({ kind: op, x, y });
     return y;
@@ -127,7 +158,8 @@ class Lowering {
     const cls = layer.getClassName();
     const nested = layer as tf.LayersModel;
     if (Array.isArray((nested as { layers?: unknown }).layers) && Array.isArray(nested.inputs)) {
-      if (nested.inputs.length !== node.inputTensors.length) throw new UnsupportedLayerError(FORMAT, layer.name, cls, 'nested model called with a different number of inputs');
+      if (nested.inputs.length !== node.inputTensors.length)
+        throw new UnsupportedLayerError(FORMAT, layer.name, cls, 'nested model called with a different number of inputs');
       nested.inputs.forEach((t, i) => this.bind(t, this.get(node.inputTensors[i])));
       this.model(nested);
       nested.outputs.forEach((t, i) => this.bind(node.outputTensors[i], this.get(t)));
@@ -149,14 +181,16 @@ class Lowering {
       this.bind(out, acc);
       return;
     }
-    if (node.inputTensors.length !== 1 || node.outputTensors.length !== 1) throw unsupported('only single-input layers (and Add) are supported');
+    if (node.inputTensors.length !== 1 || node.outputTensors.length !== 1)
+      throw unsupported('only single-input layers (and Add) are supported');
     const inSym = node.inputTensors[0];
     const outSym = node.outputTensors[0];
     const x = this.get(inSym);
     const outShape = [1, ...(outSym.shape.slice(1) as number[])];
     const weights = () => layer.getWeights().map((w) => w.dataSync() as Float32Array);
     const newOut = (suffix = '') => this.tensor(layer.name + suffix, outSym.shape);
-    const finish = (y: number, activation?: unknown) => this.bind(outSym, this.activation(layer, activation as string | undefined, y, outShape));
+    const finish = (y: number, activation?: unknown) =>
+      this.bind(outSym, this.activation(layer, activation as string | undefined, y, outShape));
 
     switch (cls) {
       case 'Dropout':
@@ -181,8 +215,15 @@ class Lowering {
           const shape = k[0].shape as [number, number, number, number];
           const co = shape[3];
           this.ops.push({
-            kind: 'conv2d', x, y, strides, dilation, padding, act: 'NONE',
-            w: convKernel(k[0].dataSync() as Float32Array, shape), wShape: [co, shape[0], shape[1], shape[2]],
+            kind: 'conv2d',
+            x,
+            y,
+            strides,
+            dilation,
+            padding,
+            act: 'NONE',
+            w: convKernel(k[0].dataSync() as Float32Array, shape),
+            wShape: [co, shape[0], shape[1], shape[2]],
             b: useBias ? Float32Array.from(k[1].dataSync()) : new Float32Array(co),
           });
         } else {
@@ -192,20 +233,44 @@ class Lowering {
           if (cls === 'DepthwiseConv2D') {
             // Keras [kh, kw, in, m] is TFLite [1, kh, kw, in*m] in the same memory order.
             this.ops.push({
-              kind: 'depthwise', x, y, strides, dilation, padding, multiplier, act: 'NONE',
-              w: Float32Array.from(k[0].dataSync()), wShape: [1, dw[0], dw[1], channels],
+              kind: 'depthwise',
+              x,
+              y,
+              strides,
+              dilation,
+              padding,
+              multiplier,
+              act: 'NONE',
+              w: Float32Array.from(k[0].dataSync()),
+              wShape: [1, dw[0], dw[1], channels],
               b: useBias ? Float32Array.from(k[1].dataSync()) : new Float32Array(channels),
             });
           } else {
             const pw = k[1].shape as [number, number, number, number];
             const mid = this.tensor(`${layer.name}/depthwise`, [1, outSym.shape[1], outSym.shape[2], channels]);
             this.ops.push({
-              kind: 'depthwise', x, y: mid, strides, dilation, padding, multiplier, act: 'NONE',
-              w: Float32Array.from(k[0].dataSync()), wShape: [1, dw[0], dw[1], channels], b: new Float32Array(channels),
+              kind: 'depthwise',
+              x,
+              y: mid,
+              strides,
+              dilation,
+              padding,
+              multiplier,
+              act: 'NONE',
+              w: Float32Array.from(k[0].dataSync()),
+              wShape: [1, dw[0], dw[1], channels],
+              b: new Float32Array(channels),
             });
             this.ops.push({
-              kind: 'conv2d', x: mid, y, strides: [1, 1], dilation: [1, 1], padding: 'valid', act: 'NONE',
-              w: convKernel(k[1].dataSync() as Float32Array, pw), wShape: [pw[3], 1, 1, pw[2]],
+              kind: 'conv2d',
+              x: mid,
+              y,
+              strides: [1, 1],
+              dilation: [1, 1],
+              padding: 'valid',
+              act: 'NONE',
+              w: convKernel(k[1].dataSync() as Float32Array, pw),
+              wShape: [pw[3], 1, 1, pw[2]],
               b: useBias ? Float32Array.from(k[2].dataSync()) : new Float32Array(pw[3]),
             });
           }
@@ -219,8 +284,12 @@ class Lowering {
         const [ci, co] = k[0].shape as [number, number];
         const y = newOut(cfg.activation && cfg.activation !== 'linear' ? '/linear' : '');
         this.ops.push({
-          kind: 'fc', x, y, act: 'NONE',
-          w: denseKernel(k[0].dataSync() as Float32Array, ci, co), wShape: [co, ci],
+          kind: 'fc',
+          x,
+          y,
+          act: 'NONE',
+          w: denseKernel(k[0].dataSync() as Float32Array, ci, co),
+          wShape: [co, ci],
           b: cfg.useBias !== false ? Float32Array.from(k[1].dataSync()) : new Float32Array(co),
         });
         finish(y, cfg.activation);
@@ -297,8 +366,16 @@ class Lowering {
       case 'ZeroPadding2D': {
         const p = cfg.padding as unknown;
         let pads: [[number, number], [number, number]];
-        if (typeof p === 'number') pads = [[p, p], [p, p]];
-        else if (Array.isArray(p) && typeof p[0] === 'number') pads = [[p[0], p[0]], [p[1] as number, p[1] as number]];
+        if (typeof p === 'number')
+          pads = [
+            [p, p],
+            [p, p],
+          ];
+        else if (Array.isArray(p) && typeof p[0] === 'number')
+          pads = [
+            [p[0], p[0]],
+            [p[1] as number, p[1] as number],
+          ];
         else if (Array.isArray(p)) pads = [pair(p[0], 0), pair(p[1], 0)];
         else throw unsupported('unreadable padding');
         const y = newOut();

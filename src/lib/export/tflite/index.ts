@@ -46,7 +46,9 @@ function calibrationCount(model: tf.LayersModel, opts: TfliteOptions): number {
   if (opts.calibrationShape) {
     const [n, ...rest] = opts.calibrationShape;
     if (rest.join(',') !== (model.inputs[0].shape.slice(1) as number[]).join(',')) {
-      throw new Error(`Calibration shape [${opts.calibrationShape.join(', ')}] does not match the model input [n, ${model.inputs[0].shape.slice(1).join(', ')}].`);
+      throw new Error(
+        `Calibration shape [${opts.calibrationShape.join(', ')}] does not match the model input [n, ${model.inputs[0].shape.slice(1).join(', ')}].`,
+      );
     }
     if (n * per !== data.length) throw new Error(`Calibration holds ${data.length} values, not ${n} × ${per}.`);
   }
@@ -59,7 +61,8 @@ function calibrationCount(model: tf.LayersModel, opts: TfliteOptions): number {
 
 /** The TFLite bytes plus what a caller needs to feed and read the model. */
 export async function convertToTflite(model: tf.LayersModel, opts: TfliteOptions): Promise<TfliteExport> {
-  if (opts.quantization !== 'float32' && opts.quantization !== 'int8') throw new Error(`Unknown TFLite quantization "${String(opts.quantization)}".`);
+  if (opts.quantization !== 'float32' && opts.quantization !== 'int8')
+    throw new Error(`Unknown TFLite quantization "${String(opts.quantization)}".`);
   const n = opts.quantization === 'int8' ? calibrationCount(model, opts) : 0;
   const graph = lowerModel(model);
   const ranges = opts.quantization === 'int8' ? calibrateRanges(graph, opts.calibration!, n) : null;

@@ -31,7 +31,14 @@ export interface TflTensor {
 
 export type TflOptions =
   | { type: 'conv'; padding: 'same' | 'valid'; strides: [number, number]; dilation: [number, number]; act: ActivationValue }
-  | { type: 'depthwise'; padding: 'same' | 'valid'; strides: [number, number]; dilation: [number, number]; multiplier: number; act: ActivationValue }
+  | {
+      type: 'depthwise';
+      padding: 'same' | 'valid';
+      strides: [number, number];
+      dilation: [number, number];
+      multiplier: number;
+      act: ActivationValue;
+    }
   | { type: 'pool'; padding: 'same' | 'valid'; strides: [number, number]; size: [number, number] }
   | { type: 'fc'; act: ActivationValue }
   | { type: 'softmax'; beta: number }
@@ -264,8 +271,14 @@ export function writeTflite(m: TflModel): Uint8Array {
     b.addFieldInt32(F.TensorMap.tensor_index, index, 0);
     return b.endObject();
   };
-  const sigIn = offsetVector(b, m.inputs.map((t) => tensorMap(m.tensors[t].name, t)));
-  const sigOut = offsetVector(b, m.outputs.map((t) => tensorMap(m.tensors[t].name, t)));
+  const sigIn = offsetVector(
+    b,
+    m.inputs.map((t) => tensorMap(m.tensors[t].name, t)),
+  );
+  const sigOut = offsetVector(
+    b,
+    m.outputs.map((t) => tensorMap(m.tensors[t].name, t)),
+  );
   const sigKey = b.createString('serving_default');
   b.startObject(F.SignatureDef.count);
   b.addFieldOffset(F.SignatureDef.inputs, sigIn, 0);

@@ -52,7 +52,8 @@ export class DataParallelCoordinator {
     // is shared with all of them.
     this.ready = built.then(async (all) => {
       const slotLength = all[0];
-      if (all.some((l) => l !== slotLength)) throw new Error(`The training workers built different models (${all.join(', ')} values per slot).`);
+      if (all.some((l) => l !== slotLength))
+        throw new Error(`The training workers built different models (${all.join(', ')} values per slot).`);
       this.buffer = new SharedArrayBuffer(sharedBytes(workers, slotLength));
       this.barrier = new Barrier(barrierCells(this.buffer), workers);
       const buffer = this.buffer;
@@ -69,7 +70,11 @@ export class DataParallelCoordinator {
           }
           if (m.type === 'error') {
             // A member released by another's failure says so; report the first, real cause.
-            this.fail(new Error(m.aborted && this.failure ? this.failure.message : `Training worker ${index + 1} of ${workers} failed: ${m.message}`));
+            this.fail(
+              new Error(
+                m.aborted && this.failure ? this.failure.message : `Training worker ${index + 1} of ${workers} failed: ${m.message}`,
+              ),
+            );
             return;
           }
           const p = this.pending.get(m.id);
@@ -81,7 +86,8 @@ export class DataParallelCoordinator {
           }
         },
         (reason) => {
-          if (!this.closed) this.fail(new Error(`Training worker ${index + 1} of ${workers} stopped unexpectedly (${reason}); the run stops.`));
+          if (!this.closed)
+            this.fail(new Error(`Training worker ${index + 1} of ${workers} stopped unexpectedly (${reason}); the run stops.`));
         },
       );
     });
@@ -129,7 +135,14 @@ export class DataParallelCoordinator {
    * One synchronous step on a full batch: x row-major [rows, ...inputShape], y one-hot. Resolves
    * with the batch's mean loss and correct count once every member applied the update.
    */
-  async step(x: Float32Array, y: Float32Array, rows: number, epoch: number, batch: number, learningRate = this.opts.optimizer.learningRate): Promise<{ loss: number; correct: number; rows: number }> {
+  async step(
+    x: Float32Array,
+    y: Float32Array,
+    rows: number,
+    epoch: number,
+    batch: number,
+    learningRate = this.opts.optimizer.learningRate,
+  ): Promise<{ loss: number; correct: number; rows: number }> {
     const { rowSize, classes } = this.opts;
     if (x.length !== rows * rowSize) throw new Error(`A batch of ${rows} rows needs ${rows * rowSize} input values (got ${x.length}).`);
     if (y.length !== rows * classes) throw new Error(`A batch of ${rows} rows needs ${rows * classes} label values (got ${y.length}).`);
@@ -138,7 +151,10 @@ export class DataParallelCoordinator {
       shards.map(({ start, rows: n }) => {
         const xs = x.slice(start * rowSize, (start + n) * rowSize);
         const ys = y.slice(start * classes, (start + n) * classes);
-        return { message: { type: 'step', id, epoch, batch, start, rows: n, fullRows: rows, learningRate, x: xs, y: ys }, transfer: [xs.buffer, ys.buffer] };
+        return {
+          message: { type: 'step', id, epoch, batch, start, rows: n, fullRows: rows, learningRate, x: xs, y: ys },
+          transfer: [xs.buffer, ys.buffer],
+        };
       }),
     );
     let lossSum = 0;

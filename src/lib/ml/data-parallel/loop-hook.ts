@@ -16,7 +16,8 @@ export function parallelSteps(c: DataParallelCoordinator): ParallelSteps {
       await c.syncState();
       const [weights] = await c.memberWeights();
       const current = model.getWeights();
-      if (weights.length !== current.length) throw new Error(`The training workers hold ${weights.length} weight tensors, the model ${current.length}.`);
+      if (weights.length !== current.length)
+        throw new Error(`The training workers hold ${weights.length} weight tensors, the model ${current.length}.`);
       const tensors = current.map((t, i) => tf.tensor(weights[i], t.shape, 'float32'));
       try {
         model.setWeights(tensors);

@@ -83,7 +83,8 @@ export class DataParallelMember {
     this.layout = slotLayout(this.vars.map((v) => v.size));
     this.stateLayout = slotLayout(model.nonTrainableWeights.map((w) => w.read().size));
     this.slotLength = memberSlotLength(model);
-    if (opts.slotLength !== this.slotLength) throw new Error(`The shared buffer has ${opts.slotLength} values per slot; this model needs ${this.slotLength}.`);
+    if (opts.slotLength !== this.slotLength)
+      throw new Error(`The shared buffer has ${opts.slotLength} values per slot; this model needs ${this.slotLength}.`);
     this.barrier = new Barrier(barrierCells(opts.buffer), opts.workers);
     this.reduced = new Float32Array(this.slotLength);
     this.dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as DropoutLayer[];
@@ -178,7 +179,10 @@ export class DataParallelMember {
 
   /** The model's weights (model.getWeights() order) as plain arrays. */
   weights(): Float32Array[] {
-    return this.model.getWeights().map((w) => w.dataSync() as Float32Array).map((a) => a.slice());
+    return this.model
+      .getWeights()
+      .map((w) => w.dataSync() as Float32Array)
+      .map((a) => a.slice());
   }
 
   /** Restores the Dropout layers' own call and seeds. */

@@ -76,9 +76,15 @@ export function barrierCells(buffer: SharedArrayBuffer | ArrayBuffer): Int32Arra
   return new Int32Array(buffer, 0, BARRIER_CELLS);
 }
 
-export function slotView(buffer: SharedArrayBuffer | ArrayBuffer, workers: number, slotLength: number, bank: 0 | 1, worker: number): Float32Array {
+export function slotView(
+  buffer: SharedArrayBuffer | ArrayBuffer,
+  workers: number,
+  slotLength: number,
+  bank: 0 | 1,
+  worker: number,
+): Float32Array {
   if (worker < 0 || worker >= workers) throw new Error(`No worker ${worker} among ${workers}.`);
-  return new Float32Array(buffer, HEADER_BYTES + ((bank * workers + worker) * slotLength) * 4, slotLength);
+  return new Float32Array(buffer, HEADER_BYTES + (bank * workers + worker) * slotLength * 4, slotLength);
 }
 
 /**
@@ -156,7 +162,9 @@ export class Barrier {
       const left = deadline - now();
       if (left <= 0) {
         this.abort();
-        throw new BarrierAbortedError(`A training worker waited ${Math.round(timeoutMs / 1000)} s for the others at a step's barrier; the run stops.`);
+        throw new BarrierAbortedError(
+          `A training worker waited ${Math.round(timeoutMs / 1000)} s for the others at a step's barrier; the run stops.`,
+        );
       }
       Atomics.wait(c, GENERATION, generation, left);
     }

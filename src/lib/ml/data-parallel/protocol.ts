@@ -39,7 +39,14 @@ export interface AttachMessage {
   buffer: SharedArrayBuffer;
   slotLength: number;
 }
-export type ToMember = InitMessage | AttachMessage | StepMessage | { type: 'sync'; id: number } | { type: 'weights'; id: number } | { type: 'optimizer'; id: number } | { type: 'abort' };
+export type ToMember =
+  | InitMessage
+  | AttachMessage
+  | StepMessage
+  | { type: 'sync'; id: number }
+  | { type: 'weights'; id: number }
+  | { type: 'optimizer'; id: number }
+  | { type: 'abort' };
 
 export type FromMember =
   | { type: 'ready'; index: number; slotLength: number }

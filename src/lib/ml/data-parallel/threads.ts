@@ -11,7 +11,8 @@ export const MAX_CPU_THREADS = 16;
 export function cpuThreads(hardwareConcurrency: number | undefined, requested?: number): number {
   const cores = Number.isInteger(hardwareConcurrency) && hardwareConcurrency! > 0 ? hardwareConcurrency! : 1;
   if (requested !== undefined && requested !== 0) {
-    if (!Number.isInteger(requested) || requested < 1 || requested > MAX_CPU_THREADS) throw new Error(`CPU threads must be a whole number from 1 to ${MAX_CPU_THREADS}, or 0 for automatic (got ${requested}).`);
+    if (!Number.isInteger(requested) || requested < 1 || requested > MAX_CPU_THREADS)
+      throw new Error(`CPU threads must be a whole number from 1 to ${MAX_CPU_THREADS}, or 0 for automatic (got ${requested}).`);
     return Math.min(requested, cores);
   }
   return Math.max(1, Math.min(cores - 1, MAX_CPU_THREADS));

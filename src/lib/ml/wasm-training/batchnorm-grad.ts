@@ -39,7 +39,17 @@ export function batchNormGradKernel(args: KernelArgs): TensorInfo[] {
   const outs = [0, 1, 2, 3].map(() => alloc(backend, [c]));
   // Views only after the last allocation (a malloc can grow and detach the heap).
   if (k) {
-    k.bnGradSums(addr(backend, dy), addr(backend, x), addr(backend, mean), addr(backend, sums), addr(backend, acc), addr(backend, row), rows, c, simd);
+    k.bnGradSums(
+      addr(backend, dy),
+      addr(backend, x),
+      addr(backend, mean),
+      addr(backend, sums),
+      addr(backend, acc),
+      addr(backend, row),
+      rows,
+      c,
+      simd,
+    );
   } else {
     const s64 = new Float64Array(2 * c);
     const dyv = heapF32(backend, dy);
@@ -85,7 +95,15 @@ function fusedApplies(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, scale:
   if (tf.getBackend() !== 'wasm' || !tf.getKernel(BATCH_NORM_GRAD_KERNEL, 'wasm')) return false;
   const c = x.shape[x.shape.length - 1];
   const perChannel = (t: tf.Tensor) => t.rank === 1 && t.shape[0] === c && t.dtype === 'float32';
-  return x.rank >= 2 && x.dtype === 'float32' && c > 0 && x.size > 0 && perChannel(mean) && perChannel(variance) && (scale == null || perChannel(scale));
+  return (
+    x.rank >= 2 &&
+    x.dtype === 'float32' &&
+    c > 0 &&
+    x.size > 0 &&
+    perChannel(mean) &&
+    perChannel(variance) &&
+    (scale == null || perChannel(scale))
+  );
 }
 
 type GradFunc = tf.GradConfig['gradFunc'];
@@ -99,7 +117,9 @@ export function fusedBatchNormGrad(stock: GradFunc): GradFunc {
     if (scale) inputs.scale = scale;
     // Computed now, not in the closures: the engine calls each closure in its own tidy, which
     // would dispose the other outputs; unused ones are freed with the backward pass' scope.
-    const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor[];
+    const [dx, dMean, dVariance, dScale, dOffset] = tf
+      .engine()
+      .runKernel(BATCH_NORM_GRAD_KERNEL, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor[];
     return { x: () => dx, mean: () => dMean, variance: () => dVariance, scale: () => dScale, offset: () => dOffset };
   };
 }

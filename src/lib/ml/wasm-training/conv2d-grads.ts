@@ -9,7 +9,21 @@
 //   then col2im (scatter-add; WebAssembly, JS as fallback).
 // NHWC is computed natively; NCHW goes through transposes (filter grad) or the stock kernel.
 import * as tf from '@tensorflow/tfjs';
-import { addr, alloc, callWasm, free, heapF32, heapF64, requireF32, scratchLimit, simdKernels, view, type KernelArgs, type WasmBackendLike, type WasmKernelFunc } from './heap';
+import {
+  addr,
+  alloc,
+  callWasm,
+  free,
+  heapF32,
+  heapF64,
+  requireF32,
+  scratchLimit,
+  simdKernels,
+  view,
+  type KernelArgs,
+  type WasmBackendLike,
+  type WasmKernelFunc,
+} from './heap';
 import type { SimdKernels } from './simd-kernels';
 import { convGeometry, flippedConvPadding, type ConvGeometry } from './geometry';
 
@@ -60,7 +74,25 @@ export function im2colTransposed(x: Float32Array, g: ConvGeometry, n0: number, n
 function fillColumns(backend: WasmBackendLike, x: TensorInfo, g: ConvGeometry, n0: number, n1: number, cols: TensorInfo): void {
   const k = simdKernels(backend);
   if (k) {
-    k.im2colT(addr(backend, x), addr(backend, cols), n0, n1, g.inH, g.inW, g.inC, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft);
+    k.im2colT(
+      addr(backend, x),
+      addr(backend, cols),
+      n0,
+      n1,
+      g.inH,
+      g.inW,
+      g.inC,
+      g.outH,
+      g.outW,
+      g.kH,
+      g.kW,
+      g.strideH,
+      g.strideW,
+      g.dilationH,
+      g.dilationW,
+      g.padTop,
+      g.padLeft,
+    );
   } else {
     im2colTransposed(heapF32(backend, x), g, n0, n1, heapF32(backend, cols));
   }
@@ -88,9 +120,23 @@ function useDirect(g: ConvGeometry): boolean {
 
 /** A 1x1, stride-1, unpadded convolution: x itself is the (row-major) im2col. */
 const isPointwise = (g: ConvGeometry): boolean =>
-  g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
+  g.kH === 1 &&
+  g.kW === 1 &&
+  g.strideH === 1 &&
+  g.strideW === 1 &&
+  g.padTop === 0 &&
+  g.padLeft === 0 &&
+  g.outH === g.inH &&
+  g.outW === g.inW;
 
-function conv2dFilterGradDirect(backend: WasmBackendLike, kernels: SimdKernels, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, filterShape: number[]): TensorInfo {
+function conv2dFilterGradDirect(
+  backend: WasmBackendLike,
+  kernels: SimdKernels,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+  filterShape: number[],
+): TensorInfo {
   const k = g.kH * g.kW * g.inC;
   const n = g.outC;
   const perImage = g.outH * g.outW;
@@ -105,10 +151,34 @@ function conv2dFilterGradDirect(backend: WasmBackendLike, kernels: SimdKernels, 
     for (let n0 = 0; n0 < g.batch; n0 += chunk) {
       const n1 = Math.min(g.batch, n0 + chunk);
       kernels.im2col(
-        addr(backend, x), addr(backend, cols), n0, n1, g.inH, g.inW, g.inC, g.outH, g.outW, g.kH, g.kW,
-        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.inC % 4 === 0 ? 1 : 0,
+        addr(backend, x),
+        addr(backend, cols),
+        n0,
+        n1,
+        g.inH,
+        g.inW,
+        g.inC,
+        g.outH,
+        g.outW,
+        g.kH,
+        g.kW,
+        g.strideH,
+        g.strideW,
+        g.dilationH,
+        g.dilationW,
+        g.padTop,
+        g.padLeft,
+        g.inC % 4 === 0 ? 1 : 0,
       );
-      kernels.gemmTN(addr(backend, cols), addr(backend, dy) + n0 * perImage * n * 4, addr(backend, c64), addr(backend, tmp), (n1 - n0) * perImage, k, n);
+      kernels.gemmTN(
+        addr(backend, cols),
+        addr(backend, dy) + n0 * perImage * n * 4,
+        addr(backend, c64),
+        addr(backend, tmp),
+        (n1 - n0) * perImage,
+        k,
+        n,
+      );
     }
     free(backend, cols);
   }
@@ -211,7 +281,13 @@ export function col2imAdd(cols: Float32Array, g: ConvGeometry, n0: number, n1: n
 }
 
 /** dx for NHWC dy and filter [kH, kW, inC, outC], as a new tensor of shape [batch, inH, inW, inC]. */
-export function conv2dInputGradNHWC(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry, matMul?: WasmKernelFunc): TensorInfo {
+export function conv2dInputGradNHWC(
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: ConvGeometry,
+  matMul?: WasmKernelFunc,
+): TensorInfo {
   const inShape = [g.batch, g.inH, g.inW, g.inC];
   if (g.batch * g.outH * g.outW * g.outC === 0 || g.inH * g.inW * g.inC === 0) {
     const out = alloc(backend, inShape);
@@ -221,13 +297,18 @@ export function conv2dInputGradNHWC(backend: WasmBackendLike, dy: TensorInfo, fi
   const pads = flippedConvPadding(g);
   if (pads) {
     const flipped = flipFilter(backend, filter);
-    const out = callWasm('Conv2D', backend, { x: dy, filter: flipped }, {
-      strides: [1, 1],
-      pad: pads,
-      dataFormat: 'NHWC',
-      dilations: [g.dilationH, g.dilationW],
-      dimRoundingMode: undefined,
-    });
+    const out = callWasm(
+      'Conv2D',
+      backend,
+      { x: dy, filter: flipped },
+      {
+        strides: [1, 1],
+        pad: pads,
+        dataFormat: 'NHWC',
+        dilations: [g.dilationH, g.dilationW],
+        dimRoundingMode: undefined,
+      },
+    );
     free(backend, flipped);
     return out;
   }
@@ -260,8 +341,24 @@ export function conv2dInputGradNHWC(backend: WasmBackendLike, dy: TensorInfo, fi
     const kernels = simdKernels(backend);
     if (kernels) {
       kernels.col2imAdd(
-        addr(backend, cols), addr(backend, out), n0, n1, g.inH, g.inW, g.inC, g.outH, g.outW, g.kH, g.kW,
-        g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.inC % 4 === 0 ? 1 : 0,
+        addr(backend, cols),
+        addr(backend, out),
+        n0,
+        n1,
+        g.inH,
+        g.inW,
+        g.inC,
+        g.outH,
+        g.outW,
+        g.kH,
+        g.kW,
+        g.strideH,
+        g.strideW,
+        g.dilationH,
+        g.dilationW,
+        g.padTop,
+        g.padLeft,
+        g.inC % 4 === 0 ? 1 : 0,
       );
     } else {
       col2imAdd(heapF32(backend, cols), g, n0, n1, heapF32(backend, out));
@@ -299,7 +396,11 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs, mat
   }
 }
 
-export function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs, stock: WasmKernelFunc | undefined, matMul?: WasmKernelFunc): TensorInfo {
+export function conv2DBackpropInput(
+  { inputs, backend, attrs }: KernelArgs,
+  stock: WasmKernelFunc | undefined,
+  matMul?: WasmKernelFunc,
+): TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const { dy, filter } = inputs;
   requireF32('Conv2DBackpropInput', dy, filter);

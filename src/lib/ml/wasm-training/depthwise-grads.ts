@@ -120,8 +120,26 @@ export function depthwiseConv2dNativeBackpropFilter({ inputs, backend, attrs }: 
     const row = alloc(backend, [n]);
     const mult = g.outC / g.inC;
     k.dwFilterGrad(
-      addr(backend, x), addr(backend, dy), addr(backend, out), addr(backend, acc), addr(backend, row),
-      g.batch, g.inH, g.inW, g.inC, mult, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+      addr(backend, x),
+      addr(backend, dy),
+      addr(backend, out),
+      addr(backend, acc),
+      addr(backend, row),
+      g.batch,
+      g.inH,
+      g.inW,
+      g.inC,
+      mult,
+      g.outH,
+      g.outW,
+      g.kH,
+      g.kW,
+      g.strideH,
+      g.strideW,
+      g.dilationH,
+      g.dilationW,
+      g.padTop,
+      g.padLeft,
       mult === 1 && g.inC % 4 === 0 ? 1 : 0,
     );
     free(backend, acc);
@@ -140,12 +158,17 @@ export function depthwiseConv2dNativeBackpropInput({ inputs, backend, attrs }: K
   const pads = g.outC === g.inC ? flippedConvPadding(g) : null;
   if (pads) {
     const flipped = flipSpatial(backend, filter);
-    const out = callWasm('DepthwiseConv2dNative', backend, { x: dy, filter: flipped }, {
-      strides: [1, 1],
-      pad: pads,
-      dilations: [g.dilationH, g.dilationW],
-      dimRoundingMode: undefined,
-    });
+    const out = callWasm(
+      'DepthwiseConv2dNative',
+      backend,
+      { x: dy, filter: flipped },
+      {
+        strides: [1, 1],
+        pad: pads,
+        dilations: [g.dilationH, g.dilationW],
+        dimRoundingMode: undefined,
+      },
+    );
     free(backend, flipped);
     return out;
   }
@@ -154,8 +177,24 @@ export function depthwiseConv2dNativeBackpropInput({ inputs, backend, attrs }: K
   if (k) {
     const mult = g.outC / g.inC;
     k.dwInputGrad(
-      addr(backend, dy), addr(backend, filter), addr(backend, out),
-      g.batch, g.inH, g.inW, g.inC, mult, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft,
+      addr(backend, dy),
+      addr(backend, filter),
+      addr(backend, out),
+      g.batch,
+      g.inH,
+      g.inW,
+      g.inC,
+      mult,
+      g.outH,
+      g.outW,
+      g.kH,
+      g.kW,
+      g.strideH,
+      g.strideW,
+      g.dilationH,
+      g.dilationW,
+      g.padTop,
+      g.padLeft,
       mult === 1 && g.inC % 4 === 0 ? 1 : 0,
     );
     return out;

@@ -59,8 +59,16 @@ export function binaryKernel(name: BinaryOpName, args: KernelArgs, stock: WasmKe
   const out = backend.makeOutput(outShape, compare ? 'bool' : 'float32');
   const step = (o: Operand) => (o.kind === 'full' ? rowSize * 4 : 0);
   k[name](
-    addr(backend, a), addr(backend, b), addr(backend, out), rows, rowSize,
-    step(ka), step(kb), ka.kind === 'scalar' ? 1 : 0, kb.kind === 'scalar' ? 1 : 0, rowSize % 4 === 0 ? 1 : 0,
+    addr(backend, a),
+    addr(backend, b),
+    addr(backend, out),
+    rows,
+    rowSize,
+    step(ka),
+    step(kb),
+    ka.kind === 'scalar' ? 1 : 0,
+    kb.kind === 'scalar' ? 1 : 0,
+    rowSize % 4 === 0 ? 1 : 0,
   );
   return out;
 }

@@ -80,5 +80,10 @@ export function flippedConvPadding(g: ConvGeometry): [[number, number], [number,
   const bottom = g.inH - g.outH + effH - top;
   const right = g.inW - g.outW + effW - left;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
-  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
 }

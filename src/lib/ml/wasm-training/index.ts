@@ -45,7 +45,18 @@ const MARK = '__trainyardWasmTraining';
 /** Kernel names this module adds (when the WASM backend lacks them) or replaces. */
 export const WASM_TRAINING_KERNELS = {
   added: ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', BATCH_NORM_GRAD_KERNEL],
-  replaced: ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'FusedBatchNorm', 'Identity', 'Cast', ...(Object.keys(BINARY_OPS) as BinaryOpName[])],
+  replaced: [
+    'Conv2DBackpropInput',
+    'BatchMatMul',
+    'MaxPoolGrad',
+    'Sum',
+    'Mean',
+    'Tile',
+    'FusedBatchNorm',
+    'Identity',
+    'Cast',
+    ...(Object.keys(BINARY_OPS) as BinaryOpName[]),
+  ],
   /** Gradients (kept per kernel name for all backends) that take a faster path on WASM only. */
   gradients: ['FusedBatchNorm', 'Mean'],
 } as const;
@@ -70,16 +81,21 @@ function replaceGradient(name: string, make: (original: tf.GradConfig['gradFunc'
  * the WASM backend package loaded (imported) first; without it only the missing ones are added.
  */
 export function registerWasmTrainingKernels(): void {
-  const stockMatMul = () => (kernels.stockOf('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as WasmKernelFunc | undefined;
+  const stockMatMul = () =>
+    (kernels.stockOf('BatchMatMul') ?? tf.getKernel('BatchMatMul', 'wasm'))?.kernelFunc as WasmKernelFunc | undefined;
   replace('BatchMatMul', (original) => asKernel((args) => batchMatMulWithTransposes(args, original)));
   replace('MaxPoolGrad', () => asKernel(maxPoolGrad));
   replace('Sum', (original) => asKernel((args) => sumKernel(args, original)));
   replace('Mean', (original) => asKernel((args) => meanKernel(args, original)));
   replace('Tile', (original) => asKernel((args) => tileKernel(args, original)));
   replace('FusedBatchNorm', (original) => asKernel((args) => fusedBatchNormKernel(args, original)));
-  for (const name of Object.keys(BINARY_OPS) as BinaryOpName[]) replace(name, (original) => asKernel((args) => binaryKernel(name, args, original)));
+  for (const name of Object.keys(BINARY_OPS) as BinaryOpName[])
+    replace(name, (original) => asKernel((args) => binaryKernel(name, args, original)));
   replace('Conv2DBackpropInput', (original) => asKernel((args) => conv2DBackpropInput(args, original, stockMatMul())));
-  add('Conv2DBackpropFilter', asKernel((args) => conv2DBackpropFilter(args, stockMatMul())));
+  add(
+    'Conv2DBackpropFilter',
+    asKernel((args) => conv2DBackpropFilter(args, stockMatMul())),
+  );
   add('DepthwiseConv2dNativeBackpropFilter', asKernel(depthwiseConv2dNativeBackpropFilter));
   add('DepthwiseConv2dNativeBackpropInput', asKernel(depthwiseConv2dNativeBackpropInput));
   replace('Identity', (original) => asKernel((args) => identityKernel(args, original)));

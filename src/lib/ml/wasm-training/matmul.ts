@@ -35,7 +35,11 @@ export function batchMatMulWithTransposes(args: KernelArgs, stock: WasmKernelFun
     free(backend, c64);
     return out;
   }
-  const flat = (t: TensorInfo): TensorInfo => ({ dataId: t.dataId, dtype: t.dtype, shape: [t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]] });
+  const flat = (t: TensorInfo): TensorInfo => ({
+    dataId: t.dataId,
+    dtype: t.dtype,
+    shape: [t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]],
+  });
   const a2 = transposeA ? callWasm('Transpose', backend, { x: flat(a) }, { perm: [1, 0] }) : flat(a);
   const b2 = transposeB ? callWasm('Transpose', backend, { x: flat(b) }, { perm: [1, 0] }) : flat(b);
   try {
@@ -49,4 +53,3 @@ export function batchMatMulWithTransposes(args: KernelArgs, stock: WasmKernelFun
     if (transposeB) free(backend, b2);
   }
 }
-

@@ -65,7 +65,14 @@ export function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo 
   const { dy, input } = inputs;
   requireF32('MaxPoolGrad', dy, input);
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const g: PoolGeometry = {
     batch: info.batchSize,
     inH: info.inHeight,
@@ -84,7 +91,23 @@ export function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): TensorInfo 
   const k = simdKernels(backend);
   if (k) {
     const fn = g.channels % 4 === 0 ? k.maxPoolGradSimd : k.maxPoolGrad;
-    fn(addr(backend, input), addr(backend, dy), addr(backend, dx), g.batch, g.inH, g.inW, g.channels, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.padTop, g.padLeft);
+    fn(
+      addr(backend, input),
+      addr(backend, dy),
+      addr(backend, dx),
+      g.batch,
+      g.inH,
+      g.inW,
+      g.channels,
+      g.outH,
+      g.outW,
+      g.kH,
+      g.kW,
+      g.strideH,
+      g.strideW,
+      g.padTop,
+      g.padLeft,
+    );
     return dx;
   }
   maxPoolGradInto(heapF32(backend, input), heapF32(backend, dy), g, heapF32(backend, dx));

@@ -40,7 +40,16 @@ function columnReduce(args: KernelArgs, stock: WasmKernelFunc, mean: boolean): T
   if (k) {
     const acc = alloc(backend, [2 * split.cols]);
     const row = alloc(backend, [split.cols]);
-    k.colSum(addr(backend, x), addr(backend, out), addr(backend, acc), addr(backend, row), split.rows, split.cols, scale, split.cols % 4 === 0 ? 1 : 0);
+    k.colSum(
+      addr(backend, x),
+      addr(backend, out),
+      addr(backend, acc),
+      addr(backend, row),
+      split.rows,
+      split.cols,
+      scale,
+      split.cols % 4 === 0 ? 1 : 0,
+    );
     free(backend, acc);
     free(backend, row);
   } else {

@@ -5,9 +5,32 @@
 // kernels use their JS loops (convolution, pooling, reduction gradients) or hand the case back
 // to the stock WASM kernel (element-wise ops).
 import {
-  add, assemble, f32addr, f32c, f32load, f32store, f64load, f64store, Fn, i32c, i32store, i32store8, ifThen, ifValue, inRange, max32, memfill, min32, mul, op, sub,
-  v128load, v128load32splat, v128store,
-  type Code, type ValType,
+  add,
+  assemble,
+  f32addr,
+  f32c,
+  f32load,
+  f32store,
+  f64load,
+  f64store,
+  Fn,
+  i32c,
+  i32store,
+  i32store8,
+  ifThen,
+  ifValue,
+  inRange,
+  max32,
+  memfill,
+  min32,
+  mul,
+  op,
+  sub,
+  v128load,
+  v128load32splat,
+  v128store,
+  type Code,
+  type ValType,
 } from './wasm-asm';
 
 const params = (...names: string[]): Array<[string, ValType]> => names.map((n) => [n, 'i32']);
@@ -17,7 +40,10 @@ const params = (...names: string[]): Array<[string, ValType]> => names.map((n) =
  * cols[k][r], k = (kh*kW + kw)*inC + c, r = ((b - n0)*outH + oh)*outW + ow; zero outside x.
  */
 function im2colT(): { fn: Fn; body: Code } {
-  const f = new Fn('im2colT', params('x', 'cols', 'n0', 'n1', 'inH', 'inW', 'inC', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL'));
+  const f = new Fn(
+    'im2colT',
+    params('x', 'cols', 'n0', 'n1', 'inH', 'inW', 'inC', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL'),
+  );
   f.locals('i32', 'kh', 'kw', 'c', 'b', 'oh', 'ow', 'ih', 'iw', 'dst', 'xrow', 'pix');
   const g = f.get;
   const body: Code = [
@@ -62,7 +88,10 @@ function im2colT(): { fn: Fn; body: Code } {
  * floats per tap; zero outside x). simd=1 needs inC % 4 == 0.
  */
 function im2col(): { fn: Fn; body: Code } {
-  const f = new Fn('im2col', params('x', 'cols', 'n0', 'n1', 'inH', 'inW', 'inC', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'));
+  const f = new Fn(
+    'im2col',
+    params('x', 'cols', 'n0', 'n1', 'inH', 'inW', 'inC', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'),
+  );
   f.locals('i32', 'b', 'oh', 'ow', 'kh', 'kw', 'ih', 'iw', 'j', 'src', 'dst', 'pix');
   const g = f.get;
   const body: Code = [
@@ -126,7 +155,8 @@ function gemmTN(): { fn: Fn; body: Code } {
     if (nv === 2) inner.push(f.set('y1', v128load(add(g('yp'), i32c(16)))));
     for (let i = 0; i < kt; i++) {
       inner.push(f.set('s', v128load32splat(add(g('xp'), i32c(4 * i)))));
-      for (let j = 0; j < nv; j++) inner.push(f.set(acc(i, j), [g(acc(i, j)), [g('s'), g(j === 0 ? 'y0' : 'y1'), op.f32x4.mul], op.f32x4.add]));
+      for (let j = 0; j < nv; j++)
+        inner.push(f.set(acc(i, j), [g(acc(i, j)), [g('s'), g(j === 0 ? 'y0' : 'y1'), op.f32x4.mul], op.f32x4.add]));
     }
     inner.push(f.inc('xp', g('ldx')), f.inc('yp', g('ldy')));
     code.push(f.for('m', g('m0'), g('m1'), i32c(1), inner));
@@ -170,7 +200,10 @@ function gemmTN(): { fn: Fn; body: Code } {
  * r = ((b - n0)*outH + oh)*outW + ow (cols row-major [rows, kH*kW*inC]). simd=1 needs inC % 4 == 0.
  */
 function col2imAdd(): { fn: Fn; body: Code } {
-  const f = new Fn('col2imAdd', params('cols', 'dx', 'n0', 'n1', 'inH', 'inW', 'inC', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'));
+  const f = new Fn(
+    'col2imAdd',
+    params('cols', 'dx', 'n0', 'n1', 'inH', 'inW', 'inC', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'),
+  );
   f.locals('i32', 'b', 'oh', 'ow', 'kh', 'kw', 'ih', 'iw', 'j', 'src', 'dst', 'pix');
   const g = f.get;
   const body: Code = [
@@ -183,18 +216,21 @@ function col2imAdd(): { fn: Fn; body: Code } {
             f.set('ih', sub(add(mul(g('oh'), g('sH')), mul(g('kh'), g('dH'))), g('pT'))),
             f.for('kw', i32c(0), g('kW'), i32c(1), [
               f.set('iw', sub(add(mul(g('ow'), g('sW')), mul(g('kw'), g('dW'))), g('pL'))),
-              ifThen([inRange(g('ih'), g('inH')), inRange(g('iw'), g('inW')), op.i32.and], [
-                f.set('dst', add(g('dx'), mul(add(mul(add(mul(g('b'), g('inH')), g('ih')), g('inW')), g('iw')), g('pix')))),
-                ifThen(
-                  g('simd'),
-                  f.for('j', i32c(0), g('pix'), i32c(16), [
-                    v128store(add(g('dst'), g('j')), [v128load(add(g('dst'), g('j'))), v128load(add(g('src'), g('j'))), op.f32x4.add]),
-                  ]),
-                  f.for('j', i32c(0), g('pix'), i32c(4), [
-                    f32store(add(g('dst'), g('j')), [f32load(add(g('dst'), g('j'))), f32load(add(g('src'), g('j'))), op.f32.add]),
-                  ]),
-                ),
-              ]),
+              ifThen(
+                [inRange(g('ih'), g('inH')), inRange(g('iw'), g('inW')), op.i32.and],
+                [
+                  f.set('dst', add(g('dx'), mul(add(mul(add(mul(g('b'), g('inH')), g('ih')), g('inW')), g('iw')), g('pix')))),
+                  ifThen(
+                    g('simd'),
+                    f.for('j', i32c(0), g('pix'), i32c(16), [
+                      v128store(add(g('dst'), g('j')), [v128load(add(g('dst'), g('j'))), v128load(add(g('src'), g('j'))), op.f32x4.add]),
+                    ]),
+                    f.for('j', i32c(0), g('pix'), i32c(4), [
+                      f32store(add(g('dst'), g('j')), [f32load(add(g('dst'), g('j'))), f32load(add(g('src'), g('j'))), op.f32.add]),
+                    ]),
+                  ),
+                ],
+              ),
               f.inc('src', g('pix')),
             ]),
           ]),
@@ -259,7 +295,10 @@ function maxPoolGrad(): { fn: Fn; body: Code } {
  * zero, so overlapping windows accumulate).
  */
 function maxPoolGradSimd(): { fn: Fn; body: Code } {
-  const f = new Fn('maxPoolGradSimd', params('x', 'dy', 'dx', 'batch', 'inH', 'inW', 'C', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'pT', 'pL'));
+  const f = new Fn(
+    'maxPoolGradSimd',
+    params('x', 'dy', 'dx', 'batch', 'inH', 'inW', 'C', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'pT', 'pL'),
+  );
   f.locals('i32', 'b', 'oh', 'ow', 'j', 'ih', 'iw', 'hLo', 'hHi', 'wLo', 'wHi', 'yp', 'off', 'pix', 'a');
   f.locals('v128', 'best', 'idx', 'v', 'm', 'dyv');
   const g = f.get;
@@ -296,7 +335,11 @@ function maxPoolGradSimd(): { fn: Fn; body: Code } {
               tapStart(),
               f.for('iw', g('wLo'), g('wHi'), i32c(1), [
                 f.set('a', add(g('dx'), g('off'))),
-                v128store(g('a'), [v128load(g('a')), [g('dyv'), [g('idx'), [g('off'), op.i32x4.splat], op.i32x4.eq], op.v128.and], op.f32x4.add]),
+                v128store(g('a'), [
+                  v128load(g('a')),
+                  [g('dyv'), [g('idx'), [g('off'), op.i32x4.splat], op.i32x4.eq], op.v128.and],
+                  op.f32x4.add,
+                ]),
                 f.inc('off', g('pix')),
               ]),
             ]),
@@ -315,8 +358,55 @@ function maxPoolGradSimd(): { fn: Fn; body: Code } {
  * into float64 (acc64). simd=1 (mult 1, C % 4 == 0) runs 4 channels per instruction.
  */
 function dwFilterGrad(): { fn: Fn; body: Code } {
-  const f = new Fn('dwFilterGrad', params('x', 'dy', 'dw', 'acc', 'row', 'batch', 'inH', 'inW', 'C', 'mult', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'));
-  f.locals('i32', 'b', 'oh', 'ow', 'kh', 'kw', 'ih', 'iw', 'c', 'm', 'j', 'n', 'outC', 'yrow', 'yp', 'xrow', 'xp', 'rp', 'pixIn', 'pixOut', 'o');
+  const f = new Fn(
+    'dwFilterGrad',
+    params(
+      'x',
+      'dy',
+      'dw',
+      'acc',
+      'row',
+      'batch',
+      'inH',
+      'inW',
+      'C',
+      'mult',
+      'outH',
+      'outW',
+      'kH',
+      'kW',
+      'sH',
+      'sW',
+      'dH',
+      'dW',
+      'pT',
+      'pL',
+      'simd',
+    ),
+  );
+  f.locals(
+    'i32',
+    'b',
+    'oh',
+    'ow',
+    'kh',
+    'kw',
+    'ih',
+    'iw',
+    'c',
+    'm',
+    'j',
+    'n',
+    'outC',
+    'yrow',
+    'yp',
+    'xrow',
+    'xp',
+    'rp',
+    'pixIn',
+    'pixOut',
+    'o',
+  );
   f.locals('f32', 'xv');
   const g = f.get;
   const body: Code = [
@@ -380,7 +470,9 @@ function dwFilterGrad(): { fn: Fn; body: Code } {
         ]),
       ]),
     ]),
-    f.for('j', i32c(0), g('n'), i32c(1), [f32store(f32addr(g('dw'), g('j')), [f64load(add(g('acc'), mul(g('j'), i32c(8)))), op.f32.demote_f64])]),
+    f.for('j', i32c(0), g('n'), i32c(1), [
+      f32store(f32addr(g('dw'), g('j')), [f64load(add(g('acc'), mul(g('j'), i32c(8)))), op.f32.demote_f64]),
+    ]),
   ];
   return { fn: f, body };
 }
@@ -390,7 +482,10 @@ function dwFilterGrad(): { fn: Fn; body: Code } {
  * simd): dx = 0, then dx[b, ih, iw, c] += sum_m dy[b, oh, ow, c*mult + m] * w[kh, kw, c, m].
  */
 function dwInputGrad(): { fn: Fn; body: Code } {
-  const f = new Fn('dwInputGrad', params('dy', 'w', 'dx', 'batch', 'inH', 'inW', 'C', 'mult', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'));
+  const f = new Fn(
+    'dwInputGrad',
+    params('dy', 'w', 'dx', 'batch', 'inH', 'inW', 'C', 'mult', 'outH', 'outW', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'pT', 'pL', 'simd'),
+  );
   f.locals('i32', 'b', 'oh', 'ow', 'kh', 'kw', 'ih', 'iw', 'c', 'm', 'j', 'outC', 'yrow', 'yp', 'xrow', 'xp', 'wp', 'pixIn', 'pixOut', 'o');
   f.locals('f32', 's');
   const g = f.get;
@@ -427,7 +522,11 @@ function dwInputGrad(): { fn: Fn; body: Code } {
                       f.for('c', i32c(0), g('C'), i32c(1), [
                         f.set('s', f32c(0)),
                         f.for('m', i32c(0), g('mult'), i32c(1), [
-                          f.set('s', [g('s'), [f32load(f32addr(g('yp'), g('o'))), f32load(f32addr(g('wp'), g('o'))), op.f32.mul], op.f32.add]),
+                          f.set('s', [
+                            g('s'),
+                            [f32load(f32addr(g('yp'), g('o'))), f32load(f32addr(g('wp'), g('o'))), op.f32.mul],
+                            op.f32.add,
+                          ]),
                           f.inc('o', i32c(1)),
                         ]),
                         f32store(f32addr(g('xp'), g('c')), [f32load(f32addr(g('xp'), g('c'))), g('s'), op.f32.add]),
@@ -580,8 +679,10 @@ function binary(name: BinaryOpName): { fn: Fn; body: Code } {
   f.locals('v128', 'as', 'bs', 'res');
   f.locals('f32', 'sa', 'sb');
   const g = f.get;
-  const vec = (scalarFlag: string, splat: string, ptr: string): Code => ifValue('v128', g(scalarFlag), g(splat), v128load(add(g(ptr), g('j'))));
-  const one = (scalarFlag: string, value: string, ptr: string): Code => ifValue('f32', g(scalarFlag), g(value), f32load(add(g(ptr), g('j'))));
+  const vec = (scalarFlag: string, splat: string, ptr: string): Code =>
+    ifValue('v128', g(scalarFlag), g(splat), v128load(add(g(ptr), g('j'))));
+  const one = (scalarFlag: string, value: string, ptr: string): Code =>
+    ifValue('f32', g(scalarFlag), g(value), f32load(add(g(ptr), g('j'))));
   const body: Code = [
     f.set('rowB', mul(g('cols'), i32c(4))),
     f.set('as', v128load32splat(g('a'))),
@@ -683,7 +784,23 @@ export interface SimdKernels {
 }
 
 export function buildKernelModule(shared: boolean): Uint8Array {
-  return assemble([im2colT(), im2col(), gemmTN(), col2imAdd(), maxPoolGrad(), maxPoolGradSimd(), dwFilterGrad(), dwInputGrad(), colSum(), batchNorm(), bnGradSums(), ...(Object.keys(BINARY_OPS) as BinaryOpName[]).map(binary)], { shared });
+  return assemble(
+    [
+      im2colT(),
+      im2col(),
+      gemmTN(),
+      col2imAdd(),
+      maxPoolGrad(),
+      maxPoolGradSimd(),
+      dwFilterGrad(),
+      dwInputGrad(),
+      colSum(),
+      batchNorm(),
+      bnGradSums(),
+      ...(Object.keys(BINARY_OPS) as BinaryOpName[]).map(binary),
+    ],
+    { shared },
+  );
 }
 
 const cache = new WeakMap<WebAssembly.Memory, SimdKernels | null | Promise<void>>();

@@ -50,14 +50,50 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 export const op = {
   drop: 0x1a,
   select: 0x1b,
-  i32: { eqz: 0x45, eq: 0x46, ne: 0x47, lt_s: 0x48, lt_u: 0x49, gt_s: 0x4a, le_s: 0x4c, ge_s: 0x4e, add: 0x6a, sub: 0x6b, mul: 0x6c, and: 0x71, shl: 0x74 },
-  f32: { eq: 0x5b, lt: 0x5d, gt: 0x5e, le: 0x5f, ge: 0x60, add: 0x92, sub: 0x93, mul: 0x94, div: 0x95, min: 0x96, max: 0x97, demote_f64: 0xb6 },
+  i32: {
+    eqz: 0x45,
+    eq: 0x46,
+    ne: 0x47,
+    lt_s: 0x48,
+    lt_u: 0x49,
+    gt_s: 0x4a,
+    le_s: 0x4c,
+    ge_s: 0x4e,
+    add: 0x6a,
+    sub: 0x6b,
+    mul: 0x6c,
+    and: 0x71,
+    shl: 0x74,
+  },
+  f32: {
+    eq: 0x5b,
+    lt: 0x5d,
+    gt: 0x5e,
+    le: 0x5f,
+    ge: 0x60,
+    add: 0x92,
+    sub: 0x93,
+    mul: 0x94,
+    div: 0x95,
+    min: 0x96,
+    max: 0x97,
+    demote_f64: 0xb6,
+  },
   f64: { add: 0xa0, mul: 0xa2, promote_f32: 0xbb },
   // SIMD (0xfd prefix, LEB opcode)
   f32x4: {
     splat: [0xfd, ...uleb(19)],
-    eq: [0xfd, ...uleb(65)], lt: [0xfd, ...uleb(67)], gt: [0xfd, ...uleb(68)], le: [0xfd, ...uleb(69)], ge: [0xfd, ...uleb(70)],
-    add: [0xfd, ...uleb(228)], sub: [0xfd, ...uleb(229)], mul: [0xfd, ...uleb(230)], div: [0xfd, ...uleb(231)], min: [0xfd, ...uleb(232)], max: [0xfd, ...uleb(233)],
+    eq: [0xfd, ...uleb(65)],
+    lt: [0xfd, ...uleb(67)],
+    gt: [0xfd, ...uleb(68)],
+    le: [0xfd, ...uleb(69)],
+    ge: [0xfd, ...uleb(70)],
+    add: [0xfd, ...uleb(228)],
+    sub: [0xfd, ...uleb(229)],
+    mul: [0xfd, ...uleb(230)],
+    div: [0xfd, ...uleb(231)],
+    min: [0xfd, ...uleb(232)],
+    max: [0xfd, ...uleb(233)],
   },
   i32x4: { splat: [0xfd, ...uleb(17)], eq: [0xfd, ...uleb(55)], extract_lane0: [0xfd, ...uleb(27), 0] },
   i16x8: { narrow_i32x4_u: [0xfd, ...uleb(134)] },
@@ -107,13 +143,21 @@ export class Fn {
   /** for (n = from; n < to; n += step) body — signed compare; `to` is re-evaluated each time. */
   for = (n: string, from: Code, to: Code, step: Code, body: Code): Code => [
     this.set(n, from),
-    0x02, 0x40, // block
-    0x03, 0x40, // loop
-    this.get(n), to, op.i32.ge_s, 0x0d, 0x01, // br_if 1 (exit)
+    0x02,
+    0x40, // block
+    0x03,
+    0x40, // loop
+    this.get(n),
+    to,
+    op.i32.ge_s,
+    0x0d,
+    0x01, // br_if 1 (exit)
     body,
     this.inc(n, step),
-    0x0c, 0x00, // br 0
-    0x0b, 0x0b,
+    0x0c,
+    0x00, // br 0
+    0x0b,
+    0x0b,
   ];
 
   localTypes(): ValType[] {
@@ -174,7 +218,14 @@ export function assemble(fns: Array<{ fn: Fn; body: Code }>, memory: MemoryImpor
     }),
   );
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, imports),
     ...section(3, funcs),

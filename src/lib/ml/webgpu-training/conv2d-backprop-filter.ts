@@ -14,7 +14,16 @@
 // barriers: neighbouring invocations read the same x/dy vectors, which caches serve, and
 // SwiftShader (where barriers are expensive) runs it as straight-line SIMD code.
 import * as tf from '@tensorflow/tfjs';
-import { flatProgram, lane, splitRows, sumChunksProgram, vecType, type KernelArgs, type WebGpuBackendLike, type WebGpuKernelFunc } from './program';
+import {
+  flatProgram,
+  lane,
+  splitRows,
+  sumChunksProgram,
+  vecType,
+  type KernelArgs,
+  type WebGpuBackendLike,
+  type WebGpuKernelFunc,
+} from './program';
 
 /** Invocations to aim for across all chunks (enough to fill a large GPU, a few per SwiftShader lane). */
 const TARGET_INVOCATIONS = 1 << 16;
@@ -46,8 +55,16 @@ function partialSumsProgram(convInfo: tf.backend_util.Conv2DInfo, plan: FilterGr
   const { ciBlock, coBlock } = plan;
   const dyType = vecType(coBlock);
   // 1x1, stride 1, no padding (pointwise convolutions): every tap is inside the image.
-  const pointwise = convInfo.filterHeight === 1 && convInfo.filterWidth === 1 && convInfo.strideHeight === 1 && convInfo.strideWidth === 1 && convInfo.padInfo.top === 0 && convInfo.padInfo.left === 0;
-  const accumulate = Array.from({ length: ciBlock }, (_, j) => `acc${j} = fma(${dyType}(${lane('xv', ciBlock, j)}), d, acc${j});`).join('\n          ');
+  const pointwise =
+    convInfo.filterHeight === 1 &&
+    convInfo.filterWidth === 1 &&
+    convInfo.strideHeight === 1 &&
+    convInfo.strideWidth === 1 &&
+    convInfo.padInfo.top === 0 &&
+    convInfo.padInfo.left === 0;
+  const accumulate = Array.from({ length: ciBlock }, (_, j) => `acc${j} = fma(${dyType}(${lane('xv', ciBlock, j)}), d, acc${j});`).join(
+    '\n          ',
+  );
   const body = `
     fn main(index : i32) {
       let s = index / uniforms.perChunk;
@@ -94,7 +111,8 @@ function partialSumsProgram(convInfo: tf.backend_util.Conv2DInfo, plan: FilterGr
     variableComponents: [ciBlock, coBlock],
     outputComponent: coBlock,
     threads: plan.chunks * plan.perChunk,
-    uniforms: 'pads : vec2<i32>, strides : vec2<i32>, inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, filterWidth : i32, filterHeight : i32, pixels : i32, chunkSize : i32, chunks : i32, perChunk : i32,',
+    uniforms:
+      'pads : vec2<i32>, strides : vec2<i32>, inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, filterWidth : i32, filterHeight : i32, pixels : i32, chunkSize : i32, chunks : i32, perChunk : i32,',
     body,
   });
 }
@@ -104,11 +122,25 @@ export function conv2DBackpropFilter(args: KernelArgs, stock: WebGpuKernelFunc):
   const { x, dy } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (x.dtype !== 'float32' || dy.dtype !== 'float32' || (dataFormat ?? 'NHWC') !== 'NHWC') return stock(args);
-  const convInfo = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const convInfo = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   return filterGradNHWC(backend, x, dy, convInfo);
 }
 
-export function filterGradNHWC(backend: WebGpuBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, convInfo: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+export function filterGradNHWC(
+  backend: WebGpuBackendLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  convInfo: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
   const plan = planFilterGrad(convInfo);
   const filterShape = [convInfo.filterHeight, convInfo.filterWidth, convInfo.inChannels, convInfo.outChannels];
   const length = filterShape.reduce((a, b) => a * b, 1);
@@ -116,8 +148,18 @@ export function filterGradNHWC(backend: WebGpuBackendLike, x: tf.TensorInfo, dy:
     { type: 'int32' as const, data: [convInfo.padInfo.top, convInfo.padInfo.left] },
     { type: 'int32' as const, data: [convInfo.strideHeight, convInfo.strideWidth] },
     ...[
-      convInfo.inHeight, convInfo.inWidth, convInfo.inChannels, convInfo.outHeight, convInfo.outWidth, convInfo.outChannels,
-      convInfo.filterWidth, convInfo.filterHeight, convInfo.batchSize * convInfo.outHeight * convInfo.outWidth, plan.chunkSize, plan.chunks, plan.perChunk,
+      convInfo.inHeight,
+      convInfo.inWidth,
+      convInfo.inChannels,
+      convInfo.outHeight,
+      convInfo.outWidth,
+      convInfo.outChannels,
+      convInfo.filterWidth,
+      convInfo.filterHeight,
+      convInfo.batchSize * convInfo.outHeight * convInfo.outWidth,
+      plan.chunkSize,
+      plan.chunks,
+      plan.perChunk,
     ].map((v) => ({ type: 'int32' as const, data: [v] })),
   ];
   if (plan.chunks === 1) return backend.runWebGPUProgram(partialSumsProgram(convInfo, plan, filterShape), [x, dy], 'float32', uniforms);

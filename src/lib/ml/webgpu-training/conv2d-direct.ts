@@ -95,7 +95,7 @@ export function directConv2d(args: KernelArgs, stock: WebGpuKernelFunc, fused: b
   const { inputs, backend, attrs } = args;
   const { x, filter, bias, preluActivationWeights } = inputs;
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as ConvAttrs;
-  const activation = (fused ? (attrs as unknown as ConvAttrs).activation ?? 'linear' : 'linear') as string;
+  const activation = (fused ? ((attrs as unknown as ConvAttrs).activation ?? 'linear') : 'linear') as string;
   const supported =
     x.dtype === 'float32' &&
     filter.dtype === 'float32' &&
@@ -106,7 +106,16 @@ export function directConv2d(args: KernelArgs, stock: WebGpuKernelFunc, fused: b
     preluActivationWeights == null &&
     (bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
   if (!supported) return stock(args);
-  const convInfo = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+  const convInfo = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   if (tf.util.sizeFromShape(convInfo.outShape) === 0) return stock(args);
   const program = directConvProgram(convInfo, bias != null, activation as Activation);
   const ints = (...values: number[]) => values.map((v) => ({ type: 'int32' as const, data: [v] }));
@@ -114,6 +123,16 @@ export function directConv2d(args: KernelArgs, stock: WebGpuKernelFunc, fused: b
     { type: 'int32', data: [convInfo.padInfo.top, convInfo.padInfo.left] },
     { type: 'int32', data: [convInfo.strideHeight, convInfo.strideWidth] },
     { type: 'int32', data: [convInfo.dilationHeight, convInfo.dilationWidth] },
-    ...ints(convInfo.batchSize, convInfo.inHeight, convInfo.inWidth, convInfo.inChannels, convInfo.outHeight, convInfo.outWidth, convInfo.outChannels, convInfo.filterHeight, convInfo.filterWidth),
+    ...ints(
+      convInfo.batchSize,
+      convInfo.inHeight,
+      convInfo.inWidth,
+      convInfo.inChannels,
+      convInfo.outHeight,
+      convInfo.outWidth,
+      convInfo.outChannels,
+      convInfo.filterHeight,
+      convInfo.filterWidth,
+    ),
   ]);
 }

@@ -17,7 +17,11 @@ const MIN_CHUNK = 32;
 /** Larger filters keep the stock kernel (the accumulators are unrolled registers). */
 const MAX_TAPS = 25;
 
-function depthwisePartialsProgram(convInfo: tf.backend_util.Conv2DInfo, plan: { chunks: number; chunkSize: number }, outputShape: number[]) {
+function depthwisePartialsProgram(
+  convInfo: tf.backend_util.Conv2DInfo,
+  plan: { chunks: number; chunkSize: number },
+  outputShape: number[],
+) {
   const c = convInfo.inChannels % 4 === 0 ? 4 : 1;
   const t = vecType(c);
   const { filterHeight: kH, filterWidth: kW } = convInfo;
@@ -74,7 +78,8 @@ function depthwisePartialsProgram(convInfo: tf.backend_util.Conv2DInfo, plan: { 
     variableComponents: [c, c],
     outputComponent: c,
     threads: plan.chunks * (convInfo.inChannels / c),
-    uniforms: 'pads : vec2<i32>, strides : vec2<i32>, dilations : vec2<i32>, inHeight : i32, inWidth : i32, channels : i32, outHeight : i32, outWidth : i32, pixels : i32, chunkSize : i32, chunks : i32,',
+    uniforms:
+      'pads : vec2<i32>, strides : vec2<i32>, dilations : vec2<i32>, inHeight : i32, inWidth : i32, channels : i32, outHeight : i32, outWidth : i32, pixels : i32, chunkSize : i32, chunks : i32,',
     body,
   });
 }
@@ -86,8 +91,17 @@ export function depthwiseConv2dNativeBackpropFilter(args: KernelArgs, stock: Web
   // Dilations > 1: TF.js's gradients never ask for them (depthwiseConv2d's gradient rejects
   // dilated convolutions) and its CPU and WebGPU kernels ignore them; keep that behaviour.
   const dilated = tf.backend_util.tupleValuesAreOne(dilations ?? 1) === false;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || filterShape[3] !== 1 || filterShape[0] * filterShape[1] > MAX_TAPS || dilated) return stock(args);
-  const convInfo = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || filterShape[3] !== 1 || filterShape[0] * filterShape[1] > MAX_TAPS || dilated)
+    return stock(args);
+  const convInfo = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   const channels = convInfo.inChannels;
   const perChunk = channels % 4 === 0 ? channels / 4 : channels;
   const pixels = convInfo.batchSize * convInfo.outHeight * convInfo.outWidth;
@@ -97,10 +111,13 @@ export function depthwiseConv2dNativeBackpropFilter(args: KernelArgs, stock: Web
     { type: 'int32' as const, data: [convInfo.padInfo.top, convInfo.padInfo.left] },
     { type: 'int32' as const, data: [convInfo.strideHeight, convInfo.strideWidth] },
     { type: 'int32' as const, data: [convInfo.dilationHeight, convInfo.dilationWidth] },
-    ...[convInfo.inHeight, convInfo.inWidth, channels, convInfo.outHeight, convInfo.outWidth, pixels, plan.chunkSize, plan.chunks].map((v) => ({ type: 'int32' as const, data: [v] })),
+    ...[convInfo.inHeight, convInfo.inWidth, channels, convInfo.outHeight, convInfo.outWidth, pixels, plan.chunkSize, plan.chunks].map(
+      (v) => ({ type: 'int32' as const, data: [v] }),
+    ),
   ];
   const length = tf.util.sizeFromShape(filterShape);
-  if (plan.chunks === 1) return backend.runWebGPUProgram(depthwisePartialsProgram(convInfo, plan, filterShape), [x, dy], 'float32', uniforms);
+  if (plan.chunks === 1)
+    return backend.runWebGPUProgram(depthwisePartialsProgram(convInfo, plan, filterShape), [x, dy], 'float32', uniforms);
   const partial = backend.runWebGPUProgram(depthwisePartialsProgram(convInfo, plan, [plan.chunks, length]), [x, dy], 'float32', uniforms);
   const sum = sumChunksProgram(plan.chunks, length, filterShape, 1);
   const out = backend.runWebGPUProgram(sum.program, [partial], 'float32', sum.uniforms);

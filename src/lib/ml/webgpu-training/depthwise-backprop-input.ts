@@ -47,7 +47,8 @@ function depthwiseInputGradProgram(convInfo: tf.backend_util.Conv2DInfo) {
     variableComponents: [c, c],
     outputComponent: c,
     threads: tf.util.sizeFromShape(convInfo.inShape) / c,
-    uniforms: 'pads : vec2<i32>, strides : vec2<i32>, batch : i32, inHeight : i32, inWidth : i32, channels : i32, outHeight : i32, outWidth : i32, filterHeight : i32, filterWidth : i32,',
+    uniforms:
+      'pads : vec2<i32>, strides : vec2<i32>, batch : i32, inHeight : i32, inWidth : i32, channels : i32, outHeight : i32, outWidth : i32, filterHeight : i32, filterWidth : i32,',
     body,
   });
 }
@@ -59,12 +60,29 @@ export function depthwiseConv2dNativeBackpropInput(args: KernelArgs, stock: WebG
   // Dilations > 1: TF.js's gradients never ask for them and its kernels ignore them (as for the filter gradient).
   const dilated = tf.backend_util.tupleValuesAreOne(dilations ?? 1) === false;
   if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || filter.shape[3] !== 1 || dilated) return stock(args);
-  const convInfo = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true);
+  const convInfo = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   if (tf.util.sizeFromShape(convInfo.inShape) === 0) return stock(args);
   const ints = (...values: number[]) => values.map((v) => ({ type: 'int32' as const, data: [v] }));
   return backend.runWebGPUProgram(depthwiseInputGradProgram(convInfo), [dy, filter], 'float32', [
     { type: 'int32', data: [convInfo.padInfo.top, convInfo.padInfo.left] },
     { type: 'int32', data: [convInfo.strideHeight, convInfo.strideWidth] },
-    ...ints(convInfo.batchSize, convInfo.inHeight, convInfo.inWidth, convInfo.inChannels, convInfo.outHeight, convInfo.outWidth, convInfo.filterHeight, convInfo.filterWidth),
+    ...ints(
+      convInfo.batchSize,
+      convInfo.inHeight,
+      convInfo.inWidth,
+      convInfo.inChannels,
+      convInfo.outHeight,
+      convInfo.outWidth,
+      convInfo.filterHeight,
+      convInfo.filterWidth,
+    ),
   ]);
 }

@@ -65,9 +65,12 @@ const asKernel = (f: (args: KernelArgs) => tf.TensorInfo): tf.KernelFunc => f as
  */
 export function registerWebGpuTrainingKernels(only?: readonly WebGpuTrainingKernel[]): void {
   const wanted = (name: WebGpuTrainingKernel) => !only || only.includes(name);
-  if (wanted('Conv2DBackpropFilter')) replace('Conv2DBackpropFilter', (original) => asKernel((args) => conv2DBackpropFilter(args, original)));
-  if (wanted('DepthwiseConv2dNativeBackpropFilter')) replace('DepthwiseConv2dNativeBackpropFilter', (original) => asKernel((args) => depthwiseConv2dNativeBackpropFilter(args, original)));
-  if (wanted('DepthwiseConv2dNativeBackpropInput')) replace('DepthwiseConv2dNativeBackpropInput', (original) => asKernel((args) => depthwiseConv2dNativeBackpropInput(args, original)));
+  if (wanted('Conv2DBackpropFilter'))
+    replace('Conv2DBackpropFilter', (original) => asKernel((args) => conv2DBackpropFilter(args, original)));
+  if (wanted('DepthwiseConv2dNativeBackpropFilter'))
+    replace('DepthwiseConv2dNativeBackpropFilter', (original) => asKernel((args) => depthwiseConv2dNativeBackpropFilter(args, original)));
+  if (wanted('DepthwiseConv2dNativeBackpropInput'))
+    replace('DepthwiseConv2dNativeBackpropInput', (original) => asKernel((args) => depthwiseConv2dNativeBackpropInput(args, original)));
   if (wanted('Conv2D')) replace('Conv2D', (original) => asKernel((args) => directConv2d(args, original, false)));
   if (wanted('FusedConv2D')) replace('FusedConv2D', (original) => asKernel((args) => directConv2d(args, original, true)));
   if (wanted('Sum')) replace('Sum', (original) => asKernel((args) => sumKernel(args, original)));

@@ -10,7 +10,13 @@ export type Uniform = { type: 'int32' | 'uint32' | 'float32'; data: number[] };
 
 /** The part of WebGPUBackend the kernels call (typed structurally: no runtime import). */
 export interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo;
+  runWebGPUProgram(
+    program: WebGPUProgram,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: Uniform[],
+    output?: tf.TensorInfo,
+  ): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
@@ -64,7 +70,12 @@ export const lane = (name: string, components: number, j: number): string => (co
  * Second pass of the split reductions: out[i] = scale * sum over chunks of partial[chunk, i],
  * four elements per invocation when the length allows.
  */
-export function sumChunksProgram(chunks: number, length: number, outputShape: number[], scale: number): { program: WebGPUProgram; uniforms: Uniform[] } {
+export function sumChunksProgram(
+  chunks: number,
+  length: number,
+  outputShape: number[],
+  scale: number,
+): { program: WebGPUProgram; uniforms: Uniform[] } {
   const c = length % 4 === 0 ? 4 : 1;
   const body = `
     fn main(index : i32) {
@@ -97,7 +108,12 @@ export function sumChunksProgram(chunks: number, length: number, outputShape: nu
 }
 
 /** How a reduction of `rows` rows over `perChunk` invocations' worth of outputs is split. */
-export function splitRows(rows: number, perChunk: number, targetInvocations: number, minChunk: number): { chunks: number; chunkSize: number } {
+export function splitRows(
+  rows: number,
+  perChunk: number,
+  targetInvocations: number,
+  minChunk: number,
+): { chunks: number; chunkSize: number } {
   const wanted = Math.max(1, Math.ceil(targetInvocations / perChunk));
   const chunkSize = Math.max(minChunk, Math.ceil(rows / wanted));
   return { chunks: Math.ceil(rows / chunkSize), chunkSize };

@@ -10,7 +10,15 @@
 // load per row, neighbouring invocations reading neighbouring vectors), and a second pass adds
 // the chunks (and divides, for Mean).
 import * as tf from '@tensorflow/tfjs';
-import { flatProgram, splitRows, sumChunksProgram, vecType, type KernelArgs, type WebGpuBackendLike, type WebGpuKernelFunc } from './program';
+import {
+  flatProgram,
+  splitRows,
+  sumChunksProgram,
+  vecType,
+  type KernelArgs,
+  type WebGpuBackendLike,
+  type WebGpuKernelFunc,
+} from './program';
 
 const TARGET_INVOCATIONS = 1 << 15;
 const MIN_CHUNK = 16;
@@ -23,7 +31,10 @@ const MIN_ELEMENTS = 4096;
  * case: innermost axes need no transpose there).
  */
 export function consecutiveAxesView(shape: number[], axis: number | number[]): { outer: number; rows: number; columns: number } | null {
-  const axes = tf.util.parseAxisParam(axis, shape).slice().sort((a, b) => a - b);
+  const axes = tf.util
+    .parseAxisParam(axis, shape)
+    .slice()
+    .sort((a, b) => a - b);
   if (axes.length === 0 || axes[axes.length - 1] >= shape.length - 1) return null;
   if (!axes.every((a, i) => a === axes[0] + i)) return null;
   const first = axes[0];
